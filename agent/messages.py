@@ -1,0 +1,84 @@
+"""Neutral conversation types: what the loop, the bridge and transcripts see of any provider.
+
+Providers translate these to and from their wire formats inside their own modules; nothing
+outside a provider module knows what an OpenAI or Anthropic message looks like.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+StopReason = Literal["end_turn", "tool_use", "max_tokens", "refusal", "other"]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool as offered to a model: name, LLM-facing description, JSON schema of its arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A model's request to run a tool. `arguments` is the raw JSON text, validated later."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+
+    def __add__(self, other: Usage) -> Usage:
+        cost = None
+        if self.cost_usd is not None or other.cost_usd is not None:
+            cost = (self.cost_usd or 0.0) + (other.cost_usd or 0.0)
+        return Usage(
+            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens, cost
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class UserMessage:
+    text: str
+    kind: Literal["user"] = "user"
+
+
+@dataclass(frozen=True)
+class AssistantTurn:
+    text: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    usage: Usage = field(default_factory=Usage)
+    stop_reason: StopReason = "end_turn"
+    model: str = ""
+    kind: Literal["assistant"] = "assistant"
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+
+
+@dataclass(frozen=True)
+class ToolResults:
+    """The answers to every tool call of one assistant turn, in the order the calls came."""
+
+    results: tuple[ToolResult, ...]
+    kind: Literal["tool_results"] = "tool_results"
+
+
+Message = UserMessage | AssistantTurn | ToolResults

@@ -1,0 +1,27 @@
+"""Exceptions the engine raises; only the CLI turns them into exit codes and one-line messages."""
+
+from __future__ import annotations
+
+
+class MLTrainerError(Exception):
+    """Base class: every message is written to be shown to a user or an LLM as it is."""
+
+
+class ConfigError(MLTrainerError, ValueError):
+    """A trial configuration or parameter is invalid; the message names the allowed values."""
+
+
+class DataSourceError(MLTrainerError):
+    """A data source could not deliver: unknown symbol, missing key, HTTP failure, empty range."""
+
+
+class ComplianceError(MLTrainerError):
+    """The compliance gate refused a source, symbol, parameter or synthetic data."""
+
+
+class ModelUnavailableError(MLTrainerError):
+    """A registered model needs an optional dependency that is not installed."""
+
+
+class InsufficientDataError(ConfigError):
+    """Too few rows for the requested split, folds, lookback or horizon."""

@@ -1,0 +1,349 @@
+"""The model registry: every estimator the engine trains, its aliases and its parameter bounds.
+
+Aliases ("RF", "random forest", "logit", "xgboost") resolve here and nowhere else. Models that
+are sensitive to feature scale get a `StandardScaler` inside their `Pipeline`, so the scaler is
+fitted on each training window only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    GradientBoostingClassifier,
+    RandomForestClassifier,
+)
+from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
+
+from mltrainer.engine.errors import ConfigError, ModelUnavailableError
+
+
+@dataclass(frozen=True)
+class ParamBound:
+    """One hyper-parameter: its type, inclusive bounds or allowed choices, and default."""
+
+    kind: type
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] = ()
+    description: str = ""
+
+    def check(self, model: str, name: str, value: Any) -> Any:
+        if self.choices:
+            if value not in self.choices:
+                raise ConfigError(
+                    f"{model}.{name}={value!r} is not allowed; choose one of {list(self.choices)}"
+                )
+            return value
+        if self.kind is int:
+            if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+                raise ConfigError(f"{model}.{name} must be an integer, got {value!r}")
+            value = int(value)
+        elif self.kind is float:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"{model}.{name} must be a number, got {value!r}")
+            value = float(value)
+        if (self.low is not None and value < self.low) or (
+            self.high is not None and value > self.high
+        ):
+            raise ConfigError(
+                f"{model}.{name}={value} is out of bounds; allowed {self.low} to {self.high}"
+            )
+        return value
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    family: str
+    description: str
+    build: Callable[[dict[str, Any], int], Any]
+    params: Mapping[str, ParamBound]
+    aliases: tuple[str, ...] = ()
+    scaled: bool = False
+    needs_torch: bool = False
+    sequence: bool = field(default=False)
+
+    def validate_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults filled in, aliases of parameter names applied, every value bounds-checked."""
+        checked = {name: bound.default for name, bound in self.params.items()}
+        for raw_name, value in params.items():
+            name = PARAM_ALIASES.get(raw_name.lower(), raw_name.lower())
+            if name not in self.params:
+                raise ConfigError(
+                    f"{self.name} has no parameter '{raw_name}'; its parameters are "
+                    f"{', '.join(sorted(self.params)) or 'none'}"
+                )
+            checked[name] = self.params[name].check(self.name, name, value)
+        return checked
+
+    def make_estimator(self, params: Mapping[str, Any], seed: int) -> Pipeline:
+        checked = self.validate_params(params)
+        if self.needs_torch:
+            ensure_torch(self.name)
+        estimator = self.build(checked, seed)
+        steps: list[tuple[str, Any]] = []
+        if self.scaled:
+            steps.append(("scale", StandardScaler()))
+        steps.append(("model", estimator))
+        return Pipeline(steps)
+
+
+PARAM_ALIASES = {
+    "lr": "learning_rate",
+    "trees": "n_estimators",
+    "estimators": "n_estimators",
+    "depth": "max_depth",
+    "neighbors": "n_neighbors",
+    "k": "n_neighbors",
+    "leaves": "num_leaves",
+    "hidden": "hidden_size",
+    "units": "hidden_size",
+    "max_iter": "epochs",
+}
+
+
+def ensure_torch(model: str) -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError as error:
+        raise ModelUnavailableError(
+            f"model '{model}' needs PyTorch, which is not installed; install it with "
+            "pip install 'mltrainer[deep]' (CPU build: pip install torch==2.13.0)"
+        ) from error
+
+
+def _int(default: int, low: int, high: int, description: str = "") -> ParamBound:
+    return ParamBound(int, default, low, high, description=description)
+
+
+def _float(default: float, low: float, high: float, description: str = "") -> ParamBound:
+    return ParamBound(float, default, low, high, description=description)
+
+
+def _choice(default: Any, *choices: Any) -> ParamBound:
+    return ParamBound(type(default), default, choices=choices)
+
+
+_TREE_PARAMS = {
+    "n_estimators": _int(200, 1, 2000, "number of trees"),
+    "max_depth": _int(6, 1, 64, "maximum tree depth"),
+    "min_samples_leaf": _int(20, 1, 5000, "minimum rows in a leaf"),
+    "max_features": _float(0.5, 0.05, 1.0, "share of features tried at each split"),
+}
+
+
+def _lstm_factory(params: dict[str, Any], seed: int) -> Any:
+    from mltrainer.engine.lstm import LSTMClassifier
+
+    return LSTMClassifier(
+        hidden_size=params["hidden_size"],
+        num_layers=params["num_layers"],
+        epochs=params["epochs"],
+        learning_rate=params["learning_rate"],
+        batch_size=params["batch_size"],
+        dropout=params["dropout"],
+        random_state=seed,
+    )
+
+
+_SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec(
+        name="random_forest",
+        family="bagged trees",
+        description="random forest of decision trees",
+        build=lambda p, s: RandomForestClassifier(**p, random_state=s, n_jobs=1),
+        params=_TREE_PARAMS,
+        aliases=("rf", "random forest", "randomforest", "random_forests", "forest"),
+    ),
+    ModelSpec(
+        name="extra_trees",
+        family="bagged trees",
+        description="extremely randomised trees",
+        build=lambda p, s: ExtraTreesClassifier(**p, random_state=s, n_jobs=1),
+        params=_TREE_PARAMS,
+        aliases=("et", "extra trees", "extratrees", "extremely randomized trees"),
+    ),
+    ModelSpec(
+        name="decision_tree",
+        family="single tree",
+        description="one decision tree",
+        build=lambda p, s: DecisionTreeClassifier(**p, random_state=s),
+        params={
+            "max_depth": _int(5, 1, 64, "maximum tree depth"),
+            "min_samples_leaf": _int(50, 1, 5000, "minimum rows in a leaf"),
+        },
+        aliases=("dt", "tree", "decision tree", "cart"),
+    ),
+    ModelSpec(
+        name="gradient_boosting",
+        family="boosted trees",
+        description="scikit-learn gradient boosting (also what 'xgboost' resolves to)",
+        build=lambda p, s: GradientBoostingClassifier(**p, random_state=s),
+        params={
+            "n_estimators": _int(100, 1, 2000, "boosting rounds"),
+            "learning_rate": _float(0.05, 1e-4, 1.0, "shrinkage per round"),
+            "max_depth": _int(3, 1, 16, "depth of each tree"),
+            "subsample": _float(1.0, 0.1, 1.0, "share of rows per round"),
+        },
+        aliases=("gb", "gbm", "gbdt", "gradient boosting", "xgboost", "xgb", "boosting"),
+    ),
+    ModelSpec(
+        name="lightgbm",
+        family="boosted trees",
+        description="LightGBM gradient boosting",
+        build=lambda p, s: _lightgbm(p, s),
+        params={
+            "n_estimators": _int(200, 1, 2000, "boosting rounds"),
+            "learning_rate": _float(0.05, 1e-4, 1.0, "shrinkage per round"),
+            "num_leaves": _int(15, 2, 1024, "leaves per tree"),
+            "max_depth": _int(-1, -1, 64, "depth limit, -1 for none"),
+            "min_child_samples": _int(50, 1, 5000, "minimum rows in a leaf"),
+            "subsample": _float(1.0, 0.1, 1.0, "share of rows per round"),
+            "colsample_bytree": _float(1.0, 0.1, 1.0, "share of features per tree"),
+        },
+        aliases=("lgbm", "lgb", "light gbm", "light_gbm"),
+    ),
+    ModelSpec(
+        name="logistic_regression",
+        family="linear",
+        description="L2-regularised logistic regression",
+        build=lambda p, s: LogisticRegression(C=p["C"], max_iter=p["epochs"], random_state=s),
+        params={
+            "C": _float(1.0, 1e-6, 1e6, "inverse regularisation strength"),
+            "epochs": _int(1000, 10, 10000, "maximum solver iterations"),
+        },
+        aliases=("logit", "logistic", "logistic regression", "logreg"),
+        scaled=True,
+    ),
+    ModelSpec(
+        name="svm",
+        family="kernel",
+        description="support vector machine with probability calibration",
+        build=lambda p, s: SVC(C=p["C"], kernel=p["kernel"], probability=True, random_state=s),
+        params={
+            "C": _float(1.0, 1e-4, 1e4, "inverse regularisation strength"),
+            "kernel": _choice("rbf", "rbf", "linear", "poly", "sigmoid"),
+        },
+        aliases=("svc", "support vector machine", "support vector", "svm classifier"),
+        scaled=True,
+    ),
+    ModelSpec(
+        name="knn",
+        family="neighbours",
+        description="k nearest neighbours",
+        build=lambda p, s: KNeighborsClassifier(n_neighbors=p["n_neighbors"], weights=p["weights"]),
+        params={
+            "n_neighbors": _int(50, 1, 1000, "neighbours that vote"),
+            "weights": _choice("uniform", "uniform", "distance"),
+        },
+        aliases=("k-nn", "k nearest neighbors", "nearest neighbors", "k-nearest neighbors",
+                 "kneighbors", "k nearest neighbours"),
+        scaled=True,
+    ),
+    ModelSpec(
+        name="naive_bayes",
+        family="probabilistic",
+        description="Gaussian naive Bayes",
+        build=lambda p, s: GaussianNB(var_smoothing=p["var_smoothing"]),
+        params={"var_smoothing": _float(1e-9, 1e-12, 1.0, "variance added for stability")},
+        aliases=("nb", "gaussian nb", "naive bayes", "gaussiannb", "bayes"),
+        scaled=True,
+    ),
+    ModelSpec(
+        name="mlp",
+        family="neural network",
+        description="multi-layer perceptron (scikit-learn), no shuffled early stopping",
+        build=lambda p, s: MLPClassifier(
+            hidden_layer_sizes=(p["hidden_size"],) * p["num_layers"],
+            alpha=p["alpha"],
+            learning_rate_init=p["learning_rate"],
+            max_iter=p["epochs"],
+            early_stopping=False,
+            random_state=s,
+        ),
+        params={
+            "hidden_size": _int(32, 1, 1024, "units per hidden layer"),
+            "num_layers": _int(1, 1, 5, "hidden layers"),
+            "alpha": _float(1e-3, 0.0, 10.0, "L2 penalty"),
+            "learning_rate": _float(1e-3, 1e-5, 1.0, "Adam step size"),
+            "epochs": _int(200, 1, 1000, "passes over the training data"),
+        },
+        aliases=("neural network", "neural net", "nn", "perceptron", "multilayer perceptron",
+                 "multi-layer perceptron"),
+        scaled=True,
+    ),
+    ModelSpec(
+        name="lstm",
+        family="recurrent neural network",
+        description="LSTM over the last `lookback` bars of features (PyTorch, CPU)",
+        build=_lstm_factory,
+        params={
+            "hidden_size": _int(32, 1, 512, "LSTM units"),
+            "num_layers": _int(1, 1, 4, "stacked LSTM layers"),
+            "epochs": _int(20, 1, 1000, "passes over the training data"),
+            "learning_rate": _float(1e-3, 1e-5, 1.0, "Adam step size"),
+            "batch_size": _int(64, 1, 4096, "sequences per gradient step"),
+            "dropout": _float(0.0, 0.0, 0.9, "dropout between layers"),
+        },
+        aliases=("long short-term memory", "long short term memory", "rnn", "recurrent"),
+        scaled=True,
+        needs_torch=True,
+        sequence=True,
+    ),
+)
+
+
+def _lightgbm(params: dict[str, Any], seed: int) -> Any:
+    from lightgbm import LGBMClassifier
+
+    return LGBMClassifier(
+        **params,
+        subsample_freq=1 if params["subsample"] < 1.0 else 0,
+        random_state=seed,
+        deterministic=True,
+        force_row_wise=True,
+        n_jobs=1,
+        verbose=-1,
+    )
+
+
+MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[\s_\-]+", " ", name.strip().lower())
+
+
+_ALIASES: dict[str, str] = {}
+for _spec in _SPECS:
+    for _alias in (_spec.name, *_spec.aliases):
+        _ALIASES[_normalise(_alias)] = _spec.name
+
+
+def known_model_names() -> list[str]:
+    """Every phrase that resolves, canonical names first (the bridge matches these in text)."""
+    return sorted(_ALIASES, key=len, reverse=True)
+
+
+def resolve_model(name: str) -> ModelSpec:
+    """Canonical spec for a name or alias, case- and separator-insensitive."""
+    key = _normalise(name)
+    if key in _ALIASES:
+        return MODELS[_ALIASES[key]]
+    raise ConfigError(
+        f"unknown model '{name}'; available models are {', '.join(MODELS)} "
+        "(aliases such as 'rf', 'logit', 'xgboost', 'lgbm' also work)"
+    )

@@ -1,0 +1,84 @@
+"""Settings from the environment and `.env`: the data home, API keys, base URLs and policy.
+
+Keys are `SecretStr` so they never appear in a repr, a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import field_validator
+from typing import Annotated
+
+ALL_SOURCES = ("sample", "synthetic", "polygon", "fred")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    home: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("mltrainer")),
+        validation_alias="MLTRAINER_HOME",
+    )
+    polygon_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("POLYGON_API_KEY", "MASSIVE_API_KEY")
+    )
+    fred_api_key: SecretStr | None = Field(default=None, validation_alias="FRED_API_KEY")
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
+    polygon_base_url: str = Field(
+        default="https://api.massive.com", validation_alias="POLYGON_BASE_URL"
+    )
+    fred_base_url: str = Field(
+        default="https://api.stlouisfed.org", validation_alias="FRED_BASE_URL"
+    )
+    polygon_requests_per_minute: float = Field(
+        default=5.0, gt=0, validation_alias="POLYGON_REQUESTS_PER_MINUTE"
+    )
+    fred_requests_per_minute: float = Field(
+        default=120.0, gt=0, validation_alias="FRED_REQUESTS_PER_MINUTE"
+    )
+    http_timeout_seconds: float = Field(default=30.0, gt=0, validation_alias="MLTRAINER_HTTP_TIMEOUT")
+    http_max_attempts: int = Field(default=5, ge=1, le=20, validation_alias="MLTRAINER_HTTP_ATTEMPTS")
+    allowed_sources: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=ALL_SOURCES, validation_alias="MLTRAINER_ALLOWED_SOURCES"
+    )
+    strict: bool = Field(default=False, validation_alias="MLTRAINER_STRICT")
+    allow_synthetic_fallback: bool = Field(
+        default=True, validation_alias="MLTRAINER_ALLOW_SYNTHETIC_FALLBACK"
+    )
+
+    @field_validator("allowed_sources", mode="before")
+    @classmethod
+    def _split_sources(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+        return value
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "mltrainer.db"
+
+    @property
+    def transcripts_dir(self) -> Path:
+        return self.home / "transcripts"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    def ensure_home(self) -> None:
+        for folder in (self.home, self.transcripts_dir, self.models_dir, self.reports_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+def load_settings() -> Settings:
+    """Read settings now; not cached, so a changed environment (or a test's) takes effect."""
+    return Settings()
