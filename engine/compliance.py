@@ -1,0 +1,109 @@
+"""The compliance gate: which data a trial may use, which symbols are well-formed, which
+parameters are in bounds, and whether synthetic data is allowed at all.
+
+A failed check raises `ComplianceError` with a message an LLM can act on; it never logs and lets
+the trial run anyway.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from mltrainer.engine.errors import ComplianceError, ConfigError
+from mltrainer.engine.models import resolve_model
+from mltrainer.engine.settings import ALL_SOURCES, Settings, load_settings
+from mltrainer.engine.trial import TICKER_PATTERN, TrialConfig
+
+_TICKER = re.compile(TICKER_PATTERN)
+_SERIES_ID = re.compile(r"^[A-Z][A-Z0-9_]{0,29}$")
+
+
+class ComplianceEngine:
+    """Policy checks from settings: source allowlist, strict mode (no synthetic data)."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+
+    @property
+    def allowed_sources(self) -> tuple[str, ...]:
+        return self.settings.allowed_sources
+
+    def check_data_source(self, source: str | None) -> bool:
+        """True when the source may be used; `None` or "auto" means the default resolution."""
+        if source is None or source.lower() == "auto":
+            return True
+        name = source.lower()
+        if name == "synthetic" and self.settings.strict:
+            return False
+        return name in self.allowed_sources
+
+    def check_symbol(self, symbol: str) -> bool:
+        """Ticker syntax only: letters, digits, '.', '-'; nothing that could become a path or SQL."""
+        return bool(_TICKER.fullmatch(symbol))
+
+    def require_data_source(self, source: str | None) -> None:
+        if self.check_data_source(source):
+            return
+        name = (source or "").lower()
+        if name == "synthetic" and self.settings.strict:
+            raise ComplianceError(
+                "strict mode refuses synthetic data; use a real source "
+                f"({', '.join(s for s in self.allowed_sources if s != 'synthetic')})"
+            )
+        known = "" if name in ALL_SOURCES else f" ('{source}' is not a data source)"
+        raise ComplianceError(
+            f"data source '{source}' is not allowed{known}; allowed sources are "
+            f"{', '.join(self.allowed_sources)} (set MLTRAINER_ALLOWED_SOURCES to change)"
+        )
+
+    def require_symbol(self, symbol: str) -> None:
+        if not self.check_symbol(symbol):
+            raise ComplianceError(
+                f"'{symbol}' is not a valid ticker; use 1-10 letters, digits, '.' or '-', "
+                "starting with a letter (e.g. MSFT, BRK.B)"
+            )
+
+    def require_series_id(self, series_id: str) -> None:
+        if not _SERIES_ID.fullmatch(series_id):
+            raise ComplianceError(
+                f"'{series_id}' is not a valid FRED series id; use upper-case letters, digits "
+                "and '_' (e.g. DGS10, UNRATE)"
+            )
+
+    def require_synthetic_allowed(self, *, explicit: bool) -> None:
+        """Synthetic data only when asked for, or when policy allows it as a fallback."""
+        if self.settings.strict or "synthetic" not in self.allowed_sources:
+            raise ComplianceError(
+                "synthetic data is not allowed by policy (strict mode or allowlist); "
+                "use a real source"
+            )
+        if not explicit and not self.settings.allow_synthetic_fallback:
+            raise ComplianceError(
+                "no real data for this symbol and synthetic fallback is off "
+                "(MLTRAINER_ALLOW_SYNTHETIC_FALLBACK=false)"
+            )
+
+    def check_trial(self, config: TrialConfig) -> None:
+        """Every check a trial needs before it touches data; raises on the first failure."""
+        self.require_symbol(config.symbol)
+        self.require_data_source(config.source)
+        for series_id in config.macro:
+            self.require_series_id(series_id)
+        try:
+            resolve_model(config.model).validate_params(config.params)
+        except ConfigError as error:
+            raise ComplianceError(str(error)) from error
+
+
+_gateway: ComplianceEngine | None = None
+_gateway_lock = threading.Lock()
+
+
+def get_compliance_gateway() -> ComplianceEngine:
+    """The process-wide gate (the seed's singleton): the same instance on every call."""
+    global _gateway
+    with _gateway_lock:
+        if _gateway is None:
+            _gateway = ComplianceEngine()
+        return _gateway
