@@ -14,7 +14,7 @@ from typing import Any
 
 from sklearn.ensemble import (
     ExtraTreesClassifier,
-    GradientBoostingClassifier,
+    HistGradientBoostingClassifier,
     RandomForestClassifier,
 )
 from sklearn.linear_model import LogisticRegression
@@ -79,8 +79,10 @@ class ModelSpec:
     def validate_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults filled in, aliases of parameter names applied, every value bounds-checked."""
         checked = {name: bound.default for name, bound in self.params.items()}
+        by_lower = {name.lower(): name for name in self.params}
         for raw_name, value in params.items():
-            name = PARAM_ALIASES.get(raw_name.lower(), raw_name.lower())
+            lowered = PARAM_ALIASES.get(raw_name.lower(), raw_name.lower())
+            name = by_lower.get(lowered.lower(), lowered)
             if name not in self.params:
                 raise ConfigError(
                     f"{self.name} has no parameter '{raw_name}'; its parameters are "
@@ -138,7 +140,7 @@ def _choice(default: Any, *choices: Any) -> ParamBound:
 
 
 _TREE_PARAMS = {
-    "n_estimators": _int(200, 1, 2000, "number of trees"),
+    "n_estimators": _int(100, 1, 2000, "number of trees"),
     "max_depth": _int(6, 1, 64, "maximum tree depth"),
     "min_samples_leaf": _int(20, 1, 5000, "minimum rows in a leaf"),
     "max_features": _float(0.5, 0.05, 1.0, "share of features tried at each split"),
@@ -164,7 +166,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         name="random_forest",
         family="bagged trees",
         description="random forest of decision trees",
-        build=lambda p, s: RandomForestClassifier(**p, random_state=s, n_jobs=1),
+        build=lambda p, s: RandomForestClassifier(**p, random_state=s, n_jobs=-1),
         params=_TREE_PARAMS,
         aliases=("rf", "random forest", "randomforest", "random_forests", "forest"),
     ),
@@ -172,7 +174,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         name="extra_trees",
         family="bagged trees",
         description="extremely randomised trees",
-        build=lambda p, s: ExtraTreesClassifier(**p, random_state=s, n_jobs=1),
+        build=lambda p, s: ExtraTreesClassifier(**p, random_state=s, n_jobs=-1),
         params=_TREE_PARAMS,
         aliases=("et", "extra trees", "extratrees", "extremely randomized trees"),
     ),
@@ -190,13 +192,24 @@ _SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="gradient_boosting",
         family="boosted trees",
-        description="scikit-learn gradient boosting (also what 'xgboost' resolves to)",
-        build=lambda p, s: GradientBoostingClassifier(**p, random_state=s),
+        description=(
+            "scikit-learn histogram gradient boosting (what 'xgboost' resolves to: xgboost itself "
+            "is not installed)"
+        ),
+        # early_stopping would hold out a random (shuffled) validation set, so it stays off.
+        build=lambda p, s: HistGradientBoostingClassifier(
+            max_iter=p["n_estimators"],
+            learning_rate=p["learning_rate"],
+            max_depth=p["max_depth"],
+            min_samples_leaf=p["min_samples_leaf"],
+            early_stopping=False,
+            random_state=s,
+        ),
         params={
             "n_estimators": _int(100, 1, 2000, "boosting rounds"),
             "learning_rate": _float(0.05, 1e-4, 1.0, "shrinkage per round"),
             "max_depth": _int(3, 1, 16, "depth of each tree"),
-            "subsample": _float(1.0, 0.1, 1.0, "share of rows per round"),
+            "min_samples_leaf": _int(50, 1, 5000, "minimum rows in a leaf"),
         },
         aliases=("gb", "gbm", "gbdt", "gradient boosting", "xgboost", "xgb", "boosting"),
     ),
@@ -231,8 +244,8 @@ _SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         name="svm",
         family="kernel",
-        description="support vector machine with probability calibration",
-        build=lambda p, s: SVC(C=p["C"], kernel=p["kernel"], probability=True, random_state=s),
+        description="support vector machine (no probabilities, so AUC and log loss are n/a)",
+        build=lambda p, s: SVC(C=p["C"], kernel=p["kernel"], random_state=s),
         params={
             "C": _float(1.0, 1e-4, 1e4, "inverse regularisation strength"),
             "kernel": _choice("rbf", "rbf", "linear", "poly", "sigmoid"),
@@ -279,7 +292,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "num_layers": _int(1, 1, 5, "hidden layers"),
             "alpha": _float(1e-3, 0.0, 10.0, "L2 penalty"),
             "learning_rate": _float(1e-3, 1e-5, 1.0, "Adam step size"),
-            "epochs": _int(200, 1, 1000, "passes over the training data"),
+            "epochs": _int(100, 1, 1000, "passes over the training data"),
         },
         aliases=("neural network", "neural net", "nn", "perceptron", "multilayer perceptron",
                  "multi-layer perceptron"),
@@ -293,9 +306,9 @@ _SPECS: tuple[ModelSpec, ...] = (
         params={
             "hidden_size": _int(32, 1, 512, "LSTM units"),
             "num_layers": _int(1, 1, 4, "stacked LSTM layers"),
-            "epochs": _int(20, 1, 1000, "passes over the training data"),
+            "epochs": _int(10, 1, 1000, "passes over the training data"),
             "learning_rate": _float(1e-3, 1e-5, 1.0, "Adam step size"),
-            "batch_size": _int(64, 1, 4096, "sequences per gradient step"),
+            "batch_size": _int(256, 1, 4096, "sequences per gradient step"),
             "dropout": _float(0.0, 0.0, 0.9, "dropout between layers"),
         },
         aliases=("long short-term memory", "long short term memory", "rnn", "recurrent"),

@@ -1,0 +1,261 @@
+"""Anthropic Messages provider. All translation to and from the wire format lives here."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any, Literal, assert_never
+
+import anthropic
+import httpx2
+from anthropic.types import ContentBlockParam, MessageParam, TextBlock, ToolParam, ToolUseBlock
+
+from mltrainer.agent.messages import (
+    AssistantTurn,
+    Message,
+    StopReason,
+    ToolCall,
+    ToolResults,
+    ToolSpec,
+    Usage,
+    UserMessage,
+)
+from mltrainer.agent.providers.base import Provider, ProviderConfigError, ProviderError
+from mltrainer.agent.transcript import redact
+from mltrainer.engine.settings import load_settings
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+# Proxies and gateways in front of a custom base_url may not need a key; the SDK wants one.
+PLACEHOLDER_KEY = "not-needed"
+
+STOP_REASONS: dict[str, StopReason] = {
+    "end_turn": "end_turn",
+    "tool_use": "tool_use",
+    "max_tokens": "max_tokens",
+    "stop_sequence": "end_turn",
+    "refusal": "refusal",
+}
+
+# USD per 1M tokens (input, output), from Anthropic's published prices.
+PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
+    "claude-opus-4-5": (5.00, 25.00),
+    "claude-opus-4-1": (15.00, 75.00),
+    "claude-opus-4": (15.00, 75.00),
+    "claude-sonnet-4-5": (3.00, 15.00),
+    "claude-sonnet-4": (3.00, 15.00),
+    "claude-3-7-sonnet": (3.00, 15.00),
+    "claude-haiku-4-5": (1.00, 5.00),
+    "claude-3-5-haiku": (0.80, 4.00),
+}
+_SNAPSHOT_SUFFIX = re.compile(r"-(\d{8}|latest)$")
+
+Role = Literal["user", "assistant"]
+
+
+def _cost_usd(model: str, input_tokens: int, output_tokens: int) -> float | None:
+    price = PRICES_PER_MILLION.get(_SNAPSHOT_SUFFIX.sub("", model))
+    if price is None:
+        return None
+    return (input_tokens * price[0] + output_tokens * price[1]) / 1_000_000
+
+
+class AnthropicProvider(Provider):
+    """Messages API through the official SDK, whose `max_retries` is the only retry layer."""
+
+    name = "anthropic"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        max_retries: int = 3,
+        timeout: float = 60.0,
+        http_client: httpx2.AsyncClient | None = None,
+        max_tokens: int = 2048,
+    ) -> None:
+        self.model = model
+        self.max_tokens = max_tokens
+        self._base_url = base_url or DEFAULT_BASE_URL
+        key = api_key or _key_from_settings()
+        if not key:
+            if self._base_url.rstrip("/") == DEFAULT_BASE_URL:
+                raise ProviderConfigError(
+                    "ANTHROPIC_API_KEY is not set: put it in the environment or in .env, or work "
+                    "offline with `mltrainer demo` or `mltrainer run --provider scripted`"
+                )
+            key = PLACEHOLDER_KEY
+        self._key = key
+        self._timeout = timeout
+        # An explicit key and base_url keep the SDK from consulting profiles and other
+        # environment variables: keys come from our settings only.
+        self._client = anthropic.AsyncAnthropic(
+            api_key=key,
+            base_url=self._base_url,
+            max_retries=max_retries,
+            timeout=timeout,
+            http_client=http_client,
+        )
+
+    async def complete(
+        self,
+        *,
+        system: str,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+    ) -> AssistantTurn:
+        try:
+            response = await self._client.messages.create(
+                model=self.model,
+                max_tokens=self.max_tokens,
+                system=system,
+                messages=_to_wire(messages),
+                tools=[_tool_to_wire(tool) for tool in tools] if tools else anthropic.omit,
+            )
+        except anthropic.APIStatusError as error:
+            raise ProviderError(
+                self._scrub(
+                    f"Anthropic API at {self._base_url} answered HTTP {error.status_code}: "
+                    f"{_error_detail(error.body)}"
+                ),
+                status=error.status_code,
+                body=self._scrub(_body_text(error.body)),
+            ) from error
+        except anthropic.APITimeoutError as error:
+            raise ProviderError(
+                f"Anthropic API at {self._base_url} did not answer within {self._timeout:g} s "
+                f"(after {self._client.max_retries} retries)"
+            ) from error
+        except anthropic.APIConnectionError as error:
+            raise ProviderError(
+                self._scrub(
+                    f"could not reach the Anthropic API at {self._base_url} "
+                    f"(after {self._client.max_retries} retries): {error.__cause__ or error}"
+                )
+            ) from error
+        except anthropic.AnthropicError as error:
+            raise ProviderError(self._scrub(f"Anthropic client error: {error}")) from error
+        return self._from_wire(response)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    def _scrub(self, text: str) -> str:
+        return str(redact(text, [self._key]))
+
+    def _from_wire(self, response: anthropic.types.Message) -> AssistantTurn:
+        texts: list[str] = []
+        calls: list[ToolCall] = []
+        for block in response.content:
+            if isinstance(block, TextBlock):
+                texts.append(block.text)
+            elif isinstance(block, ToolUseBlock):
+                calls.append(
+                    ToolCall(id=block.id, name=block.name, arguments=json.dumps(block.input))
+                )
+        model = response.model or self.model
+        input_tokens = response.usage.input_tokens
+        output_tokens = response.usage.output_tokens
+        return AssistantTurn(
+            text="".join(texts),
+            tool_calls=tuple(calls),
+            usage=Usage(input_tokens, output_tokens, _cost_usd(model, input_tokens, output_tokens)),
+            stop_reason=STOP_REASONS.get(response.stop_reason or "", "other"),
+            model=model,
+        )
+
+
+def _key_from_settings() -> str | None:
+    secret = load_settings().anthropic_api_key
+    return secret.get_secret_value() if secret is not None else None
+
+
+def _to_wire(messages: Sequence[Message]) -> list[MessageParam]:
+    """The conversation as Messages API turns.
+
+    The API wants user and assistant turns to alternate, so consecutive same-role messages
+    (tool results followed by a user nudge) merge into one turn, tool results first. It also
+    rejects empty text blocks, so those are left out, and a turn left with nothing is dropped.
+    """
+    turns: list[tuple[Role, list[ContentBlockParam]]] = []
+    for message in messages:
+        role, blocks = _blocks(message)
+        if not blocks:
+            continue
+        if turns and turns[-1][0] == role:
+            turns[-1][1].extend(blocks)
+        else:
+            turns.append((role, blocks))
+    wire: list[MessageParam] = []
+    for role, blocks in turns:
+        if role == "user":
+            # Tool results must open the user turn that answers the tool calls.
+            ordered = sorted(blocks, key=lambda block: block["type"] != "tool_result")
+            wire.append({"role": "user", "content": ordered})
+        else:
+            wire.append({"role": "assistant", "content": blocks})
+    return wire
+
+
+def _blocks(message: Message) -> tuple[Role, list[ContentBlockParam]]:
+    match message:
+        case UserMessage(text=text):
+            return "user", [{"type": "text", "text": text}] if text.strip() else []
+        case AssistantTurn():
+            blocks: list[ContentBlockParam] = []
+            if message.text.strip():
+                blocks.append({"type": "text", "text": message.text})
+            blocks.extend(
+                {
+                    "type": "tool_use",
+                    "id": call.id,
+                    "name": call.name,
+                    "input": _tool_input(call.arguments),
+                }
+                for call in message.tool_calls
+            )
+            return "assistant", blocks
+        case ToolResults(results=results):
+            return "user", [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": result.call_id,
+                    "content": result.content,
+                    "is_error": result.is_error,
+                }
+                for result in results
+            ]
+        case _:
+            assert_never(message)
+
+
+def _tool_input(arguments: str) -> dict[str, Any]:
+    # Calls recorded from another provider or a script may carry malformed JSON; the API
+    # insists on an object, so the raw text travels inside one and the model sees what it sent.
+    try:
+        parsed = json.loads(arguments)
+    except json.JSONDecodeError:
+        return {"raw_arguments": arguments}
+    return parsed if isinstance(parsed, dict) else {"raw_arguments": arguments}
+
+
+def _tool_to_wire(tool: ToolSpec) -> ToolParam:
+    return {"name": tool.name, "description": tool.description, "input_schema": tool.parameters}
+
+
+def _error_detail(body: object) -> str:
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return str(inner["message"])
+    return _body_text(body)[:300] or "no details"
+
+
+def _body_text(body: object) -> str:
+    if body is None:
+        return ""
+    if isinstance(body, str):
+        return body
+    return json.dumps(body, ensure_ascii=False, default=str)

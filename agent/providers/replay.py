@@ -1,0 +1,109 @@
+"""A provider that replays the assistant turns of a recorded transcript, and fails loudly
+(`ReplayDivergence`) the moment the conversation stops matching the recording.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mltrainer.agent.messages import AssistantTurn, Message, ToolSpec, Usage
+from mltrainer.agent.providers.base import Provider, ProviderConfigError, ReplayDivergence
+from mltrainer.agent.transcript import (
+    TranscriptError,
+    messages_from_events,
+    read_events,
+    session_header,
+)
+
+_DIFF_CONTEXT = 60
+_DIFF_WIDTH = 160
+
+
+class ReplayProvider(Provider):
+    """Serves the recorded assistant turns in order, checking the conversation before each."""
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        try:
+            header = session_header(events)
+        except TranscriptError as error:
+            raise ProviderConfigError(f"cannot replay: {error}") from error
+        self.name = str(header.get("provider", "replay"))
+        self.model = str(header.get("model", ""))
+        self._recording = list(messages_from_events(events))
+        self._turns = [
+            (position, message)
+            for position, message in enumerate(self._recording)
+            if isinstance(message, AssistantTurn)
+        ]
+        self._served = 0
+
+    @classmethod
+    def from_transcript(cls, path: Path) -> ReplayProvider:
+        try:
+            events = read_events(Path(path))
+        except TranscriptError as error:
+            raise ProviderConfigError(f"cannot replay: {error}") from error
+        return cls(events)
+
+    async def complete(
+        self,
+        *,
+        system: str,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+    ) -> AssistantTurn:
+        turn_number = self._served + 1
+        if self._served >= len(self._turns):
+            raise ReplayDivergence(
+                f"replay diverged at turn {turn_number}: the recording has only "
+                f"{len(self._turns)} assistant turns"
+            )
+        position, turn = self._turns[self._served]
+        _check_prefix(turn_number, self._recording[:position], messages)
+        self._served += 1
+        return turn
+
+
+def _check_prefix(turn_number: int, expected: Sequence[Message], got: Sequence[Message]) -> None:
+    for index, (want, have) in enumerate(zip(expected, got, strict=False)):
+        if _comparable(want) != _comparable(have):
+            raise ReplayDivergence(
+                f"replay diverged at turn {turn_number}, message {index}:\n"
+                + _diff(_comparable(want), _comparable(have))
+            )
+    if len(expected) != len(got):
+        index = min(len(expected), len(got))
+        if len(got) > len(expected):
+            detail = f"the conversation has an extra message: {_clip(repr(got[index]), 0)}"
+        else:
+            detail = f"the conversation lacks the recorded {_clip(repr(expected[index]), 0)}"
+        raise ReplayDivergence(
+            f"replay diverged at turn {turn_number}, message {index}: the recording has "
+            f"{len(expected)} messages before this turn, the conversation {len(got)}; {detail}"
+        )
+
+
+def _comparable(message: Message) -> Message:
+    # Token counts and cost are the provider's bookkeeping, not part of what was said.
+    if isinstance(message, AssistantTurn):
+        return dataclasses.replace(message, usage=Usage())
+    return message
+
+
+def _diff(want: Message, have: Message) -> str:
+    """Both reprs, clipped to a window around the first character where they differ."""
+    expected, got = repr(want), repr(have)
+    start = next(
+        (i for i, (a, b) in enumerate(zip(expected, got, strict=False)) if a != b),
+        min(len(expected), len(got)),
+    )
+    return f"  expected: {_clip(expected, start)}\n  got:      {_clip(got, start)}"
+
+
+def _clip(text: str, first_difference: int) -> str:
+    begin = max(0, first_difference - _DIFF_CONTEXT)
+    end = begin + _DIFF_WIDTH
+    return ("..." if begin else "") + text[begin:end] + ("..." if end < len(text) else "")

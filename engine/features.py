@@ -1,0 +1,132 @@
+"""Features computed from past data only, and the label: the direction of the bar `horizon` ahead.
+
+Every rolling window looks backwards and warm-up rows are dropped, never back-filled, so changing
+a future bar can never change an earlier feature row (a property test checks this). Macro series
+join on the date a value became known (`available`), not on the period it describes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from mltrainer.engine.data.base import SeriesSet
+from mltrainer.engine.errors import ConfigError
+
+N_LAGS = 5
+LAG_FEATURES = tuple(f"ret_lag_{k}" for k in range(1, N_LAGS + 1))
+# Price levels (sma_20, sma_50) are not stationary, so models get them as distances from the
+# close; the raw levels stay available for the seed's frame and for users who ask for them.
+DEFAULT_FEATURES: tuple[str, ...] = (
+    "returns",
+    "log_returns",
+    "close_to_sma_20",
+    "close_to_sma_50",
+    "rsi",
+    "volume_ratio",
+    *LAG_FEATURES,
+    "momentum",
+    "volatility",
+)
+OPTIONAL_FEATURES: tuple[str, ...] = ("sma_20", "sma_50", "range")
+ALL_FEATURES: tuple[str, ...] = DEFAULT_FEATURES + OPTIONAL_FEATURES
+LABEL_COLUMNS = ("target", "next_return", "previous_direction")
+WARMUP_BARS = 50
+
+
+def rsi(close: pd.Series, period: int = 14) -> pd.Series:
+    """Wilder's RSI (exponential smoothing with alpha = 1/period), 0-100, NaN during warm-up."""
+    change = close.diff()
+    gain = change.clip(lower=0.0).ewm(alpha=1.0 / period, adjust=False, min_periods=period).mean()
+    loss = (-change.clip(upper=0.0)).ewm(alpha=1.0 / period, adjust=False, min_periods=period).mean()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        strength = gain / loss
+    value = 100.0 - 100.0 / (1.0 + strength)
+    # No losses in the window: RSI is 100 by definition, not NaN.
+    return value.where(loss != 0.0, 100.0).where(gain.notna())
+
+
+def macro_asof(index: pd.DatetimeIndex, series: SeriesSet) -> pd.Series:
+    """For each bar date, the latest period's value as known that day (latest known vintage).
+
+    A revision of an older period published later must not replace a newer period's value, so
+    only rows that are for the newest period known so far (first release or its revisions) count.
+    """
+    frame = series.frame.reset_index().rename(columns={"index": "date"})
+    frame = frame.dropna(subset=["value"]).sort_values(["available", "date"], kind="stable")
+    newest = frame["date"].cummax()
+    frame = frame[frame["date"] >= newest]
+    known = pd.DataFrame({"available": frame["available"].to_numpy(), "value": frame["value"].to_numpy()})
+    bars = pd.DataFrame({"bar_date": index})
+    joined = pd.merge_asof(
+        bars, known, left_on="bar_date", right_on="available", direction="backward"
+    )
+    return pd.Series(joined["value"].to_numpy(), index=index)
+
+
+def build_features(
+    bars: pd.DataFrame,
+    *,
+    lookback: int = 20,
+    horizon: int = 1,
+    macro: Mapping[str, SeriesSet] | None = None,
+) -> pd.DataFrame:
+    """All feature columns plus `target`, `next_return` and `previous_direction`.
+
+    Rows still warming up are dropped; the last `horizon` rows have no label yet and are dropped.
+    """
+    close = bars["close"].astype(float)
+    volume = bars["volume"].astype(float)
+    returns = close.pct_change(fill_method=None)
+    log_returns = np.log(close / close.shift(1))
+    sma_20 = close.rolling(20).mean()
+    sma_50 = close.rolling(50).mean()
+    columns: dict[str, pd.Series] = {
+        "returns": returns,
+        "log_returns": log_returns,
+        "sma_20": sma_20,
+        "sma_50": sma_50,
+        "close_to_sma_20": close / sma_20 - 1.0,
+        "close_to_sma_50": close / sma_50 - 1.0,
+        "rsi": rsi(close),
+        "volume_ratio": volume / volume.rolling(20).mean(),
+        "momentum": close / close.shift(lookback) - 1.0,
+        "volatility": log_returns.rolling(lookback).std(),
+        "range": (bars["high"] - bars["low"]) / close,
+    }
+    for k in range(1, N_LAGS + 1):
+        columns[f"ret_lag_{k}"] = returns.shift(k)
+    for series_id, series in (macro or {}).items():
+        columns[f"macro_{series_id}"] = macro_asof(pd.DatetimeIndex(bars.index), series)
+    features = pd.DataFrame(columns, index=bars.index).replace([np.inf, -np.inf], np.nan)
+    future = close.shift(-horizon)
+    features["target"] = (future > close).astype(float).where(future.notna())
+    features["next_return"] = close.shift(-1) / close - 1.0
+    features["previous_direction"] = (close > close.shift(horizon)).astype(float)
+    feature_columns = [c for c in features.columns if c not in LABEL_COLUMNS]
+    features = features.dropna(subset=feature_columns)
+    return features.dropna(subset=["target", "next_return"])
+
+
+def select_features(
+    requested: Sequence[str] | None, macro_ids: Sequence[str]
+) -> list[str]:
+    """The model's input columns: the defaults (plus macro) or exactly what was asked for."""
+    macro_columns = [f"macro_{m}" for m in macro_ids]
+    if requested is None:
+        return [*DEFAULT_FEATURES, *macro_columns]
+    allowed = {*ALL_FEATURES, *macro_columns}
+    names = [name.strip().lower() for name in requested]
+    names = [f"macro_{n[6:].upper()}" if n.startswith("macro_") else n for n in names]
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise ConfigError(
+            f"unknown features {unknown}; available features are {', '.join(ALL_FEATURES)}"
+            + (f", {', '.join(macro_columns)}" if macro_columns else "")
+            + " (add FRED series with `macro`)"
+        )
+    if not names:
+        raise ConfigError("features is empty; leave it out to use the default set")
+    return list(dict.fromkeys(names))

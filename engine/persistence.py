@@ -1,0 +1,66 @@
+"""Fitted models on disk in formats that run no code when loaded: skops for scikit-learn and
+LightGBM pipelines, `state_dict` + JSON for the PyTorch LSTM. Never bare pickle.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio
+from sklearn.pipeline import Pipeline
+
+# Types our own registry produces; anything else in a file is refused on load.
+_TRUSTED_EXTRA = [
+    "collections.OrderedDict",
+    "lightgbm.basic.Booster",
+    "lightgbm.sklearn.LGBMClassifier",
+]
+
+
+def save_model(pipeline: Pipeline, folder: Path, model_id: str) -> Path:
+    """Write atomically (temp then rename) so a crash never leaves a half-written model."""
+    folder.mkdir(parents=True, exist_ok=True)
+    estimator = pipeline.steps[-1][1]
+    if hasattr(estimator, "save"):
+        target = folder / model_id
+        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))
+        preprocessing = Pipeline(pipeline.steps[:-1]) if len(pipeline.steps) > 1 else None
+        if preprocessing is not None:
+            sio.dump(preprocessing, staging / "preprocessing.skops")
+        estimator.save(staging / "estimator")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+        return target
+    target = folder / f"{model_id}.skops"
+    handle, staging_name = tempfile.mkstemp(dir=folder, prefix=".staging-", suffix=".skops")
+    os.close(handle)
+    sio.dump(pipeline, staging_name)
+    os.replace(staging_name, target)
+    return target
+
+
+def load_model(path: Path) -> Any:
+    """Load what `save_model` wrote; unknown types in the file are refused, not executed."""
+    if path.is_dir():
+        from mltrainer.engine.lstm import LSTMClassifier
+
+        steps: list[tuple[str, Any]] = []
+        preprocessing = path / "preprocessing.skops"
+        if preprocessing.exists():
+            steps.extend(_load_skops(preprocessing).steps)
+        steps.append(("model", LSTMClassifier.load(path / "estimator")))
+        return Pipeline(steps)
+    return _load_skops(path)
+
+
+def _load_skops(path: Path) -> Any:
+    untrusted = sio.get_untrusted_types(file=path)
+    refused = [t for t in untrusted if t not in _TRUSTED_EXTRA]
+    if refused:
+        raise ValueError(f"{path} contains types this engine never writes: {refused}")
+    return sio.load(path, trusted=untrusted)
