@@ -5,6 +5,7 @@ A trial is a pure function config -> result: where it runs does not change what 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, Literal
 
@@ -21,7 +22,7 @@ class TrialConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    symbol: str = Field(pattern=TICKER_PATTERN, description="ticker, e.g. MSFT or SPX")
+    symbol: str = Field(description="ticker, e.g. MSFT or SPX")
     source: SourceName = Field(
         default="auto",
         description="auto = sample data if the symbol ships offline, else polygon if a key is set",
@@ -44,7 +45,12 @@ class TrialConfig(BaseModel):
 
     @field_validator("symbol")
     @classmethod
-    def _upper(cls, value: str) -> str:
+    def _ticker(cls, value: str) -> str:
+        if not re.fullmatch(TICKER_PATTERN, value):
+            raise ValueError(
+                "not a valid ticker; use 1-10 letters, digits, '.' or '-', starting with a "
+                "letter (e.g. MSFT, SPX, BRK.B)"
+            )
         return value.upper()
 
     @field_validator("macro")
