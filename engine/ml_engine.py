@@ -25,7 +25,7 @@ from mltrainer.engine.data.registry import resolve_bars, resolve_series
 from mltrainer.engine.errors import ConfigError, MLTrainerError
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.metrics import backtest, classification_metrics
-from mltrainer.engine.models import MODELS, resolve_model
+from mltrainer.engine.models import MODELS
 from mltrainer.engine.persistence import save_model
 from mltrainer.engine.runner import run_trial
 from mltrainer.engine.settings import Settings, load_settings
@@ -89,7 +89,13 @@ def bars_from_frame(frame: pd.DataFrame, symbol: str) -> BarSet:
     bars_frame.index = pd.DatetimeIndex(bars_frame.index).rename("date")
     return BarSet(
         bars_frame,
-        make_provenance(bars_frame, source="caller", kind="real", symbol=symbol, note="frame passed by the caller"),
+        make_provenance(
+            bars_frame,
+            source="caller",
+            kind="real",
+            symbol=symbol,
+            note="frame passed by the caller",
+        ),
     )
 
 
@@ -133,7 +139,7 @@ class MLEngine:
 
     # -- actions --------------------------------------------------------------------------
     def fetch_data(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Bars (or a macro series with `kind="series"`) summarised: provenance, range, last rows."""
+        """Bars (or a macro series with `kind="series"`) summarised: provenance, range, last."""
         try:
             symbol = str(params.get("symbol", "")).upper()
             start, end = _date(params.get("start")), _date(params.get("end"))
@@ -146,12 +152,16 @@ class MLEngine:
                     "point_in_time": series.point_in_time,
                     "last_value": float(series.frame["value"].iloc[-1]),
                 }
-            bars = resolve_bars(symbol, str(params.get("source", "auto")), self.settings, start=start, end=end)
+            bars = resolve_bars(
+                symbol, str(params.get("source", "auto")), self.settings, start=start, end=end
+            )
             close = bars.frame["close"]
             return {
                 "status": "success",
                 "type": "bars",
-                "data_label": "SYNTHETIC DATA" if bars.provenance.kind == "synthetic" else "REAL DATA",
+                "data_label": "SYNTHETIC DATA"
+                if bars.provenance.kind == "synthetic"
+                else "REAL DATA",
                 "provenance": bars.provenance.model_dump(mode="json"),
                 "last_close": float(close.iloc[-1]),
                 "total_return": float(close.iloc[-1] / close.iloc[0] - 1.0),
@@ -163,7 +173,9 @@ class MLEngine:
         """Re-score a recorded trial from its stored test predictions, e.g. at other costs."""
         key = params.get("model_id") or params.get("trial")
         if key is None:
-            return error_result(ConfigError("evaluate needs 'model_id' or 'trial'"), "evaluate_failed")
+            return error_result(
+                ConfigError("evaluate needs 'model_id' or 'trial'"), "evaluate_failed"
+            )
         stored = self.ledger.result(key)
         predictions = self.ledger.predictions(key)
         if stored is None or predictions is None:
@@ -173,7 +185,10 @@ class MLEngine:
             )
         cost = float(params.get("cost_bps", stored["config"]["cost_bps"]))
         if not 0.0 <= cost <= 100.0:
-            return error_result(ConfigError(f"cost_bps={cost} is out of bounds; allowed 0 to 100"), "evaluate_failed")
+            return error_result(
+                ConfigError(f"cost_bps={cost} is out of bounds; allowed 0 to 100"),
+                "evaluate_failed",
+            )
         y_true = np.asarray(predictions.y_true)
         y_pred = np.asarray(predictions.y_pred)
         proba = None if predictions.proba_up is None else np.asarray(predictions.proba_up)
@@ -189,19 +204,22 @@ class MLEngine:
             "test_period": stored["test_period"],
             "test": classification_metrics(y_true, y_pred, proba).model_dump(),
             "baselines": stored["baselines"],
-            "backtest": backtest(y_pred, np.asarray(predictions.next_return), cost_bps=cost).model_dump(),
+            "backtest": backtest(
+                y_pred, np.asarray(predictions.next_return), cost_bps=cost
+            ).model_dump(),
         }
 
     # -- internals ------------------------------------------------------------------------
     def _train(self, trial: TrialConfig, data: pd.DataFrame | BarSet | None) -> dict[str, Any]:
         self.compliance.check_trial(trial)
-        spec = resolve_model(trial.model)
         notes: list[str] = []
         if trial.model.strip().lower() in ("xgboost", "xgb"):
             notes.append("'xgboost' is not installed; trained gradient_boosting (same family)")
         tick = time.perf_counter()
         if data is None:
-            bars = resolve_bars(trial.symbol, trial.source, self.settings, start=trial.start, end=trial.end)
+            bars = resolve_bars(
+                trial.symbol, trial.source, self.settings, start=trial.start, end=trial.end
+            )
         elif isinstance(data, BarSet):
             bars = data
         else:

@@ -6,18 +6,17 @@ Keys are `SecretStr` so they never appear in a repr, a log line or an exception 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from pydantic import field_validator
-from typing import Annotated
 
 ALL_SOURCES = ("sample", "synthetic", "polygon", "fred")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     home: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir("mltrainer")),
@@ -41,8 +40,12 @@ class Settings(BaseSettings):
     fred_requests_per_minute: float = Field(
         default=120.0, gt=0, validation_alias="FRED_REQUESTS_PER_MINUTE"
     )
-    http_timeout_seconds: float = Field(default=30.0, gt=0, validation_alias="MLTRAINER_HTTP_TIMEOUT")
-    http_max_attempts: int = Field(default=5, ge=1, le=20, validation_alias="MLTRAINER_HTTP_ATTEMPTS")
+    http_timeout_seconds: float = Field(
+        default=30.0, gt=0, validation_alias="MLTRAINER_HTTP_TIMEOUT"
+    )
+    http_max_attempts: int = Field(
+        default=5, ge=1, le=20, validation_alias="MLTRAINER_HTTP_ATTEMPTS"
+    )
     allowed_sources: Annotated[tuple[str, ...], NoDecode] = Field(
         default=ALL_SOURCES, validation_alias="MLTRAINER_ALLOWED_SOURCES"
     )

@@ -27,21 +27,56 @@ class TrialConfig(BaseModel):
         default="auto",
         description="auto = sample data if the symbol ships offline, else polygon if a key is set",
     )
-    model: str = Field(default="random_forest", description="model name or alias")
-    params: dict[str, Any] = Field(default_factory=dict, description="model hyper-parameters")
-    train_ratio: float = Field(default=0.8, ge=0.5, le=0.95, description="share of rows for training, in time order")
-    lookback: int = Field(default=20, ge=2, le=250, description="bars of history per row (momentum, volatility, LSTM window)")
-    horizon: int = Field(default=1, ge=1, le=20, description="predict direction this many bars ahead")
-    folds: int = Field(default=5, ge=2, le=20, description="walk-forward folds inside the training period")
-    embargo: int = Field(default=5, ge=0, le=60, description="extra bars dropped after the purge gap")
-    cost_bps: float = Field(default=2.0, ge=0.0, le=100.0, description="transaction cost per unit turnover, basis points")
+    model: str = Field(
+        default="random_forest",
+        description=(
+            "random_forest, extra_trees, decision_tree, gradient_boosting, lightgbm, "
+            "logistic_regression, svm, knn, naive_bayes, mlp or lstm (aliases like rf, logit work)"
+        ),
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description='hyper-parameters of that model (see list_models), e.g. {"n_estimators": 200}',
+    )
+    train_ratio: float = Field(
+        default=0.8, ge=0.5, le=0.95, description="share of rows for training, in time order"
+    )
+    lookback: int = Field(
+        default=20,
+        ge=2,
+        le=250,
+        description="bars of history per row (momentum, volatility, LSTM window)",
+    )
+    horizon: int = Field(
+        default=1, ge=1, le=20, description="predict direction this many bars ahead"
+    )
+    folds: int = Field(
+        default=5, ge=2, le=20, description="walk-forward folds inside the training period"
+    )
+    embargo: int = Field(
+        default=5, ge=0, le=60, description="extra bars dropped after the purge gap"
+    )
+    cost_bps: float = Field(
+        default=2.0,
+        ge=0.0,
+        le=100.0,
+        description="transaction cost per unit turnover, basis points",
+    )
     seed: int = Field(default=42, ge=0, le=2**31 - 1)
-    days: int | None = Field(default=None, ge=100, le=20000, description="use only the most recent N bars")
+    days: int | None = Field(
+        default=None, ge=100, le=20000, description="use only the most recent N bars"
+    )
     start: date | None = None
     end: date | None = None
-    features: list[str] | None = Field(default=None, description="feature names; None = the default set")
-    macro: list[str] = Field(default_factory=list, description="FRED series ids joined as-of as features")
-    save_model: bool = Field(default=True, description="persist the fitted model under the data home")
+    features: list[str] | None = Field(
+        default=None, description="feature names; None = the default set"
+    )
+    macro: list[str] = Field(
+        default_factory=list, description="FRED series ids joined as-of as features"
+    )
+    save_model: bool = Field(
+        default=True, description="persist the fitted model under the data home"
+    )
 
     @field_validator("symbol")
     @classmethod
@@ -69,7 +104,9 @@ class ClassificationMetrics(BaseModel):
 
 
 class Baselines(BaseModel):
-    majority_class: float = Field(description="accuracy of always predicting the training period's majority class")
+    majority_class: float = Field(
+        description="accuracy of always predicting the training period's majority class"
+    )
     always_up: float
     previous_direction: float
     best_name: str

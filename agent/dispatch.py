@@ -1,0 +1,132 @@
+"""Turning tool calls into tool results: validate against the tool's model, run valid calls
+(concurrently, off the event loop), and phrase each result for the model.
+
+A malformed call becomes an error result that says what to fix; only a tool that keeps failing
+past its retry budget ends the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from mltrainer.agent.bridge import MLAgentBridge
+from mltrainer.agent.messages import ToolCall, ToolResult
+from mltrainer.engine.ml_engine import MLEngine
+from mltrainer.tools import ToolArgumentError, get_tool
+
+VOLATILE_KEYS = frozenset({"trial", "timings", "model_path", "created_at", "fetched_at", "cached"})
+
+
+@dataclass(frozen=True)
+class ToolRun:
+    """One executed (or refused) call: what the model sees and the structured payload."""
+
+    result: ToolResult
+    payload: dict[str, Any]
+    seconds: float
+    arguments: dict[str, Any] | None = None
+
+
+@dataclass
+class DispatchReport:
+    runs: list[ToolRun] = field(default_factory=list)
+    conclusion: dict[str, Any] | None = None
+    exhausted: str | None = None
+
+
+class ToolExecutor(Protocol):
+    async def execute(self, calls: Sequence[ToolCall]) -> DispatchReport: ...
+
+
+ProgressHook = Callable[[str, str, dict[str, Any] | None], None]
+
+
+def stable_payload(payload: Any) -> Any:
+    """A payload without run-specific fields (trial numbers, timings, paths) for comparisons."""
+    if isinstance(payload, dict):
+        return {k: stable_payload(v) for k, v in payload.items() if k not in VOLATILE_KEYS}
+    if isinstance(payload, list):
+        return [stable_payload(v) for v in payload]
+    return payload
+
+
+def describe_for_model(name: str, payload: dict[str, Any], bridge: MLAgentBridge) -> str:
+    """Short text for the model: training feedback through the bridge, compact JSON otherwise."""
+    if payload.get("status") == "error":
+        return f"ERROR from {name}: {payload.get('error')}"
+    if name == "train_model":
+        prefix = f"Trial {payload['trial']} ({payload['model_id']}). " if "trial" in payload else ""
+        return prefix + bridge.format_ml_feedback_as_question(payload)
+    if name == "list_models":
+        slim = [
+            {"name": m["name"], "params": {k: v["default"] for k, v in m["params"].items()}}
+            for m in payload["models"]
+        ]
+        return json.dumps({"models": slim}, separators=(",", ":"))
+    return json.dumps(stable_payload(payload), separators=(",", ":"), default=str)
+
+
+class LiveExecutor:
+    """Runs tools against the engine, with a retry budget of consecutive failures per tool."""
+
+    def __init__(
+        self,
+        engine: MLEngine,
+        bridge: MLAgentBridge,
+        *,
+        retries_per_tool: int = 3,
+        progress: ProgressHook | None = None,
+    ) -> None:
+        self.engine = engine
+        self.bridge = bridge
+        self.retries_per_tool = retries_per_tool
+        self.progress = progress
+        self._failures: Counter[str] = Counter()
+
+    async def execute(self, calls: Sequence[ToolCall]) -> DispatchReport:
+        report = DispatchReport()
+        runs = await asyncio.gather(*(self._run_one(call) for call in calls))
+        for call, run in zip(calls, runs, strict=True):
+            report.runs.append(run)
+            if run.result.is_error:
+                self._failures[call.name] += 1
+                if self._failures[call.name] > self.retries_per_tool:
+                    report.exhausted = (
+                        f"tool '{call.name}' failed {self._failures[call.name]} times in a row"
+                    )
+            else:
+                self._failures[call.name] = 0
+                if call.name == "finish":
+                    report.conclusion = run.payload
+        return report
+
+    async def _run_one(self, call: ToolCall) -> ToolRun:
+        started = time.perf_counter()
+        try:
+            tool = get_tool(call.name)
+            arguments = tool.parse(call.arguments)
+        except ToolArgumentError as error:
+            budget_left = max(self.retries_per_tool - self._failures[call.name], 0)
+            payload = {"status": "error", "type": "invalid_call", "error": str(error)}
+            text = f"ERROR: {error}. Fix the call and try again ({budget_left} retries left)."
+            return ToolRun(ToolResult(call.id, call.name, text, True), payload, 0.0)
+        dumped = arguments.model_dump(mode="json")
+        if self.progress:
+            self.progress("start", call.name, dumped)
+        payload = await asyncio.to_thread(tool.handler, self.engine, arguments)
+        if self.progress:
+            self.progress("end", call.name, payload)
+        text = describe_for_model(call.name, payload, self.bridge)
+        is_error = payload.get("status") == "error"
+        return ToolRun(
+            ToolResult(call.id, call.name, text, is_error),
+            payload,
+            time.perf_counter() - started,
+            dumped,
+        )

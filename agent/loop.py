@@ -1,0 +1,96 @@
+"""The agent loop. It only dispatches; each step's work lives in `session.py`.
+
+1. Write the session header and the user's goal (unless resuming).
+2. Take a turn: check budgets, ask the provider, record the reply.
+3. Tool calls run through the executor; their results are the next message.
+4. Free text goes through the bridge's regex fallback; a trial's feedback is the next user
+   turn; no instruction gets one reminder, then the session ends.
+5. End on `finish`, a budget, or a fatal provider error, always with a summary and an intact
+   transcript.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, assert_never
+
+from mltrainer.agent.messages import Usage, UserMessage
+from mltrainer.agent.session import (
+    Continue,
+    Finished,
+    NextStep,
+    SessionState,
+    Stopped,
+    take_turn,
+)
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    reason: str
+    finished: bool
+    conclusion: str | None
+    best_trial: int | None
+    turns: int
+    tool_calls: int
+    usage: Usage
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    transcript: Path | None = None
+
+
+async def run_session(
+    state: SessionState,
+    goal: str | None,
+    header: dict[str, Any],
+    *,
+    first_step: NextStep | None = None,
+) -> SessionSummary:
+    """Run until finish, a budget or a fatal error. `goal=None` continues a resumed session."""
+    if goal is not None:
+        state.transcript.write({"event": "session_start", **header})
+        state.add(UserMessage(goal))
+    conclusion: str | None = None
+    best: int | None = None
+    step = first_step
+    while True:
+        step = step if step is not None else await take_turn(state)
+        match step:
+            case Continue():
+                step = None
+                continue
+            case Finished():
+                reason, conclusion, best = "finished", step.conclusion, step.best_trial
+            case Stopped():
+                reason = step.reason
+            case _:
+                assert_never(step)
+        break
+    summary = SessionSummary(
+        reason=reason,
+        finished=reason == "finished",
+        conclusion=conclusion,
+        best_trial=best,
+        turns=state.turns,
+        tool_calls=state.tool_calls,
+        usage=state.usage,
+        trials=state.trials,
+        transcript=state.transcript.path,
+    )
+    state.transcript.write(
+        {
+            "event": "session_end",
+            "reason": reason,
+            "conclusion": conclusion,
+            "best_trial": best,
+            "turns": state.turns,
+            "tool_calls": state.tool_calls,
+            "usage": {
+                "input_tokens": state.usage.input_tokens,
+                "output_tokens": state.usage.output_tokens,
+                "cost_usd": state.usage.cost_usd,
+            },
+            "trials": state.trials,
+        }
+    )
+    return summary

@@ -1,0 +1,242 @@
+"""Starting, resuming and replaying sessions: wiring a provider, an executor and a transcript
+into `SessionState`, then handing it to the loop.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mltrainer.agent.bridge import MLAgentBridge
+from mltrainer.agent.dispatch import (
+    DispatchReport,
+    LiveExecutor,
+    ProgressHook,
+    ToolRun,
+    stable_payload,
+)
+from mltrainer.agent.loop import SessionSummary, run_session
+from mltrainer.agent.messages import AssistantTurn, ToolCall, ToolResult, ToolResults
+from mltrainer.agent.providers import ScriptedProvider, make_provider
+from mltrainer.agent.providers.base import Provider, ProviderConfigError
+from mltrainer.agent.providers.replay import ReplayProvider
+from mltrainer.agent.session import (
+    Budgets,
+    SessionState,
+    resume_pending,
+    tool_specs,
+)
+from mltrainer.agent.transcript import (
+    Transcript,
+    TranscriptError,
+    known_secrets,
+    messages_from_events,
+    read_events,
+    session_header,
+)
+from mltrainer.engine.ml_engine import MLEngine
+from mltrainer.engine.runner import CODE_VERSION, result_summary
+from mltrainer.engine.settings import Settings
+
+
+def new_session_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def _live_state(
+    provider: Provider,
+    *,
+    session_id: str,
+    transcript_path: Path,
+    budgets: Budgets,
+    settings: Settings,
+    progress: ProgressHook | None,
+) -> SessionState:
+    bridge = MLAgentBridge()
+    engine = MLEngine(settings, session=session_id)
+    return SessionState(
+        provider=provider,
+        executor=LiveExecutor(engine, bridge, progress=progress),
+        transcript=Transcript(transcript_path, known_secrets(settings)),
+        budgets=budgets,
+        bridge=bridge,
+    )
+
+
+async def start_session(
+    provider: Provider,
+    goal: str,
+    *,
+    settings: Settings,
+    budgets: Budgets | None = None,
+    transcript_path: Path | None = None,
+    progress: ProgressHook | None = None,
+    provider_options: dict[str, Any] | None = None,
+) -> SessionSummary:
+    """A new research session towards `goal`; the transcript goes under the data home."""
+    session_id = new_session_id()
+    path = transcript_path or settings.transcripts_dir / f"{session_id}.jsonl"
+    budgets = budgets or Budgets()
+    state = _live_state(
+        provider,
+        session_id=session_id,
+        transcript_path=path,
+        budgets=budgets,
+        settings=settings,
+        progress=progress,
+    )
+    header = {
+        "session_id": session_id,
+        "provider": provider.name,
+        "model": provider.model,
+        "provider_options": provider_options or {},
+        "goal": goal,
+        "system": state.system,
+        "tools": [spec.name for spec in tool_specs()],
+        "budgets": asdict(budgets),
+        "version": CODE_VERSION,
+    }
+    try:
+        return await run_session(state, goal, header)
+    finally:
+        state.transcript.close()
+        await provider.aclose()
+
+
+def _provider_for_resume(header: dict[str, Any], assistant_turns: int) -> Provider:
+    options = header.get("provider_options", {})
+    name = header.get("provider", "")
+    if name == "scripted":
+        script = options.get("script")
+        if not script:
+            raise ProviderConfigError("the transcript does not name the script it ran from")
+        scripted = ScriptedProvider.from_file(Path(script), model=header.get("model", "scripted"))
+        return ScriptedProvider(scripted.turns[assistant_turns:], model=scripted.model)
+    return make_provider(name, model=header.get("model", ""), base_url=options.get("base_url"))
+
+
+async def resume_session(
+    path: Path, *, settings: Settings, progress: ProgressHook | None = None
+) -> SessionSummary:
+    """Continue a killed session: rebuild its state from the transcript and keep appending."""
+    events = read_events(path)
+    header = session_header(events)
+    if any(e.get("event") == "session_end" for e in events):
+        raise TranscriptError(f"{path} already ended; start a new session with `mltrainer run`")
+    messages = list(messages_from_events(events))
+    assistant_turns = sum(isinstance(m, AssistantTurn) for m in messages)
+    provider = _provider_for_resume(header, assistant_turns)
+    state = _live_state(
+        provider,
+        session_id=header["session_id"],
+        transcript_path=path,
+        budgets=Budgets(**header.get("budgets", {})),
+        settings=settings,
+        progress=progress,
+    )
+    state.messages = messages
+    state.turns = assistant_turns
+    state.tool_calls = sum(len(m.tool_calls) for m in messages if isinstance(m, AssistantTurn))
+    for message in messages:
+        if isinstance(message, AssistantTurn):
+            state.usage = state.usage + message.usage
+    state.trials = [
+        result_summary(e["payload"])
+        for e in events
+        if e.get("event") == "tool_run"
+        and e.get("name") == "train_model"
+        and e.get("payload", {}).get("status") == "success"
+    ]
+    state.transcript.write({"event": "resumed", "after_turns": assistant_turns})
+    try:
+        step = await resume_pending(state)
+        return await run_session(state, None, header, first_step=step)
+    finally:
+        state.transcript.close()
+        await provider.aclose()
+
+
+@dataclass
+class RecordedExecutor:
+    """Answers tool calls from the transcript; with `check`, also re-runs them and reports
+    every result whose stable payload differs from the recording."""
+
+    runs: dict[str, dict[str, Any]]
+    results: dict[str, ToolResult]
+    live: LiveExecutor | None = None
+    differences: list[str] = field(default_factory=list)
+    checked: int = 0
+
+    async def execute(self, calls: Sequence[ToolCall]) -> DispatchReport:
+        report = DispatchReport()
+        live_runs: list[ToolRun] = []
+        if self.live is not None:
+            live_runs = (await self.live.execute(calls)).runs
+        for index, call in enumerate(calls):
+            recorded = self.runs.get(call.id, {})
+            payload = recorded.get("payload") or {}
+            result = self.results.get(call.id) or ToolResult(call.id, call.name, "", False)
+            if live_runs:
+                self.checked += 1
+                if stable_payload(live_runs[index].payload) != stable_payload(payload):
+                    self.differences.append(_difference(call, payload, live_runs[index].payload))
+            report.runs.append(ToolRun(result, payload, 0.0, recorded.get("arguments")))
+            if call.name == "finish" and not result.is_error:
+                report.conclusion = payload
+        return report
+
+
+def _difference(call: ToolCall, recorded: dict[str, Any], live: dict[str, Any]) -> str:
+    before, after = stable_payload(recorded), stable_payload(live)
+    keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    return f"{call.name} ({call.id}): differs in {', '.join(keys[:8]) or 'content'}"
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    summary: SessionSummary
+    checked: int
+    differences: list[str]
+
+
+async def replay_session(
+    path: Path, *, settings: Settings, check: bool = False, progress: ProgressHook | None = None
+) -> ReplayReport:
+    """Re-run a recorded session offline; the provider fails loudly where it diverges."""
+    events = read_events(path)
+    header = session_header(events)
+    provider = ReplayProvider(events)
+    runs = {e["call_id"]: e for e in events if e.get("event") == "tool_run"}
+    results = {
+        r.call_id: r
+        for m in messages_from_events(events)
+        if isinstance(m, ToolResults)
+        for r in m.results
+    }
+    session_id = new_session_id()
+    bridge = MLAgentBridge()
+    live = (
+        LiveExecutor(MLEngine(settings, session=session_id), bridge, progress=progress)
+        if check
+        else None
+    )
+    executor = RecordedExecutor(runs=runs, results=results, live=live)
+    out = settings.transcripts_dir / f"replay-{session_id}.jsonl"
+    state = SessionState(
+        provider=provider,
+        executor=executor,
+        transcript=Transcript(out, known_secrets(settings)),
+        budgets=Budgets(**header.get("budgets", {})),
+        bridge=bridge,
+        system=header.get("system", ""),
+    )
+    replay_header = {**header, "session_id": session_id, "replay_of": str(path)}
+    try:
+        summary = await run_session(state, header["goal"], replay_header)
+    finally:
+        state.transcript.close()
+    return ReplayReport(summary=summary, checked=executor.checked, differences=executor.differences)

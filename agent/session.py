@@ -1,0 +1,188 @@
+"""Session state and one turn of it: budgets, the conversation so far, and the step that
+decides what the loop does next. `loop.py` only dispatches on these steps.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mltrainer.agent.bridge import MLAgentBridge
+from mltrainer.agent.dispatch import DispatchReport, ToolExecutor, ToolRun, describe_for_model
+from mltrainer.agent.messages import (
+    AssistantTurn,
+    Message,
+    ToolCall,
+    ToolResults,
+    ToolSpec,
+    Usage,
+    UserMessage,
+)
+from mltrainer.agent.providers.base import Provider, ProviderError
+from mltrainer.agent.transcript import Transcript
+from mltrainer.engine.runner import result_summary
+from mltrainer.prompts import load_text
+from mltrainer.tools import TOOLS
+
+REMINDER = (
+    "Your last reply had no tool call and no instruction I could run. Use the tools "
+    "(e.g. train_model) or call finish with your conclusion."
+)
+
+
+@dataclass(frozen=True)
+class Budgets:
+    max_turns: int = 20
+    max_tool_calls: int = 60
+    max_tokens: int = 400_000
+    max_cost_usd: float | None = None
+    max_seconds: float = 900.0
+
+
+@dataclass(frozen=True)
+class Continue:
+    kind: Literal["continue"] = "continue"
+
+
+@dataclass(frozen=True)
+class Finished:
+    conclusion: str
+    best_trial: int | None
+    kind: Literal["finished"] = "finished"
+
+
+@dataclass(frozen=True)
+class Stopped:
+    reason: str
+    kind: Literal["stopped"] = "stopped"
+
+
+NextStep = Continue | Finished | Stopped
+
+
+def tool_specs() -> list[ToolSpec]:
+    return [ToolSpec(t.name, t.description, t.parameters()) for t in TOOLS]
+
+
+@dataclass
+class SessionState:
+    provider: Provider
+    executor: ToolExecutor
+    transcript: Transcript
+    budgets: Budgets = field(default_factory=Budgets)
+    bridge: MLAgentBridge = field(default_factory=MLAgentBridge)
+    system: str = field(default_factory=lambda: load_text("system.md"))
+    messages: list[Message] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    turns: int = 0
+    tool_calls: int = 0
+    reminded: bool = False
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+    def add(self, message: Message) -> None:
+        self.messages.append(message)
+        self.transcript.write_message(message)
+
+    def budget_hit(self) -> str | None:
+        b = self.budgets
+        if self.turns >= b.max_turns:
+            return f"turn budget reached ({b.max_turns} turns)"
+        if self.tool_calls >= b.max_tool_calls:
+            return f"tool-call budget reached ({b.max_tool_calls} calls)"
+        if self.usage.total_tokens >= b.max_tokens:
+            return f"token budget reached ({self.usage.total_tokens} >= {b.max_tokens})"
+        if b.max_cost_usd is not None and (self.usage.cost_usd or 0.0) >= b.max_cost_usd:
+            return f"cost budget reached (${self.usage.cost_usd:.4f} >= ${b.max_cost_usd})"
+        if time.monotonic() - self.started >= b.max_seconds:
+            return f"wall-time budget reached ({b.max_seconds:.0f} s)"
+        return None
+
+    def record_runs(self, report: DispatchReport) -> None:
+        for run in report.runs:
+            self.transcript.write(
+                {
+                    "event": "tool_run",
+                    "call_id": run.result.call_id,
+                    "name": run.result.name,
+                    "arguments": run.arguments,
+                    "payload": run.payload,
+                    "seconds": round(run.seconds, 3),
+                }
+            )
+            if run.result.name == "train_model" and run.payload.get("status") == "success":
+                self.trials.append(result_summary(run.payload))
+
+
+async def take_turn(state: SessionState) -> NextStep:
+    """One model turn and what it leads to (see `loop.run_session` for the steps)."""
+    if reason := state.budget_hit():
+        return Stopped(reason)
+    try:
+        turn = await state.provider.complete(
+            system=state.system, messages=state.messages, tools=tool_specs()
+        )
+    except ProviderError as error:
+        return Stopped(f"provider error: {error}")
+    state.turns += 1
+    state.usage = state.usage + turn.usage
+    state.add(turn)
+    if turn.tool_calls:
+        return await _run_tool_calls(state, turn.tool_calls)
+    return await _run_free_text(state, turn)
+
+
+async def _run_tool_calls(state: SessionState, calls: tuple[ToolCall, ...]) -> NextStep:
+    state.tool_calls += len(calls)
+    report = await state.executor.execute(calls)
+    state.record_runs(report)
+    state.add(ToolResults(tuple(run.result for run in report.runs)))
+    if report.conclusion is not None:
+        return Finished(report.conclusion["conclusion"], report.conclusion.get("best_trial"))
+    if report.exhausted:
+        return Stopped(report.exhausted)
+    return Continue()
+
+
+async def _run_free_text(state: SessionState, turn: AssistantTurn) -> NextStep:
+    """The regex fallback: a free-text instruction runs as a train_model call."""
+    parsed = state.bridge.parse_mltrainer_response(turn.text)
+    config = state.bridge.create_trial_config(parsed)
+    if config is None:
+        if state.reminded:
+            return Stopped("the model replied without a tool call or a runnable instruction twice")
+        state.reminded = True
+        state.add(UserMessage(REMINDER))
+        return Continue()
+    state.reminded = False
+    arguments = {k: v for k, v in config.items() if k != "id"}
+    call = ToolCall(id=f"text_{state.turns}", name="train_model", arguments=_json(arguments))
+    state.tool_calls += 1
+    report = await state.executor.execute((call,))
+    state.record_runs(report)
+    run: ToolRun = report.runs[0]
+    text = run.result.content
+    if run.result.name == "train_model" and not run.result.is_error:
+        text = describe_for_model("train_model", run.payload, state.bridge)
+    state.add(UserMessage(f"(Parsed from your text: {arguments}.) {text}"))
+    if report.exhausted:
+        return Stopped(report.exhausted)
+    return Continue()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+async def resume_pending(state: SessionState) -> NextStep:
+    """After a kill: finish the step the last recorded turn started, if it did not complete."""
+    if not state.messages:
+        return Continue()
+    last = state.messages[-1]
+    if isinstance(last, AssistantTurn):
+        if last.tool_calls:
+            return await _run_tool_calls(state, last.tool_calls)
+        return await _run_free_text(state, last)
+    return Continue()
