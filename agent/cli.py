@@ -1,0 +1,476 @@
+"""The `mltrainer` command line. Library errors become one line on stderr and exit code 1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mltrainer.agent.cli_data import data_app
+from mltrainer.agent.dispatch import ProgressHook
+from mltrainer.agent.loop import SessionSummary
+from mltrainer.engine.errors import MLTrainerError
+from mltrainer.engine.settings import load_settings
+
+app = typer.Typer(
+    help="Honest machine-learning research on market data, driven by an LLM.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+trials_app = typer.Typer(help="Recorded trials (the ledger).", no_args_is_help=True)
+app.add_typer(trials_app, name="trials")
+app.add_typer(data_app, name="data")
+
+# Pipes get 80 columns from rich by default, too narrow for the results table.
+console = Console(width=None if Console().is_terminal else 120)
+errors = Console(stderr=True)
+T = TypeVar("T")
+
+DEMO_GOAL = (
+    "Find out whether the next day's direction of the S&P 500 (SPX) or the NASDAQ Composite "
+    "(IXIC) can be predicted from past prices and volume better than naive baselines."
+)
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    return typer.Exit(1)
+
+
+def _run(action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except MLTrainerError as error:
+        raise _fail(str(error)) from error
+
+
+def _await(coroutine_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return _run(lambda: asyncio.run(coroutine_factory()))
+
+
+def _progress_hook(enabled: bool) -> tuple[ProgressHook | None, Callable[[], None]]:
+    """A rich status line naming the tools running now (several run in parallel)."""
+    if not enabled:
+        return None, lambda: None
+    running: list[str] = []
+    status = console.status("waiting for the model ...")
+    status.start()
+
+    def label(name: str, payload: dict[str, Any] | None) -> str:
+        if name == "train_model" and payload:
+            return f"training {payload.get('model')} on {payload.get('symbol')}"
+        return name
+
+    def hook(event: str, name: str, payload: dict[str, Any] | None) -> None:
+        if event == "start":
+            running.append(label(name, payload))
+        elif running:
+            finished = running.pop(0)
+            if name == "train_model" and payload and payload.get("status") == "success":
+                console.print(
+                    f"  [green]✓[/green] trial {payload.get('trial')}: {payload['model']} on "
+                    f"{payload['symbol']} test accuracy {payload['test_accuracy']:.1%}"
+                )
+            elif payload and payload.get("status") == "error":
+                console.print(f"  [yellow]![/yellow] {finished}: {payload.get('error')}")
+        status.update(", ".join(running) + " ..." if running else "waiting for the model ...")
+
+    return hook, status.stop
+
+
+def _trials_table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title)
+    for column in (
+        "trial",
+        "model",
+        "symbol",
+        "data",
+        "test acc",
+        "best baseline",
+        "p-value",
+        "Sharpe",
+        "B&H Sharpe",
+    ):
+        table.add_column(
+            column,
+            justify="right"
+            if column not in ("model", "symbol", "data", "best baseline")
+            else "left",
+        )
+    for row in rows:
+        table.add_row(
+            str(row.get("trial")),
+            str(row.get("model")),
+            str(row.get("symbol")),
+            "[red]SYNTHETIC[/red]"
+            if row.get("data") == "SYNTHETIC DATA" or row.get("synthetic") is True
+            else "real",
+            f"{row['test_accuracy']:.1%}",
+            f"{row.get('best_baseline')} {row['baseline_accuracy']:.1%}",
+            f"{row['p_value']:.3f}",
+            f"{row['sharpe']:.2f}",
+            f"{row['buy_hold_sharpe']:.2f}",
+        )
+    return table
+
+
+def _print_summary(summary: SessionSummary, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(_summary_dict(summary), indent=2, default=str))
+        return
+    if summary.trials:
+        console.print(_trials_table(summary.trials, "Trials this session (all out of sample)"))
+    console.print(
+        f"Session ended: [bold]{summary.reason}[/bold] after {summary.turns} turns, "
+        f"{summary.tool_calls} tool calls, {summary.usage.total_tokens} tokens"
+        + (f", ${summary.usage.cost_usd:.4f}" if summary.usage.cost_usd else "")
+    )
+    if summary.conclusion:
+        console.print(f"[bold]Conclusion:[/bold] {summary.conclusion}")
+    console.print(f"Transcript: {summary.transcript}")
+
+
+def _summary_dict(summary: SessionSummary) -> dict[str, Any]:
+    return {
+        "reason": summary.reason,
+        "finished": summary.finished,
+        "conclusion": summary.conclusion,
+        "best_trial": summary.best_trial,
+        "turns": summary.turns,
+        "tool_calls": summary.tool_calls,
+        "usage": {
+            "input_tokens": summary.usage.input_tokens,
+            "output_tokens": summary.usage.output_tokens,
+            "cost_usd": summary.usage.cost_usd,
+        },
+        "trials": summary.trials,
+        "transcript": str(summary.transcript),
+    }
+
+
+def _exit_for(summary: SessionSummary) -> None:
+    if summary.reason.startswith("provider error"):
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    transcript: Annotated[Path | None, typer.Option(help="Where to write the transcript.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a short scripted research session on real offline sample data (no key, no network).
+
+    Example: mltrainer demo
+    """
+    from mltrainer.agent.providers import ScriptedProvider
+    from mltrainer.agent.runs import start_session
+
+    script = Path(str(resources.files("mltrainer.prompts").joinpath("demo_script.yaml")))
+    settings = load_settings()
+    hook, stop = _progress_hook(not as_json)
+    if not as_json:
+        console.print(f"[bold]Goal:[/bold] {DEMO_GOAL}")
+    try:
+        summary = _await(
+            lambda: start_session(
+                ScriptedProvider.from_file(script),
+                DEMO_GOAL,
+                settings=settings,
+                transcript_path=transcript,
+                progress=hook,
+                provider_options={"script": str(script)},
+            )
+        )
+    finally:
+        stop()
+    _print_summary(summary, as_json)
+    _exit_for(summary)
+
+
+@app.command()
+def run(
+    goal: Annotated[str, typer.Option(help="The research goal, sent as the first user turn.")],
+    provider: Annotated[str, typer.Option(help="openai, anthropic or scripted.")] = "openai",
+    model: Annotated[
+        str, typer.Option(help="Model name, e.g. gpt-4.1-mini or claude-haiku-4-5.")
+    ] = "gpt-4.1-mini",
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible server (vLLM, Ollama, ...).")
+    ] = None,
+    script: Annotated[Path | None, typer.Option(help="Turns file for --provider scripted.")] = None,
+    max_turns: Annotated[int, typer.Option(min=1)] = 20,
+    max_tool_calls: Annotated[int, typer.Option(min=1)] = 60,
+    max_tokens: Annotated[int, typer.Option(min=1000)] = 400_000,
+    max_cost: Annotated[
+        float | None, typer.Option(help="Stop when the LLM cost reaches this (USD).")
+    ] = None,
+    max_seconds: Annotated[float, typer.Option(min=1)] = 900.0,
+    transcript: Annotated[Path | None, typer.Option(help="Where to write the transcript.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run a research session with an LLM.
+
+    Example: mltrainer run --goal "Is SPX predictable?" --provider anthropic
+    --model claude-haiku-4-5
+    """
+    from mltrainer.agent.providers import make_provider
+    from mltrainer.agent.runs import start_session
+    from mltrainer.agent.session import Budgets
+
+    settings = load_settings()
+    llm = _run(lambda: make_provider(provider, model=model, base_url=base_url, script=script))
+    budgets = Budgets(max_turns, max_tool_calls, max_tokens, max_cost, max_seconds)
+    options = {"base_url": base_url, "script": str(script.resolve()) if script else None}
+    hook, stop = _progress_hook(not as_json)
+    try:
+        summary = _await(
+            lambda: start_session(
+                llm,
+                goal,
+                settings=settings,
+                budgets=budgets,
+                transcript_path=transcript,
+                progress=hook,
+                provider_options=options,
+            )
+        )
+    finally:
+        stop()
+    _print_summary(summary, as_json)
+    _exit_for(summary)
+
+
+@app.command()
+def replay(
+    file: Annotated[Path, typer.Argument(help="A transcript (.jsonl) written by run or demo.")],
+    check: Annotated[
+        bool, typer.Option(help="Re-execute the tools and report differing results.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-run a recorded session offline from its transcript.
+
+    Example: mltrainer replay ~/.local/share/mltrainer/transcripts/SESSION.jsonl --check
+    """
+    from mltrainer.agent.runs import replay_session
+
+    settings = load_settings()
+    report = _await(lambda: replay_session(file, settings=settings, check=check))
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    **_summary_dict(report.summary),
+                    "checked": report.checked,
+                    "differences": report.differences,
+                },
+                indent=2,
+                default=str,
+            )
+        )
+    else:
+        _print_summary(report.summary, False)
+        if check:
+            console.print(
+                f"Re-executed {report.checked} tool calls: "
+                + (
+                    "all results match"
+                    if not report.differences
+                    else f"{len(report.differences)} differ"
+                )
+            )
+            for line in report.differences:
+                console.print(f"  [red]differs[/red] {line}")
+    if report.summary.reason.startswith("provider error") or report.differences:
+        raise typer.Exit(1)
+
+
+@app.command()
+def resume(
+    file: Annotated[Path, typer.Argument(help="The transcript of a session that was killed.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Continue a session that was killed, appending to its transcript.
+
+    Example: mltrainer resume ~/.local/share/mltrainer/transcripts/SESSION.jsonl
+    """
+    from mltrainer.agent.runs import resume_session
+
+    settings = load_settings()
+    hook, stop = _progress_hook(not as_json)
+    try:
+        summary = _await(lambda: resume_session(file, settings=settings, progress=hook))
+    finally:
+        stop()
+    _print_summary(summary, as_json)
+    _exit_for(summary)
+
+
+@app.command()
+def train(
+    instruction: Annotated[
+        str, typer.Argument(help="e.g. 'train a random forest on MSFT with an 80/20 split'")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Train one model from a natural-language instruction and print the out-of-sample result.
+
+    Example: mltrainer train "LightGBM on SPX, 70/30 split, 30 day lookback"
+    """
+    from mltrainer.agent.trainer import MLTrainer
+
+    with console.status("training ...", spinner="dots") if not as_json else _nullcontext():
+        outcome = _run(lambda: MLTrainer().process_ai_instruction(instruction))
+    result = outcome["ml_result"]
+    if as_json:
+        print(json.dumps(outcome, indent=2, default=str))
+    else:
+        if result.get("status") == "success":
+            from mltrainer.engine.runner import result_summary
+
+            console.print(_trials_table([result_summary(result)], "Trial (out of sample)"))
+        console.print(outcome["feedback_question"])
+    if result.get("status") != "success":
+        if not as_json:
+            errors.print(f"error: {result.get('error')}")
+        raise typer.Exit(1)
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@app.command()
+def tools(
+    fmt: Annotated[str, typer.Option("--format", help="openai, anthropic or json.")] = "json",
+) -> None:
+    """Print the tool schemas the LLM sees.
+
+    Example: mltrainer tools --format anthropic
+    """
+    from mltrainer.tools import export_schemas
+
+    if fmt not in ("openai", "anthropic", "json"):
+        raise _fail(f"unknown format '{fmt}'; choose openai, anthropic or json")
+    print(json.dumps(export_schemas(fmt), indent=2))  # type: ignore[arg-type]
+
+
+@trials_app.command("list")
+def trials_list(
+    symbol: Annotated[str | None, typer.Option(help="Only this symbol.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List recorded trials, newest first.
+
+    Example: mltrainer trials list --symbol SPX
+    """
+    from mltrainer.engine.ledger import Ledger
+
+    settings = load_settings()
+    rows = Ledger(settings.db_path).rows(limit=limit, symbol=symbol)
+    if as_json:
+        print(json.dumps([r.model_dump() for r in rows], indent=2))
+        return
+    table_rows = [
+        {
+            **r.model_dump(),
+            "data": "SYNTHETIC DATA" if r.synthetic else "REAL DATA",
+            "baseline_accuracy": r.best_baseline,
+            "best_baseline": "",
+        }
+        for r in rows
+    ]
+    console.print(_trials_table(table_rows, f"{len(rows)} recorded trials (out of sample)"))
+
+
+@trials_app.command("show")
+def trials_show(
+    trial: Annotated[str, typer.Argument(help="Trial number or model id.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one recorded trial in full.
+
+    Example: mltrainer trials show 3
+    """
+    from mltrainer.engine.ledger import Ledger
+
+    settings = load_settings()
+    result = Ledger(settings.db_path).result(trial)
+    if result is None:
+        raise _fail(f"no recorded trial '{trial}'; see `mltrainer trials list`")
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    from mltrainer.engine.runner import result_summary
+
+    console.print(
+        _trials_table([result_summary(result)], f"Trial {result['trial']}: {result['model_id']}")
+    )
+    table = Table(title="Details")
+    table.add_column("field")
+    table.add_column("value")
+    test = result["test"]
+    bt = result["backtest"]
+    for name, value in (
+        (
+            "data",
+            "{data_label} {provenance[source]} {provenance[rows]} rows hash "
+            "{provenance[content_hash]}".format(**result),
+        ),
+        ("train period", " to ".join(result["train_period"])),
+        ("test period", " to ".join(result["test_period"])),
+        (
+            "train / test accuracy",
+            f"{result['train_accuracy']:.1%} / {result['test_accuracy']:.1%}",
+        ),
+        (
+            "walk-forward accuracy",
+            f"{result['walk_forward_accuracy']:.1%} over {len(result['walk_forward'])} folds",
+        ),
+        ("precision / recall", f"{test['precision']:.3f} / {test['recall']:.3f}"),
+        ("AUC / log loss", f"{test['auc']} / {test['log_loss']}"),
+        (
+            "long/flat",
+            _strategy_line(bt["long_flat"]) + f", max DD {bt['long_flat']['max_drawdown']:.1%}",
+        ),
+        (
+            "long/short",
+            _strategy_line(bt["long_short"]),
+        ),
+        (
+            "buy and hold",
+            _strategy_line(bt["buy_and_hold"]),
+        ),
+        ("costs", f"{bt['cost_bps']} bps"),
+        ("config", json.dumps(result["config"])),
+        ("seed / version", f"{result['seed']} / {result['code_version']}"),
+        ("notes", "; ".join(result.get("notes", [])) or "-"),
+    ):
+        table.add_row(name, value)
+    console.print(table)
+
+
+def _strategy_line(stats: dict[str, Any]) -> str:
+    return f"return {stats['annual_return']:.1%}, Sharpe {stats['sharpe']:.2f}"
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
