@@ -40,7 +40,9 @@ def rsi(close: pd.Series, period: int = 14) -> pd.Series:
     """Wilder's RSI (exponential smoothing with alpha = 1/period), 0-100, NaN during warm-up."""
     change = close.diff()
     gain = change.clip(lower=0.0).ewm(alpha=1.0 / period, adjust=False, min_periods=period).mean()
-    loss = (-change.clip(upper=0.0)).ewm(alpha=1.0 / period, adjust=False, min_periods=period).mean()
+    loss = (
+        (-change.clip(upper=0.0)).ewm(alpha=1.0 / period, adjust=False, min_periods=period).mean()
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         strength = gain / loss
     value = 100.0 - 100.0 / (1.0 + strength)
@@ -58,7 +60,9 @@ def macro_asof(index: pd.DatetimeIndex, series: SeriesSet) -> pd.Series:
     frame = frame.dropna(subset=["value"]).sort_values(["available", "date"], kind="stable")
     newest = frame["date"].cummax()
     frame = frame[frame["date"] >= newest]
-    known = pd.DataFrame({"available": frame["available"].to_numpy(), "value": frame["value"].to_numpy()})
+    known = pd.DataFrame(
+        {"available": frame["available"].to_numpy(), "value": frame["value"].to_numpy()}
+    )
     bars = pd.DataFrame({"bar_date": index})
     joined = pd.merge_asof(
         bars, known, left_on="bar_date", right_on="available", direction="backward"
@@ -110,9 +114,7 @@ def build_features(
     return features.dropna(subset=["target", "next_return"])
 
 
-def select_features(
-    requested: Sequence[str] | None, macro_ids: Sequence[str]
-) -> list[str]:
+def select_features(requested: Sequence[str] | None, macro_ids: Sequence[str]) -> list[str]:
     """The model's input columns: the defaults (plus macro) or exactly what was asked for."""
     macro_columns = [f"macro_{m}" for m in macro_ids]
     if requested is None:

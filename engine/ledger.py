@@ -134,7 +134,9 @@ class Ledger:
         assert trial is not None
         return trial
 
-    def rows(self, *, limit: int = 50, symbol: str | None = None, session: str | None = None) -> list[LedgerRow]:
+    def rows(
+        self, *, limit: int = 50, symbol: str | None = None, session: str | None = None
+    ) -> list[LedgerRow]:
         where, args = _where(symbol, session)
         query = (
             "SELECT trial, model_id, created_at, symbol, model, source, synthetic, test_accuracy, "
@@ -169,4 +171,6 @@ class Ledger:
     def count(self, *, symbol: str | None = None, session: str | None = None) -> int:
         where, args = _where(symbol, session)
         with self._connection() as connection:
-            return int(connection.execute(f"SELECT COUNT(*) FROM trials {where}", args).fetchone()[0])
+            return int(
+                connection.execute(f"SELECT COUNT(*) FROM trials {where}", args).fetchone()[0]
+            )

@@ -8,9 +8,10 @@ after costs.
 from __future__ import annotations
 
 import numpy as np
-from mltrainer.engine.trial import Backtest, Baselines, ClassificationMetrics, StrategyStats
 from scipy.stats import binomtest
 from sklearn.metrics import accuracy_score, log_loss, precision_score, recall_score, roc_auc_score
+
+from mltrainer.engine.trial import Backtest, Baselines, ClassificationMetrics, StrategyStats
 
 # Keeps a confidently wrong probability's log loss large but finite.
 PROBABILITY_CLIP = 1e-15

@@ -123,7 +123,9 @@ def run_trial(
     timings.features = time.perf_counter() - started
 
     gap = config.horizon + config.embargo
-    train_idx, test_idx = chronological_split(len(design.y), train_ratio=config.train_ratio, purge=gap)
+    train_idx, test_idx = chronological_split(
+        len(design.y), train_ratio=config.train_ratio, purge=gap
+    )
     pipeline = spec.make_estimator(params, config.seed)
     if spec.sequence:
         pipeline.set_params(model__window=config.lookback)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sized
 
 import numpy as np
-from mltrainer.engine.errors import ConfigError, InsufficientDataError
 from sklearn.model_selection import BaseCrossValidator
+
+from mltrainer.engine.errors import ConfigError, InsufficientDataError
 
 
 def chronological_split(

@@ -112,7 +112,9 @@ class SeriesSet:
     def __post_init__(self) -> None:
         missing = [c for c in SERIES_COLUMNS if c not in self.frame.columns]
         if missing:
-            raise ValueError(f"series is missing columns {missing}; expected {list(SERIES_COLUMNS)}")
+            raise ValueError(
+                f"series is missing columns {missing}; expected {list(SERIES_COLUMNS)}"
+            )
 
 
 class DataSource(ABC):

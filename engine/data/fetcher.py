@@ -13,7 +13,9 @@ class DataFetcher:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
 
-    def fetch_stock_data(self, symbol: str, days: int = 100, *, source: str = "auto") -> pd.DataFrame:
+    def fetch_stock_data(
+        self, symbol: str, days: int = 100, *, source: str = "auto"
+    ) -> pd.DataFrame:
         """Features and target for the last `days` bars that have a label.
 
         History before the window is used to warm up the rolling features, never back-filled.

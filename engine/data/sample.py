@@ -82,7 +82,9 @@ def _macro_series(column: str) -> pd.DataFrame:
     starts = periods.to_timestamp(how="start")
     # Quarterly national accounts appear about a month after the quarter ends.
     available = periods.to_timestamp(how="end").normalize() + pd.Timedelta(days=30)
-    return pd.DataFrame({"value": raw[column].to_numpy(float), "available": available}, index=starts)
+    return pd.DataFrame(
+        {"value": raw[column].to_numpy(float), "available": available}, index=starts
+    )
 
 
 # symbol -> (loader, description)
@@ -150,7 +152,9 @@ class SampleSource(DataSource):
         frame = clip_dates(_load_bars(key), start, end)
         if frame.empty:
             raise DataSourceError(f"sample bars for {key} have no rows between {start} and {end}")
-        return BarSet(frame.copy(), make_provenance(frame, source=self.name, kind="real", symbol=key))
+        return BarSet(
+            frame.copy(), make_provenance(frame, source=self.name, kind="real", symbol=key)
+        )
 
     def series(
         self,

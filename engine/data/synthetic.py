@@ -24,7 +24,9 @@ def _symbol_seed(symbol: str, seed: int) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
-def synthetic_bars(symbol: str, *, n_bars: int = 2520, seed: int = 0, signal: float = 0.0) -> pd.DataFrame:
+def synthetic_bars(
+    symbol: str, *, n_bars: int = 2520, seed: int = 0, signal: float = 0.0
+) -> pd.DataFrame:
     """Generate `n_bars` business days of OHLCV ending 2024-12-31, reproducible per symbol+seed."""
     if n_bars < 2:
         raise ValueError(f"n_bars must be at least 2, got {n_bars}")
@@ -90,5 +92,7 @@ class SyntheticSource(DataSource):
         note = f"SYNTHETIC DATA (seed={self.seed}, signal={self.signal})"
         return BarSet(
             frame,
-            make_provenance(frame, source=self.name, kind="synthetic", symbol=symbol.upper(), note=note),
+            make_provenance(
+                frame, source=self.name, kind="synthetic", symbol=symbol.upper(), note=note
+            ),
         )

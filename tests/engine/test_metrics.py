@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
+
 from mltrainer.engine.metrics import (
     backtest,
     baselines,
@@ -9,7 +11,6 @@ from mltrainer.engine.metrics import (
     costed_returns,
     strategy_stats,
 )
-from numpy.testing import assert_allclose
 
 # --- classification_metrics -------------------------------------------------------------------
 

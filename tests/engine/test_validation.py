@@ -5,9 +5,10 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from numpy.testing import assert_array_equal
+
 from mltrainer.engine.errors import ConfigError, InsufficientDataError
 from mltrainer.engine.validation import WalkForwardSplit, chronological_split
-from numpy.testing import assert_array_equal
 
 
 def test_walk_forward_exact_indices_small_case():
