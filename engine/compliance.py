@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import date
 
 from mltrainer.engine.errors import ComplianceError, ConfigError
 from mltrainer.engine.models import resolve_model
@@ -39,8 +40,12 @@ class ComplianceEngine:
         return name in self.allowed_sources
 
     def check_symbol(self, symbol: str) -> bool:
-        """Ticker syntax only: letters, digits, '.', '-'; nothing that could become a path or SQL."""
+        """Ticker syntax only: letters, digits, '.', '-'; nothing that becomes a path or SQL."""
         return bool(_TICKER.fullmatch(symbol))
+
+    def check_series_id(self, series_id: str) -> bool:
+        """FRED id syntax: upper-case letters, digits and '_' (e.g. DGS10, UNRATE)."""
+        return bool(_SERIES_ID.fullmatch(series_id))
 
     def require_data_source(self, source: str | None) -> None:
         if self.check_data_source(source):
@@ -65,11 +70,19 @@ class ComplianceEngine:
             )
 
     def require_series_id(self, series_id: str) -> None:
-        if not _SERIES_ID.fullmatch(series_id):
+        if not self.check_series_id(series_id):
             raise ComplianceError(
                 f"'{series_id}' is not a valid FRED series id; use upper-case letters, digits "
                 "and '_' (e.g. DGS10, UNRATE)"
             )
+
+    def require_date_range(self, start: date | None, end: date | None) -> None:
+        """A data request's dates: start no later than end, and not in the future."""
+        today = date.today()
+        if start is not None and start > today:
+            raise ComplianceError(f"start {start} is in the future (today is {today}); no data yet")
+        if start is not None and end is not None and start > end:
+            raise ComplianceError(f"start {start} is after end {end}; give start <= end")
 
     def require_synthetic_allowed(self, *, explicit: bool) -> None:
         """Synthetic data only when asked for, or when policy allows it as a fallback."""
@@ -88,6 +101,7 @@ class ComplianceEngine:
         """Every check a trial needs before it touches data; raises on the first failure."""
         self.require_symbol(config.symbol)
         self.require_data_source(config.source)
+        self.require_date_range(config.start, config.end)
         for series_id in config.macro:
             self.require_series_id(series_id)
         try:

@@ -149,11 +149,12 @@ class Ledger:
     def _find(self, key: str | int) -> Any:
         with self._connection() as connection:
             if isinstance(key, int) or str(key).isdigit():
-                query, arg = "SELECT * FROM trials WHERE trial = ?", int(key)
-            else:
-                query = "SELECT * FROM trials WHERE model_id = ? ORDER BY trial DESC LIMIT 1"
-                arg = key
-            return connection.execute(query, (arg,)).fetchone()
+                return connection.execute(
+                    "SELECT * FROM trials WHERE trial = ?", (int(key),)
+                ).fetchone()
+            return connection.execute(
+                "SELECT * FROM trials WHERE model_id = ? ORDER BY trial DESC LIMIT 1", (key,)
+            ).fetchone()
 
     def result(self, key: str | int) -> dict[str, Any] | None:
         """A trial's full result by trial number or model id (latest run of that model id)."""

@@ -1,0 +1,184 @@
+"""Source resolution with the live sources: `auto` order, explicit sources, labels, the gate."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from market_fakes import FakeMarket
+
+from mltrainer.engine.compliance import ComplianceEngine, get_compliance_gateway
+from mltrainer.engine.data.fred import FredSource
+from mltrainer.engine.data.polygon import PolygonSource
+from mltrainer.engine.data.registry import get_source, list_sources, resolve_bars, resolve_series
+from mltrainer.engine.errors import ComplianceError, DataSourceError
+from mltrainer.engine.settings import Settings
+
+JAN_2015 = {"start": date(2015, 1, 1), "end": date(2015, 1, 31)}
+
+
+def test_get_source_knows_the_live_sources(settings: Settings) -> None:
+    assert isinstance(get_source("polygon", settings), PolygonSource)
+    assert isinstance(get_source("FRED", settings), FredSource)
+
+
+def test_list_sources_reports_keys_without_revealing_them(settings: Settings) -> None:
+    infos = {info.name: info for info in list_sources(settings)}
+
+    assert set(infos) == {"sample", "polygon", "fred", "synthetic"}
+    assert (infos["polygon"].needs_key, infos["polygon"].key_set) == ("POLYGON_API_KEY", True)
+    assert (infos["fred"].needs_key, infos["fred"].key_set) == ("FRED_API_KEY", True)
+    assert "SECRET" not in repr(infos)
+
+
+def test_auto_prefers_sample_data_for_sample_symbols(
+    settings: Settings, market: FakeMarket
+) -> None:
+    bars = resolve_bars("MSFT", "auto", settings, **JAN_2015)
+
+    assert bars.provenance.source == "sample"
+    assert market.requests == []
+
+
+def test_auto_uses_polygon_when_the_key_is_set(settings: Settings, market: FakeMarket) -> None:
+    market.bars["AAPL"] = market.bars["MSFT"]
+
+    bars = resolve_bars("AAPL", "auto", settings, **JAN_2015)
+
+    assert bars.provenance.source == "polygon"
+    assert bars.provenance.kind == "real"
+
+
+def test_auto_uses_a_cached_range_without_a_key(
+    settings: Settings, market: FakeMarket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    market.bars["AAPL"] = market.bars["MSFT"]
+    resolve_bars("AAPL", "polygon", settings, **JAN_2015)
+    monkeypatch.delenv("POLYGON_API_KEY")
+
+    bars = resolve_bars("AAPL", "auto", Settings(), **JAN_2015)
+
+    assert (bars.provenance.source, bars.provenance.cached) == ("polygon", True)
+    assert len(market.requests) == 1
+
+
+def test_auto_falls_back_to_labelled_synthetic_only_when_policy_allows() -> None:
+    bars = resolve_bars("AAPL", "auto", Settings())
+
+    assert bars.provenance.kind == "synthetic"
+    assert "SYNTHETIC DATA" in bars.provenance.note
+    assert "fallback: no real bars for 'AAPL'" in bars.provenance.note
+
+
+def test_auto_without_fallback_names_the_key_and_the_sample_symbols(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLTRAINER_ALLOW_SYNTHETIC_FALLBACK", "false")
+
+    with pytest.raises(DataSourceError) as raised:
+        resolve_bars("AAPL", "auto", Settings())
+
+    message = str(raised.value)
+    assert "POLYGON_API_KEY (or MASSIVE_API_KEY)" in message
+    assert "sample symbols that work offline: SPX, IXIC, MSFT" in message
+
+
+def test_strict_mode_never_falls_back_to_synthetic(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLTRAINER_STRICT", "true")
+
+    with pytest.raises(DataSourceError, match="strict mode"):
+        resolve_bars("AAPL", "auto", Settings())
+
+
+def test_polygon_failure_in_auto_is_raised_not_replaced_by_synthetic(
+    settings: Settings, market: FakeMarket
+) -> None:
+    market.polygon_key = "another-key"
+
+    with pytest.raises(DataSourceError, match="HTTP 401"):
+        resolve_bars("AAPL", "auto", settings, **JAN_2015)
+
+
+def test_explicit_polygon_without_key_or_cache_is_a_clear_error() -> None:
+    with pytest.raises(DataSourceError, match=r"POLYGON_API_KEY.*MSFT"):
+        resolve_bars("MSFT", "polygon", Settings(), **JAN_2015)
+
+
+def test_polygon_outside_the_allowlist_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLTRAINER_ALLOWED_SOURCES", "sample")
+
+    with pytest.raises(ComplianceError, match="'polygon' is not allowed"):
+        resolve_bars("AAPL", "polygon", Settings())
+
+
+def test_start_after_end_is_refused_before_any_request(
+    settings: Settings, market: FakeMarket
+) -> None:
+    with pytest.raises(ComplianceError, match="start 2015-02-01 is after end 2015-01-01"):
+        resolve_bars("AAPL", "polygon", settings, start=date(2015, 2, 1), end=date(2015, 1, 1))
+    assert market.requests == []
+
+
+def test_fred_has_no_bars(settings: Settings) -> None:
+    with pytest.raises(DataSourceError, match="FRED serves macro series, not bars"):
+        resolve_bars("MSFT", "fred", settings)
+
+
+def test_explicit_fred_source_serves_as_of_data_even_for_sample_ids(settings: Settings) -> None:
+    series = resolve_series(
+        "GDPC1", settings, source="fred", start=date(2000, 1, 1), end=date(2000, 12, 31)
+    )
+
+    assert (series.provenance.source, series.point_in_time) == ("fred", True)
+
+
+def test_series_auto_prefers_fred_vintages_when_the_key_is_set(
+    settings: Settings, market: FakeMarket
+) -> None:
+    series = resolve_series("GDPC1", settings, start=date(2000, 1, 1), end=date(2000, 12, 31))
+
+    assert (series.provenance.source, series.point_in_time) == ("fred", True)
+    assert len(market.requests) == 1
+
+
+def test_series_auto_uses_the_sample_copy_without_a_key(
+    settings: Settings, market: FakeMarket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FRED_API_KEY")
+
+    series = resolve_series("GDPC1", Settings())
+
+    assert (series.provenance.source, series.point_in_time) == ("sample", False)
+    assert market.requests == []
+
+
+def test_series_auto_uses_fred_for_ids_the_sample_lacks(
+    settings: Settings, market: FakeMarket
+) -> None:
+    market.series["DGS10"] = market.series["VIXCLS"]
+
+    series = resolve_series("DGS10", settings, start=date(2015, 1, 1), end=date(2015, 3, 31))
+
+    assert (series.provenance.source, series.point_in_time) == ("fred", True)
+
+
+def test_series_without_fred_key_names_fred_api_key() -> None:
+    with pytest.raises(DataSourceError, match=r"FRED_API_KEY.*sample series.*GDPC1"):
+        resolve_series("DGS10", Settings())
+
+
+def test_gateway_is_a_singleton() -> None:
+    assert get_compliance_gateway() is get_compliance_gateway()
+
+
+def test_series_id_check_refuses_anything_but_fred_syntax() -> None:
+    gate = ComplianceEngine(Settings())
+
+    assert gate.check_series_id("DGS10") is True
+    assert gate.check_series_id("dgs10") is False
+    assert gate.check_series_id("DGS10; DROP TABLE") is False
+
+
+def test_start_in_the_future_is_refused() -> None:
+    with pytest.raises(ComplianceError, match="in the future"):
+        ComplianceEngine(Settings()).require_date_range(date(2999, 1, 1), None)
