@@ -69,7 +69,18 @@ def describe_for_model(name: str, payload: dict[str, Any], bridge: MLAgentBridge
             for m in payload["models"]
         ]
         return json.dumps({"models": slim}, separators=(",", ":"))
-    return json.dumps(stable_payload(payload), separators=(",", ":"), default=str)
+    return json.dumps(_rounded(payload), separators=(",", ":"), default=str)
+
+
+def _rounded(value: Any) -> Any:
+    """Four significant decimals are plenty for a model reading results, and save tokens."""
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items() if k not in ("timings", "model_path")}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
 
 
 class LiveExecutor:

@@ -60,10 +60,14 @@ def macro_asof(index: pd.DatetimeIndex, series: SeriesSet) -> pd.Series:
     frame = frame.dropna(subset=["value"]).sort_values(["available", "date"], kind="stable")
     newest = frame["date"].cummax()
     frame = frame[frame["date"] >= newest]
+    # merge_asof needs one datetime unit on both sides; callers' frames may come in any unit.
     known = pd.DataFrame(
-        {"available": frame["available"].to_numpy(), "value": frame["value"].to_numpy()}
+        {
+            "available": pd.DatetimeIndex(frame["available"]).as_unit("ns"),
+            "value": frame["value"].to_numpy(),
+        }
     )
-    bars = pd.DataFrame({"bar_date": index})
+    bars = pd.DataFrame({"bar_date": pd.DatetimeIndex(index).as_unit("ns")})
     joined = pd.merge_asof(
         bars, known, left_on="bar_date", right_on="available", direction="backward"
     )

@@ -86,7 +86,7 @@ def bars_from_frame(frame: pd.DataFrame, symbol: str) -> BarSet:
             f"data must be daily bars with columns {list(needed)}; got {list(frame.columns)}"
         )
     bars_frame = frame[[columns[c] for c in needed]].set_axis(list(needed), axis=1).astype(float)
-    bars_frame.index = pd.DatetimeIndex(bars_frame.index).rename("date")
+    bars_frame.index = pd.DatetimeIndex(bars_frame.index).as_unit("ns").rename("date")
     return BarSet(
         bars_frame,
         make_provenance(
@@ -183,10 +183,14 @@ class MLEngine:
                 ConfigError(f"no recorded trial '{key}'; list them with `mltrainer trials list`"),
                 "evaluate_failed",
             )
-        cost = float(params.get("cost_bps", stored["config"]["cost_bps"]))
+        raw_cost = params.get("cost_bps", stored["config"]["cost_bps"])
+        try:
+            cost = float(raw_cost)
+        except (TypeError, ValueError):
+            cost = float("nan")
         if not 0.0 <= cost <= 100.0:
             return error_result(
-                ConfigError(f"cost_bps={cost} is out of bounds; allowed 0 to 100"),
+                ConfigError(f"cost_bps must be a number from 0 to 100, got {raw_cost!r}"),
                 "evaluate_failed",
             )
         y_true = np.asarray(predictions.y_true)

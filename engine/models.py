@@ -7,6 +7,7 @@ fitted on each training window only.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,6 +48,8 @@ class ParamBound:
                     f"{model}.{name}={value!r} is not allowed; choose one of {list(self.choices)}"
                 )
             return value
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{model}.{name} must be a finite number, got {value!r}")
         if self.kind is int:
             if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
                 raise ConfigError(f"{model}.{name} must be an integer, got {value!r}")

@@ -68,9 +68,14 @@ def _design(frame: pd.DataFrame, columns: list[str], spec: ModelSpec, lookback: 
 
 
 def model_id_for(config: TrialConfig, spec: ModelSpec, data_hashes: list[str]) -> str:
-    """Same config on the same data -> the same id; anything that changes numbers changes it."""
+    """Same config on the same data -> the same id; anything that changes numbers changes it.
+
+    Parameters are hashed after defaults are filled in, so `{}` and the defaults written out
+    (the same model) share an id.
+    """
     payload = config.model_dump(mode="json", exclude={"save_model"})
     payload["model"] = spec.name
+    payload["params"] = spec.validate_params(config.params)
     digest = hashlib.sha256(
         json.dumps([payload, data_hashes], sort_keys=True).encode()
     ).hexdigest()[:10]

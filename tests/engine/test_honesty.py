@@ -1,0 +1,91 @@
+"""The honesty test: on a pure random walk the pipeline finds no skill; on a planted signal it
+does. Both run the same trial (features, purged walk-forward, final fit, baselines, p-value)
+on synthetic bars that differ only in the generator's `signal`.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+import pytest
+
+from mltrainer.engine.data.synthetic import SyntheticSource
+from mltrainer.engine.runner import run_trial
+from mltrainer.engine.trial import TrialConfig, TrialResult
+
+N_TRIALS = 50
+N_BARS = 2520  # ten years of business days; about 490 test rows per trial
+PLANTED_SIGNAL = 0.5
+
+# The generator (engine/data/synthetic.py) adds a drift of 0.0002 a day to returns with a daily
+# volatility of 0.8% (calm regime) or 2% (volatile). So even a random walk goes up slightly more
+# often than down: P(up) is at most Phi(0.0002 / 0.008) ~ 0.510 on any day. A model without skill
+# that learns "mostly up" may therefore score up to that much, and one that says "mostly down"
+# that much less; its expected accuracy is 0.5 give or take this margin.
+DRIFT_MARGIN = NormalDist().cdf(0.0002 / 0.008) - 0.5
+
+
+def trial(seed: int, signal: float) -> TrialResult:
+    bars = SyntheticSource(n_bars=N_BARS, seed=seed, signal=signal).bars("RW")
+    config = TrialConfig(
+        symbol="RW",
+        source="synthetic",
+        model="logistic_regression",
+        seed=seed,
+        save_model=False,
+    )
+    return run_trial(config, bars).result
+
+
+@pytest.fixture(scope="module")
+def random_walk_trials() -> list[TrialResult]:
+    return [trial(seed, signal=0.0) for seed in range(N_TRIALS)]
+
+
+def test_random_walk_trials_are_labelled_synthetic(random_walk_trials: list[TrialResult]) -> None:
+    assert all(r.synthetic and r.data_label == "SYNTHETIC DATA" for r in random_walk_trials)
+    assert len({r.provenance.content_hash for r in random_walk_trials}) == N_TRIALS
+
+
+def test_random_walk_mean_test_accuracy_is_within_noise_of_half(
+    random_walk_trials: list[TrialResult],
+) -> None:
+    n_test = random_walk_trials[0].test.n
+    assert all(r.test.n == n_test for r in random_walk_trials)
+    accuracies = np.array([r.test_accuracy for r in random_walk_trials])
+
+    # A prediction uses only bars up to its own, and a random walk's next move is independent
+    # of them, so each test row is a right-or-wrong coin flip independent of the others, with
+    # variance at most 1/4. Seeds give independent walks, so the mean over all trials has a
+    # standard error of at most sqrt(0.25 / (n_test * N_TRIALS)) (~0.3%). Three standard errors
+    # leave a 0.3% chance of a false alarm; the drift margin covers P(up) != 0.5.
+    standard_error = math.sqrt(0.25 / (n_test * N_TRIALS))
+    tolerance = 3 * standard_error + DRIFT_MARGIN
+
+    assert abs(accuracies.mean() - 0.5) < tolerance, (accuracies.mean(), tolerance)
+
+
+def test_random_walk_share_of_significant_trials_is_near_five_percent(
+    random_walk_trials: list[TrialResult],
+) -> None:
+    p_values = np.array([r.baselines.p_value for r in random_walk_trials])
+
+    # With no skill each trial has at most a 5% chance of p < 0.05: less, in fact, because the
+    # test is against the best of three baselines scored on the same test rows, and a binomial
+    # test on counts is conservative. Out of 50 independent trials the count is then at most
+    # Binomial(50, 0.05): mean 2.5, and 8 or more happens with probability ~0.3%. So more than
+    # 7 (14%) significant trials would mean the pipeline manufactures skill.
+    significant = int(np.sum(p_values < 0.05))
+
+    assert significant <= 7, p_values.round(4).tolist()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_planted_signal_is_found(seed: int) -> None:
+    result = trial(seed, signal=PLANTED_SIGNAL)
+
+    # The signal moves today's volume and tomorrow's return; no baseline can use it.
+    assert result.test_accuracy > result.baselines.best_accuracy + 0.05
+    assert result.baselines.p_value < 0.01
