@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
 from sklearn.pipeline import Pipeline
 
 # Types our own registry produces; anything else in a file is refused on load.
@@ -29,6 +28,10 @@ _TRUSTED_EXTRA = [
 
 def save_model(pipeline: Pipeline, folder: Path, model_id: str) -> Path:
     """Write atomically (temp then rename) so a crash never leaves a half-written model."""
+    # skops is imported here, not at the top: importing it pulls in torch through array-api
+    # support and costs seconds at every CLI start, though only trials that save need it.
+    import skops.io as sio
+
     folder.mkdir(parents=True, exist_ok=True)
     estimator = pipeline.steps[-1][1]
     if hasattr(estimator, "save"):
@@ -65,6 +68,8 @@ def load_model(path: Path) -> Any:
 
 
 def _load_skops(path: Path) -> Any:
+    import skops.io as sio
+
     untrusted = sio.get_untrusted_types(file=path)
     refused = [t for t in untrusted if t not in _TRUSTED_EXTRA]
     if refused:
