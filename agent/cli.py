@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mltrainer.agent.cli_data import data_app
@@ -30,7 +31,7 @@ app.add_typer(data_app, name="data")
 
 # Pipes get 80 columns from rich by default, too narrow for the results table.
 console = Console(width=None if Console().is_terminal else 120)
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 DEMO_GOAL = (
@@ -41,7 +42,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 
 
 def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    errors.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     return typer.Exit(1)
 
 
@@ -340,7 +341,7 @@ def train(
         console.print(outcome["feedback_question"])
     if result.get("status") != "success":
         if not as_json:
-            errors.print(f"error: {result.get('error')}")
+            errors.print(f"error: {result.get('error')}", markup=False, highlight=False)
         raise typer.Exit(1)
 
 

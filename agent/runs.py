@@ -127,6 +127,7 @@ async def resume_session(
     header = session_header(events)
     if any(e.get("event") == "session_end" for e in events):
         raise TranscriptError(f"{path} already ended; start a new session with `mltrainer run`")
+    _drop_torn_tail(path)
     messages = list(messages_from_events(events))
     assistant_turns = sum(isinstance(m, AssistantTurn) for m in messages)
     provider = _provider_for_resume(header, assistant_turns)
@@ -160,6 +161,14 @@ async def resume_session(
         await provider.aclose()
 
 
+def _drop_torn_tail(path: Path) -> None:
+    """A killed writer can leave half a line; cut it so appended events start on a new line."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with path.open("r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)
+
+
 @dataclass
 class RecordedExecutor:
     """Answers tool calls from the transcript; with `check`, also re-runs them and reports
@@ -179,7 +188,9 @@ class RecordedExecutor:
         for index, call in enumerate(calls):
             recorded = self.runs.get(call.id, {})
             payload = recorded.get("payload") or {}
-            result = self.results.get(call.id) or ToolResult(call.id, call.name, "", False)
+            result = self.results.get(call.id) or ToolResult(
+                call.id, call.name, recorded.get("content", ""), recorded.get("is_error", False)
+            )
             if live_runs:
                 self.checked += 1
                 if stable_payload(live_runs[index].payload) != stable_payload(payload):

@@ -109,6 +109,8 @@ class SessionState:
                     "name": run.result.name,
                     "arguments": run.arguments,
                     "payload": run.payload,
+                    "content": run.result.content,
+                    "is_error": run.result.is_error,
                     "seconds": round(run.seconds, 3),
                 }
             )
@@ -130,6 +132,7 @@ async def take_turn(state: SessionState) -> NextStep:
     state.usage = state.usage + turn.usage
     state.add(turn)
     if turn.tool_calls:
+        state.reminded = False
         return await _run_tool_calls(state, turn.tool_calls)
     return await _run_free_text(state, turn)
 

@@ -148,6 +148,8 @@ def read_events(path: Path) -> list[dict[str, Any]]:
             if number == len(lines):
                 break
             raise TranscriptError(f"{path}:{number} is not valid JSON ({error.msg})") from error
+        if not isinstance(event, dict):
+            raise TranscriptError(f"{path}:{number} is not a JSON object")
         if event.get("v") != SCHEMA_VERSION:
             raise TranscriptError(
                 f"{path}:{number} has schema version {event.get('v')!r}; "

@@ -7,6 +7,8 @@ The engine hands it flattened windows of `window` bars, so it fits in the same `
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,18 @@ class _LSTMNet(nn.Module):
     def forward(self, sequences: torch.Tensor) -> torch.Tensor:
         _, (hidden, _) = self.lstm(sequences)
         return self.head(self.dropout(hidden[-1])).squeeze(-1)
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Nets this small run several times faster on one CPU thread: intra-op parallelism costs
+    more than it saves at these sizes, the more so when other work shares the cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 class LSTMClassifier(ClassifierMixin, BaseEstimator):
@@ -85,7 +99,7 @@ class LSTMClassifier(ClassifierMixin, BaseEstimator):
         targets = torch.from_numpy((labels == self.classes_[1]).astype(np.float32))
         self.n_features_in_ = int(np.asarray(X).shape[1])
         # Fork the global RNG so seeding here neither depends on nor disturbs other callers.
-        with torch.random.fork_rng(devices=[]):
+        with _one_thread(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.random_state)
             module = self._new_module(sequences.shape[2])
             optimiser = torch.optim.Adam(module.parameters(), lr=self.learning_rate)
@@ -114,7 +128,7 @@ class LSTMClassifier(ClassifierMixin, BaseEstimator):
         if (columns := sequences.shape[1] * sequences.shape[2]) != self.n_features_in_:
             raise ValueError(f"X has {columns} columns, fitted on {self.n_features_in_}")
         self.module_.eval()
-        with torch.no_grad():
+        with _one_thread(), torch.no_grad():
             up = torch.sigmoid(self.module_(sequences)).numpy().astype(np.float64)
         return np.column_stack([1.0 - up, up])
 

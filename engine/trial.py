@@ -62,12 +62,14 @@ class TrialConfig(BaseModel):
         le=100.0,
         description="transaction cost per unit turnover, basis points",
     )
-    seed: int = Field(default=42, ge=0, le=2**31 - 1)
+    seed: int = Field(
+        default=42, ge=0, le=2**31 - 1, description="random seed; same seed and data, same result"
+    )
     days: int | None = Field(
         default=None, ge=100, le=20000, description="use only the most recent N bars"
     )
-    start: date | None = None
-    end: date | None = None
+    start: date | None = Field(default=None, description="first bar to use, YYYY-MM-DD")
+    end: date | None = Field(default=None, description="last bar to use, YYYY-MM-DD")
     features: list[str] | None = Field(
         default=None, description="feature names; None = the default set"
     )

@@ -1,0 +1,401 @@
+"""The `mltrainer` command line through typer's CliRunner: real engine, sample data, no network."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from mltrainer.agent.cli import app
+
+runner = CliRunner()
+
+TOOL_NAMES = [
+    "list_sources",
+    "list_symbols",
+    "list_models",
+    "fetch_data",
+    "train_model",
+    "evaluate_trial",
+    "compare_trials",
+    "finish",
+]
+INSTRUCTION = "Train logistic regression on SPX with 80% train ratio"
+CHEAP_SCRIPT = """\
+- text: "What is there?"
+  tool_calls:
+    - name: list_sources
+      arguments: {}
+- tool_calls:
+    - name: finish
+      arguments: {conclusion: "Nothing tried, nothing learned."}
+"""
+
+
+def invoke(*args: str) -> Result:
+    return runner.invoke(app, list(args))
+
+
+def stdout_json(result: Result) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def one_paragraph(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- tools --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fmt", "keys"),
+    [
+        ("openai", {"type", "function"}),
+        ("anthropic", {"name", "description", "input_schema"}),
+        ("json", {"name", "description", "inputSchema"}),
+    ],
+)
+def test_tools_prints_eight_tools_in_each_format(fmt: str, keys: set[str]):
+    schemas = stdout_json(invoke("tools", "--format", fmt))
+
+    assert len(schemas) == 8
+    assert all(set(schema) == keys for schema in schemas)
+
+
+def test_tools_openai_format_wraps_each_function():
+    schemas = stdout_json(invoke("tools", "--format", "openai"))
+
+    assert [s["type"] for s in schemas] == ["function"] * 8
+    assert [s["function"]["name"] for s in schemas] == TOOL_NAMES
+    assert all(set(s["function"]) == {"name", "description", "parameters"} for s in schemas)
+    assert all(s["function"]["parameters"]["type"] == "object" for s in schemas)
+
+
+def test_tools_anthropic_format_has_input_schemas():
+    schemas = stdout_json(invoke("tools", "--format", "anthropic"))
+
+    assert [s["name"] for s in schemas] == TOOL_NAMES
+    assert all(s["input_schema"]["type"] == "object" for s in schemas)
+
+
+def test_tools_defaults_to_json_format():
+    schemas = stdout_json(invoke("tools"))
+
+    assert [s["name"] for s in schemas] == TOOL_NAMES
+    assert all("inputSchema" in s for s in schemas)
+
+
+def test_tools_unknown_format_fails_with_one_line():
+    result = invoke("tools", "--format", "xml")
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == "error: unknown format 'xml'; choose openai, anthropic or json\n"
+
+
+# --- train and trials ---------------------------------------------------------------------------
+
+
+def test_train_json_reports_a_successful_trial():
+    outcome = stdout_json(invoke("train", INSTRUCTION, "--json"))
+
+    assert outcome["original_instruction"] == INSTRUCTION
+    assert outcome["parsed_config"]["symbol"] == "SPX"
+    assert outcome["parsed_config"]["model"] == "logistic_regression"
+    assert outcome["parsed_config"]["train_ratio"] == 0.8
+    assert outcome["ml_result"]["status"] == "success"
+    assert outcome["ml_result"]["data_label"] == "REAL DATA"
+    assert outcome["ml_result"]["trial"] == 1
+    assert outcome["feedback_question"].endswith("continue, retrain, or switch?")
+
+
+def test_train_prints_a_table_and_the_feedback():
+    result = invoke("train", INSTRUCTION)
+
+    assert result.exit_code == 0, result.output
+    assert "logistic_regression" in result.stdout
+    assert "continue, retrain, or switch?" in result.stdout
+
+
+def test_train_without_a_symbol_fails():
+    result = invoke("train", "hello there")
+
+    assert result.exit_code == 1
+    assert "no ticker symbol found in the instruction" in one_paragraph(result.stderr)
+
+
+def test_train_without_a_symbol_json_still_prints_the_outcome():
+    result = invoke("train", "hello there", "--json")
+
+    assert result.exit_code == 1
+    outcome = json.loads(result.stdout)
+    assert outcome["parsed_config"] is None
+    assert outcome["ml_result"]["status"] == "error"
+    assert outcome["ml_result"]["type"] == "no_instruction"
+
+
+def test_trials_list_json_shows_a_trained_trial():
+    invoke("train", INSTRUCTION, "--json")
+
+    rows = stdout_json(invoke("trials", "list", "--json"))
+
+    assert [(r["trial"], r["symbol"], r["model"], r["synthetic"]) for r in rows] == [
+        (1, "SPX", "logistic_regression", False)
+    ]
+
+
+def test_trials_list_json_is_empty_without_trials():
+    assert stdout_json(invoke("trials", "list", "--json")) == []
+
+
+def test_trials_list_filters_by_symbol():
+    invoke("train", INSTRUCTION, "--json")
+
+    assert stdout_json(invoke("trials", "list", "--symbol", "IXIC", "--json")) == []
+
+
+def test_trials_show_json_is_the_full_result():
+    trained = stdout_json(invoke("train", INSTRUCTION, "--json"))["ml_result"]
+
+    shown = stdout_json(invoke("trials", "show", "1", "--json"))
+
+    assert shown["trial"] == 1
+    assert shown["model_id"] == trained["model_id"]
+    assert shown["test_accuracy"] == trained["test_accuracy"]
+    assert shown["baselines"] == trained["baselines"]
+
+
+def test_trials_show_by_model_id():
+    trained = stdout_json(invoke("train", INSTRUCTION, "--json"))["ml_result"]
+
+    shown = stdout_json(invoke("trials", "show", trained["model_id"], "--json"))
+
+    assert shown["trial"] == 1
+
+
+def test_trials_show_prints_details():
+    invoke("train", INSTRUCTION, "--json")
+
+    result = invoke("trials", "show", "1")
+
+    assert result.exit_code == 0, result.output
+    assert "walk-forward accuracy" in result.stdout
+    assert "REAL DATA" in result.stdout
+
+
+def test_trials_show_unknown_fails_with_one_line():
+    result = invoke("trials", "show", "999")
+
+    assert result.exit_code == 1
+    assert result.stderr == "error: no recorded trial '999'; see `mltrainer trials list`\n"
+
+
+def test_error_messages_keep_square_brackets():
+    result = invoke("trials", "show", "[x]")
+
+    assert result.stderr == "error: no recorded trial '[x]'; see `mltrainer trials list`\n"
+
+
+# --- run ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("provider", "variable"), [("openai", "OPENAI_API_KEY"), ("anthropic", "ANTHROPIC_API_KEY")]
+)
+def test_run_without_a_key_names_the_variable_and_the_offline_options(provider: str, variable: str):
+    result = invoke("run", "--provider", provider, "--goal", "x")
+
+    assert result.exit_code == 1
+    message = one_paragraph(result.stderr)
+    assert message.startswith(f"error: {variable} is not set")
+    assert "mltrainer demo" in message
+    assert "--provider scripted" in message
+
+
+def test_run_without_a_key_fails_with_one_line(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("COLUMNS", "80")
+
+    result = invoke("run", "--provider", "openai", "--goal", "x")
+
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+
+
+def test_run_unknown_provider_fails():
+    result = invoke("run", "--provider", "gemini", "--goal", "x")
+
+    assert result.exit_code == 1
+    assert "unknown provider 'gemini'" in one_paragraph(result.stderr)
+
+
+def test_run_scripted_without_a_script_fails():
+    result = invoke("run", "--provider", "scripted", "--goal", "x")
+
+    assert result.exit_code == 1
+    assert "the scripted provider needs a script file (--script)" in one_paragraph(result.stderr)
+
+
+def test_run_scripted_json_reports_the_finished_session(tmp_path: Path):
+    script = tmp_path / "turns.yaml"
+    script.write_text(CHEAP_SCRIPT, encoding="utf-8")
+    transcript = tmp_path / "run.jsonl"
+
+    summary = stdout_json(
+        invoke(
+            "run",
+            "--provider",
+            "scripted",
+            "--script",
+            str(script),
+            "--goal",
+            "Look around, then stop.",
+            "--transcript",
+            str(transcript),
+            "--json",
+        )
+    )
+
+    assert summary["reason"] == "finished"
+    assert summary["finished"] is True
+    assert summary["conclusion"] == "Nothing tried, nothing learned."
+    assert (summary["turns"], summary["tool_calls"]) == (2, 2)
+    assert summary["transcript"] == str(transcript)
+    assert transcript.exists()
+
+
+def test_run_max_turns_stops_the_session(tmp_path: Path):
+    script = tmp_path / "turns.yaml"
+    script.write_text(CHEAP_SCRIPT, encoding="utf-8")
+
+    summary = stdout_json(
+        invoke(
+            "run",
+            "--provider",
+            "scripted",
+            "--script",
+            str(script),
+            "--goal",
+            "g",
+            "--max-turns",
+            "1",
+            "--json",
+        )
+    )
+
+    assert summary["reason"] == "turn budget reached (1 turns)"
+    assert summary["finished"] is False
+
+
+def test_run_exits_1_when_the_provider_fails(tmp_path: Path):
+    script = tmp_path / "turns.yaml"
+    script.write_text("- tool_calls:\n    - name: list_sources\n", encoding="utf-8")
+
+    result = invoke(
+        "run", "--provider", "scripted", "--script", str(script), "--goal", "g", "--json"
+    )
+
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["reason"] == "provider error: script exhausted after 1 turns"
+
+
+def test_resume_of_an_ended_session_fails_with_the_reason(tmp_path: Path):
+    script = tmp_path / "turns.yaml"
+    script.write_text(CHEAP_SCRIPT, encoding="utf-8")
+    transcript = tmp_path / "run.jsonl"
+    invoke(
+        "run",
+        *("--provider", "scripted", "--script", str(script), "--goal", "g"),
+        *("--transcript", str(transcript), "--json"),
+    )
+
+    result = invoke("resume", str(transcript))
+
+    assert result.exit_code == 1
+    assert "already ended" in one_paragraph(result.stderr)
+
+
+def test_replay_of_a_missing_file_fails(tmp_path: Path):
+    result = invoke("replay", str(tmp_path / "gone.jsonl"))
+
+    assert result.exit_code == 1
+    assert "no transcript at" in one_paragraph(result.stderr)
+
+
+# --- demo and replay (trains real models once for the module) ------------------------------------
+
+_ENVIRONMENT = (
+    "POLYGON_API_KEY",
+    "MASSIVE_API_KEY",
+    "FRED_API_KEY",
+    "OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "MLTRAINER_ALLOWED_SOURCES",
+    "MLTRAINER_STRICT",
+    "MLTRAINER_ALLOW_SYNTHETIC_FALLBACK",
+)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path]:
+    """`mltrainer demo --json`, run once in its own data home."""
+    folder = tmp_path_factory.mktemp("demo")
+    transcript = folder / "demo.jsonl"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLTRAINER_HOME", str(folder / "home"))
+        for name in _ENVIRONMENT:
+            patch.delenv(name, raising=False)
+        patch.chdir(folder)
+        result = invoke("demo", "--transcript", str(transcript), "--json")
+    return result, transcript
+
+
+def test_demo_finishes_with_four_trials_on_real_data(demo: tuple[Result, Path]):
+    result, transcript = demo
+
+    summary = stdout_json(result)
+
+    assert summary["reason"] == "finished"
+    assert summary["finished"] is True
+    assert len(summary["trials"]) >= 4
+    assert {t["data"] for t in summary["trials"]} == {"REAL DATA"}
+    assert summary["transcript"] == str(transcript)
+
+
+def test_replay_check_of_the_demo_transcript_matches(demo: tuple[Result, Path]):
+    _, transcript = demo
+    recorded = stdout_json(demo[0])
+
+    replayed = stdout_json(invoke("replay", str(transcript), "--check", "--json"))
+
+    assert replayed["reason"] == "finished"
+    assert replayed["differences"] == []
+    assert replayed["checked"] == recorded["tool_calls"]
+    assert replayed["trials"] == recorded["trials"]
+
+
+# --- help ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["demo"],
+        ["run"],
+        ["replay"],
+        ["resume"],
+        ["train"],
+        ["tools"],
+        ["trials", "list"],
+        ["trials", "show"],
+    ],
+    ids=lambda c: " ".join(c),
+)
+def test_help_shows_an_example(command: list[str]):
+    result = invoke(*command, "--help")
+
+    assert result.exit_code == 0, result.output
+    assert "Example: mltrainer " + " ".join(command) in one_paragraph(result.stdout)

@@ -1,0 +1,290 @@
+"""Tool dispatch: bad calls become error results that say what to fix, good calls run for real on
+the engine (in parallel), and only a tool that keeps failing exhausts its retry budget."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from mltrainer.agent.bridge import MLAgentBridge
+from mltrainer.agent.dispatch import LiveExecutor, describe_for_model, stable_payload
+from mltrainer.agent.messages import ToolCall
+from mltrainer.engine.ledger import Ledger
+from mltrainer.engine.ml_engine import MLEngine
+from mltrainer.engine.settings import load_settings
+
+FAST_TRIAL = {"symbol": "SPX", "model": "naive_bayes", "days": 1500, "save_model": False}
+
+
+@pytest.fixture
+def engine() -> MLEngine:
+    return MLEngine(load_settings(), session="dispatch-test")
+
+
+@pytest.fixture
+def executor(engine: MLEngine) -> LiveExecutor:
+    return LiveExecutor(engine, MLAgentBridge(), retries_per_tool=3)
+
+
+def call(name: str, arguments: dict[str, Any] | str, call_id: str = "call_1") -> ToolCall:
+    raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return ToolCall(call_id, name, raw)
+
+
+# --- bad calls become error results -------------------------------------------------------------
+
+
+async def test_malformed_json_is_an_error_result_saying_what_to_fix(executor: LiveExecutor):
+    report = await executor.execute([call("train_model", '{"symbol": "SPX", ')])
+
+    result = report.runs[0].result
+    assert result.is_error is True
+    assert result.call_id == "call_1"
+    assert result.content == (
+        "ERROR: train_model: arguments are not valid JSON (Expecting property name enclosed in "
+        'double quotes at position 18); send one JSON object, e.g. {"symbol": "..."}. '
+        "Fix the call and try again (3 retries left)."
+    )
+    assert report.runs[0].payload["type"] == "invalid_call"
+    assert report.exhausted is None
+
+
+async def test_unknown_tool_is_an_error_result_listing_the_tools(executor: LiveExecutor):
+    report = await executor.execute([call("train", {"symbol": "SPX"})])
+
+    result = report.runs[0].result
+    assert result.is_error is True
+    assert result.content == (
+        "ERROR: unknown tool 'train'; tools are list_sources, list_symbols, list_models, "
+        "fetch_data, train_model, evaluate_trial, compare_trials, finish. "
+        "Fix the call and try again (3 retries left)."
+    )
+
+
+async def test_wrong_type_is_an_error_result_naming_the_field(executor: LiveExecutor):
+    report = await executor.execute([call("train_model", {"symbol": "SPX", "lookback": "long"})])
+
+    result = report.runs[0].result
+    assert result.is_error is True
+    assert "lookback: Input should be a valid integer" in result.content
+    assert "(got 'long')" in result.content
+    assert result.content.endswith("Fix the call and try again (3 retries left).")
+
+
+async def test_out_of_bounds_value_is_an_error_result_naming_the_bound(executor: LiveExecutor):
+    report = await executor.execute([call("train_model", {"symbol": "SPX", "train_ratio": 1.5})])
+
+    result = report.runs[0].result
+    assert result.is_error is True
+    assert result.content == (
+        "ERROR: train_model: train_ratio: Input should be less than or equal to 0.95 (got 1.5). "
+        "Fix the call and try again (3 retries left)."
+    )
+
+
+async def test_unknown_argument_is_an_error_result(executor: LiveExecutor):
+    report = await executor.execute([call("train_model", {"symbol": "SPX", "colour": "red"})])
+
+    assert report.runs[0].result.content == (
+        "ERROR: train_model: colour: Extra inputs are not permitted (got 'red'). "
+        "Fix the call and try again (3 retries left)."
+    )
+
+
+async def test_engine_failure_is_an_error_result_with_the_engine_message(
+    executor: LiveExecutor,
+):
+    report = await executor.execute(
+        [call("train_model", {**FAST_TRIAL, "model": "lightgbm", "params": {"n_estimators": -5}})]
+    )
+
+    result = report.runs[0].result
+    assert result.is_error is True
+    assert result.content == (
+        "ERROR from train_model: lightgbm.n_estimators=-5 is out of bounds; allowed 1 to 2000"
+    )
+
+
+async def test_invalid_calls_record_no_trial(executor: LiveExecutor, engine: MLEngine):
+    await executor.execute([call("train_model", {"symbol": "SPX", "train_ratio": 1.5})])
+
+    assert engine.ledger.count() == 0
+
+
+# --- retry budget -------------------------------------------------------------------------------
+
+
+async def test_retries_left_count_down_with_each_failure(executor: LiveExecutor):
+    contents = []
+    for _ in range(3):
+        report = await executor.execute([call("list_symbols", {"source": "nasdaq"})])
+        contents.append(report.runs[0].result.content)
+
+    assert [c[-len("(3 retries left).") :] for c in contents] == [
+        "(3 retries left).",
+        "(2 retries left).",
+        "(1 retries left).",
+    ]
+
+
+async def test_failing_more_than_retries_per_tool_times_in_a_row_exhausts(engine: MLEngine):
+    executor = LiveExecutor(engine, MLAgentBridge(), retries_per_tool=2)
+    exhausted = []
+    for _ in range(3):
+        report = await executor.execute([call("list_symbols", {"source": "nasdaq"})])
+        exhausted.append(report.exhausted)
+
+    assert exhausted == [None, None, "tool 'list_symbols' failed 3 times in a row"]
+
+
+async def test_a_success_resets_the_failure_count(engine: MLEngine):
+    executor = LiveExecutor(engine, MLAgentBridge(), retries_per_tool=2)
+    bad, good = {"source": "nasdaq"}, {"source": "sample"}
+    exhausted = []
+    for arguments in (bad, bad, good, bad, bad):
+        report = await executor.execute([call("list_symbols", arguments)])
+        exhausted.append(report.exhausted)
+
+    assert exhausted == [None, None, None, None, None]
+
+
+async def test_failures_count_per_tool(engine: MLEngine):
+    executor = LiveExecutor(engine, MLAgentBridge(), retries_per_tool=2)
+    exhausted = []
+    for name in ("list_symbols", "fetch_data", "list_symbols", "fetch_data"):
+        report = await executor.execute([call(name, {"source": "nasdaq"})])
+        exhausted.append(report.exhausted)
+
+    assert exhausted == [None, None, None, None]
+
+
+# --- good calls ---------------------------------------------------------------------------------
+
+
+async def test_two_parallel_train_model_calls_both_run(executor: LiveExecutor, engine: MLEngine):
+    report = await executor.execute(
+        [
+            call("train_model", FAST_TRIAL, "call_a"),
+            call("train_model", {**FAST_TRIAL, "model": "logistic_regression"}, "call_b"),
+        ]
+    )
+
+    assert [run.result.call_id for run in report.runs] == ["call_a", "call_b"]
+    assert [run.result.is_error for run in report.runs] == [False, False]
+    assert [run.payload["model"] for run in report.runs] == ["naive_bayes", "logistic_regression"]
+    assert sorted(run.payload["trial"] for run in report.runs) == [1, 2]
+    assert Ledger(engine.settings.db_path).count(session="dispatch-test") == 2
+
+
+async def test_arguments_are_recorded_with_defaults_filled_in(executor: LiveExecutor):
+    report = await executor.execute([call("list_symbols", {})])
+
+    assert report.runs[0].arguments == {"source": "sample"}
+
+
+async def test_finish_sets_the_conclusion(executor: LiveExecutor):
+    report = await executor.execute(
+        [call("finish", {"conclusion": "No edge after costs.", "best_trial": 2})]
+    )
+
+    assert report.conclusion == {
+        "status": "success",
+        "type": "finished",
+        "conclusion": "No edge after costs.",
+        "best_trial": 2,
+    }
+    assert report.exhausted is None
+
+
+async def test_an_invalid_finish_sets_no_conclusion(executor: LiveExecutor):
+    report = await executor.execute([call("finish", {"conclusion": ""})])
+
+    assert report.conclusion is None
+    assert report.runs[0].result.is_error is True
+
+
+async def test_progress_hook_sees_start_and_end_of_each_call(engine: MLEngine):
+    seen: list[tuple[str, str]] = []
+    executor = LiveExecutor(
+        engine, MLAgentBridge(), progress=lambda event, name, _: seen.append((event, name))
+    )
+
+    await executor.execute([call("list_sources", {})])
+
+    assert seen == [("start", "list_sources"), ("end", "list_sources")]
+
+
+# --- what the model reads -----------------------------------------------------------------------
+
+
+async def test_train_result_text_has_trial_percentage_and_closing_question(
+    executor: LiveExecutor,
+):
+    report = await executor.execute([call("train_model", FAST_TRIAL)])
+    payload = report.runs[0].payload
+
+    text = describe_for_model("train_model", payload, MLAgentBridge())
+
+    assert text.startswith(f"Trial 1 ({payload['model_id']}). naive_bayes on SPX")
+    assert f"test accuracy {payload['test_accuracy']:.1%}" in text
+    assert text.endswith("continue, retrain, or switch?")
+    assert report.runs[0].result.content == text
+
+
+def test_error_payload_text_names_the_tool():
+    payload = {"status": "error", "type": "fetch_failed", "error": "unknown symbol 'ZZZ'"}
+
+    assert (
+        describe_for_model("fetch_data", payload, MLAgentBridge())
+        == "ERROR from fetch_data: unknown symbol 'ZZZ'"
+    )
+
+
+def test_list_models_text_is_names_and_defaults_only():
+    payload = {
+        "status": "success",
+        "models": [
+            {
+                "name": "knn",
+                "family": "neighbors",
+                "description": "k nearest neighbours",
+                "params": {"n_neighbors": {"default": 15, "low": 1, "high": 200}},
+            }
+        ],
+    }
+
+    assert (
+        describe_for_model("list_models", payload, MLAgentBridge())
+        == '{"models":[{"name":"knn","params":{"n_neighbors":15}}]}'
+    )
+
+
+def test_other_results_are_compact_json_without_timings():
+    payload = {
+        "status": "success",
+        "type": "evaluation",
+        "timings": {"total": 1.25},
+        "test": {"accuracy": 0.5},
+    }
+
+    text = describe_for_model("evaluate_trial", payload, MLAgentBridge())
+
+    assert text == '{"status":"success","type":"evaluation","test":{"accuracy":0.5}}'
+
+
+def test_stable_payload_drops_run_specific_fields_at_any_depth():
+    payload = {
+        "trial": 3,
+        "model_id": "SPX-lightgbm-1",
+        "timings": {"total": 1.0},
+        "provenance": {"fetched_at": "now", "rows": 5},
+        "trials": [{"trial": 1, "test_accuracy": 0.5}],
+    }
+
+    assert stable_payload(payload) == {
+        "model_id": "SPX-lightgbm-1",
+        "provenance": {"rows": 5},
+        "trials": [{"test_accuracy": 0.5}],
+    }

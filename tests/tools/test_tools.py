@@ -1,0 +1,383 @@
+"""The tools an LLM sees: schemas per format, argument validation messages, and the handlers
+running on the real engine and sample data."""
+
+from __future__ import annotations
+
+import pytest
+
+from mltrainer.engine.ml_engine import MLEngine
+from mltrainer.engine.settings import load_settings
+from mltrainer.engine.trial import TrialConfig
+from mltrainer.tools import TOOLS, TOOLS_BY_NAME, ToolArgumentError, export_schemas, get_tool
+from mltrainer.tools.research import (
+    CompareTrials,
+    EvaluateTrial,
+    Finish,
+    ListSymbols,
+    TrainModel,
+)
+
+TOOL_NAMES = [
+    "list_sources",
+    "list_symbols",
+    "list_models",
+    "fetch_data",
+    "train_model",
+    "evaluate_trial",
+    "compare_trials",
+    "finish",
+]
+FAST_TRIAL = {"symbol": "SPX", "days": 1500, "save_model": False}
+
+
+@pytest.fixture
+def engine() -> MLEngine:
+    return MLEngine(load_settings(), session="tools-test")
+
+
+def train(engine: MLEngine, **config: object) -> dict[str, object]:
+    tool = get_tool("train_model")
+    result = tool.handler(engine, TrainModel.model_validate({**FAST_TRIAL, **config}))
+    assert result["status"] == "success", result
+    return result
+
+
+# --- schemas ------------------------------------------------------------------------------------
+
+
+def test_tools_in_order():
+    assert [tool.name for tool in TOOLS] == TOOL_NAMES
+    assert list(TOOLS_BY_NAME) == TOOL_NAMES
+
+
+def test_openai_schema_shape():
+    schemas = export_schemas("openai")
+
+    assert [s["function"]["name"] for s in schemas] == TOOL_NAMES
+    for schema in schemas:
+        assert set(schema) == {"type", "function"}
+        assert schema["type"] == "function"
+        assert set(schema["function"]) == {"name", "description", "parameters"}
+        assert schema["function"]["parameters"]["type"] == "object"
+
+
+def test_anthropic_schema_shape():
+    schemas = export_schemas("anthropic")
+
+    assert [s["name"] for s in schemas] == TOOL_NAMES
+    for schema in schemas:
+        assert set(schema) == {"name", "description", "input_schema"}
+        assert schema["input_schema"]["type"] == "object"
+
+
+def test_json_schema_shape():
+    schemas = export_schemas("json")
+
+    assert [s["name"] for s in schemas] == TOOL_NAMES
+    for schema in schemas:
+        assert set(schema) == {"name", "description", "inputSchema"}
+        assert schema["inputSchema"]["type"] == "object"
+
+
+def test_the_three_formats_carry_the_same_parameters():
+    openai = [s["function"]["parameters"] for s in export_schemas("openai")]
+    anthropic = [s["input_schema"] for s in export_schemas("anthropic")]
+    plain = [s["inputSchema"] for s in export_schemas("json")]
+
+    assert openai == anthropic == plain
+
+
+def test_parameters_have_no_pydantic_titles():
+    for tool in TOOLS:
+        parameters = tool.parameters()
+        assert "title" not in parameters
+        assert all("title" not in field for field in parameters.get("properties", {}).values())
+
+
+def test_parameters_refuse_unknown_arguments():
+    assert all(tool.parameters()["additionalProperties"] is False for tool in TOOLS)
+
+
+@pytest.mark.parametrize("name", TOOL_NAMES)
+def test_every_tool_has_a_description(name: str):
+    description = get_tool(name).description
+
+    assert description
+    assert description == " ".join(description.split())
+
+
+def test_train_model_description_says_it_is_out_of_sample():
+    description = get_tool("train_model").description
+
+    assert "out of sample" in description
+    assert "walk-forward" in description
+
+
+def test_train_model_bounds_are_in_the_schema():
+    properties = get_tool("train_model").parameters()["properties"]
+
+    assert (properties["train_ratio"]["minimum"], properties["train_ratio"]["maximum"]) == (
+        0.5,
+        0.95,
+    )
+    assert (properties["lookback"]["minimum"], properties["lookback"]["maximum"]) == (2, 250)
+    assert (properties["cost_bps"]["minimum"], properties["cost_bps"]["maximum"]) == (0.0, 100.0)
+    assert get_tool("train_model").parameters()["required"] == ["symbol"]
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "symbol",
+        "source",
+        "model",
+        "params",
+        "train_ratio",
+        "lookback",
+        "horizon",
+        "folds",
+        "embargo",
+        "cost_bps",
+        "days",
+        "features",
+        "macro",
+        "save_model",
+    ],
+)
+def test_train_model_field_has_a_description(field: str):
+    assert get_tool("train_model").parameters()["properties"][field]["description"]
+
+
+def test_every_train_model_field_has_a_description():
+    properties = get_tool("train_model").parameters()["properties"]
+
+    assert [name for name, field in properties.items() if not field.get("description")] == []
+
+
+def test_train_model_accepts_exactly_the_trial_config_fields():
+    assert set(TrainModel.model_fields) == set(TrialConfig.model_fields)
+    assert set(get_tool("train_model").parameters()["properties"]) == set(TrialConfig.model_fields)
+
+
+# --- parse: every failure says what to fix ------------------------------------------------------
+
+
+def test_parse_valid_arguments_returns_the_model():
+    arguments = get_tool("train_model").parse('{"symbol": "msft", "model": "rf"}')
+
+    assert isinstance(arguments, TrainModel)
+    assert arguments.symbol == "MSFT"
+    assert arguments.model == "rf"
+    assert arguments.train_ratio == 0.8
+
+
+def test_parse_empty_string_is_an_empty_object():
+    assert get_tool("list_symbols").parse("   ") == ListSymbols(source="sample")
+
+
+def test_parse_malformed_json():
+    with pytest.raises(
+        ToolArgumentError,
+        match=r"^train_model: arguments are not valid JSON \(Expecting value at position 11\); "
+        r'send one JSON object, e\.g\. \{"symbol": "\.\.\."\}$',
+    ):
+        get_tool("train_model").parse('{"symbol": ')
+
+
+def test_parse_json_that_is_not_an_object():
+    with pytest.raises(
+        ToolArgumentError,
+        match=r'^finish: arguments must be a JSON object, e\.g\. \{"conclusion": "\.\.\."\}$',
+    ):
+        get_tool("finish").parse('["no edge"]')
+
+
+def test_parse_missing_required_field():
+    with pytest.raises(ToolArgumentError, match=r"^train_model: symbol: Field required$"):
+        get_tool("train_model").parse('{"model": "rf"}')
+
+
+def test_parse_wrong_type():
+    with pytest.raises(
+        ToolArgumentError,
+        match=r"^train_model: lookback: Input should be a valid integer, unable to parse string "
+        r"as an integer \(got 'long'\)$",
+    ):
+        get_tool("train_model").parse('{"symbol": "SPX", "lookback": "long"}')
+
+
+def test_parse_out_of_bounds():
+    with pytest.raises(
+        ToolArgumentError,
+        match=r"^train_model: train_ratio: Input should be less than or equal to 0\.95 "
+        r"\(got 1\.5\)$",
+    ):
+        get_tool("train_model").parse('{"symbol": "SPX", "train_ratio": 1.5}')
+
+
+def test_parse_unknown_argument():
+    with pytest.raises(
+        ToolArgumentError,
+        match=r"^evaluate_trial: colour: Extra inputs are not permitted \(got 'red'\)$",
+    ):
+        get_tool("evaluate_trial").parse('{"trial": 1, "colour": "red"}')
+
+
+def test_parse_invalid_choice():
+    with pytest.raises(
+        ToolArgumentError,
+        match=r"^list_symbols: source: Input should be 'sample', 'synthetic', 'polygon' or "
+        r"'fred' \(got 'nasdaq'\)$",
+    ):
+        get_tool("list_symbols").parse('{"source": "nasdaq"}')
+
+
+def test_parse_invalid_ticker():
+    with pytest.raises(ToolArgumentError, match=r"^train_model: symbol: Value error, not a valid"):
+        get_tool("train_model").parse('{"symbol": "DROP TABLE"}')
+
+
+def test_parse_reports_every_problem():
+    with pytest.raises(ToolArgumentError) as caught:
+        get_tool("train_model").parse('{"train_ratio": 2, "horizon": 0}')
+
+    assert str(caught.value) == (
+        "train_model: symbol: Field required; "
+        "train_ratio: Input should be less than or equal to 0.95 (got 2); "
+        "horizon: Input should be greater than or equal to 1 (got 0)"
+    )
+
+
+def test_compare_trials_needs_two_trials_when_given():
+    with pytest.raises(
+        ToolArgumentError, match=r"^compare_trials: trials: List should have at least 2 items"
+    ):
+        get_tool("compare_trials").parse('{"trials": [3]}')
+
+
+def test_unknown_tool_lists_the_tools():
+    with pytest.raises(
+        ToolArgumentError,
+        match=r"^unknown tool 'train'; tools are list_sources, list_symbols, list_models, "
+        r"fetch_data, train_model, evaluate_trial, compare_trials, finish$",
+    ):
+        get_tool("train")
+
+
+# --- handlers on the real engine ----------------------------------------------------------------
+
+
+def test_list_symbols_sample_includes_spx_ixic_msft(engine: MLEngine):
+    result = get_tool("list_symbols").handler(engine, ListSymbols())
+
+    assert result["status"] == "success"
+    symbols = {s["symbol"] for s in result["symbols"]}
+    assert {"SPX", "IXIC", "MSFT"} <= symbols
+
+
+def test_list_sources_names_every_source(engine: MLEngine):
+    result = get_tool("list_sources").handler(engine, get_tool("list_sources").parse("{}"))
+
+    names = sorted(s["name"] for s in result["sources"])
+    assert names == ["fred", "polygon", "sample", "synthetic"]
+
+
+def test_list_models_includes_the_registry(engine: MLEngine):
+    result = get_tool("list_models").handler(engine, get_tool("list_models").parse("{}"))
+
+    names = [m["name"] for m in result["models"]]
+    assert {"random_forest", "logistic_regression", "lightgbm", "naive_bayes", "lstm"} <= set(names)
+
+
+def test_fetch_data_of_a_sample_symbol_is_real_data(engine: MLEngine):
+    tool = get_tool("fetch_data")
+
+    result = tool.handler(engine, tool.parse('{"symbol": "spx", "source": "sample"}'))
+
+    assert result["status"] == "success"
+    assert result["data_label"] == "REAL DATA"
+    assert result["provenance"]["symbol"] == "SPX"
+
+
+def test_train_model_records_a_trial_in_the_session(engine: MLEngine):
+    result = train(engine, model="naive_bayes")
+
+    assert result["trial"] == 1
+    assert result["model"] == "naive_bayes"
+    assert engine.ledger.count(session="tools-test") == 1
+
+
+def test_evaluate_trial_at_higher_cost_lowers_long_flat_return(engine: MLEngine):
+    trained = train(engine, model="naive_bayes")
+    tool = get_tool("evaluate_trial")
+
+    free = tool.handler(engine, EvaluateTrial(trial=trained["trial"], cost_bps=0))
+    costly = tool.handler(engine, EvaluateTrial(trial=trained["trial"], cost_bps=50))
+
+    assert free["backtest"]["long_flat"]["turnover"] > 0
+    assert (
+        costly["backtest"]["long_flat"]["annual_return"]
+        < (free["backtest"]["long_flat"]["annual_return"])
+    )
+    assert costly["test"] == free["test"]
+    assert (free["backtest"]["cost_bps"], costly["backtest"]["cost_bps"]) == (0.0, 50.0)
+
+
+def test_evaluate_unknown_trial_is_an_error_result(engine: MLEngine):
+    result = get_tool("evaluate_trial").handler(engine, EvaluateTrial(trial=42))
+
+    assert result["status"] == "error"
+    assert result["error"] == "no recorded trial '42'; list them with `mltrainer trials list`"
+
+
+def test_compare_without_trials_compares_the_sessions_trials(engine: MLEngine):
+    first = train(engine, model="naive_bayes")
+    second = train(engine, model="logistic_regression")
+    train(MLEngine(load_settings(), session="another-session"), model="naive_bayes")
+
+    result = get_tool("compare_trials").handler(engine, CompareTrials())
+
+    assert result["status"] == "success"
+    assert sorted(row["trial"] for row in result["trials"]) == sorted(
+        [first["trial"], second["trial"]]
+    )
+    assert result["tries"] == 2
+    assert result["best_p_value_adjusted"] == min(1.0, result["best_p_value"] * 2)
+
+
+def test_compare_adjusts_for_every_try_in_the_session(engine: MLEngine):
+    first = train(engine, model="naive_bayes")
+    second = train(engine, model="logistic_regression")
+    train(engine, model="lightgbm", params={"n_estimators": 20})
+
+    result = get_tool("compare_trials").handler(
+        engine, CompareTrials(trials=[first["trial"], second["trial"]])
+    )
+
+    assert len(result["trials"]) == 2
+    assert result["tries"] == 3
+    assert result["best_p_value_adjusted"] == min(1.0, result["best_p_value"] * 3)
+
+
+def test_compare_with_fewer_than_two_trials_is_an_error_result(engine: MLEngine):
+    train(engine, model="naive_bayes")
+
+    result = get_tool("compare_trials").handler(engine, CompareTrials())
+
+    assert result["status"] == "error"
+    assert result["error"] == "compare needs at least two trials (trial numbers or model ids)"
+
+
+def test_finish_returns_the_conclusion(engine: MLEngine):
+    result = get_tool("finish").handler(engine, Finish(conclusion="No edge.", best_trial=3))
+
+    assert result == {
+        "status": "success",
+        "type": "finished",
+        "conclusion": "No edge.",
+        "best_trial": 3,
+    }
+
+
+def test_only_finish_ends_the_session():
+    assert [tool.name for tool in TOOLS if tool.ends_session] == ["finish"]
