@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,11 +14,28 @@ def connect(path: Path) -> sqlite3.Connection:
     """Open the database with WAL and a busy timeout so several processes can write in turn."""
     path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute("PRAGMA busy_timeout=30000")
+    _use_wal(connection)
+    connection.execute("PRAGMA synchronous=NORMAL")
     connection.row_factory = sqlite3.Row
     return connection
+
+
+def _use_wal(connection: sqlite3.Connection, attempts: int = 100) -> None:
+    """Switch a new database to WAL. The switch needs the database to itself for a moment and
+    SQLite reports "locked" at once instead of calling the busy handler, so processes that
+    open a new database together retry briefly. WAL is stored in the file: later opens skip it.
+    """
+    for attempt in range(attempts):
+        try:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 + random.random() * 0.04)
 
 
 @contextmanager
