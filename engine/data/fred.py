@@ -13,11 +13,10 @@ from datetime import date, timedelta
 import httpx2
 import pandas as pd
 
-from mltrainer.engine.data.base import DataSource, SeriesSet, SymbolInfo, make_provenance
+from mltrainer.engine.data.base import SeriesSet, SymbolInfo, make_provenance
 from mltrainer.engine.data.cache import (
     Dataset,
     DateRange,
-    MarketCache,
     request_fingerprint,
     utc_now,
 )
@@ -27,8 +26,8 @@ from mltrainer.engine.data.http import (
     JsonReply,
     RateLimiter,
     RetryPolicy,
-    shared_rate_limiter,
 )
+from mltrainer.engine.data.live import LiveSource
 from mltrainer.engine.data.sample import SampleSource
 from mltrainer.engine.errors import DataSourceError
 from mltrainer.engine.settings import Settings
@@ -60,11 +59,12 @@ _LATEST_NOTE = (
 )
 
 
-class FredSource(DataSource):
+class FredSource(LiveSource):
     """Any FRED series by id; as-of (vintage) data by default. Needs FRED_API_KEY unless cached."""
 
     name = "fred"
     kind = "real"
+    key_setting = "fred_api_key"
 
     def __init__(
         self,
@@ -74,12 +74,14 @@ class FredSource(DataSource):
         retry: RetryPolicy | None = None,
         limiter: RateLimiter | None = None,
     ) -> None:
-        self.settings = settings
-        self.base_url = settings.fred_base_url.rstrip("/")
-        self.cache = MarketCache(settings.db_path)
-        self._client = client
-        self.retry = retry or RetryPolicy(attempts=settings.http_max_attempts)
-        self.limiter = limiter or shared_rate_limiter(self.name, settings.fred_requests_per_minute)
+        super().__init__(
+            settings,
+            base_url=settings.fred_base_url,
+            requests_per_minute=settings.fred_requests_per_minute,
+            client=client,
+            retry=retry,
+            limiter=limiter,
+        )
 
     def symbols(self) -> list[SymbolInfo]:
         cached = [
@@ -105,9 +107,6 @@ class FredSource(DataSource):
             for series_id, text in _EXAMPLES.items()
             if series_id not in seen
         ]
-
-    def has_key(self) -> bool:
-        return self._key() is not None
 
     def has_cached(
         self,
@@ -149,11 +148,6 @@ class FredSource(DataSource):
         ranges = ", ".join(str(gap) for gap in gaps)
         note = f"fetched {ranges} in {requests} request(s)"
         return self._from_cache(sid, dataset, wanted, cached=False, note=note)
-
-    def _key(self) -> str | None:
-        secret = self.settings.fred_api_key
-        value = secret.get_secret_value().strip() if secret is not None else ""
-        return value or None
 
     def _from_cache(
         self, sid: str, dataset: Dataset, wanted: DateRange, *, cached: bool, note: str

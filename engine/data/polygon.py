@@ -19,13 +19,11 @@ import pandas as pd
 from mltrainer.engine.data.base import (
     BAR_COLUMNS,
     BarSet,
-    DataSource,
     SymbolInfo,
     make_provenance,
 )
 from mltrainer.engine.data.cache import (
     DateRange,
-    MarketCache,
     request_fingerprint,
     utc_now,
 )
@@ -35,8 +33,8 @@ from mltrainer.engine.data.http import (
     JsonReply,
     RateLimiter,
     RetryPolicy,
-    shared_rate_limiter,
 )
+from mltrainer.engine.data.live import LiveSource
 from mltrainer.engine.data.sample import SampleSource
 from mltrainer.engine.errors import DataSourceError
 from mltrainer.engine.settings import Settings
@@ -68,12 +66,13 @@ def new_york_today() -> date:
     return datetime.now(NEW_YORK).date()
 
 
-class PolygonSource(DataSource):
+class PolygonSource(LiveSource):
     """Daily adjusted bars for any ticker Polygon/Massive knows; needs POLYGON_API_KEY unless
     the range is cached."""
 
     name = "polygon"
     kind = "real"
+    key_setting = "polygon_api_key"
 
     def __init__(
         self,
@@ -83,13 +82,13 @@ class PolygonSource(DataSource):
         retry: RetryPolicy | None = None,
         limiter: RateLimiter | None = None,
     ) -> None:
-        self.settings = settings
-        self.base_url = settings.polygon_base_url.rstrip("/")
-        self.cache = MarketCache(settings.db_path)
-        self._client = client
-        self.retry = retry or RetryPolicy(attempts=settings.http_max_attempts)
-        self.limiter = limiter or shared_rate_limiter(
-            self.name, settings.polygon_requests_per_minute
+        super().__init__(
+            settings,
+            base_url=settings.polygon_base_url,
+            requests_per_minute=settings.polygon_requests_per_minute,
+            client=client,
+            retry=retry,
+            limiter=limiter,
         )
 
     def symbols(self) -> list[SymbolInfo]:
@@ -123,9 +122,6 @@ class PolygonSource(DataSource):
         wanted = self._wanted(start, end)
         return self.cache.has_rows(self.name, _ticker(symbol), "bars", wanted.start, wanted.end)
 
-    def has_key(self) -> bool:
-        return self._key() is not None
-
     def bars(self, symbol: str, start: date | None = None, end: date | None = None) -> BarSet:
         ticker = _ticker(symbol)
         wanted = self._wanted(start, end)
@@ -142,11 +138,6 @@ class PolygonSource(DataSource):
         ranges = ", ".join(str(gap) for gap in gaps)
         note = f"adjusted daily aggregates; fetched {ranges} in {requests} request(s)"
         return self._from_cache(ticker, wanted, cached=False, note=note)
-
-    def _key(self) -> str | None:
-        secret = self.settings.polygon_api_key
-        value = secret.get_secret_value().strip() if secret is not None else ""
-        return value or None
 
     def _wanted(self, start: date | None, end: date | None) -> DateRange:
         last = end or new_york_today()
