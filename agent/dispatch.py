@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mltrainer.agent.bridge import MLAgentBridge
 from mltrainer.agent.messages import ToolCall, ToolResult
 from mltrainer.engine.ml_engine import MLEngine
-from mltrainer.tools import ToolArgumentError, get_tool
+from mltrainer.tools import TOOLS_BY_NAME, Tool, ToolArgumentError, get_tool
+
+logger = logging.getLogger(__name__)
 
 VOLATILE_KEYS = frozenset({"trial", "timings", "model_path", "created_at", "fetched_at", "cached"})
 
@@ -93,11 +96,13 @@ class LiveExecutor:
         *,
         retries_per_tool: int = 3,
         progress: ProgressHook | None = None,
+        tools: Mapping[str, Tool] = TOOLS_BY_NAME,
     ) -> None:
         self.engine = engine
         self.bridge = bridge
         self.retries_per_tool = retries_per_tool
         self.progress = progress
+        self.tools = tools
         self._failures: Counter[str] = Counter()
 
     async def execute(self, calls: Sequence[ToolCall]) -> DispatchReport:
@@ -120,7 +125,7 @@ class LiveExecutor:
     async def _run_one(self, call: ToolCall) -> ToolRun:
         started = time.perf_counter()
         try:
-            tool = get_tool(call.name)
+            tool = get_tool(call.name, self.tools)
             arguments = tool.parse(call.arguments)
         except ToolArgumentError as error:
             budget_left = max(self.retries_per_tool - self._failures[call.name], 0)
@@ -130,7 +135,17 @@ class LiveExecutor:
         dumped = arguments.model_dump(mode="json")
         if self.progress:
             self.progress("start", call.name, dumped)
-        payload = await asyncio.to_thread(tool.handler, self.engine, arguments)
+        try:
+            payload = await asyncio.to_thread(tool.handler, self.engine, arguments)
+        except Exception as error:
+            # A crash inside a tool is reported to the model like any other failure (and
+            # counts against the retry budget) instead of ending the session with a traceback.
+            logger.exception("tool %s failed", call.name)
+            payload = {
+                "status": "error",
+                "type": "internal_error",
+                "error": f"{call.name} failed unexpectedly: {type(error).__name__}: {error}",
+            }
         if self.progress:
             self.progress("end", call.name, payload)
         text = describe_for_model(call.name, payload, self.bridge)

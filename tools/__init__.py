@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from mltrainer.tools.base import SchemaFormat, Tool, ToolArgumentError
@@ -10,10 +11,11 @@ from mltrainer.tools.research import TOOLS
 TOOLS_BY_NAME: dict[str, Tool] = {tool.name: tool for tool in TOOLS}
 
 
-def get_tool(name: str) -> Tool:
-    if name not in TOOLS_BY_NAME:
-        raise ToolArgumentError(f"unknown tool '{name}'; tools are {', '.join(TOOLS_BY_NAME)}")
-    return TOOLS_BY_NAME[name]
+def get_tool(name: str, tools: Mapping[str, Tool] = TOOLS_BY_NAME) -> Tool:
+    """The tool called `name`; an unknown name is an error the model can fix."""
+    if name not in tools:
+        raise ToolArgumentError(f"unknown tool '{name}'; tools are {', '.join(tools)}")
+    return tools[name]
 
 
 def export_schemas(fmt: SchemaFormat) -> list[dict[str, Any]]:
