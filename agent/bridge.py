@@ -994,6 +994,8 @@ def _trial_feedback(data: Mapping[str, Any]) -> list[str]:
     label = str(data.get("data_label", "")).upper()
     if data.get("synthetic") is True or label == "SYNTHETIC DATA":
         parts.append(_fill("synthetic", {}))
+    elif label == "CALLER DATA":
+        parts.append(_fill("caller_data", {}))
 
     model = _label(data.get("model")) or _label(_lookup(data, "config.model"))
     symbol = _label(data.get("symbol")) or _label(_lookup(data, "config.symbol"))
@@ -1016,14 +1018,22 @@ def _trial_feedback(data: Mapping[str, Any]) -> list[str]:
     best = _real(_lookup(data, "baselines.best_accuracy"))
     if best is not None and p_value is not None:
         name = _label(_lookup(data, "baselines.best_name")) or "baseline"
-        verdict = _fill("verdict_edge" if p_value < 0.05 else "verdict_no_edge", {})
+        tries = _real(data.get("tries"))
+        adjusted = _real(data.get("p_value_adjusted"))
+        # After several tries the verdict rests on the adjusted p-value, not the raw one.
+        deciding = adjusted if adjusted is not None and tries is not None and tries > 1 else p_value
+        verdict = _fill("verdict_edge" if deciding < 0.05 else "verdict_no_edge", {})
         baseline = {
             "baseline": name.replace("_", " "),
             "baseline_accuracy": _percent(best),
-            "p_value": "<0.001" if p_value < 0.001 else f"{p_value:.3f}",
+            "p_value": _p(p_value),
             "verdict": verdict,
         }
-        parts.append(_fill("baseline", baseline))
+        if deciding is p_value:
+            parts.append(_fill("baseline", baseline))
+        else:
+            adjusted_values = {**baseline, "tries": f"{tries:.0f}", "adjusted": _p(deciding)}
+            parts.append(_fill("baseline_adjusted", adjusted_values))
 
     strategy = _real(_lookup(data, "backtest.long_flat.sharpe"))
     hold = _real(_lookup(data, "backtest.buy_and_hold.sharpe"))
@@ -1037,6 +1047,10 @@ def _trial_feedback(data: Mapping[str, Any]) -> list[str]:
     if subject and not listed and len(parts) > headline_at:
         parts.insert(headline_at, f"{subject}.")
     return [part for part in parts if part]
+
+
+def _p(value: float) -> str:
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def _fields_feedback(data: Mapping[str, Any]) -> str:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Coroutine
+from contextlib import nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -18,7 +21,7 @@ from mltrainer.agent.cli_data import data_app
 from mltrainer.agent.dispatch import ProgressHook
 from mltrainer.agent.loop import SessionSummary
 from mltrainer.engine.errors import MLTrainerError
-from mltrainer.engine.settings import load_settings
+from mltrainer.engine.settings import Settings, load_settings
 
 app = typer.Typer(
     help="Honest machine-learning research on market data, driven by an LLM.",
@@ -51,6 +54,26 @@ def _run(action: Callable[[], T]) -> T:
         return action()
     except MLTrainerError as error:
         raise _fail(str(error)) from error
+
+
+def _without_credentials(url: str | None) -> str | None:
+    """The URL as it may be written to a transcript: no user:password@, no query tokens."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ValidationError as error:
+        raise _fail(
+            f"invalid settings in the environment or .env: {error.errors()[0]['msg']} "
+            f"({'.'.join(str(p) for p in error.errors()[0]['loc'])})"
+        ) from error
 
 
 def _await(coroutine_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -158,7 +181,9 @@ def _summary_dict(summary: SessionSummary) -> dict[str, Any]:
 
 
 def _exit_for(summary: SessionSummary) -> None:
-    if summary.reason.startswith("provider error"):
+    """Budgets end a session normally; a provider failure or a tool failing past its retry
+    budget is a failed run."""
+    if summary.reason.startswith(("provider error", "tool ")):
         raise typer.Exit(1)
 
 
@@ -175,7 +200,7 @@ def demo(
     from mltrainer.agent.runs import start_session
 
     script = Path(str(resources.files("mltrainer.prompts").joinpath("demo_script.yaml")))
-    settings = load_settings()
+    settings = _settings()
     hook, stop = _progress_hook(not as_json)
     if not as_json:
         console.print(f"[bold]Goal:[/bold] {DEMO_GOAL}")
@@ -226,10 +251,13 @@ def run(
     from mltrainer.agent.runs import start_session
     from mltrainer.agent.session import Budgets
 
-    settings = load_settings()
+    settings = _settings()
     llm = _run(lambda: make_provider(provider, model=model, base_url=base_url, script=script))
     budgets = Budgets(max_turns, max_tool_calls, max_tokens, max_cost, max_seconds)
-    options = {"base_url": base_url, "script": str(script.resolve()) if script else None}
+    options = {
+        "base_url": _without_credentials(base_url),
+        "script": str(script.resolve()) if script else None,
+    }
     hook, stop = _progress_hook(not as_json)
     try:
         summary = _await(
@@ -263,7 +291,7 @@ def replay(
     """
     from mltrainer.agent.runs import replay_session
 
-    settings = load_settings()
+    settings = _settings()
     report = _await(lambda: replay_session(file, settings=settings, check=check))
     if as_json:
         print(
@@ -305,7 +333,7 @@ def resume(
     """
     from mltrainer.agent.runs import resume_session
 
-    settings = load_settings()
+    settings = _settings()
     hook, stop = _progress_hook(not as_json)
     try:
         summary = _await(lambda: resume_session(file, settings=settings, progress=hook))
@@ -328,7 +356,7 @@ def train(
     """
     from mltrainer.agent.trainer import MLTrainer
 
-    with console.status("training ...", spinner="dots") if not as_json else _nullcontext():
+    with console.status("training ...", spinner="dots") if not as_json else nullcontext():
         outcome = _run(lambda: MLTrainer().process_ai_instruction(instruction))
     result = outcome["ml_result"]
     if as_json:
@@ -343,14 +371,6 @@ def train(
         if not as_json:
             errors.print(f"error: {result.get('error')}", markup=False, highlight=False)
         raise typer.Exit(1)
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @app.command()
@@ -380,7 +400,7 @@ def trials_list(
     """
     from mltrainer.engine.ledger import Ledger
 
-    settings = load_settings()
+    settings = _settings()
     rows = Ledger(settings.db_path).rows(limit=limit, symbol=symbol)
     if as_json:
         print(json.dumps([r.model_dump() for r in rows], indent=2))
@@ -408,7 +428,7 @@ def trials_show(
     """
     from mltrainer.engine.ledger import Ledger
 
-    settings = load_settings()
+    settings = _settings()
     result = Ledger(settings.db_path).result(trial)
     if result is None:
         raise _fail(f"no recorded trial '{trial}'; see `mltrainer trials list`")

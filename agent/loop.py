@@ -55,6 +55,7 @@ async def run_session(
     step = first_step
     while True:
         step = step if step is not None else await take_turn(state)
+        state.transcript.sync()
         match step:
             case Continue():
                 step = None

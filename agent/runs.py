@@ -154,7 +154,8 @@ async def resume_session(
     ]
     state.transcript.write({"event": "resumed", "after_turns": assistant_turns})
     try:
-        step = await resume_pending(state)
+        recorded = {e["call_id"]: e for e in events if e.get("event") == "tool_run"}
+        step = await resume_pending(state, recorded)
         return await run_session(state, None, header, first_step=step)
     finally:
         state.transcript.close()

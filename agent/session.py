@@ -7,21 +7,23 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Literal
 
 from mltrainer.agent.bridge import MLAgentBridge
-from mltrainer.agent.dispatch import DispatchReport, ToolExecutor, ToolRun, describe_for_model
+from mltrainer.agent.dispatch import DispatchReport, ToolExecutor
 from mltrainer.agent.messages import (
     AssistantTurn,
     Message,
     ToolCall,
+    ToolResult,
     ToolResults,
     ToolSpec,
     Usage,
     UserMessage,
 )
 from mltrainer.agent.providers.base import Provider, ProviderError
-from mltrainer.agent.transcript import Transcript
+from mltrainer.agent.transcript import Transcript, message_to_event
 from mltrainer.engine.runner import result_summary
 from mltrainer.prompts import load_text
 from mltrainer.tools import TOOLS
@@ -62,8 +64,10 @@ class Stopped:
 NextStep = Continue | Finished | Stopped
 
 
-def tool_specs() -> list[ToolSpec]:
-    return [ToolSpec(t.name, t.description, t.parameters()) for t in TOOLS]
+@cache
+def tool_specs() -> tuple[ToolSpec, ...]:
+    """Built once: the schemas never change, and building them costs milliseconds per turn."""
+    return tuple(ToolSpec(t.name, t.description, t.parameters()) for t in TOOLS)
 
 
 @dataclass
@@ -82,9 +86,9 @@ class SessionState:
     trials: list[dict[str, Any]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
-    def add(self, message: Message) -> None:
+    def add(self, message: Message, **extra: Any) -> None:
         self.messages.append(message)
-        self.transcript.write_message(message)
+        self.transcript.write({**message_to_event(message), **extra})
 
     def budget_hit(self) -> str | None:
         b = self.budgets
@@ -122,6 +126,7 @@ async def take_turn(state: SessionState) -> NextStep:
     """One model turn and what it leads to (see `loop.run_session` for the steps)."""
     if reason := state.budget_hit():
         return Stopped(reason)
+    asked = time.monotonic()
     try:
         turn = await state.provider.complete(
             system=state.system, messages=state.messages, tools=tool_specs()
@@ -130,7 +135,16 @@ async def take_turn(state: SessionState) -> NextStep:
         return Stopped(f"provider error: {error}")
     state.turns += 1
     state.usage = state.usage + turn.usage
-    state.add(turn)
+    state.add(turn, latency_s=round(time.monotonic() - asked, 3))
+    if (
+        state.budgets.max_cost_usd is not None
+        and turn.usage.cost_usd is None
+        and turn.usage.total_tokens
+    ):
+        return Stopped(
+            f"a cost budget was set but no price is known for model '{turn.model or '?'}', "
+            "so it cannot be enforced; use --max-tokens instead"
+        )
     if turn.tool_calls:
         state.reminded = False
         return await _run_tool_calls(state, turn.tool_calls)
@@ -150,42 +164,76 @@ async def _run_tool_calls(state: SessionState, calls: tuple[ToolCall, ...]) -> N
 
 
 async def _run_free_text(state: SessionState, turn: AssistantTurn) -> NextStep:
-    """The regex fallback: a free-text instruction runs as a train_model call."""
+    """The regex fallback: a free-text conclusion ends the session, a request to compare runs
+    compare_trials, and an instruction naming a symbol runs train_model."""
     parsed = state.bridge.parse_mltrainer_response(turn.text)
-    config = state.bridge.create_trial_config(parsed)
-    if config is None:
+    action = parsed["extracted_params"].get("action")
+    if action == "finish":
+        return Finished(turn.text, None)
+    call = _call_from_text(state, parsed, action)
+    if call is None:
         if state.reminded:
             return Stopped("the model replied without a tool call or a runnable instruction twice")
         state.reminded = True
         state.add(UserMessage(REMINDER))
         return Continue()
     state.reminded = False
-    arguments = {k: v for k, v in config.items() if k != "id"}
-    call = ToolCall(id=f"text_{state.turns}", name="train_model", arguments=_json(arguments))
     state.tool_calls += 1
     report = await state.executor.execute((call,))
     state.record_runs(report)
-    run: ToolRun = report.runs[0]
-    text = run.result.content
-    if run.result.name == "train_model" and not run.result.is_error:
-        text = describe_for_model("train_model", run.payload, state.bridge)
-    state.add(UserMessage(f"(Parsed from your text: {arguments}.) {text}"))
+    parsed_as = f"{call.name} {call.arguments}" if call.name != "train_model" else call.arguments
+    state.add(UserMessage(f"(Parsed from your text: {parsed_as}.) {report.runs[0].result.content}"))
     if report.exhausted:
         return Stopped(report.exhausted)
     return Continue()
+
+
+def _call_from_text(
+    state: SessionState, parsed: dict[str, Any], action: str | None
+) -> ToolCall | None:
+    call_id = f"text_{state.turns}"
+    if action == "compare":
+        return ToolCall(id=call_id, name="compare_trials", arguments="{}")
+    config = state.bridge.create_trial_config(parsed)
+    if config is None:
+        return None
+    arguments = {k: v for k, v in config.items() if k != "id"}
+    return ToolCall(id=call_id, name="train_model", arguments=_json(arguments))
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-async def resume_pending(state: SessionState) -> NextStep:
-    """After a kill: finish the step the last recorded turn started, if it did not complete."""
+async def resume_pending(state: SessionState, recorded: dict[str, dict[str, Any]]) -> NextStep:
+    """After a kill: finish the step the last recorded turn started, if it did not complete.
+
+    Tool calls whose runs were recorded (the kill came before their results message) are not
+    run again: their recorded results are replayed, so no trial is trained twice.
+    """
     if not state.messages:
         return Continue()
     last = state.messages[-1]
-    if isinstance(last, AssistantTurn):
-        if last.tool_calls:
-            return await _run_tool_calls(state, last.tool_calls)
+    if not isinstance(last, AssistantTurn):
+        return Continue()
+    if not last.tool_calls:
         return await _run_free_text(state, last)
-    return Continue()
+    if all(call.id in recorded for call in last.tool_calls):
+        runs = [recorded[call.id] for call in last.tool_calls]
+        state.add(
+            ToolResults(
+                tuple(
+                    ToolResult(
+                        call.id, call.name, run.get("content", ""), run.get("is_error", False)
+                    )
+                    for call, run in zip(last.tool_calls, runs, strict=True)
+                )
+            )
+        )
+        for call, run in zip(last.tool_calls, runs, strict=True):
+            if call.name == "finish" and not run.get("is_error", False):
+                return Finished(run["payload"]["conclusion"], run["payload"].get("best_trial"))
+        return Continue()
+    # These calls were counted when the transcript was read; running them counts them again.
+    state.tool_calls -= len(last.tool_calls)
+    return await _run_tool_calls(state, last.tool_calls)

@@ -105,7 +105,9 @@ def event_to_message(event: dict[str, Any]) -> Message | None:
 
 
 class Transcript:
-    """An open transcript file. Every `write` is one line, flushed and fsynced before returning."""
+    """An open transcript file. Every `write` is one line, flushed to the OS before returning,
+    so a killed process loses nothing it wrote; `sync` fsyncs, which the loop does once per
+    turn (and `close` always), so a machine crash loses at most the turn in flight."""
 
     def __init__(self, path: Path, secrets: Iterable[str] = ()) -> None:
         self.path = path
@@ -118,13 +120,17 @@ class Transcript:
         line = json.dumps(redact(record, self._secrets), ensure_ascii=False, default=str)
         self._file.write(line + "\n")
         self._file.flush()
+
+    def sync(self) -> None:
         os.fsync(self._file.fileno())
 
     def write_message(self, message: Message) -> None:
         self.write(message_to_event(message))
 
     def close(self) -> None:
-        self._file.close()
+        if not self._file.closed:
+            self.sync()
+            self._file.close()
 
     def __enter__(self) -> Transcript:
         return self

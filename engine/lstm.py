@@ -7,6 +7,7 @@ The engine hands it flattened windows of `window` bars, so it fits in the same `
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,16 +37,21 @@ class _LSTMNet(nn.Module):
         return self.head(self.dropout(hidden[-1])).squeeze(-1)
 
 
+_TORCH = threading.Lock()
+
+
 @contextmanager
 def _one_thread() -> Iterator[None]:
-    """Nets this small run several times faster on one CPU thread: intra-op parallelism costs
-    more than it saves at these sizes, the more so when other work shares the cores."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+    """Torch's RNG and thread count are process-wide, so fits in parallel threads would change
+    each other's results: one at a time keeps a seed's result the same. One CPU thread, because
+    nets this small run several times faster without intra-op parallelism."""
+    with _TORCH:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(previous)
 
 
 class LSTMClassifier(ClassifierMixin, BaseEstimator):

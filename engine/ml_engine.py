@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet, SeriesSet, make_provenance
 from mltrainer.engine.data.registry import resolve_bars, resolve_series
-from mltrainer.engine.errors import ConfigError, MLTrainerError
+from mltrainer.engine.errors import ConfigError, DataSourceError, MLTrainerError
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.metrics import backtest, classification_metrics
 from mltrainer.engine.models import MODELS
@@ -124,6 +124,11 @@ class MLEngine:
     def execute_command(self, command: Mapping[str, Any]) -> dict[str, Any]:
         action = command.get("action")
         params = command.get("params") or {}
+        if not isinstance(params, Mapping):
+            return error_result(
+                ConfigError(f"params must be an object of settings, got {type(params).__name__}"),
+                kind="invalid_command",
+            )
         match action:
             case "train_model":
                 return self.train_model(params)
@@ -145,6 +150,8 @@ class MLEngine:
             start, end = _date(params.get("start")), _date(params.get("end"))
             if params.get("kind") == "series":
                 series = resolve_series(symbol, self.settings, start=start, end=end)
+                if series.frame.empty:
+                    raise DataSourceError(f"{symbol} has no observations between {start} and {end}")
                 return {
                     "status": "success",
                     "type": "series",
@@ -241,7 +248,20 @@ class MLEngine:
         }
         data_seconds = time.perf_counter() - tick
         outcome = run_trial(trial, bars, macro, data_seconds=data_seconds, notes=notes)
-        result = outcome.result
+        # Every try counts: the best of many looks better than it is, so the verdict is read
+        # against a p-value adjusted for the tries in this session (or on this symbol).
+        earlier = (
+            self.ledger.count(session=self.session)
+            if self.session
+            else self.ledger.count(symbol=trial.symbol)
+        )
+        tries = earlier + 1
+        result = outcome.result.model_copy(
+            update={
+                "tries": tries,
+                "p_value_adjusted": min(1.0, outcome.result.baselines.p_value * tries),
+            }
+        )
         path: Path | None = None
         if trial.save_model:
             path = save_model(outcome.pipeline, self.settings.models_dir, result.model_id)

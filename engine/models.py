@@ -267,7 +267,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         build=lambda p, s: LogisticRegression(C=p["C"], max_iter=p["epochs"], random_state=s),
         params={
             "C": _float(1.0, 1e-6, 1e6, "inverse regularisation strength"),
-            "epochs": _int(1000, 10, 10000, "maximum solver iterations"),
+            "epochs": _int(1000, 10, 1000, "maximum solver iterations"),
         },
         aliases=("logit", "logistic", "logistic regression", "logreg"),
         scaled=True,
@@ -393,7 +393,8 @@ for _spec in _SPECS:
 
 
 def known_model_names() -> list[str]:
-    """Every phrase that resolves, canonical names first (the bridge matches these in text)."""
+    """Every phrase that resolves, longest first so the bridge matches "random forest" before
+    "forest" in text."""
     return sorted(_ALIASES, key=len, reverse=True)
 
 

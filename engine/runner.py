@@ -7,9 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-import warnings
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
 from typing import Any
@@ -21,6 +19,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from mltrainer.engine.data.base import BarSet, SeriesSet
+from mltrainer.engine.errors import InsufficientDataError
 from mltrainer.engine.features import build_features, select_features
 from mltrainer.engine.ledger import TrialPredictions
 from mltrainer.engine.metrics import backtest, baselines, classification_metrics
@@ -29,6 +28,8 @@ from mltrainer.engine.trial import FoldScore, Timings, TrialConfig, TrialResult
 from mltrainer.engine.validation import WalkForwardSplit, chronological_split
 
 CODE_VERSION = version("mltrainer")
+# Enough for a chronological split with a purge gap and at least two small walk-forward folds.
+MIN_ROWS = 120
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,13 @@ def model_id_for(config: TrialConfig, spec: ModelSpec, data_hashes: list[str]) -
     return f"{config.symbol}-{spec.name}-{digest}"
 
 
+def _data_label(synthetic: bool, bars: BarSet) -> str:
+    if synthetic:
+        return "SYNTHETIC DATA"
+    # Bars handed in by a caller cannot be vouched for: they are not called real.
+    return "CALLER DATA" if bars.provenance.source == "caller" else "REAL DATA"
+
+
 def _proba_up(pipeline: Pipeline, X: np.ndarray) -> np.ndarray | None:
     if not hasattr(pipeline, "predict_proba"):
         return None
@@ -91,16 +99,16 @@ def _proba_up(pipeline: Pipeline, X: np.ndarray) -> np.ndarray | None:
     return np.asarray(pipeline.predict_proba(X)[:, classes.index(1)], dtype=np.float64)
 
 
-@contextmanager
-def _collect_warnings(notes: list[str]) -> Iterator[None]:
-    """Estimator warnings (e.g. no convergence) become notes on the result, once each."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    for warning in caught:
-        text = f"{warning.category.__name__}: {str(warning.message).splitlines()[0]}"
-        if text not in notes:
-            notes.append(text)
+def _convergence_note(pipeline: Pipeline, spec: ModelSpec) -> str | None:
+    """Iterative models that stopped at their iteration cap: worth saying next to the numbers."""
+    model = pipeline.steps[-1][1]
+    done = getattr(model, "n_iter_", None)
+    cap = getattr(model, "max_iter", None)
+    if done is None or cap is None:
+        return None
+    if int(np.max(np.atleast_1d(done))) >= cap:
+        return f"{spec.name} stopped at its iteration cap ({cap}) before converging"
+    return None
 
 
 def run_trial(
@@ -114,6 +122,11 @@ def run_trial(
     """Train and score one model. Raises `ConfigError` subclasses for anything the caller chose."""
     macro = dict(macro or {})
     notes = list(notes or [])
+    notes += [
+        f"macro {series_id} is not point in time ({series.provenance.note}); revisions may leak"
+        for series_id, series in macro.items()
+        if not series.point_in_time
+    ]
     spec = resolve_model(config.model)
     params = spec.validate_params(config.params)
     timings = Timings(data=data_seconds)
@@ -124,6 +137,13 @@ def run_trial(
         frame = frame.iloc[-config.days :]
     features = build_features(frame, lookback=config.lookback, horizon=config.horizon, macro=macro)
     columns = select_features(config.features, list(macro))
+    needed = MIN_ROWS + (config.lookback if spec.sequence else 0)
+    if len(features) < needed:
+        raise InsufficientDataError(
+            f"{len(features)} usable rows for {config.symbol} after warm-up (days={config.days}, "
+            f"lookback={config.lookback}, horizon={config.horizon}); {spec.name} needs at least "
+            f"{needed}. Use more history (days, start/end) or a shorter lookback"
+        )
     design = _design(features, columns, spec, config.lookback)
     timings.features = time.perf_counter() - started
 
@@ -141,8 +161,7 @@ def run_trial(
     for number, (fold_train, fold_test) in enumerate(splitter.split(X_train), start=1):
         fold_model = clone(pipeline)
         tick = time.perf_counter()
-        with _collect_warnings(notes):
-            fold_model.fit(X_train[fold_train], y_train[fold_train])
+        fold_model.fit(X_train[fold_train], y_train[fold_train])
         tock = time.perf_counter()
         fold_pred = fold_model.predict(X_train[fold_test])
         timings.fit += tock - tick
@@ -160,8 +179,9 @@ def run_trial(
         )
 
     tick = time.perf_counter()
-    with _collect_warnings(notes):
-        pipeline.fit(X_train, y_train)
+    pipeline.fit(X_train, y_train)
+    if note := _convergence_note(pipeline, spec):
+        notes.append(note)
     tock = time.perf_counter()
     train_pred = pipeline.predict(X_train)
     X_test, y_test = design.X[test_idx], design.y[test_idx]
@@ -195,7 +215,7 @@ def run_trial(
         test_accuracy=test_scores.accuracy,
         overfitting_risk=train_accuracy - test_scores.accuracy,
         synthetic=synthetic,
-        data_label="SYNTHETIC DATA" if synthetic else "REAL DATA",
+        data_label=_data_label(synthetic, bars),
         config=config.model_copy(update={"model": spec.name, "params": params}),
         test=test_scores,
         walk_forward=folds,

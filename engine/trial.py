@@ -160,7 +160,9 @@ class TrialResult(BaseModel):
     test_accuracy: float
     overfitting_risk: float = Field(description="train accuracy minus test accuracy")
     synthetic: bool
-    data_label: str = Field(description="'REAL DATA' or 'SYNTHETIC DATA'")
+    data_label: str = Field(
+        description="'REAL DATA', 'SYNTHETIC DATA', or 'CALLER DATA' (bars passed in by a caller)"
+    )
     config: TrialConfig
     test: ClassificationMetrics
     walk_forward: list[FoldScore]
@@ -176,6 +178,13 @@ class TrialResult(BaseModel):
     seed: int
     code_version: str
     model_path: str | None = None
+    tries: int | None = Field(
+        default=None,
+        description="trials so far in this session (or on this symbol), this one included",
+    )
+    p_value_adjusted: float | None = Field(
+        default=None, description="baselines.p_value times tries (Bonferroni), capped at 1"
+    )
     notes: list[str] = Field(default_factory=list)
 
 

@@ -23,6 +23,7 @@ from mltrainer.agent.messages import (
     Message,
     StopReason,
     ToolCall,
+    ToolResult,
     ToolResults,
     ToolSpec,
     Usage,
@@ -219,9 +220,7 @@ def _to_wire(messages: Sequence[Message]) -> list[ChatCompletionMessageParam]:
                     {
                         "role": "tool",
                         "tool_call_id": result.call_id,
-                        "content": f"Error: {result.content}"
-                        if result.is_error
-                        else result.content,
+                        "content": _tool_content(result),
                     }
                     for result in results
                 )
@@ -253,3 +252,10 @@ def _body_text(body: object) -> str:
     if isinstance(body, str):
         return body
     return json.dumps(body, ensure_ascii=False, default=str)
+
+
+def _tool_content(result: ToolResult) -> str:
+    """Chat Completions has no error flag on tool messages, so an error says so in its text."""
+    if result.is_error and not result.content.lower().startswith("error"):
+        return f"Error: {result.content}"
+    return result.content

@@ -80,8 +80,8 @@ def _macro_series(column: str) -> pd.DataFrame:
         year=raw["year"].astype(int), quarter=raw["quarter"].astype(int), freq="Q"
     )
     starts = periods.to_timestamp(how="start")
-    # Quarterly national accounts appear about a month after the quarter ends.
-    available = periods.to_timestamp(how="end").normalize() + pd.Timedelta(days=30)
+    # The advance GDP estimate appears about a month after the quarter ends; 35 days is safe.
+    available = periods.to_timestamp(how="end").normalize() + pd.Timedelta(days=35)
     return pd.DataFrame(
         {"value": raw[column].to_numpy(float), "available": available}, index=starts
     )
@@ -96,14 +96,18 @@ _BARS: dict[str, tuple[Callable[[], pd.DataFrame], str]] = {
 
 # series id -> (loader, description); lags are publication delays for latest-vintage values.
 _SERIES: dict[str, tuple[Callable[[], pd.DataFrame], str]] = {
-    "VIXCLS": (lambda: _arch_series("vix", "vix", 0), "CBOE VIX close, daily 2014-2018"),
+    # VIX settles at 4:15 pm, after the equity close, so a day's value is usable the next day.
+    "VIXCLS": (
+        lambda: _arch_series("vix", "vix", 1),
+        "CBOE VIX close, daily 2014-2018, usable the next day",
+    ),
     "DCOILWTICO": (
-        lambda: _arch_series("wti", "DCOILWTICO", 0),
-        "WTI crude spot price, daily 1986-2018",
+        lambda: _arch_series("wti", "DCOILWTICO", 1),
+        "WTI crude spot price, daily 1986-2018, usable the next day",
     ),
     "CPILFESL": (
-        lambda: _arch_series("core_cpi", "CPILFESL", 45),
-        "Core CPI (less food and energy), monthly 1957-2018, +45 day release lag",
+        lambda: _arch_series("core_cpi", "CPILFESL", 60),
+        "Core CPI (less food and energy), monthly 1957-2018, +60 day release lag",
     ),
     "GDPC1": (lambda: _macro_series("realgdp"), "Real GDP, quarterly 1959-2009 (statsmodels)"),
     "UNRATE": (lambda: _macro_series("unemp"), "Unemployment rate, quarterly 1959-2009"),

@@ -266,8 +266,8 @@ async def test_free_text_feedback_is_the_next_user_message(tmp_path: Path):
     assert isinstance(messages[1], AssistantTurn)
     feedback = messages[2]
     assert isinstance(feedback, UserMessage)
-    assert feedback.text.startswith("(Parsed from your text: {'symbol': 'SPX', ")
-    assert "'train_ratio': 0.8" in feedback.text
+    assert feedback.text.startswith('(Parsed from your text: {"symbol": "SPX", ')
+    assert '"train_ratio": 0.8' in feedback.text
     assert "Trial 1 (SPX-logistic_regression-" in feedback.text
     assert "logistic_regression on SPX: test accuracy " in feedback.text
     assert feedback.text.endswith("continue, retrain, or switch?")
@@ -367,3 +367,25 @@ async def test_configured_api_key_never_reaches_the_session_transcript(
     assert summary.transcript is not None
     assert "openai-test-key-0123456789" not in summary.transcript.read_text(encoding="utf-8")
     assert events_of(summary)[-1]["conclusion"] == "my key is [REDACTED]"
+
+
+# --- durability -----------------------------------------------------------------------------
+
+
+async def test_transcript_is_fsynced_once_per_turn_and_on_close(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import mltrainer.agent.transcript as transcript_module
+
+    synced: list[int] = []
+    real_fsync = transcript_module.os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(transcript_module.os, "fsync", counting_fsync)
+    summary = await run([calls(LIST_SOURCES), calls(LIST_SOURCES), calls(FINISH)], tmp_path)
+
+    assert summary.turns == 3
+    assert len(synced) == 3 + 1

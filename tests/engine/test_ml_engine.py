@@ -268,7 +268,8 @@ BAD_INPUTS = [
     ),
     pytest.param(
         {"symbol": "MSFT", "days": 100, "folds": 10},
-        "n_samples=50 with train_ratio=0.8 and purge=6 gives 34 train rows",
+        "50 usable rows for MSFT after warm-up (days=100, lookback=20, horizon=1); "
+        "random_forest needs at least 120",
         id="too-little-data",
     ),
     pytest.param(

@@ -75,13 +75,13 @@ def polygon_t(day: pd.Timestamp) -> int:
 
 @cache
 def _gdp_vintages() -> tuple[Observation, ...]:
-    """Each quarter first published at 99% of its final value, revised 60 days later."""
+    """Each quarter first published 30 days after it ends at 99% of its final value, revised
+    60 days later."""
     frame = SampleSource().series("GDPC1").frame
     rows = []
-    for period, value, available in zip(
-        frame.index, frame["value"], frame["available"], strict=True
-    ):
-        first = pd.Timestamp(available).date()
+    for period, value in zip(frame.index, frame["value"], strict=True):
+        quarter_end = (pd.Period(period, freq="Q").end_time).date()
+        first = quarter_end + timedelta(days=30)
         revised = first + REVISION_DELAY
         rows.append(
             Observation(

@@ -1,0 +1,188 @@
+"""Runner-level honesty: the gap between the last training row and the first test row, walk-forward
+folds inside the training period, sequence windows that look only backwards, and model ids."""
+
+from __future__ import annotations
+
+from datetime import date
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mltrainer.engine.data.base import BarSet
+from mltrainer.engine.data.sample import SampleSource
+from mltrainer.engine.features import build_features
+from mltrainer.engine.models import MODELS
+from mltrainer.engine.runner import _design, model_id_for, run_trial
+from mltrainer.engine.trial import TrialConfig, TrialResult
+
+DAYS = 600
+
+
+@pytest.fixture(scope="module")
+def bars() -> BarSet:
+    return SampleSource().bars("IXIC")
+
+
+def trial(bars: BarSet, **settings: object) -> TrialResult:
+    config = TrialConfig.model_validate(
+        {
+            "symbol": "IXIC",
+            "source": "sample",
+            "model": "naive_bayes",
+            "days": DAYS,
+            "save_model": False,
+            **settings,
+        }
+    )
+    return run_trial(config, bars).result
+
+
+def feature_dates(bars: BarSet, *, horizon: int) -> pd.DatetimeIndex:
+    """The dates of the rows a non-sequence model sees, as the runner builds them."""
+    features = build_features(bars.frame.iloc[-DAYS:], lookback=20, horizon=horizon)
+    return pd.DatetimeIndex(features.index)
+
+
+def rows_between(dates: pd.DatetimeIndex, first: date, last: date) -> int:
+    """Rows strictly after `first` and strictly before `last`."""
+    return int(np.sum((dates > pd.Timestamp(first)) & (dates < pd.Timestamp(last))))
+
+
+@pytest.mark.parametrize(
+    ("horizon", "embargo"),
+    [(1, 5), (5, 0), (3, 10), (1, 0)],
+)
+def test_final_training_ends_horizon_plus_embargo_rows_before_the_test(
+    bars: BarSet, horizon: int, embargo: int
+) -> None:
+    result = trial(bars, horizon=horizon, embargo=embargo)
+    dates = feature_dates(bars, horizon=horizon)
+    train_end, test_start = result.train_period[1], result.test_period[0]
+
+    assert rows_between(dates, train_end, test_start) == horizon + embargo
+    assert result.train_period[0] == dates[0].date()
+    assert result.test_period[1] == dates[-1].date()
+    # The test block starts at int(n * train_ratio); only the training side loses rows.
+    assert test_start == dates[int(len(dates) * 0.8)].date()
+
+
+@pytest.mark.parametrize(("horizon", "embargo"), [(1, 5), (3, 10)])
+def test_walk_forward_test_windows_lie_inside_the_training_period_in_order(
+    bars: BarSet, horizon: int, embargo: int
+) -> None:
+    result = trial(bars, horizon=horizon, embargo=embargo, folds=4)
+    first_train, last_train = result.train_period
+    folds = result.walk_forward
+
+    assert [f.fold for f in folds] == [1, 2, 3, 4]
+    assert all(first_train < f.test_start <= f.test_end <= last_train for f in folds)
+    assert all(a.test_end < b.test_start for a, b in pairwise(folds))
+    # The test blocks are the last four blocks of the training period.
+    assert folds[-1].test_end == last_train
+
+
+@pytest.mark.parametrize(("horizon", "embargo"), [(1, 5), (3, 10)])
+def test_walk_forward_folds_train_only_on_rows_before_their_gap(
+    bars: BarSet, horizon: int, embargo: int
+) -> None:
+    result = trial(bars, horizon=horizon, embargo=embargo, folds=4)
+    dates = feature_dates(bars, horizon=horizon)
+    n_train = int(np.sum(dates <= pd.Timestamp(result.train_period[1])))
+
+    for fold in result.walk_forward:
+        last_fold_train = dates[fold.train_rows - 1].date()
+        assert rows_between(dates, last_fold_train, fold.test_start) == horizon + embargo
+        assert fold.test_rows == n_train // 5
+
+
+def frame_of_five_days() -> pd.DataFrame:
+    index = pd.date_range("2024-01-01", periods=5, freq="B", name="date")
+    return pd.DataFrame(
+        {
+            "a": [1.0, 2.0, 3.0, 4.0, 5.0],
+            "b": [10.0, 20.0, 30.0, 40.0, 50.0],
+            "target": [1, 0, 1, 1, 0],
+            "next_return": [0.01, -0.02, 0.03, 0.04, -0.05],
+            "previous_direction": [0, 1, 0, 1, 1],
+        },
+        index=index,
+    )
+
+
+def test_sequence_rows_are_the_last_lookback_bars_ending_at_the_row_date() -> None:
+    frame = frame_of_five_days()
+    design = _design(frame, ["a", "b"], MODELS["lstm"], lookback=3)
+
+    # Oldest bar first, each bar's features together: (a, b) at t-2, t-1, t.
+    np.testing.assert_array_equal(
+        design.X,
+        [
+            [1.0, 10.0, 2.0, 20.0, 3.0, 30.0],
+            [2.0, 20.0, 3.0, 30.0, 4.0, 40.0],
+            [3.0, 30.0, 4.0, 40.0, 5.0, 50.0],
+        ],
+    )
+    assert list(design.dates) == list(pd.DatetimeIndex(["2024-01-03", "2024-01-04", "2024-01-05"]))
+    np.testing.assert_array_equal(design.y, [1, 1, 0])
+    np.testing.assert_array_equal(design.next_return, [0.03, 0.04, -0.05])
+    np.testing.assert_array_equal(design.previous_direction, [0, 1, 1])
+
+
+def test_sequence_window_of_one_bar_is_the_row_itself() -> None:
+    design = _design(frame_of_five_days(), ["a", "b"], MODELS["lstm"], lookback=1)
+
+    np.testing.assert_array_equal(
+        design.X, [[1.0, 10.0], [2.0, 20.0], [3.0, 30.0], [4.0, 40.0], [5.0, 50.0]]
+    )
+    assert len(design.dates) == 5
+
+
+def test_non_sequence_rows_are_the_feature_rows_unchanged() -> None:
+    frame = frame_of_five_days()
+    design = _design(frame, ["b", "a"], MODELS["logistic_regression"], lookback=3)
+
+    np.testing.assert_array_equal(
+        design.X, [[10.0, 1.0], [20.0, 2.0], [30.0, 3.0], [40.0, 4.0], [50.0, 5.0]]
+    )
+    np.testing.assert_array_equal(design.y, [1, 0, 1, 1, 0])
+    assert list(design.dates) == list(frame.index)
+
+
+def decision_tree_id(**settings: object) -> str:
+    config = TrialConfig.model_validate({"symbol": "IXIC", "model": "decision_tree", **settings})
+    return model_id_for(config, MODELS["decision_tree"], ["data-hash"])
+
+
+def test_model_id_is_the_same_for_no_params_and_the_defaults_written_out() -> None:
+    assert decision_tree_id(params={}) == decision_tree_id(
+        params={"max_depth": 5, "min_samples_leaf": 50}
+    )
+
+
+def test_model_id_is_the_same_for_an_alias_of_the_model() -> None:
+    assert decision_tree_id(model="dt") == decision_tree_id(model="decision_tree")
+
+
+def test_model_id_names_symbol_and_model() -> None:
+    assert decision_tree_id().startswith("IXIC-decision_tree-")
+
+
+def test_model_id_differs_for_another_seed() -> None:
+    assert decision_tree_id(seed=42) != decision_tree_id(seed=43)
+
+
+def test_model_id_differs_for_a_non_default_param() -> None:
+    assert decision_tree_id(params={}) != decision_tree_id(params={"max_depth": 6})
+
+
+def test_model_id_differs_for_other_data() -> None:
+    config = TrialConfig(symbol="IXIC", model="decision_tree")
+    spec = MODELS["decision_tree"]
+
+    assert model_id_for(config, spec, ["data-hash"]) != model_id_for(config, spec, ["other"])
+
+
+def test_model_id_ignores_whether_the_model_is_saved() -> None:
+    assert decision_tree_id(save_model=True) == decision_tree_id(save_model=False)
