@@ -288,3 +288,29 @@ def test_stable_payload_drops_run_specific_fields_at_any_depth():
         "provenance": {"rows": 5},
         "trials": [{"test_accuracy": 0.5}],
     }
+
+
+async def test_a_crashing_tool_becomes_an_error_result_and_counts_against_the_budget(
+    engine: MLEngine,
+):
+    from pydantic import BaseModel
+
+    from mltrainer.tools import Tool
+
+    class NoArgs(BaseModel):
+        """Always fails."""
+
+    def crash(_engine: MLEngine, _args: NoArgs) -> dict[str, Any]:
+        raise RuntimeError("disk on fire")
+
+    executor = LiveExecutor(
+        engine, MLAgentBridge(), retries_per_tool=0, tools={"crash": Tool("crash", NoArgs, crash)}
+    )
+    report = await executor.execute([call("crash", {})])
+
+    result = report.runs[0].result
+    assert result.is_error is True
+    assert result.content == (
+        "ERROR from crash: crash failed unexpectedly: RuntimeError: disk on fire"
+    )
+    assert report.exhausted == "tool 'crash' failed 1 times in a row"

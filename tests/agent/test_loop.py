@@ -389,3 +389,41 @@ async def test_transcript_is_fsynced_once_per_turn_and_on_close(
 
     assert summary.turns == 3
     assert len(synced) == 3 + 1
+
+
+async def test_a_free_text_conclusion_finishes_without_training(tmp_path: Path):
+    text = "In conclusion, the random forest on SPX did not beat the majority baseline."
+
+    summary = await run([AssistantTurn(text)], tmp_path)
+
+    assert (summary.reason, summary.conclusion) == ("finished", text)
+    assert Ledger(load_settings().db_path).count() == 0
+
+
+async def test_a_free_text_request_to_compare_runs_compare_trials(tmp_path: Path):
+    trial = ("train_model", FAST_TRIAL)
+    turns = [
+        calls(trial),
+        calls(trial),
+        AssistantTurn("Let's compare the trials so far."),
+        calls(FINISH),
+    ]
+
+    summary = await run(turns, tmp_path)
+
+    runs = [e for e in events_of(summary) if e["event"] == "tool_run"]
+    assert [r["name"] for r in runs] == ["train_model", "train_model", "compare_trials", "finish"]
+    assert runs[2]["payload"]["type"] == "comparison"
+
+
+async def test_a_cost_budget_with_an_unpriced_model_stops_instead_of_running_blind(tmp_path: Path):
+    unpriced = AssistantTurn(
+        "", calls(LIST_SOURCES).tool_calls, Usage(100, 20, None), "tool_use", "local-model"
+    )
+
+    summary = await run([unpriced, calls(FINISH)], tmp_path, Budgets(max_cost_usd=1.0))
+
+    assert summary.reason == (
+        "a cost budget was set but no price is known for model 'local-model', so it cannot be "
+        "enforced; use --max-tokens instead"
+    )

@@ -429,3 +429,22 @@ async def test_replay_of_a_free_text_instruction_that_failed_validation(tmp_path
 async def test_replaying_a_missing_transcript_raises(tmp_path: Path):
     with pytest.raises(TranscriptError, match="no transcript at"):
         await replay_session(tmp_path / "gone.jsonl", settings=load_settings())
+
+
+async def test_resume_replays_recorded_runs_of_a_turn_cut_before_its_results(
+    script: Path, tmp_path: Path
+):
+    transcript = tmp_path / "s.jsonl"
+    await killed_session(script, transcript, kill_at=3)
+    lines = transcript.read_text(encoding="utf-8").splitlines(keepends=True)
+    # Drop the second turn's results message but keep its recorded run: killed in between.
+    assert json.loads(lines[-1])["event"] == "tool_results"
+    transcript.write_text("".join(lines[:-1]), encoding="utf-8")
+
+    summary = await resume_session(transcript, settings=load_settings())
+
+    assert summary.reason == "finished"
+    assert ledger_models() == ["logistic_regression", "naive_bayes"]
+    names = event_names(transcript)
+    assert names[7:10] == ["resumed", "tool_results", "assistant"]
+    assert names.count("tool_run") == 4

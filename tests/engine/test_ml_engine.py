@@ -219,6 +219,7 @@ def test_trains_on_a_caller_frame() -> None:
 
     assert result["status"] == "success"
     assert result["provenance"]["source"] == "caller"
+    assert (result["data_label"], result["synthetic"]) == ("CALLER DATA", False)
 
 
 def test_caller_frame_in_microseconds_with_macro_features() -> None:
@@ -550,3 +551,32 @@ def test_concurrent_writers_record_every_trial(isolated_home: Path) -> None:
         assert ledger.count(session=f"writer-{number}") == TRIALS_PER_WRITER
     trials = sorted(row.trial for row in ledger.rows(limit=1000))
     assert trials == list(range(1, WRITERS * TRIALS_PER_WRITER + 1))
+
+
+def test_every_try_is_counted_and_the_p_value_adjusted_for_it() -> None:
+    engine = MLEngine(session="tries")
+    first = engine.train_model({**QUICK, "save_model": False})
+    second = engine.train_model({**QUICK, "model": "logit", "save_model": False})
+
+    assert (first["tries"], second["tries"]) == (1, 2)
+    assert first["p_value_adjusted"] == pytest.approx(first["baselines"]["p_value"])
+    assert second["p_value_adjusted"] == pytest.approx(min(1.0, 2 * second["baselines"]["p_value"]))
+
+
+def test_the_same_config_twice_saves_two_model_files() -> None:
+    engine = MLEngine()
+    first = engine.train_model(QUICK)
+    second = engine.train_model(QUICK)
+
+    assert first["model_id"] == second["model_id"]
+    assert first["model_path"] != second["model_path"]
+    assert Path(first["model_path"]).exists() and Path(second["model_path"]).exists()
+
+
+def test_macro_series_that_are_not_point_in_time_are_noted() -> None:
+    result = MLEngine().train_model(
+        {"symbol": "SPX", "model": "logit", "macro": ["GDPC1"], "days": 1500, "save_model": False}
+    )
+
+    assert result["status"] == "success"
+    assert any(note.startswith("macro GDPC1 is not point in time") for note in result["notes"])
