@@ -23,50 +23,27 @@ Example:
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
+from timing import Clock
 
 OVERHEAD_TARGET = 1.10
 FEATURE_TARGET_SECONDS = 1.0
 
 
-class EstimatorClock:
-    """Seconds spent inside the wrapped estimator methods, outermost calls only."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self._depth = 0
-
-    def wrap(self, method: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(method)
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            self._depth += 1
-            started = time.perf_counter()
-            try:
-                return method(*args, **kwargs)
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self.seconds += time.perf_counter() - started
-
-        return timed
-
-
 @contextmanager
-def clocked_lightgbm() -> Iterator[EstimatorClock]:
+def clocked_lightgbm() -> Iterator[Clock]:
     from lightgbm import LGBMClassifier
 
-    clock = EstimatorClock()
+    clock = Clock()
     names = ("fit", "predict", "predict_proba")
     originals = {name: LGBMClassifier.__dict__[name] for name in names}
     for name, method in originals.items():

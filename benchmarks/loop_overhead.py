@@ -25,19 +25,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import json
 import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from timing import Clock
 
 TURN_TARGET_MS = 2.0
 GOAL = "Benchmark the loop: call noop until told to finish."
@@ -60,30 +60,6 @@ class NoopArgs(BaseModel):
 
 def noop(engine: Any, args: NoopArgs) -> dict[str, Any]:
     return {"status": "success", "type": "noop", "step": args.step}
-
-
-class Clock:
-    """Seconds and calls spent inside wrapped callables, outermost calls only."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self.calls = 0
-        self._depth = 0
-
-    def wrap(self, function: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(function)
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            self._depth += 1
-            started = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self.seconds += time.perf_counter() - started
-                    self.calls += 1
-
-        return timed
 
 
 @contextmanager

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-import httpx2
 import pandas as pd
 
 from mltrainer.engine.data.base import SeriesSet, SymbolInfo, make_provenance
@@ -24,13 +23,10 @@ from mltrainer.engine.data.http import (
     HttpFailure,
     JsonFetcher,
     JsonReply,
-    RateLimiter,
-    RetryPolicy,
 )
 from mltrainer.engine.data.live import LiveSource
 from mltrainer.engine.data.sample import SampleSource
 from mltrainer.engine.errors import DataSourceError
-from mltrainer.engine.settings import Settings
 
 # FRED's own bounds for "all of time": the earliest observation and the open real-time end.
 EARLIEST = date(1776, 7, 4)
@@ -65,37 +61,11 @@ class FredSource(LiveSource):
     name = "fred"
     kind = "real"
     key_setting = "fred_api_key"
-
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        client: httpx2.Client | None = None,
-        retry: RetryPolicy | None = None,
-        limiter: RateLimiter | None = None,
-    ) -> None:
-        super().__init__(
-            settings,
-            base_url=settings.fred_base_url,
-            requests_per_minute=settings.fred_requests_per_minute,
-            client=client,
-            retry=retry,
-            limiter=limiter,
-        )
+    base_url_setting = "fred_base_url"
+    rate_setting = "fred_requests_per_minute"
 
     def symbols(self) -> list[SymbolInfo]:
-        cached = [
-            SymbolInfo(
-                symbol=entry.symbol,
-                source=self.name,
-                kind="series",
-                description=f"cached {entry.dataset} ({entry.rows} rows), works offline",
-                start=entry.start,
-                end=entry.end,
-            )
-            for entry in self.cache.entries()
-            if entry.source == self.name and entry.rows
-        ]
+        cached = self.cached_symbols("series")
         seen = {info.symbol for info in cached}
         return cached + [
             SymbolInfo(

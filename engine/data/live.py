@@ -3,33 +3,56 @@ per-provider rate limiter, and their key, read from settings and never stored el
 
 from __future__ import annotations
 
+from typing import Literal
+
 import httpx2
 
-from mltrainer.engine.data.base import DataSource
+from mltrainer.engine.data.base import DataSource, SymbolInfo
 from mltrainer.engine.data.cache import MarketCache
 from mltrainer.engine.data.http import RateLimiter, RetryPolicy, shared_rate_limiter
 from mltrainer.engine.settings import Settings
 
 
 class LiveSource(DataSource):
-    key_setting: str  # the Settings attribute holding this provider's key
+    # Names of this provider's Settings attributes: its key, base URL and request rate.
+    key_setting: str
+    base_url_setting: str
+    rate_setting: str
 
     def __init__(
         self,
         settings: Settings,
         *,
-        base_url: str,
-        requests_per_minute: float,
         client: httpx2.Client | None = None,
         retry: RetryPolicy | None = None,
         limiter: RateLimiter | None = None,
     ) -> None:
         self.settings = settings
-        self.base_url = base_url.rstrip("/")
+        self.base_url = str(getattr(settings, self.base_url_setting)).rstrip("/")
         self.cache = MarketCache(settings.db_path)
         self._client = client
         self.retry = retry or RetryPolicy(attempts=settings.http_max_attempts)
-        self.limiter = limiter or shared_rate_limiter(self.name, requests_per_minute)
+        self.limiter = limiter or shared_rate_limiter(
+            self.name, float(getattr(settings, self.rate_setting))
+        )
+
+    def cached_symbols(
+        self, kind: Literal["bars", "series"], what: str | None = None
+    ) -> list[SymbolInfo]:
+        """What this source has cached (described as `what`, else its dataset name): it works
+        offline."""
+        return [
+            SymbolInfo(
+                symbol=entry.symbol,
+                source=self.name,
+                kind=kind,
+                description=f"cached {what or entry.dataset} ({entry.rows} rows), works offline",
+                start=entry.start,
+                end=entry.end,
+            )
+            for entry in self.cache.entries()
+            if entry.source == self.name and entry.rows
+        ]
 
     def has_key(self) -> bool:
         return self._key() is not None

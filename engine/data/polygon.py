@@ -31,13 +31,10 @@ from mltrainer.engine.data.http import (
     HttpFailure,
     JsonFetcher,
     JsonReply,
-    RateLimiter,
-    RetryPolicy,
 )
 from mltrainer.engine.data.live import LiveSource
 from mltrainer.engine.data.sample import SampleSource
 from mltrainer.engine.errors import DataSourceError
-from mltrainer.engine.settings import Settings
 from mltrainer.engine.trial import TICKER_PATTERN
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -73,37 +70,11 @@ class PolygonSource(LiveSource):
     name = "polygon"
     kind = "real"
     key_setting = "polygon_api_key"
-
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        client: httpx2.Client | None = None,
-        retry: RetryPolicy | None = None,
-        limiter: RateLimiter | None = None,
-    ) -> None:
-        super().__init__(
-            settings,
-            base_url=settings.polygon_base_url,
-            requests_per_minute=settings.polygon_requests_per_minute,
-            client=client,
-            retry=retry,
-            limiter=limiter,
-        )
+    base_url_setting = "polygon_base_url"
+    rate_setting = "polygon_requests_per_minute"
 
     def symbols(self) -> list[SymbolInfo]:
-        cached = [
-            SymbolInfo(
-                symbol=entry.symbol,
-                source=self.name,
-                kind="bars",
-                description=f"cached daily bars ({entry.rows} rows), works offline",
-                start=entry.start,
-                end=entry.end,
-            )
-            for entry in self.cache.entries()
-            if entry.source == self.name and entry.rows
-        ]
+        cached = self.cached_symbols("bars", "daily bars")
         examples = [
             SymbolInfo(
                 symbol=ticker,
