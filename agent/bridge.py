@@ -271,6 +271,31 @@ _PARAM_PATTERNS: tuple[_ParamPattern, ...] = (
     _pp("weights", r"\b(?P<word>uniform|distance)[\s-]+weight(?:s|ed|ing)?\b"),
 )
 
+# A word each spelling of a parameter must contain: checked first, so the ~50 patterns above only
+# run on text that could match them (parsing stays well under a millisecond per reply).
+_PARAM_HINTS: dict[str, tuple[str, ...]] = {
+    "train_ratio": ("train", "split", "ratio", "division", "partition", "test", "hold", "sample"),
+    "lookback": ("look", "window", "history", "sequence"),
+    "horizon": ("horizon", "ahead", "forward", "out", "future"),
+    "folds": ("fold",),
+    "cost_bps": ("bp", "basis", "cost", "fee", "commission", "slippage"),
+    "seed": ("seed", "random"),
+    "epochs": ("epoch",),
+    "learning_rate": ("learning", "lr"),
+    "n_estimators": ("tree", "estimator", "round"),
+    "max_depth": ("depth",),
+    "C": ("c",),
+    "n_neighbors": ("k", "neighbo"),
+    "hidden_size": ("hidden", "unit", "neuron", "cell"),
+    "num_layers": ("layer",),
+    "batch_size": ("batch",),
+    "dropout": ("dropout",),
+    "num_leaves": ("leaves",),
+    "embargo": ("embargo",),
+    "kernel": ("kernel",),
+    "weights": ("weight",),
+}
+
 _STOP_LOSS = (
     re.compile(
         r"\bstop[\s_-]?loss(?:es)?(?:\s+(?:level|threshold|limit))?[\"']?"
@@ -668,8 +693,11 @@ def _explicit_parameters(text: str) -> dict[str, Any]:
 
 def _natural_parameters(text: str, known: Mapping[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = {}
+    lowered = text.lower()
     for spec in _PARAM_PATTERNS:
         if spec.name in known or spec.name in found:
+            continue
+        if not any(hint in lowered for hint in _PARAM_HINTS[spec.name]):
             continue
         for match in spec.pattern.finditer(text):
             groups = match.groupdict()

@@ -544,6 +544,60 @@ def test_fuzz_instruction_vocabulary(text: str):
     assert_parse_and_config_never_raise(text)
 
 
+PARAMETER_WORDS = [
+    "80%",
+    "80/20",
+    "split",
+    "train",
+    "training",
+    "test",
+    "60",
+    "day",
+    "lookback",
+    "window",
+    "of",
+    "horizon",
+    "ahead",
+    "5-fold",
+    "bps",
+    "costs",
+    "seed",
+    "epochs",
+    "lr=0.01",
+    "learning rate",
+    "300",
+    "trees",
+    "depth",
+    "k=15",
+    "neighbours",
+    "hidden",
+    "units",
+    "layers",
+    "batch",
+    "dropout",
+    "leaves",
+    "embargo",
+    "rbf kernel",
+    "distance weights",
+    "C=0.5",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PARAMETER_WORDS + VOCABULARY), max_size=30).map(" ".join))
+def test_parameter_hints_only_skip_patterns_that_cannot_match(text: str):
+    import mltrainer.agent.bridge as bridge_module
+
+    hinted = bridge_module.extract_parameters(text)
+    everything = {name: ("",) for name in bridge_module._PARAM_HINTS}
+    original = bridge_module._PARAM_HINTS
+    bridge_module._PARAM_HINTS = everything
+    try:
+        assert bridge_module.extract_parameters(text) == hinted
+    finally:
+        bridge_module._PARAM_HINTS = original
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     st.dictionaries(
