@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from timing import Clock
+from timing import Clock, verdict
 
 OVERHEAD_TARGET = 1.10
 FEATURE_TARGET_SECONDS = 1.0
@@ -132,10 +132,6 @@ def time_trials(repeats: int, folds: int) -> dict[str, float]:
         "pure_estimator": median(pure_estimator),
         "pure_ratio": median(pure_ratio),
     }
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
 
 
 def main() -> None:

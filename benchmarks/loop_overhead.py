@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from timing import Clock
+from timing import Clock, verdict
 
 TURN_TARGET_MS = 2.0
 GOAL = "Benchmark the loop: call noop until told to finish."
@@ -226,10 +226,6 @@ def measure(turns: int) -> dict[str, Any]:
         "transcript_bytes": summary.transcript.stat().st_size,
         "home": settings.home,
     }
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
 
 
 def main() -> None:

@@ -30,3 +30,7 @@ class Clock:
                     self.calls += 1
 
         return timed
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "NOT met"

@@ -158,14 +158,7 @@ class FredSource(LiveSource):
         settled = date.today() - REVISION_WINDOW
         fetched_at = utc_now()
         requests = 0
-        with JsonFetcher(
-            self.name,
-            secrets=[key],
-            timeout_seconds=self.settings.http_timeout_seconds,
-            policy=self.retry,
-            limiter=self.limiter,
-            client=self._client,
-        ) as http:
+        with self.http(key) as http:
             for gap in gaps:
                 frame, fingerprint, pages = self._download(http, key, sid, dataset, gap)
                 requests += pages

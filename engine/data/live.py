@@ -9,7 +9,7 @@ import httpx2
 
 from mltrainer.engine.data.base import DataSource, SymbolInfo
 from mltrainer.engine.data.cache import MarketCache
-from mltrainer.engine.data.http import RateLimiter, RetryPolicy, shared_rate_limiter
+from mltrainer.engine.data.http import JsonFetcher, RateLimiter, RetryPolicy, shared_rate_limiter
 from mltrainer.engine.settings import Settings
 
 
@@ -53,6 +53,17 @@ class LiveSource(DataSource):
             for entry in self.cache.entries()
             if entry.source == self.name and entry.rows
         ]
+
+    def http(self, key: str) -> JsonFetcher:
+        """A fetcher with this source's retries, rate limit and timeout; `key` is redacted."""
+        return JsonFetcher(
+            self.name,
+            secrets=[key],
+            timeout_seconds=self.settings.http_timeout_seconds,
+            policy=self.retry,
+            limiter=self.limiter,
+            client=self._client,
+        )
 
     def has_key(self) -> bool:
         return self._key() is not None

@@ -155,14 +155,7 @@ class PolygonSource(LiveSource):
         settled = new_york_today() - timedelta(days=1)
         fetched_at = utc_now()
         requests = 0
-        with JsonFetcher(
-            self.name,
-            secrets=[key],
-            timeout_seconds=self.settings.http_timeout_seconds,
-            policy=self.retry,
-            limiter=self.limiter,
-            client=self._client,
-        ) as http:
+        with self.http(key) as http:
             for gap in gaps:
                 before, after = self.cache.bar_dates_around(self.name, ticker, gap)
                 before = before if before and gap.start - before <= _ANCHOR_REACH else None
