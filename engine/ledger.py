@@ -8,16 +8,13 @@ trials compared on the same days without retraining.
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from mltrainer.engine.store import connect, transaction
+from mltrainer.engine.store import connected, ensure_schema, transaction
 from mltrainer.engine.trial import TrialResult
 
 _SCHEMA = """
@@ -90,13 +87,7 @@ class Ledger:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        with self._connection() as connection:
-            connection.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with closing(connect(self.path)) as connection:
-            yield connection
+        ensure_schema(self.path, _SCHEMA)
 
     def record(
         self, result: TrialResult, predictions: TrialPredictions, *, session: str | None = None
@@ -122,7 +113,7 @@ class Ledger:
             predictions.model_dump_json(),
             session,
         )
-        with self._connection() as connection, transaction(connection):
+        with connected(self.path) as connection, transaction(connection):
             cursor = connection.execute(
                 "INSERT INTO trials (model_id, created_at, symbol, model, source, synthetic, "
                 "data_fingerprint, seed, code_version, test_accuracy, best_baseline, p_value, "
@@ -143,11 +134,11 @@ class Ledger:
             f"best_baseline, p_value, sharpe, buy_hold_sharpe, session FROM trials {where} "
             "ORDER BY trial DESC LIMIT ?"
         )
-        with self._connection() as connection:
+        with connected(self.path) as connection:
             return [LedgerRow(**dict(r)) for r in connection.execute(query, (*args, limit))]
 
     def _find(self, key: str | int) -> Any:
-        with self._connection() as connection:
+        with connected(self.path) as connection:
             if isinstance(key, int) or str(key).isdigit():
                 return connection.execute(
                     "SELECT * FROM trials WHERE trial = ?", (int(key),)
@@ -171,7 +162,7 @@ class Ledger:
 
     def count(self, *, symbol: str | None = None, session: str | None = None) -> int:
         where, args = _where(symbol, session)
-        with self._connection() as connection:
+        with connected(self.path) as connection:
             return int(
                 connection.execute(f"SELECT COUNT(*) FROM trials {where}", args).fetchone()[0]
             )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 
@@ -36,6 +37,30 @@ def _use_wal(connection: sqlite3.Connection, attempts: int = 100) -> None:
             if "locked" not in str(error) or attempt == attempts - 1:
                 raise
             time.sleep(0.01 + random.random() * 0.04)
+
+
+@contextmanager
+def connected(path: Path) -> Iterator[sqlite3.Connection]:
+    """One connection per operation: objects holding a path, not a connection, are safe to share
+    between threads."""
+    with closing(connect(path)) as opened:
+        yield opened
+
+
+_schemas_applied: set[tuple[Path, str]] = set()
+_schemas_lock = threading.Lock()
+
+
+def ensure_schema(path: Path, schema: str) -> None:
+    """Create tables once per process and database: sources are built per request, and the
+    CREATE script would otherwise run (and take a write lock) on every one."""
+    key = (path.resolve(), schema)
+    with _schemas_lock:
+        if key in _schemas_applied and path.exists():
+            return
+        with connected(path) as opened:
+            opened.executescript(schema)
+        _schemas_applied.add(key)
 
 
 @contextmanager

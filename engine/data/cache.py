@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +20,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from mltrainer.engine.data.base import BAR_COLUMNS
-from mltrainer.engine.store import connect, transaction
+from mltrainer.engine.store import connected, ensure_schema, transaction
 
 Dataset = Literal["bars", "vintages", "latest"]
 
@@ -144,16 +143,10 @@ class MarketCache:
 
     def __init__(self, db_path: Path) -> None:
         self.db_path = db_path
-        with self._connection() as connection:
-            connection.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with closing(connect(self.db_path)) as connection:
-            yield connection
+        ensure_schema(self.db_path, _SCHEMA)
 
     def coverage(self, source: str, symbol: str, dataset: Dataset) -> list[DateRange]:
-        with self._connection() as connection:
+        with connected(self.db_path) as connection:
             rows = connection.execute(
                 "SELECT start, end FROM cache_coverage WHERE source=? AND symbol=? AND dataset=?",
                 (source, symbol, dataset),
@@ -170,7 +163,7 @@ class MarketCache:
     def has_rows(self, source: str, symbol: str, dataset: Dataset, start: date, end: date) -> bool:
         """Whether anything is cached for the symbol between `start` and `end`."""
         table, column, extra, args = _row_query(source, symbol, dataset)
-        with self._connection() as connection:
+        with connected(self.db_path) as connection:
             found = connection.execute(
                 f"SELECT 1 FROM {table} WHERE source=? AND {column}=?{extra} "
                 "AND date>=? AND date<=? LIMIT 1",
@@ -183,7 +176,7 @@ class MarketCache:
     ) -> tuple[date | None, date | None]:
         """The last cached bar before `gap` and the first after it: anchors for checking that
         newly fetched adjusted prices still agree with the cached ones."""
-        with self._connection() as connection:
+        with connected(self.db_path) as connection:
             before = connection.execute(
                 "SELECT max(date) AS d FROM cache_bars WHERE source=? AND symbol=? AND date<?",
                 (source, symbol, gap.start.isoformat()),
@@ -217,7 +210,7 @@ class MarketCache:
                 frame.index, frame[list(BAR_COLUMNS)].itertuples(index=False), strict=True
             )
         ]
-        with self._connection() as connection, transaction(connection):
+        with connected(self.db_path) as connection, transaction(connection):
             if replace:
                 connection.execute(
                     "DELETE FROM cache_bars WHERE source=? AND symbol=?", (source, symbol)
@@ -232,7 +225,7 @@ class MarketCache:
             self._add_coverage(connection, source, symbol, "bars", covered, stamp, fingerprint)
 
     def read_bars(self, source: str, symbol: str, start: date, end: date) -> CachedFrame:
-        with self._connection() as connection:
+        with connected(self.db_path) as connection:
             rows = connection.execute(
                 "SELECT date, open, high, low, close, volume, fetched_at FROM cache_bars "
                 "WHERE source=? AND symbol=? AND date>=? AND date<=? ORDER BY date",
@@ -272,7 +265,7 @@ class MarketCache:
                 frame.index, frame["value"], frame["available"], strict=True
             )
         ]
-        with self._connection() as connection, transaction(connection):
+        with connected(self.db_path) as connection, transaction(connection):
             connection.executemany(
                 "INSERT OR REPLACE INTO cache_observations VALUES (?,?,?,?,?,?,?,?)", rows
             )
@@ -281,7 +274,7 @@ class MarketCache:
     def read_observations(
         self, source: str, series_id: str, dataset: Dataset, start: date, end: date
     ) -> CachedFrame:
-        with self._connection() as connection:
+        with connected(self.db_path) as connection:
             rows = connection.execute(
                 "SELECT date, available, value, fetched_at FROM cache_observations "
                 "WHERE source=? AND series_id=? AND dataset=? AND date>=? AND date<=? "
@@ -303,7 +296,7 @@ class MarketCache:
 
     def entries(self) -> list[CacheEntry]:
         """Every cached dataset with its row count, date range, coverage and last fetch."""
-        with self._connection() as connection:
+        with connected(self.db_path) as connection:
             stats = connection.execute(
                 "SELECT source, symbol, 'bars' AS dataset, count(*) AS rows, min(date) AS first, "
                 "max(date) AS last FROM cache_bars GROUP BY source, symbol "
@@ -344,7 +337,7 @@ class MarketCache:
         """Delete cached rows and coverage (all, or one source and/or symbol); returns the
         number of data rows removed."""
         removed = 0
-        with self._connection() as connection, transaction(connection):
+        with connected(self.db_path) as connection, transaction(connection):
             for table, symbol_column, counts in (
                 ("cache_bars", "symbol", True),
                 ("cache_observations", "series_id", True),
