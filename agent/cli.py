@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Coroutine
-from contextlib import nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -18,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from mltrainer.agent.cli_data import data_app
-from mltrainer.agent.dispatch import ProgressHook
+from mltrainer.agent.cli_progress import message_hook, progress_hook
 from mltrainer.agent.loop import SessionSummary
 from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.settings import Settings, load_settings
@@ -78,36 +77,6 @@ def _settings() -> Settings:
 
 def _await(coroutine_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return _run(lambda: asyncio.run(coroutine_factory()))
-
-
-def _progress_hook(enabled: bool) -> tuple[ProgressHook | None, Callable[[], None]]:
-    """A rich status line naming the tools running now (several run in parallel)."""
-    if not enabled:
-        return None, lambda: None
-    running: list[str] = []
-    status = console.status("waiting for the model ...")
-    status.start()
-
-    def label(name: str, payload: dict[str, Any] | None) -> str:
-        if name == "train_model" and payload:
-            return f"training {payload.get('model')} on {payload.get('symbol')}"
-        return name
-
-    def hook(event: str, name: str, payload: dict[str, Any] | None) -> None:
-        if event == "start":
-            running.append(label(name, payload))
-        elif running:
-            finished = running.pop(0)
-            if name == "train_model" and payload and payload.get("status") == "success":
-                console.print(
-                    f"  [green]✓[/green] trial {payload.get('trial')}: {payload['model']} on "
-                    f"{payload['symbol']} test accuracy {payload['test_accuracy']:.1%}"
-                )
-            elif payload and payload.get("status") == "error":
-                console.print(f"  [yellow]![/yellow] {finished}: {payload.get('error')}")
-        status.update(", ".join(running) + " ..." if running else "waiting for the model ...")
-
-    return hook, status.stop
 
 
 def _trials_table(rows: list[dict[str, Any]], title: str) -> Table:
@@ -201,7 +170,7 @@ def demo(
 
     script = Path(str(resources.files("mltrainer.prompts").joinpath("demo_script.yaml")))
     settings = _settings()
-    hook, stop = _progress_hook(not as_json)
+    hook, stop = progress_hook(console, not as_json)
     if not as_json:
         console.print(f"[bold]Goal:[/bold] {DEMO_GOAL}")
     try:
@@ -213,6 +182,7 @@ def demo(
                 transcript_path=transcript,
                 progress=hook,
                 provider_options={"script": str(script)},
+                on_message=message_hook(console, not as_json),
             )
         )
     finally:
@@ -221,7 +191,28 @@ def demo(
     _exit_for(summary)
 
 
-@app.command()
+RUN_HELP = (
+    "Run a research session with an LLM; its text and every tool error print as they happen."
+    '\n\nExample: mltrainer run --goal "Is SPX predictable?" --provider anthropic '
+    "--model claude-haiku-4-5"
+    "\n\nScripted runs (--provider scripted --script FILE): the file is a YAML list (JSON when "
+    "it ends in .json) of assistant turns, played in order whatever the agent says. A turn is a "
+    'string (free text, which the bridge reads and builds on the last trial: "continue", '
+    '"retrain with a 0.9 ratio", "switch to logistic regression"), or a mapping with '
+    '"text" and/or "tool_calls"; a tool call has a "name" and "arguments" (a '
+    "mapping, or a string sent as is, e.g. malformed JSON on purpose). A script that ends "
+    'without a finish call ends as "script finished". A complete example ships as '
+    "prompts/example_script.yaml:"
+    '\n\n- "Train a random forest on SPX with an 80/20 split and a 30 day lookback."'
+    '\n- "retrain with a 0.9 ratio"'
+    "\n- tool_calls:\n    - name: train_model\n"
+    "      arguments: {symbol: IXIC, model: lightgbm, train_ratio: 0.8}"
+    "\n- tool_calls:\n    - name: finish\n"
+    '      arguments: {conclusion: "Nothing beats the baseline."}'
+)
+
+
+@app.command(help=RUN_HELP)
 def run(
     goal: Annotated[str, typer.Option(help="The research goal, sent as the first user turn.")],
     provider: Annotated[str, typer.Option(help="openai, anthropic or scripted.")] = "openai",
@@ -231,7 +222,10 @@ def run(
     base_url: Annotated[
         str | None, typer.Option(help="OpenAI-compatible server (vLLM, Ollama, ...).")
     ] = None,
-    script: Annotated[Path | None, typer.Option(help="Turns file for --provider scripted.")] = None,
+    script: Annotated[
+        Path | None,
+        typer.Option(help="Turns file (YAML or JSON) for --provider scripted; format below."),
+    ] = None,
     max_turns: Annotated[int, typer.Option(min=1)] = 20,
     max_tool_calls: Annotated[int, typer.Option(min=1)] = 60,
     max_tokens: Annotated[int, typer.Option(min=1000)] = 400_000,
@@ -242,11 +236,8 @@ def run(
     transcript: Annotated[Path | None, typer.Option(help="Where to write the transcript.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run a research session with an LLM.
-
-    Example: mltrainer run --goal "Is SPX predictable?" --provider anthropic
-    --model claude-haiku-4-5
-    """
+    """Run a research session with an LLM; its text and every tool error print as they happen.
+    The full help (`RUN_HELP`) also documents the scripted-turns file format."""
     from mltrainer.agent.providers import make_provider
     from mltrainer.agent.runs import start_session
     from mltrainer.agent.session import Budgets
@@ -258,7 +249,7 @@ def run(
         "base_url": _without_credentials(base_url),
         "script": str(script.resolve()) if script else None,
     }
-    hook, stop = _progress_hook(not as_json)
+    hook, stop = progress_hook(console, not as_json)
     try:
         summary = _await(
             lambda: start_session(
@@ -269,6 +260,7 @@ def run(
                 transcript_path=transcript,
                 progress=hook,
                 provider_options=options,
+                on_message=message_hook(console, not as_json),
             )
         )
     finally:
@@ -334,43 +326,20 @@ def resume(
     from mltrainer.agent.runs import resume_session
 
     settings = _settings()
-    hook, stop = _progress_hook(not as_json)
+    hook, stop = progress_hook(console, not as_json)
     try:
-        summary = _await(lambda: resume_session(file, settings=settings, progress=hook))
+        summary = _await(
+            lambda: resume_session(
+                file,
+                settings=settings,
+                progress=hook,
+                on_message=message_hook(console, not as_json),
+            )
+        )
     finally:
         stop()
     _print_summary(summary, as_json)
     _exit_for(summary)
-
-
-@app.command()
-def train(
-    instruction: Annotated[
-        str, typer.Argument(help="e.g. 'train a random forest on MSFT with an 80/20 split'")
-    ],
-    as_json: JsonOption = False,
-) -> None:
-    """Train one model from a natural-language instruction and print the out-of-sample result.
-
-    Example: mltrainer train "LightGBM on SPX, 70/30 split, 30 day lookback"
-    """
-    from mltrainer.agent.trainer import MLTrainer
-
-    with console.status("training ...", spinner="dots") if not as_json else nullcontext():
-        outcome = _run(lambda: MLTrainer().process_ai_instruction(instruction))
-    result = outcome["ml_result"]
-    if as_json:
-        print(json.dumps(outcome, indent=2, default=str))
-    else:
-        if result.get("status") == "success":
-            from mltrainer.engine.runner import result_summary
-
-            console.print(_trials_table([result_summary(result)], "Trial (out of sample)"))
-        console.print(outcome["feedback_question"])
-    if result.get("status") != "success":
-        if not as_json:
-            errors.print(f"error: {result.get('error')}", markup=False, highlight=False)
-        raise typer.Exit(1)
 
 
 @app.command()
@@ -486,6 +455,12 @@ def trials_show(
 
 def _strategy_line(stats: dict[str, Any]) -> str:
     return f"return {stats['annual_return']:.1%}, Sharpe {stats['sharpe']:.2f}"
+
+
+# `train` lives in its own module and uses the helpers above, so it is registered last.
+from mltrainer.agent.cli_train import train  # noqa: E402
+
+app.command()(train)
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from mltrainer.agent.providers.base import Provider, ProviderConfigError
 from mltrainer.agent.providers.replay import ReplayProvider
 from mltrainer.agent.session import (
     Budgets,
+    MessageHook,
     SessionState,
     resume_pending,
     tool_specs,
@@ -55,6 +56,7 @@ def _live_state(
     budgets: Budgets,
     settings: Settings,
     progress: ProgressHook | None,
+    on_message: MessageHook | None = None,
 ) -> SessionState:
     bridge = MLAgentBridge()
     engine = MLEngine(settings, session=session_id)
@@ -64,6 +66,7 @@ def _live_state(
         transcript=Transcript(transcript_path, known_secrets(settings)),
         budgets=budgets,
         bridge=bridge,
+        on_message=on_message,
     )
 
 
@@ -76,8 +79,10 @@ async def start_session(
     transcript_path: Path | None = None,
     progress: ProgressHook | None = None,
     provider_options: dict[str, Any] | None = None,
+    on_message: MessageHook | None = None,
 ) -> SessionSummary:
-    """A new research session towards `goal`; the transcript goes under the data home."""
+    """A new research session towards `goal`; the transcript goes under the data home.
+    `on_message` sees every message as it is added (the CLI prints the LLM's text with it)."""
     session_id = new_session_id()
     path = transcript_path or settings.transcripts_dir / f"{session_id}.jsonl"
     budgets = budgets or Budgets()
@@ -88,6 +93,7 @@ async def start_session(
         budgets=budgets,
         settings=settings,
         progress=progress,
+        on_message=on_message,
     )
     header = {
         "session_id": session_id,
@@ -120,7 +126,11 @@ def _provider_for_resume(header: dict[str, Any], assistant_turns: int) -> Provid
 
 
 async def resume_session(
-    path: Path, *, settings: Settings, progress: ProgressHook | None = None
+    path: Path,
+    *,
+    settings: Settings,
+    progress: ProgressHook | None = None,
+    on_message: MessageHook | None = None,
 ) -> SessionSummary:
     """Continue a killed session: rebuild its state from the transcript and keep appending."""
     events = read_events(path)
@@ -138,6 +148,7 @@ async def resume_session(
         budgets=Budgets(**header.get("budgets", {})),
         settings=settings,
         progress=progress,
+        on_message=on_message,
     )
     state.messages = messages
     state.turns = assistant_turns
@@ -152,6 +163,12 @@ async def resume_session(
         and e.get("name") == "train_model"
         and e.get("payload", {}).get("status") == "success"
     ]
+    # The bridge's memory, rebuilt as it was: every recorded train_model run, in order.
+    for event in events:
+        if event.get("event") == "tool_run":
+            state.bridge.observe_tool_run(
+                str(event.get("name", "")), event.get("payload") or {}, event.get("arguments")
+            )
     state.transcript.write({"event": "resumed", "after_turns": assistant_turns})
     try:
         recorded = {e["call_id"]: e for e in events if e.get("event") == "tool_run"}
