@@ -119,6 +119,8 @@ def _said(name: str, config: Mapping[str, Any], reply: ParsedReply) -> str:
         return ", ".join(f"{k}={v}" for k, v in hyper.items())
     if isinstance(value, list):
         return f"{name}={','.join(map(str, value)) or 'none'}"
+    if value is None:
+        return f"{name}=unset"
     return f"{name}={value}"
 
 

@@ -141,6 +141,7 @@ def _resolve(reply: ParsedReply, last: Mapping[str, Any] | None) -> Resolution:
         read.append("model")
     named = config.get("model", DEFAULT_MODEL)
     model = _canonical_model(named) or DEFAULT_MODEL
+    model_refused = any(item.what.startswith("model ") for item in reply.not_done)
     if _canonical_model(named) is None:
         not_done.append(
             NotDone(
@@ -150,7 +151,8 @@ def _resolve(reply: ParsedReply, last: Mapping[str, Any] | None) -> Resolution:
             )
         )
     config["model"] = model
-    if model in reply.excluded_models and "model" not in read:
+    from_memory = "model" in base and "model" not in read
+    if model in reply.excluded_models and from_memory and not model_refused:
         not_done.append(NotDone(f"model {model}", "you said not to use it, and named no other"))
 
     if reply.source:
@@ -169,6 +171,16 @@ def _resolve(reply: ParsedReply, last: Mapping[str, Any] | None) -> Resolution:
         if value is not None:
             config[name] = value.isoformat()
             read.append(name)
+    # Dates and "the last N days" are two ways to say which bars: a reply that gives one
+    # replaces the other from the last trial (and says so, as a field it set).
+    if (reply.start or reply.end) and "days" not in reply.parameters and base.get("days"):
+        config.pop("days")
+        read.append("days")
+    if "days" in reply.parameters and not (reply.start or reply.end):
+        for name in ("start", "end"):
+            if base.get(name):
+                config.pop(name)
+                read.append(name)
 
     hyper = {k: v for k, v in reply.parameters.items() if k not in TRIAL_SETTINGS}
     for name in TRIAL_SETTINGS:
@@ -177,7 +189,8 @@ def _resolve(reply: ParsedReply, last: Mapping[str, Any] | None) -> Resolution:
             read.append(name)
     params, dropped = _carried_params(base.get("params"), old_model, model)
     params.update(hyper)
-    not_done.extend(_check_params(model, hyper, reply.said))
+    if not model_refused:
+        not_done.extend(_check_params(model, hyper, reply.said))
     config["params"] = params
     if hyper:
         read.append("params")
@@ -270,12 +283,15 @@ def _inputs(
 
 
 def _validate(config: Mapping[str, Any], said: Mapping[str, str]) -> list[NotDone]:
-    """`TrialConfig`'s own checks, phrased with what the reply wrote."""
+    """`TrialConfig`'s own checks, phrased with what the reply wrote (a missing symbol is not
+    one of them: it is reported as missing)."""
     try:
         TrialConfig.model_validate({k: v for k, v in config.items() if k in TRIAL_FIELDS})
     except ValidationError as error:
         problems = []
         for item in error.errors():
+            if item["type"] == "missing":
+                continue
             name = str(item["loc"][0]) if item["loc"] else "config"
             value = item.get("input")
             written = said.get(name, f"{name} {value}")

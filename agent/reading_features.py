@@ -44,7 +44,11 @@ _SET_PATTERNS = (
         re.I,
     ),
     re.compile(
-        r"\b(?:with|using|use)\s+(?:the\s+)?" + _ITEMS + r"\s+(?:as\s+(?:the\s+)?)?" + _CUE + r"\b",
+        r"\b(?:with|using|use)\s+(?:the\s+)?"
+        + _ITEMS
+        + r"\s+(?:as\s+(?:the\s+)?(?:only\s+)?)?"
+        + _CUE
+        + r"\b",
         re.I,
     ),
 )
@@ -96,9 +100,10 @@ _MACRO_NAMED = (
 _LIST_SPLIT = re.compile(r"\s*(?:,|;|\band\b|\bor\b|&|\+|/)\s*", re.I)
 _ITEM_NOISE = re.compile(
     r"^(?:the|a|an|our|its|their|both)\s+|\s+(?:features?|indicators?|inputs?|predictors?|"
-    r"series|data|signals?|as\s+(?:an?\s+)?(?:macro\s+)?features?|macro)$",
+    r"series|data|signals?|as\s+(?:an?\s+)?(?:macro\s+)?features?|macro|only|alone)$",
     re.I,
 )
+_PARENTHESES = re.compile(r"(.+?)\s*\(([^()]+)\)")
 _UNKNOWN_SERIES_SHAPE = re.compile(r"[A-Z][A-Z0-9]{2,19}")
 
 
@@ -127,28 +132,39 @@ def _lookup(raw: str, *, any_series: bool = False) -> _Items:
     """What each item of a list is: features, macro series, or an indicator mltrainer lacks.
     The list counts only if its first item is one of these (so "only 500 trees" is no list).
     Ids that merely look like FRED series count only where the reply says they are macro."""
-    words = vocabulary()
     found = _Items()
     for position, piece in enumerate(_LIST_SPLIT.split(raw)[:30]):
         item = piece.strip().strip("\"'.:!?[]{} \t")
         item = _ITEM_NOISE.sub("", _ITEM_NOISE.sub("", item)).strip()
         if not item or len(item) > 40:
             continue
-        key = phrase_key(item)
-        names = words.feature_named(item)
-        if names is not None:
-            found.features.extend(names)
-        elif key in words.macro_names:
-            found.macro.append(words.macro_names[key])
-        elif item.upper() in words.fred_series or (
-            any_series and _UNKNOWN_SERIES_SHAPE.fullmatch(item) and item not in words.not_tickers
-        ):
-            found.macro.append(item.upper())
-        elif any(key == name or key.startswith(name + " ") for name in words.unavailable_features):
-            found.unavailable.append(item)
-        elif position == 0:
+        # "the unemployment rate (UNRATE)": the name, or else what is in brackets.
+        named = _PARENTHESES.fullmatch(item)
+        known = _one_item(named[1].strip(), found, any_series) if named else False
+        known = known or _one_item(named[2] if named else item, found, any_series)
+        if not known and position == 0:
             return _Items()
     return found
+
+
+def _one_item(item: str, found: _Items, any_series: bool) -> bool:
+    """Files one item under what it is; False when it is none of them."""
+    words = vocabulary()
+    key = phrase_key(item)
+    names = words.feature_named(item)
+    if names is not None:
+        found.features.extend(names)
+    elif key in words.macro_names:
+        found.macro.append(words.macro_names[key])
+    elif item.upper() in words.fred_series or (
+        any_series and _UNKNOWN_SERIES_SHAPE.fullmatch(item) and item not in words.not_tickers
+    ):
+        found.macro.append(item.upper())
+    elif any(key == name or key.startswith(name + " ") for name in words.unavailable_features):
+        found.unavailable.append(item)
+    else:
+        return False
+    return True
 
 
 def read_features(text: str) -> FeatureReading:

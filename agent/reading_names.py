@@ -47,8 +47,9 @@ _SYMBOL_BARE = re.compile(_START + r"(?P<s>" + _TICKER + r")" + _END)
 _SYMBOL_NEGATED = re.compile(
     r"\b(?:instead\s+of|rather\s+than|than|switch(?:ing)?\s+from|mov(?:e|ing)\s+from|away\s+from|"
     r"except|excluding|not|no\s+more)\s+(?:the\s+)?\$?$"
-    r"|\b(?:do\s+not|don'?t|dont|never|no\s+longer|not|stop|avoid|skip)\b(?:\s+\w+){0,3}?\s+"
-    r"(?:on|with|for|using|in|to|the)?\s*\$?$",
+    r"|\b(?:do\s+not|don'?t|dont|never|no\s+longer|not|stop\s+(?:using|training)|avoid|skip)\b"
+    r"(?:\s+\w+){0,3}?\s+(?:on|with|for|using|in|to|the)?\s*\$?$"
+    r"|\b(?:avoid|skip|stop\s+(?:using|training\s+on))\s+(?:the\s+)?\$?$",
     re.I,
 )
 _LIST_NEXT = re.compile(
@@ -308,7 +309,7 @@ _MODEL_NEGATED = re.compile(
     r"\b(?:instead\s+of|rather\s+than|than|over|from|not|no|without|drop|dropping|abandon|"
     r"abandoning|replace|replacing|unlike|versus|vs\.?|compared\s+(?:to|with)|relative\s+to)\s+"
     r"(?:(?:the|a|an|our|my|this|that)\s+)?$"
-    r"|\b(?:do\s+not|don'?t|dont|never|no\s+longer|stop|avoid)\b(?:\s+\w+){0,2}?\s+"
+    r"|\b(?:do\s+not|don'?t|dont|never|no\s+longer|stop\s+using|avoid)\b(?:\s+\w+){0,2}?\s+"
     r"(?:(?:the|a|an|our|my|this|that)\s+)?$",
     re.I,
 )
@@ -399,7 +400,8 @@ def _source_patterns() -> tuple[re.Pattern[str], ...]:
         ),
         re.compile(
             r"\b(?:use|using|with|on|try|fetch|get|pull|load|switch\s+to|move\s+to|from)\s+"
-            r"(?:the\s+|some\s+)?(?P<src>" + word + r")\s+(?:price\s+|market\s+)?(?:data|bars)\b",
+            r"(?:the\s+|some\s+)?(?P<src>" + word + r")(?:\s+(?:" + word + r"))?\s+"
+            r"(?:price\s+|market\s+)?(?:data|bars)\b",
             re.I,
         ),
         re.compile(r"\bdata\s+(?:from|via)\s+(?:the\s+)?(?P<src>" + word + r")\b", re.I),

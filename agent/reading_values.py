@@ -12,10 +12,11 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from mltrainer.agent.reply import NotDone
-from mltrainer.agent.vocabulary import phrase_key, vocabulary
+from mltrainer.agent.vocabulary import TRIAL_SETTINGS, phrase_key, vocabulary
 
 _NUMBER = r"\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+"
 _NUM = r"(?<![\w.])(?P<v>" + _NUMBER + r")"
@@ -102,6 +103,10 @@ _PARAM_PATTERNS: tuple[_ParamPattern, ...] = (
     ),
     _pp(
         "train_ratio",
+        r"\btrain(?:ing)?\s+(?:on|with|using)\s+(?:the\s+first\s+)?" + _NUM + _PERCENT,
+    ),
+    _pp(
+        "train_ratio",
         r"\b(?:test|hold[\s-]?out)[\s_-]*(?:set\s+)?(?:size|ratio|fraction|share|split)"
         + _SEP
         + _SIGNED
@@ -114,6 +119,19 @@ _PARAM_PATTERNS: tuple[_ParamPattern, ...] = (
         r"out[\s-]of[\s-]sample)\b" + _NOT_A_RESULT,
         complement=True,
     ),
+    _pp(
+        "train_ratio",
+        r"\b(?:test(?:ing)?|validat\w*)\s+on\s+(?:the\s+last\s+)?" + _NUM + _PERCENT,
+        complement=True,
+    ),
+    _pp(
+        "train_ratio",
+        r"\bhold(?:ing)?[\s-]?(?:out|back)\s+(?:the\s+)?(?:final|last|latest)?\s*"
+        + _NUM
+        + _PERCENT,
+        complement=True,
+    ),
+    _pp("train_ratio", _SPLIT_PAIR + r"(?!\s*(?:odds|chance|probability|%))"),
     _pp(
         "lookback",
         _INT
@@ -162,7 +180,7 @@ _PARAM_PATTERNS: tuple[_ParamPattern, ...] = (
     _pp("seed", r"\brandom[\s_-]?state" + _SEP + _SIGNED),
     _pp("epochs", _INT + r"\s*epochs?\b"),
     _pp("epochs", r"\b(?:n[\s_-]?|num[\s_-]?|number\s+of\s+)?epochs?" + _SEP + _SIGNED),
-    _pp("learning_rate", r"\b(?:learning[\s_-]?rate|lr)" + _SEP + _SIGNED),
+    _pp("learning_rate", r"\b(?:learning[\s_-]?rate|lr)" + _SEP + _SIGNED + _PCT),
     _pp("learning_rate", _NUM + r"\s+(?:learning[\s_-]?rate|lr)\b"),
     _pp(
         "n_estimators",
@@ -208,7 +226,7 @@ _PARAM_PATTERNS: tuple[_ParamPattern, ...] = (
 # A word each spelling of a setting must contain: checked first, so the patterns above only run
 # on text that could match them.
 _PARAM_HINTS: dict[str, tuple[str, ...]] = {
-    "train_ratio": ("train", "split", "ratio", "division", "partition", "test", "hold", "sample"),
+    "train_ratio": ("train", "split", "ratio", "test", "hold", "sample", "validat", "/", "-"),
     "lookback": ("look", "window", "history", "sequence"),
     "horizon": ("horizon", "ahead", "forward", "out", "future"),
     "folds": ("fold",),
@@ -230,7 +248,7 @@ _PARAM_HINTS: dict[str, tuple[str, ...]] = {
     "weights": ("weight",),
 }
 _NO_COSTS = re.compile(
-    r"\b(?:no|zero|without(?:\s+any)?|ignore|ignoring)\s+(?:transaction\s+|trading\s+)?"
+    r"\b(?:no|zero|0|without(?:\s+any)?|ignore|ignoring)\s+(?:transaction\s+|trading\s+)?"
     r"(?:costs?|fees?|commissions?)\b|\bfrictionless\b|\bcosts?\s+(?:of\s+|to\s+)?zero\b",
     re.I,
 )
@@ -315,13 +333,34 @@ def _explicit_parameters(text: str, found: Values) -> None:
         found.said[name] = match[0].strip().strip("\"'")
 
 
+@cache
+def _named_patterns() -> tuple[_ParamPattern, ...]:
+    """`min samples leaf 50`, `subsample 0.8`, `0.5 max features`: any numeric hyper-parameter
+    by its own name in words."""
+    words = vocabulary()
+    numeric = [
+        name
+        for name, kind in words.param_kinds.items()
+        if kind in (int, float) and name != "C" and name not in TRIAL_SETTINGS
+    ]
+    return tuple(
+        _pp(name, pattern)
+        for name in numeric
+        for pattern in (
+            r"\b" + _key_pattern(name) + _SEP + _SIGNED + _PCT,
+            *([_NUM + _PCT + r"\s+" + _key_pattern(name) + r"\b"] if "_" in name else []),
+        )
+    )
+
+
 def _natural_parameters(text: str, found: Values) -> None:
     lowered = text.lower()
     known = set(found.parameters)
-    for spec in _PARAM_PATTERNS:
+    for spec in (*_PARAM_PATTERNS, *_named_patterns()):
         if spec.name in known or spec.name in found.parameters:
             continue
-        if not any(hint in lowered for hint in _PARAM_HINTS[spec.name]):
+        hints = _PARAM_HINTS.get(spec.name, (spec.name.split("_")[0].lower(),))
+        if not any(hint in lowered for hint in hints):
             continue
         for match in spec.pattern.finditer(text):
             groups = match.groupdict()
@@ -380,11 +419,13 @@ def _date_token(tag: str) -> str:
 
 _FROM_WORD = (
     r"(?:from|since|starting(?:\s+(?:from|in|on|at))?|beginning(?:\s+(?:in|on))?|after|"
-    r"as\s+of|start(?:ing)?(?:[\s_-]date)?\s*[:=]|from\s*[:=])"
+    r"as\s+of|start(?:ing)?(?:[\s_-]date)?[\"']?\s*[:=]\s*[\"']?|from\s*[:=])"
 )
 _TO_WORD = (
     r"(?:until|till|through|thru|up\s+to|ending(?:\s+(?:in|on))?|before|"
-    r"end(?:[\s_-]date)?\s*[:=]|to\s*[:=])"
+    r"end(?:[\s_-]date)?[\"']?\s*[:=]\s*[\"']?|to\s*[:=]|to(?=\s+(?:the\s+end\s+of\s+)?"
+    + _YEAR
+    + r"-\d\d-\d\d))"
 )
 _RANGE = re.compile(
     r"(?:\b(?P<lead>from|between)\s+(?:the\s+)?(?:start\s+of\s+|beginning\s+of\s+)?)?"
@@ -405,7 +446,8 @@ _END = re.compile(
     r"\b(?P<word>" + _TO_WORD + r")\s*(?:the\s+)?(?:end\s+of\s+)?" + _date_token("b"), re.I
 )
 _RECENT = re.compile(
-    r"(?:^|[,;:(]\s*|\b(?P<lead>on|over|using|use|with|for|from|in|of|only|just|keep)\s+)"
+    r"(?:^|[,;:(]\s*|\b(?P<lead>on|over|using|use|with|for|from|in|of|only|just|keep|to|"
+    r"within|at)\s+)"
     r"(?:only\s+)?(?:the\s+)?(?:last|past|most\s+recent|previous|latest|recent)\s+(?P<n>\d+)\s+"
     r"(?:trading\s+)?(?P<unit>days?|bars?|sessions?|weeks?|months?|years?)\b"
     r"|(?<![\w.])(?P<n2>\d+)\s+(?:trading\s+)?(?P<unit2>days?|bars?|sessions?|years?)\s+of\s+"

@@ -111,7 +111,7 @@ async def test_exhausted_script_raises_script_finished() -> None:
     provider = ScriptedProvider([AssistantTurn(text="one"), AssistantTurn(text="two")])
     await play(provider, 2)
 
-    with pytest.raises(ScriptFinished, match="^script finished$") as raised:
+    with pytest.raises(ScriptFinished, match=r"^script finished$") as raised:
         await play(provider, 1)
 
     assert isinstance(raised.value, ProviderError)
