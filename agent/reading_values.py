@@ -461,7 +461,8 @@ _WINDOW_BEFORE = re.compile(
 
 
 def _period(match: re.Match[str], tag: str) -> tuple[date, date] | str:
-    """First and last day of what a date token names (a day, a month or a year), or why not."""
+    """First and last day of what a date token names (a day, a month or a year), or the token
+    as written when it is no calendar date."""
     group = match.groupdict()
     year = group.get(f"{tag}y") or group.get(f"{tag}my") or group.get(f"{tag}dy")
     year = year or group.get(f"{tag}yy")
@@ -479,7 +480,8 @@ def _period(match: re.Match[str], tag: str) -> tuple[date, date] | str:
         day = date(int(year), month, int(day_text))
         return day, day
     except ValueError:
-        return match[0].strip()
+        spans = [match.span(name) for name in group if name.startswith(tag) and group[name]]
+        return match.string[min(a for a, _ in spans) : max(b for _, b in spans)]
 
 
 def _read_dates(text: str, found: Values) -> str:
