@@ -73,9 +73,11 @@ _KEY_BEFORE = re.compile(
 
 def clean(text: str) -> str:
     """Plain text: no accents, straight quotes, no markdown emphasis, headers or table bars."""
-    text = unicodedata.normalize("NFKC", text[:MAX_TEXT_CHARS]).translate(_QUOTES)
-    decomposed = unicodedata.normalize("NFD", text)
-    text = "".join(char for char in decomposed if not unicodedata.combining(char))
+    text = text[:MAX_TEXT_CHARS]
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+        decomposed = unicodedata.normalize("NFD", text)
+        text = "".join(char for char in decomposed if not unicodedata.combining(char))
     return _MARKDOWN.sub(" ", text)
 
 

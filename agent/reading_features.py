@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 from mltrainer.agent.reply import NotDone
 from mltrainer.agent.vocabulary import phrase_key, vocabulary
@@ -147,6 +148,12 @@ def _lookup(raw: str, *, any_series: bool = False) -> _Items:
     return found
 
 
+@cache
+def _unavailable_feature() -> re.Pattern[str]:
+    names = sorted(vocabulary().unavailable_features, key=len, reverse=True)
+    return re.compile(r"(?:" + "|".join(map(re.escape, names)) + r")(?: |$)")
+
+
 def _one_item(item: str, found: _Items, any_series: bool) -> bool:
     """Files one item under what it is; False when it is none of them."""
     words = vocabulary()
@@ -160,7 +167,7 @@ def _one_item(item: str, found: _Items, any_series: bool) -> bool:
         any_series and _UNKNOWN_SERIES_SHAPE.fullmatch(item) and item not in words.not_tickers
     ):
         found.macro.append(item.upper())
-    elif any(key == name or key.startswith(name + " ") for name in words.unavailable_features):
+    elif _unavailable_feature().match(key):
         found.unavailable.append(item)
     else:
         return False

@@ -359,7 +359,7 @@ def _natural_parameters(text: str, found: Values) -> None:
     for spec in (*_PARAM_PATTERNS, *_named_patterns()):
         if spec.name in known or spec.name in found.parameters:
             continue
-        hints = _PARAM_HINTS.get(spec.name, (spec.name.split("_")[0].lower(),))
+        hints = _PARAM_HINTS.get(spec.name) or (max(spec.name.lower().split("_"), key=len),)
         if not any(hint in lowered for hint in hints):
             continue
         for match in spec.pattern.finditer(text):
@@ -454,6 +454,7 @@ _RECENT = re.compile(
     r"(?:price\s+)?data\b",
     re.I | re.M,
 )
+_YEAR_HINT = re.compile(_YEAR)
 _WINDOW_BEFORE = re.compile(
     r"(?:look[\s_-]?back|window|sequence|history)(?:[\s:=]+(?:is|of|over|covering|spanning))?\s*$",
     re.I,
@@ -494,7 +495,8 @@ def _read_dates(text: str, found: Values) -> str:
     def bad(written: str) -> None:
         found.not_done.append(NotDone(f"date '{written}'", "not a calendar date"))
 
-    for match in _RANGE.finditer(text):
+    has_year = _YEAR_HINT.search(text) is not None
+    for match in _RANGE.finditer(text) if has_year else ():
         if match["join"].lower() == "and" and match["lead"] is None:
             continue
         first, last = _period(match, "a"), _period(match, "b")
@@ -504,7 +506,7 @@ def _read_dates(text: str, found: Values) -> str:
             found.start, found.end = first[0], last[1]
             found.said["start"] = found.said["end"] = match[0].strip()
         blank(match)
-    for pattern, tag in ((_START, "a"), (_END, "b")):
+    for pattern, tag in ((_START, "a"), (_END, "b")) if has_year else ():
         for match in pattern.finditer("".join(blanked)):
             period = _period(match, tag)
             word = phrase_key(match["word"])
