@@ -112,89 +112,32 @@ class ConversationMemory:
 
 
 def _resolve(reply: ParsedReply, last: Mapping[str, Any] | None) -> Resolution:
+    """The whole configuration: the last trial's, with every field the reply sets replaced."""
     asked = reply.action in _RUNS or reply.continues or reply.changes_anything() or reply.not_done
     if not asked:
         return Resolution(reply)
-    words = vocabulary()
-    not_done = list(reply.not_done)
     base = dict(last or {})
     config = dict(base)
     read: list[str] = []
-
-    if reply.symbol:
-        config["symbol"] = reply.symbol
-        read.append("symbol")
-    if reply.other_symbols:
-        named = ", ".join([s for s in (reply.symbol,) if s] + list(reply.other_symbols))
-        not_done.append(
-            NotDone(f"symbols {named}", "a trial runs on one symbol", "one symbol per reply")
-        )
-    symbol = config.get("symbol")
-    if isinstance(symbol, str) and symbol.upper() in reply.excluded_symbols:
-        not_done.append(
-            NotDone(f"symbol {symbol}", "you said not to use it, and named no other symbol")
-        )
-
-    old_model = _canonical_model(base.get("model")) or base.get("model")
-    if reply.model:
-        config["model"] = reply.model
-        read.append("model")
-    named = config.get("model", DEFAULT_MODEL)
-    model = _canonical_model(named) or DEFAULT_MODEL
-    model_refused = any(item.what.startswith("model ") for item in reply.not_done)
-    if _canonical_model(named) is None:
-        not_done.append(
-            NotDone(
-                f"model '{named}'",
-                words.unavailable_model(str(named)) or "not a model mltrainer has",
-                ", ".join(words.model_names),
-            )
-        )
-    config["model"] = model
-    from_memory = "model" in base and "model" not in read
-    if model in reply.excluded_models and from_memory and not model_refused:
-        not_done.append(NotDone(f"model {model}", "you said not to use it, and named no other"))
-
-    if reply.source:
-        if reply.source in words.trial_sources:
-            config["source"] = reply.source
-            read.append("source")
-        else:
-            not_done.append(
-                NotDone(
-                    f"data source '{reply.source}'",
-                    "trials cannot use it",
-                    ", ".join(words.trial_sources),
-                )
-            )
-    for name, value in (("start", reply.start), ("end", reply.end)):
-        if value is not None:
-            config[name] = value.isoformat()
-            read.append(name)
-    # Dates and "the last N days" are two ways to say which bars: a reply that gives one
-    # replaces the other from the last trial (and says so, as a field it set).
-    if (reply.start or reply.end) and "days" not in reply.parameters and base.get("days"):
-        config.pop("days")
-        read.append("days")
-    if "days" in reply.parameters and not (reply.start or reply.end):
-        for name in ("start", "end"):
-            if base.get(name):
-                config.pop(name)
-                read.append(name)
-
+    not_done = [
+        *reply.not_done,
+        *_symbol(reply, config, read),
+        *_model(reply, base, config, read),
+        *_source(reply, config, read),
+    ]
+    _window(reply, base, config, read)
     hyper = {k: v for k, v in reply.parameters.items() if k not in TRIAL_SETTINGS}
     for name in TRIAL_SETTINGS:
         if name in reply.parameters:
             config[name] = reply.parameters[name]
             read.append(name)
-    params, dropped = _carried_params(base.get("params"), old_model, model)
-    params.update(hyper)
-    if not model_refused:
-        not_done.extend(_check_params(model, hyper, reply.said))
-    config["params"] = params
+    old_model = _canonical_model(base.get("model")) or base.get("model")
+    params, dropped = _carried_params(base.get("params"), old_model, config["model"])
+    config["params"] = {**params, **hyper}
     if hyper:
         read.append("params")
-
+        if not reply.unavailable_model:
+            not_done.extend(_check_params(config["model"], hyper, reply.said))
     not_done.extend(_inputs(reply, base, config, read))
     not_done.extend(_validate(config, reply.said))
     missing = (
@@ -203,6 +146,85 @@ def _resolve(reply: ParsedReply, last: Mapping[str, Any] | None) -> Resolution:
     if not_done or missing:
         return Resolution(reply, None, tuple(read), bool(base), dropped, tuple(not_done), missing)
     return Resolution(reply, config, tuple(read), bool(base), dropped)
+
+
+def _symbol(reply: ParsedReply, config: dict[str, Any], read: list[str]) -> list[NotDone]:
+    """One symbol per trial, and never one the reply ruled out."""
+    problems = []
+    if reply.symbol:
+        config["symbol"] = reply.symbol
+        read.append("symbol")
+    if reply.other_symbols:
+        named = ", ".join([s for s in (reply.symbol,) if s] + list(reply.other_symbols))
+        problems.append(
+            NotDone(f"symbols {named}", "a trial runs on one symbol", "one symbol per reply")
+        )
+    symbol = config.get("symbol")
+    if isinstance(symbol, str) and symbol.upper() in reply.excluded_symbols:
+        problems.append(
+            NotDone(f"symbol {symbol}", "you said not to use it, and named no other symbol")
+        )
+    return problems
+
+
+def _model(
+    reply: ParsedReply, base: Mapping[str, Any], config: dict[str, Any], read: list[str]
+) -> list[NotDone]:
+    """A registry model, named or carried over; a name that is none is refused, not replaced."""
+    words = vocabulary()
+    problems = []
+    if reply.model:
+        config["model"] = reply.model
+        read.append("model")
+    named = config.get("model", DEFAULT_MODEL)
+    model = _canonical_model(named)
+    if model is None:
+        problems.append(
+            NotDone(
+                f"model '{named}'",
+                words.unavailable_model(str(named)) or "not a model mltrainer has",
+                ", ".join(words.model_names),
+            )
+        )
+    config["model"] = model or DEFAULT_MODEL
+    carried = "model" in base and "model" not in read and not reply.unavailable_model
+    if carried and config["model"] in reply.excluded_models:
+        problems.append(
+            NotDone(f"model {config['model']}", "you said not to use it, and named no other")
+        )
+    return problems
+
+
+def _source(reply: ParsedReply, config: dict[str, Any], read: list[str]) -> list[NotDone]:
+    if not reply.source:
+        return []
+    sources = vocabulary().trial_sources
+    if reply.source not in sources:
+        return [
+            NotDone(f"data source '{reply.source}'", "trials cannot use it", ", ".join(sources))
+        ]
+    config["source"] = reply.source
+    read.append("source")
+    return []
+
+
+def _window(
+    reply: ParsedReply, base: Mapping[str, Any], config: dict[str, Any], read: list[str]
+) -> None:
+    """Dates and "the last N days" are two ways to say which bars: a reply that gives one
+    replaces the other from the last trial (and says so, as a field it set)."""
+    for name, value in (("start", reply.start), ("end", reply.end)):
+        if value is not None:
+            config[name] = value.isoformat()
+            read.append(name)
+    if (reply.start or reply.end) and "days" not in reply.parameters and base.get("days"):
+        config.pop("days")
+        read.append("days")
+    if "days" in reply.parameters and not (reply.start or reply.end):
+        for name in ("start", "end"):
+            if base.get(name):
+                config.pop(name)
+                read.append(name)
 
 
 def _carried_params(

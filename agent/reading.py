@@ -194,6 +194,7 @@ def read_reply(text: str) -> ParsedReply:
         other_symbols=symbols.others,
         excluded_symbols=symbols.excluded,
         model=model.model,
+        unavailable_model=model.unavailable[0] if model.unavailable else None,
         model_directed=model.directed,
         excluded_models=model.excluded,
         parameters=MappingProxyType(values.parameters),

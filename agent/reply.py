@@ -47,6 +47,7 @@ class ParsedReply:
     other_symbols: tuple[str, ...] = ()
     excluded_symbols: tuple[str, ...] = ()
     model: str | None = None
+    unavailable_model: str | None = None  # a model asked for that mltrainer lacks, as written
     model_directed: bool = False
     excluded_models: tuple[str, ...] = ()
     parameters: Mapping[str, Any] = field(default_factory=_frozen)
@@ -103,6 +104,7 @@ class ParsedReply:
             "other_symbols": list(self.other_symbols),
             "excluded_symbols": list(self.excluded_symbols),
             "excluded_models": list(self.excluded_models),
+            "unavailable_model": self.unavailable_model,
             "model_directed": self.model_directed,
             "said": dict(self.said),
             "continues": self.continues,
@@ -122,7 +124,7 @@ class ParsedReply:
             value = data.get(key)
             return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
 
-        for key in ("symbol", "model"):
+        for key in ("symbol", "model", "unavailable_model"):
             if isinstance(data.get(key), str) and data[key]:
                 values[key] = data[key]
         source = data.get("data_source")

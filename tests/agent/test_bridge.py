@@ -144,6 +144,7 @@ def test_parse_result_shape():
         "other_symbols": [],
         "excluded_symbols": [],
         "excluded_models": [],
+        "unavailable_model": None,
         "model_directed": True,
         "said": {},
         "continues": False,
