@@ -234,6 +234,20 @@ def _backtest(data: Mapping[str, Any]) -> str:
     return _fill("backtest", {**sharpes, "cost_bps": f"{cost:g}"})
 
 
+def _notes(data: Mapping[str, Any]) -> str:
+    """The engine's notes on a trial (a substitute it made, a fit that did not converge); the
+    synthetic-data note is already the label."""
+    notes = data.get("notes")
+    if not isinstance(notes, list):
+        return ""
+    said = [
+        _shorten(text, 25).rstrip(". ")
+        for note in notes
+        if (text := _label(note, 300)) and not text.upper().startswith("SYNTHETIC DATA")
+    ]
+    return _fill("notes", {"notes": "; ".join(said)}) if said else ""
+
+
 def _trial_feedback(data: Mapping[str, Any]) -> tuple[str, list[str]]:
     """The configuration line (when the result carries its config) and the other sentences."""
     config = data.get("config")
@@ -249,7 +263,7 @@ def _trial_feedback(data: Mapping[str, Any]) -> tuple[str, list[str]]:
     else:
         subject = _fill("subject_alone", {"name": model or symbol}) if model or symbol else ""
     metrics = _metrics(data, subject)
-    rest = [_verdict(data), _backtest(data)]
+    rest = [_verdict(data), _backtest(data), _notes(data)]
     if subject and not metrics and any(rest):
         metrics = f"{subject}."
     parts = [_data_label(data), metrics, *rest]

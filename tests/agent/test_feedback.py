@@ -268,3 +268,22 @@ def test_config_line_of_an_open_ended_date_range():
     line = config_line({"symbol": "SPX", "start": "2010-01-01"})
 
     assert "dates=2010-01-01..last," in line
+
+
+def test_feedback_says_the_engines_notes_except_the_synthetic_label_it_already_gave():
+    result = {
+        **full_result(synthetic=True),
+        "notes": [
+            "SYNTHETIC DATA: TSLA is not in the offline sample data",
+            "'xgboost' is not installed; trained gradient_boosting (same family)",
+        ],
+    }
+
+    question = format_feedback(result)
+
+    assert question.count("SYNTHETIC DATA") == 1
+    assert question.endswith(
+        "Note: 'xgboost' is not installed; trained gradient_boosting (same family). "
+        "Should we continue, retrain, or switch?"
+    )
+
