@@ -17,10 +17,9 @@ from typing import Any
 from mltrainer.agent.conversation import ConversationMemory, Resolution
 from mltrainer.agent.feedback import config_line, format_feedback
 from mltrainer.agent.reading import read_reply
-from mltrainer.agent.reading_names import SYMBOL_SHAPE
 from mltrainer.agent.reply import ParsedReply
 
-__all__ = ["SYMBOL_SHAPE", "MLAgentBridge", "Resolution", "config_line"]
+__all__ = ["MLAgentBridge", "Resolution", "config_line"]
 
 
 class MLAgentBridge:
@@ -32,9 +31,6 @@ class MLAgentBridge:
 
     def __init__(self) -> None:
         self.memory = ConversationMemory()
-
-    def read(self, text: str) -> ParsedReply:
-        return read_reply(text)
 
     def parse_mltrainer_response(self, text: str) -> dict[str, Any]:
         """Everything the text asks for, under `extracted_params`; nothing found is None/empty."""

@@ -114,7 +114,7 @@ class ConversationMemory:
 def _resolve(reply: ParsedReply, last: Mapping[str, Any] | None) -> Resolution:
     """The whole configuration: the last trial's, with every field the reply sets replaced."""
     asked = reply.action in _RUNS or reply.continues or reply.changes_anything() or reply.not_done
-    if not asked:
+    if not asked or reply.reported_only:
         return Resolution(reply)
     base = dict(last or {})
     config = dict(base)

@@ -182,7 +182,19 @@ def read_reply(text: str) -> ParsedReply:
     model = read_model(plain)
     action = read_action(plain)
     continues = _continue_pattern().search(plain) is not None
-    if action is None and (model.model or model.unavailable or continues):
+    # Names that only appear in sentences reporting results, with no verb, value or setting
+    # asking for anything, are a comment on the last trial, not a new one.
+    reported_only = (
+        action is None
+        and not continues
+        and (symbols.reported or symbols.symbol is None)
+        and (model.reported or (model.model is None and model.unavailable is None))
+        and (symbols.symbol is not None or model.model is not None)
+        and not (values.parameters or values.start or values.end)
+        and features.features is None
+        and not (features.added or features.removed or features.macro_added)
+    )
+    if action is None and not reported_only and (model.model or model.unavailable or continues):
         action = "train"  # naming a model, or "continue", asks for a trial
     not_done = [*values.not_done, *features.not_done, *read_unsupported(plain)]
     if model.unavailable:
@@ -211,5 +223,6 @@ def read_reply(text: str) -> ParsedReply:
         action=action,
         continues=continues,
         reset=_reset_pattern().search(plain) is not None,
+        reported_only=reported_only,
         not_done=tuple(not_done),
     )

@@ -64,7 +64,8 @@ _CLAUSE_BREAK = re.compile(r"[.!?;:,](?:\s|$)|\n")
 # A sentence that reports what happened, with no instruction in it.
 _REPORTING = re.compile(
     r"\b(?:reached|scored|got|gets|achieved|was|were|did|had|showed|returned|gave|performed|"
-    r"came\s+in|ended|beat|lost|underperformed|outperformed|tried|trained)\b",
+    r"came\s+in|ended|beat|lost|underperformed|outperformed|tried|trained|overfit(?:ted)?|"
+    r"underfit|failed)\b",
     re.I,
 )
 _DIRECTING = re.compile(
@@ -79,6 +80,7 @@ class SymbolReading:
     symbol: str | None
     others: tuple[str, ...]
     excluded: tuple[str, ...]
+    reported: bool = False  # only named in a sentence that reports a result
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,7 @@ class ModelReading:
     directed: bool  # named after a verb or a `model:` key, not merely mentioned
     unavailable: tuple[str, str] | None  # (as written, why) when the best mention is one of those
     excluded: tuple[str, ...]
+    reported: bool = False  # only named in a sentence that reports a result
 
 
 def sentence_prefix(text: str, start: int, width: int = 80, *, clause: bool = False) -> str:
@@ -231,6 +234,7 @@ def read_symbol(text: str, excluded: set[str] | None = None) -> SymbolReading:
         symbol,
         tuple(dict.fromkeys(s for s in others if s != symbol)),
         tuple(dict.fromkeys(s for s in negated if s != symbol)),
+        reported=best[1],
     )
 
 
@@ -365,14 +369,13 @@ def read_model(text: str) -> ModelReading:
     best = min((c for c in candidates if not c[4]), default=None)
     if best is None:
         return ModelReading(None, False, None, tuple(dict.fromkeys(excluded)))
-    tier, _, _, alias, _ = best
+    tier, reported, _, alias, _ = best
     model = words.model_named(alias)
     if model is None:
         why = words.unavailable_model(alias) or "not a model mltrainer has"
-        return ModelReading(None, tier <= 1, (alias, why), tuple(dict.fromkeys(excluded)))
-    return ModelReading(
-        model, tier <= 1, None, tuple(dict.fromkeys(m for m in excluded if m != model))
-    )
+        return ModelReading(None, tier <= 1, (alias, why), tuple(dict.fromkeys(excluded)), reported)
+    others = tuple(dict.fromkeys(m for m in excluded if m != model))
+    return ModelReading(model, tier <= 1, None, others, reported)
 
 
 # --- data source --------------------------------------------------------------------------------

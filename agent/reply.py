@@ -64,6 +64,7 @@ class ParsedReply:
     action: str | None = None
     continues: bool = False
     reset: bool = False
+    reported_only: bool = False  # names results ("the LSTM on SPX reached 51%") and asks nothing
     not_done: tuple[NotDone, ...] = ()
 
     def changes_anything(self) -> bool:
@@ -109,6 +110,7 @@ class ParsedReply:
             "said": dict(self.said),
             "continues": self.continues,
             "reset": self.reset,
+            "reported_only": self.reported_only,
             "not_done": [
                 {"what": n.what, "why": n.why, "allowed": n.allowed} for n in self.not_done
             ],
@@ -153,7 +155,7 @@ class ParsedReply:
             "excluded_models",
         ):
             values[key] = strings(key)
-        for key in ("model_directed", "continues", "reset"):
+        for key in ("model_directed", "continues", "reset", "reported_only"):
             values[key] = data.get(key) is True
         raw_not_done = data.get("not_done")
         if isinstance(raw_not_done, list):

@@ -149,6 +149,7 @@ def test_parse_result_shape():
         "said": {},
         "continues": False,
         "reset": False,
+        "reported_only": False,
         "not_done": [],
     }
 

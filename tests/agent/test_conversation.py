@@ -39,6 +39,14 @@ def test_nothing_asked_is_no_trial_and_no_complaint():
     assert resolution.asked is False
 
 
+def test_a_comment_on_the_last_trial_runs_nothing():
+    memory = remembered(symbol="SPX", model="random_forest")
+
+    resolution = memory.resolve(read_reply("The LSTM we tried before overfit badly."))
+
+    assert (resolution.config, resolution.asked) == (None, False)
+
+
 def test_an_instruction_without_a_symbol_and_no_memory_is_missing_one():
     resolution = ConversationMemory().resolve(read_reply("switch to SVM"))
 

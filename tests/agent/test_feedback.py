@@ -286,4 +286,3 @@ def test_feedback_says_the_engines_notes_except_the_synthetic_label_it_already_g
         "Note: 'xgboost' is not installed; trained gradient_boosting (same family). "
         "Should we continue, retrain, or switch?"
     )
-

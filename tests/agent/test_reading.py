@@ -159,6 +159,24 @@ def test_a_symbol_in_a_sentence_that_only_reports_a_result_ranks_last():
     assert (reply.symbol, reply.other_symbols) == ("IXIC", ())
 
 
+@pytest.mark.parametrize(
+    ("text", "reported_only"),
+    [
+        ("The random forest reached 52% selection accuracy, below the baseline.", True),
+        ("The LSTM on SPX overfit.", True),
+        ("The random forest reached 52%. Try LightGBM.", False),
+        ("The random forest reached 52%, so retrain it with a 0.9 ratio.", False),
+        ("Random forest on SPX", False),
+        ("Interesting.", False),
+    ],
+)
+def test_a_reply_that_only_reports_results_asks_for_nothing(text: str, reported_only: bool):
+    reply = read_reply(text)
+
+    assert reply.reported_only is reported_only
+    assert (reply.action is None) is (reported_only or not reply.changes_anything())
+
+
 def test_a_model_after_a_negation_is_excluded():
     reply = read_reply("Don't use an LSTM, train extra trees instead")
 
