@@ -101,7 +101,14 @@ def _progress_hook(enabled: bool) -> tuple[ProgressHook | None, Callable[[], Non
             if name == "train_model" and payload and payload.get("status") == "success":
                 console.print(
                     f"  [green]✓[/green] trial {payload.get('trial')}: {payload['model']} on "
-                    f"{payload['symbol']} test accuracy {payload['test_accuracy']:.1%}"
+                    f"{payload['symbol']} selection accuracy {payload['selection_accuracy']:.1%}"
+                )
+            elif payload and payload.get("type") == "finalized":
+                holdout = payload["holdout"]
+                console.print(
+                    f"  [green]✓[/green] finalized trial {payload['trial']} on the locked "
+                    f"holdout: accuracy {holdout['accuracy']:.1%}, p-value "
+                    f"{holdout['baselines']['p_value']:.3f}"
                 )
             elif payload and payload.get("status") == "error":
                 console.print(f"  [yellow]![/yellow] {finished}: {payload.get('error')}")
@@ -110,39 +117,77 @@ def _progress_hook(enabled: bool) -> tuple[ProgressHook | None, Callable[[], Non
     return hook, status.stop
 
 
+def _p(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def _trials_table(rows: list[dict[str, Any]], title: str) -> Table:
     table = Table(title=title)
-    for column in (
-        "trial",
-        "model",
-        "symbol",
-        "data",
-        "test acc",
-        "best baseline",
-        "p-value",
-        "Sharpe",
-        "B&H Sharpe",
+    for column, left in (
+        ("trial", False),
+        ("model", True),
+        ("symbol", True),
+        ("data", True),
+        ("selection acc", False),
+        ("best baseline", True),
+        ("p-value", False),
+        ("adj. p", False),
+        ("Sharpe", False),
+        ("B&H Sharpe", False),
     ):
-        table.add_column(
-            column,
-            justify="right"
-            if column not in ("model", "symbol", "data", "best baseline")
-            else "left",
-        )
+        table.add_column(column, justify="left" if left else "right")
     for row in rows:
+        accuracy = row.get("selection_accuracy", row.get("test_accuracy"))
         table.add_row(
             str(row.get("trial")),
             str(row.get("model")),
             str(row.get("symbol")),
-            "[red]SYNTHETIC[/red]"
-            if row.get("data") == "SYNTHETIC DATA" or row.get("synthetic") is True
-            else "real",
-            f"{row['test_accuracy']:.1%}",
-            f"{row.get('best_baseline')} {row['baseline_accuracy']:.1%}",
-            f"{row['p_value']:.3f}",
+            _data_label(row),
+            f"{accuracy:.1%}",
+            f"{row.get('best_baseline') or ''} {row['baseline_accuracy']:.1%}".strip(),
+            _p(row.get("p_value")),
+            _p(row.get("p_value_adjusted")),
             f"{row['sharpe']:.2f}",
             f"{row['buy_hold_sharpe']:.2f}",
         )
+    return table
+
+
+def _data_label(row: dict[str, Any]) -> str:
+    label = str(row.get("data") or "")
+    if label == "SYNTHETIC DATA" or row.get("synthetic") is True:
+        return "[red]SYNTHETIC[/red]"
+    return "caller" if label == "CALLER DATA" else "real"
+
+
+def _finalized_table(rows: list[dict[str, Any]]) -> Table:
+    """One column per finalized trial: the holdout numbers are what a session reports."""
+    table = Table(title="Locked holdout (finalize): the numbers to report")
+    table.add_column("")
+    for row in rows:
+        table.add_column(f"trial {row['trial']}", justify="right")
+    lines: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        ("model / symbol", lambda r: f"{r['model']} / {r['symbol']} ({_data_label(r)})"),
+        ("holdout period", lambda r: " to ".join(str(d) for d in r["holdout_period"])),
+        ("selection accuracy", lambda r: f"{r['selection_accuracy']:.1%}"),
+        ("holdout accuracy", lambda r: f"{r['holdout_accuracy']:.1%}"),
+        ("best baseline", lambda r: f"{r['best_baseline']} {r['baseline_accuracy']:.1%}"),
+        (
+            "p-value (binomial / McNemar)",
+            lambda r: f"{_p(r['p_value'])} / {_p(r['mcnemar_p_value'])}",
+        ),
+        ("Sharpe vs buy-and-hold", lambda r: f"{r['sharpe']:.2f} vs {r['buy_hold_sharpe']:.2f}"),
+        ("execution", lambda r: str(r["execution"])),
+        ("deflated Sharpe (selection)", lambda r: _p(r["dsr"])),
+        ("PBO (selection window)", lambda r: _p(r["pbo"])),
+        ("tries on the dataset", lambda r: str(r["tries"])),
+        (
+            "holdout look",
+            lambda r: f"{r['look']}" + (" (untouched)" if r["untouched"] else " (NOT untouched)"),
+        ),
+    ]
+    for label, render in lines:
+        table.add_row(label, *(render(row) for row in rows))
     return table
 
 
@@ -151,7 +196,16 @@ def _print_summary(summary: SessionSummary, as_json: bool) -> None:
         print(json.dumps(_summary_dict(summary), indent=2, default=str))
         return
     if summary.trials:
-        console.print(_trials_table(summary.trials, "Trials this session (all out of sample)"))
+        console.print(
+            _trials_table(summary.trials, "Trials this session (selection segment, out of sample)")
+        )
+    if summary.finalized:
+        console.print(_finalized_table(summary.finalized))
+    elif summary.trials:
+        console.print(
+            "No trial was finalized: the selection numbers above are optimistic after "
+            f"{len(summary.trials)} tries (see adj. p)."
+        )
     console.print(
         f"Session ended: [bold]{summary.reason}[/bold] after {summary.turns} turns, "
         f"{summary.tool_calls} tool calls, {summary.usage.total_tokens} tokens"
@@ -176,6 +230,7 @@ def _summary_dict(summary: SessionSummary) -> dict[str, Any]:
             "cost_usd": summary.usage.cost_usd,
         },
         "trials": summary.trials,
+        "finalized": summary.finalized,
         "transcript": str(summary.transcript),
     }
 
@@ -394,27 +449,40 @@ def trials_list(
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
     as_json: JsonOption = False,
 ) -> None:
-    """List recorded trials, newest first.
+    """List recorded trials, newest first, with p-values adjusted (Holm) over every try on each
+    trial's dataset as of now.
 
     Example: mltrainer trials list --symbol SPX
     """
     from mltrainer.engine.ledger import Ledger
+    from mltrainer.engine.selection import adjusted_p_values
 
     settings = _settings()
-    rows = Ledger(settings.db_path).rows(limit=limit, symbol=symbol)
-    if as_json:
-        print(json.dumps([r.model_dump() for r in rows], indent=2))
-        return
+    ledger = _run(lambda: Ledger(settings.db_path))
+    rows = ledger.rows(limit=limit, symbol=symbol)
+    adjusted: dict[str, dict[int, float]] = {}
+    tries: dict[str, int] = {}
+    for dataset in {r.dataset for r in rows if r.dataset}:
+        on_dataset = ledger.tries(dataset)
+        adjusted[dataset] = adjusted_p_values(on_dataset)
+        tries[dataset] = len(on_dataset)
     table_rows = [
         {
             **r.model_dump(),
             "data": "SYNTHETIC DATA" if r.synthetic else "REAL DATA",
             "baseline_accuracy": r.best_baseline,
             "best_baseline": "",
+            "p_value_adjusted": adjusted.get(r.dataset or "", {}).get(r.trial),
+            "tries": tries.get(r.dataset or ""),
         }
         for r in rows
     ]
-    console.print(_trials_table(table_rows, f"{len(rows)} recorded trials (out of sample)"))
+    if as_json:
+        print(json.dumps(table_rows, indent=2))
+        return
+    console.print(
+        _trials_table(table_rows, f"{len(rows)} recorded trials (selection segment, out of sample)")
+    )
 
 
 @trials_app.command("show")
@@ -422,18 +490,31 @@ def trials_show(
     trial: Annotated[str, typer.Argument(help="Trial number or model id.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Show one recorded trial in full.
+    """Show one recorded trial in full, with its selection statistics as of now (tries on its
+    dataset, Holm-adjusted p-value, best-of-N noise bar, deflated Sharpe ratio, PBO).
 
     Example: mltrainer trials show 3
     """
-    from mltrainer.engine.ledger import Ledger
+    from mltrainer.engine.selection import selection_stats
+    from mltrainer.engine.service import ResearchService
 
     settings = _settings()
-    result = Ledger(settings.db_path).result(trial)
-    if result is None:
+    service = _run(lambda: ResearchService(settings))
+    stored = service.ledger.result(trial)
+    if stored is None:
         raise _fail(f"no recorded trial '{trial}'; see `mltrainer trials list`")
+    result = _run(lambda: service.recorded(stored["trial"])).model_dump(mode="json")
+    predictions = service.ledger.predictions(stored["trial"])
+    assert predictions is not None
+    stats = selection_stats(
+        service.ledger,
+        result["dataset"]["key"],
+        stored["trial"],
+        predictions,
+        result["backtest"]["long_flat"]["sharpe"],
+    ).model_dump()
     if as_json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps({**result, "selection_stats": stats}, indent=2))
         return
     from mltrainer.engine.runner import result_summary
 
@@ -443,45 +524,85 @@ def trials_show(
     table = Table(title="Details")
     table.add_column("field")
     table.add_column("value")
-    test = result["test"]
+    selection = result["selection"]
     bt = result["backtest"]
+    dataset = result["dataset"]
     for name, value in (
         (
             "data",
-            "{data_label} {provenance[source]} {provenance[rows]} rows hash "
-            "{provenance[content_hash]}".format(**result),
+            "{data_label} {provenance[source]}, used {used[rows]} bars "
+            "{used[start]} to {used[end]}, hash {used_hash}".format(**result, **dataset),
+        ),
+        (
+            "locked holdout",
+            "{start} to {end} ({rows} bars), looked at {looks} time(s)".format(
+                **dataset["holdout"], looks=dataset["holdout_looks"]
+            ),
         ),
         ("train period", " to ".join(result["train_period"])),
-        ("test period", " to ".join(result["test_period"])),
+        ("selection period", " to ".join(result["selection_period"])),
         (
-            "train / test accuracy",
-            f"{result['train_accuracy']:.1%} / {result['test_accuracy']:.1%}",
+            "train / selection accuracy",
+            f"{result['train_accuracy']:.1%} / {result['selection_accuracy']:.1%}",
         ),
         (
             "walk-forward accuracy",
             f"{result['walk_forward_accuracy']:.1%} over {len(result['walk_forward'])} folds",
         ),
-        ("precision / recall", f"{test['precision']:.3f} / {test['recall']:.3f}"),
-        ("AUC / log loss", f"{test['auc']} / {test['log_loss']}"),
+        ("precision / recall", f"{selection['precision']:.3f} / {selection['recall']:.3f}"),
+        ("AUC / log loss", f"{_p(selection['auc'])} / {_p(selection['log_loss'])}"),
+        (
+            "vs best baseline",
+            f"binomial p {result['baselines']['p_value']:.3f}, McNemar p "
+            f"{result['baselines']['mcnemar_p_value']:.3f} on "
+            f"{result['baselines']['tested_days']} days",
+        ),
+        (
+            "selection statistics",
+            f"{stats['tries']} tries on the dataset; Holm p {stats['p_value_adjusted']:.3f}; "
+            f"best-of-N noise bar {stats['noise_bar']:.1%} (95%: {stats['noise_bar_95']:.1%}); "
+            f"PSR {_p(stats['psr'])}, DSR {_p(stats['dsr'])}; PBO {_p(stats['pbo'])} over "
+            f"{stats['pbo_trials']} trials in the window",
+        ),
         (
             "long/flat",
             _strategy_line(bt["long_flat"]) + f", max DD {bt['long_flat']['max_drawdown']:.1%}",
         ),
-        (
-            "long/short",
-            _strategy_line(bt["long_short"]),
-        ),
-        (
-            "buy and hold",
-            _strategy_line(bt["buy_and_hold"]),
-        ),
-        ("costs", f"{bt['cost_bps']} bps"),
+        ("long/short", _strategy_line(bt["long_short"])),
+        ("buy and hold", _strategy_line(bt["buy_and_hold"])),
+        ("costs / execution", f"{bt['cost_bps']} bps, {bt['execution']}"),
         ("config", json.dumps(result["config"])),
         ("seed / version", f"{result['seed']} / {result['code_version']}"),
         ("notes", "; ".join(result.get("notes", [])) or "-"),
     ):
         table.add_row(name, value)
     console.print(table)
+
+
+@app.command()
+def finalize(
+    trial: Annotated[int, typer.Argument(help="The trial whose configuration to score.", min=1)],
+    as_json: JsonOption = False,
+) -> None:
+    """Score one trial's configuration on its dataset's locked holdout: refit on everything
+    before the holdout, score the holdout. Every look is counted in the ledger; from the second
+    look on, results say the holdout is no longer untouched.
+
+    Example: mltrainer finalize 3
+    """
+    from mltrainer.engine.service import ResearchService
+    from mltrainer.tools.research import final_summary
+
+    settings = _settings()
+    service = _run(lambda: ResearchService(settings))
+    with console.status("refitting and scoring the holdout ...") if not as_json else nullcontext():
+        final = _run(lambda: service.finalize(trial))
+    if as_json:
+        print(json.dumps(final.model_dump(mode="json"), indent=2))
+        return
+    console.print(_finalized_table([final_summary(final.model_dump(mode="json"))]))
+    for note in final.notes:
+        console.print(f"note: {note}")
 
 
 def _strategy_line(stats: dict[str, Any]) -> str:

@@ -5,6 +5,7 @@ into `SessionState`, then handing it to the loop.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -38,8 +39,8 @@ from mltrainer.agent.transcript import (
     read_events,
     session_header,
 )
-from mltrainer.engine.ml_engine import MLEngine
-from mltrainer.engine.runner import CODE_VERSION, result_summary
+from mltrainer.engine.runner import CODE_VERSION
+from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings
 
 
@@ -57,10 +58,12 @@ def _live_state(
     progress: ProgressHook | None,
 ) -> SessionState:
     bridge = MLAgentBridge()
-    engine = MLEngine(settings, session=session_id)
+    service = ResearchService(settings, session=session_id)
     return SessionState(
         provider=provider,
-        executor=LiveExecutor(engine, bridge, progress=progress),
+        executor=LiveExecutor(
+            service, bridge, progress=progress, deadline=time.time() + budgets.max_seconds
+        ),
         transcript=Transcript(transcript_path, known_secrets(settings)),
         budgets=budgets,
         bridge=bridge,
@@ -145,13 +148,9 @@ async def resume_session(
     for message in messages:
         if isinstance(message, AssistantTurn):
             state.usage = state.usage + message.usage
-    state.trials = [
-        result_summary(e["payload"])
-        for e in events
-        if e.get("event") == "tool_run"
-        and e.get("name") == "train_model"
-        and e.get("payload", {}).get("status") == "success"
-    ]
+    for event in events:
+        if event.get("event") == "tool_run":
+            state.note_payload(event.get("payload") or {})
     state.transcript.write({"event": "resumed", "after_turns": assistant_turns})
     try:
         recorded = {e["call_id"]: e for e in events if e.get("event") == "tool_run"}
@@ -232,7 +231,7 @@ async def replay_session(
     session_id = new_session_id()
     bridge = MLAgentBridge()
     live = (
-        LiveExecutor(MLEngine(settings, session=session_id), bridge, progress=progress)
+        LiveExecutor(ResearchService(settings, session=session_id), bridge, progress=progress)
         if check
         else None
     )
