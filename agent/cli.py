@@ -33,7 +33,7 @@ app.add_typer(trials_app, name="trials")
 app.add_typer(data_app, name="data")
 
 # Pipes get 80 columns from rich by default, too narrow for the results table.
-console = Console(width=None if Console().is_terminal else 120)
+console = Console(width=None if Console().is_terminal else 140)
 errors = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
@@ -117,6 +117,18 @@ def _progress_hook(enabled: bool) -> tuple[ProgressHook | None, Callable[[], Non
     return hook, status.stop
 
 
+_BASELINE_NAMES = {
+    "majority_class": "majority",
+    "always_up": "always up",
+    "previous_direction": "prev. dir.",
+}
+
+
+def _baseline(row: dict[str, Any]) -> str:
+    name = _BASELINE_NAMES.get(str(row.get("best_baseline") or ""), "")
+    return f"{row['baseline_accuracy']:.1%} {name}".strip()
+
+
 def _p(value: Any) -> str:
     return "-" if value is None else f"{value:.3f}"
 
@@ -129,7 +141,7 @@ def _trials_table(rows: list[dict[str, Any]], title: str) -> Table:
         ("symbol", True),
         ("data", True),
         ("selection acc", False),
-        ("best baseline", True),
+        ("best baseline", False),
         ("p-value", False),
         ("adj. p", False),
         ("Sharpe", False),
@@ -144,7 +156,7 @@ def _trials_table(rows: list[dict[str, Any]], title: str) -> Table:
             str(row.get("symbol")),
             _data_label(row),
             f"{accuracy:.1%}",
-            f"{row.get('best_baseline') or ''} {row['baseline_accuracy']:.1%}".strip(),
+            _baseline(row),
             _p(row.get("p_value")),
             _p(row.get("p_value_adjusted")),
             f"{row['sharpe']:.2f}",

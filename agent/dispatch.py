@@ -24,7 +24,27 @@ from mltrainer.tools.base import ToolContext
 
 logger = logging.getLogger(__name__)
 
-VOLATILE_KEYS = frozenset({"trial", "timings", "model_path", "created_at", "fetched_at", "cached"})
+# Run-specific fields, and statistics computed from the ledger when shown (they change as
+# more tries are recorded), are left out when a replay compares results.
+VOLATILE_KEYS = frozenset(
+    {
+        "trial",
+        "timings",
+        "model_path",
+        "model_sha256",
+        "created_at",
+        "fetched_at",
+        "cached",
+        "session",
+        "tries",
+        "tries_same_window",
+        "p_value_adjusted",
+        "holdout_looks",
+        "selection_stats",
+        "look",
+        "untouched",
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,9 +56,10 @@ def _live_state(
     budgets: Budgets,
     settings: Settings,
     progress: ProgressHook | None,
+    data: Mapping[str, Any] | None = None,
 ) -> SessionState:
     bridge = MLAgentBridge()
-    service = ResearchService(settings, session=session_id)
+    service = ResearchService(settings, session=session_id, data=data)
     return SessionState(
         provider=provider,
         executor=LiveExecutor(
@@ -79,8 +80,13 @@ async def start_session(
     transcript_path: Path | None = None,
     progress: ProgressHook | None = None,
     provider_options: dict[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
 ) -> SessionSummary:
-    """A new research session towards `goal`; the transcript goes under the data home."""
+    """A new research session towards `goal`; the transcript goes under the data home.
+
+    `data` maps symbols to bars the caller brings (a pandas OHLCV frame or a `BarSet`); the
+    session's tools use them for those symbols, labelled CALLER DATA.
+    """
     session_id = new_session_id()
     path = transcript_path or settings.transcripts_dir / f"{session_id}.jsonl"
     budgets = budgets or Budgets()
@@ -91,6 +97,7 @@ async def start_session(
         budgets=budgets,
         settings=settings,
         progress=progress,
+        data=data,
     )
     header = {
         "session_id": session_id,

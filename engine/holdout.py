@@ -125,3 +125,26 @@ def development_bars(
         used_hash=content_hash(usable),
     )
     return Development(BarSet(usable, bars.provenance), info, notes)
+
+
+def split_for_trials(
+    bars: BarSet, config: TrialConfig, *, share: float = 0.2, min_bars: int = 250
+) -> Development:
+    """Propose a holdout on `bars` and clip them for `config`, without a ledger: for running the
+    trial function alone (benchmarks, a worker that was handed its data). Nothing is stored,
+    so nothing is locked across calls; the service is what locks holdouts."""
+    start, end, rows = propose_holdout(
+        pd.DatetimeIndex(bars.frame.index), share=share, min_bars=min_bars
+    )
+    provenance = bars.provenance
+    dataset = DatasetRow(
+        dataset=dataset_key(provenance.source, provenance.symbol),
+        source=provenance.source,
+        symbol=provenance.symbol.upper(),
+        kind="bars",
+        holdout_start=start.date(),
+        holdout_end=end.date(),
+        holdout_rows=rows,
+        created_at="",
+    )
+    return development_bars(bars, dataset, config, looks=0)

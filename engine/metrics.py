@@ -8,8 +8,7 @@ after costs.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import binomtest
-from sklearn.metrics import accuracy_score, log_loss, precision_score, recall_score, roc_auc_score
+from scipy.stats import binomtest, rankdata
 
 from mltrainer.engine.stats import mcnemar_greater, non_overlapping
 from mltrainer.engine.trial import (
@@ -29,22 +28,32 @@ BASELINE_P_CLIP = 1e-12
 def classification_metrics(
     y_true: np.ndarray, y_pred: np.ndarray, proba_up: np.ndarray | None
 ) -> ClassificationMetrics:
-    """Score up/down predictions; AUC and log loss need probabilities and both classes present."""
-    y_true = np.asarray(y_true)
-    y_pred = np.asarray(y_pred)
+    """Score up/down predictions; AUC and log loss need probabilities and both classes present.
+
+    Plain array arithmetic (the definitions scikit-learn's scorers use, checked against them in
+    the tests): each scorer's input validation costs more than the score on a few hundred rows.
+    AUC is the Mann-Whitney statistic over average ranks, so ties count one half.
+    """
+    y_true = np.asarray(y_true).astype(np.int64)
+    y_pred = np.asarray(y_pred).astype(np.int64)
+    n = int(y_true.size)
+    up, called_up = y_true == 1, y_pred == 1
+    hits = int(np.sum(up & called_up))
     auc: float | None = None
     loss: float | None = None
-    if proba_up is not None and np.unique(y_true).size == 2:
+    n_up = int(up.sum())
+    if proba_up is not None and 0 < n_up < n:
         clipped = np.clip(np.asarray(proba_up, dtype=float), PROBABILITY_CLIP, 1 - PROBABILITY_CLIP)
-        auc = float(roc_auc_score(y_true, clipped))
-        loss = float(log_loss(y_true, clipped, labels=[0, 1]))
+        ranks = rankdata(clipped)
+        auc = float((ranks[up].sum() - n_up * (n_up + 1) / 2) / (n_up * (n - n_up)))
+        loss = float(-np.mean(np.where(up, np.log(clipped), np.log1p(-clipped))))
     return ClassificationMetrics(
-        accuracy=float(accuracy_score(y_true, y_pred)),
-        precision=float(precision_score(y_true, y_pred, pos_label=1, zero_division=0)),
-        recall=float(recall_score(y_true, y_pred, pos_label=1, zero_division=0)),
+        accuracy=float(np.mean(y_true == y_pred)) if n else 0.0,
+        precision=hits / int(called_up.sum()) if called_up.any() else 0.0,
+        recall=hits / n_up if n_up else 0.0,
         auc=auc,
         log_loss=loss,
-        n=int(y_true.size),
+        n=n,
     )
 
 

@@ -106,13 +106,17 @@ def _data_label(synthetic: bool, bars: BarSet) -> str:
     return "CALLER DATA" if bars.provenance.source == "caller" else "REAL DATA"
 
 
-def _proba_up(pipeline: Pipeline, X: np.ndarray) -> np.ndarray | None:
+def _predict(pipeline: Pipeline, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Calls and P(up). With probabilities, the call is their argmax (ties to the first class),
+    which is what every registry model's `predict` computes, so the model runs once, not twice."""
     if not hasattr(pipeline, "predict_proba"):
-        return None
-    classes = list(pipeline.classes_)
+        return np.asarray(pipeline.predict(X), dtype=np.int64), None
+    proba = np.asarray(pipeline.predict_proba(X), dtype=np.float64)
+    classes = np.asarray(pipeline.classes_)
+    calls = classes[np.argmax(proba, axis=1)].astype(np.int64)
     if 1 not in classes:
-        return np.zeros(len(X))
-    return np.asarray(pipeline.predict_proba(X)[:, classes.index(1)], dtype=np.float64)
+        return calls, np.zeros(len(X))
+    return calls, proba[:, list(classes).index(1)]
 
 
 def _convergence_note(pipeline: Pipeline, spec: ModelSpec) -> str | None:
@@ -171,8 +175,7 @@ def score_segment(
     the strategies after costs under the config's execution model."""
     tick = time.perf_counter()
     X, y = design.X[scored_idx], design.y[scored_idx]
-    predicted = np.asarray(pipeline.predict(X), dtype=np.int64)
-    proba = _proba_up(pipeline, X)
+    predicted, proba = _predict(pipeline, X)
     seconds = time.perf_counter() - tick
     next_returns = design.next_return[scored_idx]
     series = strategy_returns(predicted, next_returns, cost_bps=config.cost_bps)

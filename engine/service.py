@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -38,6 +39,9 @@ _NOT_INSTALLED = {
     "xgboost": "xgboost is not installed; ask for lightgbm or gradient_boosting by name",
     "xgb": "xgboost is not installed; ask for lightgbm or gradient_boosting by name",
 }
+# Sources whose history is fetched over the network: their holdout is fixed on the range first
+# requested, not on a full history that would cost requests (and a paid plan) to learn.
+LIVE_SOURCES = frozenset({"polygon"})
 _recovered: set[Path] = set()
 _recovered_lock = threading.Lock()
 
@@ -78,10 +82,22 @@ def bars_from_frame(frame: pd.DataFrame, symbol: str) -> BarSet:
 class ResearchService:
     """Trains, scores, saves and records trials for one session (or none). Thread-safe."""
 
-    def __init__(self, settings: Settings | None = None, *, session: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        session: str | None = None,
+        data: Mapping[str, pd.DataFrame | BarSet] | None = None,
+    ) -> None:
+        """`data` maps symbols to bars the caller brings (labelled CALLER DATA): trials and
+        finalize on those symbols use them instead of a data source."""
         self.settings = settings or load_settings()
         self.settings.ensure_home()
         self.session = session
+        self.data = {
+            symbol.upper(): bars if isinstance(bars, BarSet) else bars_from_frame(bars, symbol)
+            for symbol, bars in (data or {}).items()
+        }
         self.compliance = ComplianceEngine(self.settings)
         self.ledger = Ledger(self.settings.db_path)
         self._recover_models()
@@ -189,21 +205,21 @@ class ResearchService:
     def _bars(
         self, config: TrialConfig, data: pd.DataFrame | BarSet | None
     ) -> tuple[BarSet, BarSet]:
-        """The bars a trial starts from (from `start`, to the newest bar) and the history the
-        dataset's holdout is fixed on the first time (the source's default range)."""
+        """The bars a trial starts from (from `start` to the newest bar) and the history the
+        dataset's holdout is fixed on the first time: the whole series where that costs
+        nothing (sample, synthetic, caller data), the requested range for a live source."""
+        data = data if data is not None else self.data.get(config.symbol)
         if data is not None:
             bars = data if isinstance(data, BarSet) else bars_from_frame(data, config.symbol)
             if config.start is not None:
                 frame = bars.frame[bars.frame.index >= pd.Timestamp(config.start)]
                 return BarSet(frame, bars.provenance), bars
             return bars, bars
-        history = resolve_bars(config.symbol, config.source, self.settings)
-        if config.start is None:
-            return history, history
-        bars = resolve_bars(
-            config.symbol, history.provenance.source, self.settings, start=config.start
-        )
-        return bars, history
+        bars = resolve_bars(config.symbol, config.source, self.settings, start=config.start)
+        source = bars.provenance.source
+        if config.start is None or source in LIVE_SOURCES:
+            return bars, bars
+        return bars, resolve_bars(config.symbol, source, self.settings)
 
     def _macro(self, series_ids: list[str], end: date) -> dict[str, SeriesSet]:
         return {
@@ -301,6 +317,7 @@ class ResearchService:
 
     def _holdout_bars(self, chosen: TrialResult, data: pd.DataFrame | BarSet | None) -> BarSet:
         if chosen.provenance.source == "caller":
+            data = data if data is not None else self.data.get(chosen.symbol)
             if data is None:
                 raise ConfigError(
                     f"trial {chosen.trial} ran on bars passed in by the caller; pass the same "
@@ -377,6 +394,7 @@ class ResearchService:
                 "point_in_time": series.point_in_time,
                 "last_value": float(series.frame["value"].iloc[-1]),
             }
+        self.compliance.require_data_source(source)
         config = TrialConfig(symbol=symbol, source=source, start=start, end=end)  # type: ignore[arg-type]
         bars, history = self._bars(config, None)
         if bars.provenance.kind == "synthetic":
