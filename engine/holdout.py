@@ -47,11 +47,17 @@ def propose_holdout(
 
 
 def lock_holdout(
-    ledger: Ledger, history: BarSet, key: str, *, share: float, min_bars: int
+    ledger: Ledger,
+    history: BarSet,
+    key: str,
+    *,
+    share: float,
+    min_bars: int,
+    stored: DatasetRow | None = None,
 ) -> DatasetRow:
     """The dataset's holdout: the one stored in the ledger, or, on first use, the last part of
     `history` (then stored, so every later caller gets the same boundary)."""
-    stored = ledger.dataset(key)
+    stored = stored or ledger.dataset(key)
     if stored is not None:
         return stored
     start, end, rows = propose_holdout(

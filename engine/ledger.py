@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS trials (
     window_start TEXT,
     window_end TEXT,
     model_path TEXT,
-    model_sha256 TEXT
+    model_sha256 TEXT,
+    active_sharpe REAL
 );
 CREATE TABLE IF NOT EXISTS datasets (
     dataset TEXT PRIMARY KEY,
@@ -80,7 +81,15 @@ CREATE INDEX IF NOT EXISTS looks_dataset ON holdout_looks (dataset);
 CREATE UNIQUE INDEX IF NOT EXISTS looks_call ON holdout_looks (session, call_id)
     WHERE session IS NOT NULL AND call_id IS NOT NULL;
 """
-_ADDED_COLUMNS = ("call_id", "dataset", "window_start", "window_end", "model_path", "model_sha256")
+_ADDED_COLUMNS = (
+    "call_id",
+    "dataset",
+    "window_start",
+    "window_end",
+    "model_path",
+    "model_sha256",
+    "active_sharpe",
+)
 
 
 def _migrate(connection: sqlite3.Connection) -> None:
@@ -106,6 +115,13 @@ class TrialPredictions(BaseModel):
     proba_up: list[float] | None
     next_return: list[float]
     strategy_return: list[float] | None = None
+    buy_hold_return: list[float] | None = None
+
+    def active_return(self) -> list[float] | None:
+        """Long/flat's daily return over buy-and-hold's on the same days, after costs."""
+        if self.strategy_return is None or self.buy_hold_return is None:
+            return None
+        return [s - b for s, b in zip(self.strategy_return, self.buy_hold_return, strict=True)]
 
 
 class LedgerRow(BaseModel):
@@ -144,6 +160,7 @@ class TryRow(BaseModel):
     trial: int
     p_value: float
     sharpe: float
+    active_sharpe: float | None
     window_start: str | None
     window_end: str | None
     session: str | None
@@ -226,6 +243,7 @@ class Ledger:
             used.end.isoformat(),
             result.model_path,
             result.model_sha256,
+            result.backtest.active_sharpe,
         )
         with connected(self.path) as connection, transaction(connection):
             if session is not None and call_id is not None:
@@ -239,8 +257,8 @@ class Ledger:
                 "INSERT INTO trials (model_id, created_at, symbol, model, source, synthetic, "
                 "data_fingerprint, seed, code_version, selection_accuracy, best_baseline, "
                 "p_value, sharpe, buy_hold_sharpe, config, result, predictions, session, "
-                "call_id, dataset, window_start, window_end, model_path, model_sha256) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "call_id, dataset, window_start, window_end, model_path, model_sha256, "
+                f"active_sharpe) VALUES ({', '.join('?' * len(row))})",
                 row,
             )
             trial = cursor.lastrowid
@@ -320,7 +338,8 @@ class Ledger:
             return [
                 TryRow(**dict(r))
                 for r in connection.execute(
-                    "SELECT trial, p_value, sharpe, window_start, window_end, session "
+                    "SELECT trial, p_value, sharpe, active_sharpe, window_start, window_end, "
+                    "session "
                     "FROM trials WHERE dataset = ? ORDER BY trial",
                     (dataset,),
                 )
@@ -331,6 +350,15 @@ class Ledger:
         with connected(self.path) as connection:
             row = connection.execute("SELECT * FROM datasets WHERE dataset = ?", (key,)).fetchone()
         return None if row is None else DatasetRow(**dict(row))
+
+    def dataset_and_looks(self, key: str) -> tuple[DatasetRow | None, int]:
+        """A dataset's stored holdout and how often it was scored, in one read."""
+        with connected(self.path) as connection:
+            row = connection.execute("SELECT * FROM datasets WHERE dataset = ?", (key,)).fetchone()
+            looks = connection.execute(
+                "SELECT COUNT(*) FROM holdout_looks WHERE dataset = ?", (key,)
+            ).fetchone()[0]
+        return (None if row is None else DatasetRow(**dict(row))), int(looks)
 
     def fix_holdout(
         self,

@@ -204,4 +204,10 @@ def backtest(
     """Trade the predictions long/flat and long/short, against buy and hold on the same window."""
     series = strategy_returns(predictions, next_returns, cost_bps=cost_bps)
     stats = {name: strategy_stats(r, held) for name, (held, r) in series.items()}
-    return Backtest(cost_bps=cost_bps, execution=execution, **stats)
+    active = series["long_flat"][1] - series["buy_and_hold"][1]
+    return Backtest(
+        cost_bps=cost_bps,
+        execution=execution,
+        active_sharpe=strategy_stats(active, None).sharpe,
+        **stats,
+    )

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
-from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from mltrainer.engine.data.base import BarSet, SeriesSet
@@ -179,9 +178,11 @@ def score_segment(
     seconds = time.perf_counter() - tick
     next_returns = design.next_return[scored_idx]
     series = strategy_returns(predicted, next_returns, cost_bps=config.cost_bps)
+    active = series["long_flat"][1] - series["buy_and_hold"][1]
     backtest = Backtest(
         cost_bps=config.cost_bps,
         execution=config.execution,
+        active_sharpe=strategy_stats(active, None).sharpe,
         **{name: strategy_stats(returns, held) for name, (held, returns) in series.items()},
     )
     return Scored(
@@ -201,6 +202,7 @@ def score_segment(
             proba_up=None if proba is None else proba.tolist(),
             next_return=next_returns.tolist(),
             strategy_return=series["long_flat"][1].tolist(),
+            buy_hold_return=series["buy_and_hold"][1].tolist(),
         ),
         predict_seconds=seconds,
     )
@@ -258,16 +260,22 @@ def run_trial(
         purge=config.horizon + config.embargo,
         detail=f" with train_ratio={config.train_ratio}",
     )
-    pipeline = spec.make_estimator(params, config.seed)
-    if spec.sequence:
-        pipeline.set_params(model__window=config.lookback)
 
+    def fresh() -> Pipeline:
+        # Built anew rather than cloned: the same unfitted pipeline, without `clone`'s
+        # signature introspection on every fold.
+        built = spec.make_estimator(params, config.seed)
+        if spec.sequence:
+            built.set_params(model__window=config.lookback)
+        return built
+
+    pipeline = fresh()
     X_train, y_train = design.X[train_idx], design.y[train_idx]
     folds: list[FoldScore] = []
     splitter = WalkForwardSplit(n_splits=config.folds, purge=config.horizon, embargo=config.embargo)
     for number, (fold_train, fold_test) in enumerate(splitter.split(X_train), start=1):
         check_deadline(deadline, f"before walk-forward fold {number} of {config.folds}")
-        fold_model = clone(pipeline)
+        fold_model = fresh()
         tick = time.perf_counter()
         fold_model.fit(X_train[fold_train], y_train[fold_train])
         tock = time.perf_counter()

@@ -45,16 +45,21 @@ def same_window(tries: list[TryRow], trial: int) -> list[TryRow]:
 def selection_stats(
     ledger: Ledger, dataset: str, trial: int, predictions: TrialPredictions, sharpe: float
 ) -> SelectionStats:
-    """How `trial`'s selection numbers compare with what luck reaches over the dataset's tries."""
+    """How `trial`'s selection numbers compare with what luck reaches over the dataset's tries.
+
+    The Sharpe-based numbers (PSR, DSR, PBO) use long/flat's daily return over buy-and-hold's:
+    in a window where the market rose, any mostly-long strategy has a high Sharpe, and
+    deflating that would reward the drift, not the model."""
     tries = ledger.tries(dataset)
     if not any(t.trial == trial for t in tries):
         raise ValueError(f"trial {trial} is not recorded on dataset {dataset}")
     n_days = len(predictions.dates)
     noise, noise_95 = best_of_n_accuracy(len(tries), max(n_days, 1))
     psr = dsr = None
-    returns = predictions.strategy_return
-    moments = SharpeMoments.of(returns) if returns is not None else None
-    per_bar = np.array([t.sharpe for t in tries]) / math.sqrt(BARS_PER_YEAR)
+    active = predictions.active_return()
+    moments = SharpeMoments.of(active) if active is not None else None
+    known = [t.active_sharpe for t in tries if t.active_sharpe is not None]
+    per_bar = np.array(known) / math.sqrt(BARS_PER_YEAR)
     variance = float(np.var(per_bar, ddof=1)) if per_bar.size > 1 else 0.0
     if moments is not None:
         psr = probabilistic_sharpe(moments)
@@ -66,6 +71,7 @@ def selection_stats(
         noise_bar=noise,
         noise_bar_95=noise_95,
         sharpe=sharpe,
+        active_sharpe=(moments.sharpe * math.sqrt(BARS_PER_YEAR)) if moments else 0.0,
         psr=psr,
         dsr=dsr,
         sharpe_trials=len(tries),
@@ -79,9 +85,10 @@ def _pbo(ledger: Ledger, window: list[TryRow]) -> tuple[float | None, int]:
     series: list[dict[str, float]] = []
     for row in window:
         stored = ledger.predictions(row.trial)
-        if stored is None or stored.strategy_return is None:
+        active = None if stored is None else stored.active_return()
+        if stored is None or active is None:
             continue
-        series.append(dict(zip(stored.dates, stored.strategy_return, strict=True)))
+        series.append(dict(zip(stored.dates, active, strict=True)))
     if len(series) < MIN_PBO_TRIALS:
         return None, len(series)
     days = sorted(set.intersection(*(set(s) for s in series)))

@@ -89,8 +89,8 @@ class ResearchService:
         session: str | None = None,
         data: Mapping[str, pd.DataFrame | BarSet] | None = None,
     ) -> None:
-        """`data` maps symbols to bars the caller brings (labelled CALLER DATA): trials and
-        finalize on those symbols use them instead of a data source."""
+        """`data` maps symbols to bars the caller brings (labelled CALLER DATA): trials on those
+        symbols with `source: auto`, and their finalize, use them instead of a data source."""
         self.settings = settings or load_settings()
         self.settings.ensure_home()
         self.session = session
@@ -140,14 +140,16 @@ class ResearchService:
                     "random walk was used"
                 )
         key = dataset_key(bars.provenance.source, config.symbol)
+        stored, looks = self.ledger.dataset_and_looks(key)
         dataset = lock_holdout(
             self.ledger,
             history,
             key,
             share=self.settings.holdout_share,
             min_bars=self.settings.holdout_min_bars,
+            stored=stored,
         )
-        development = development_bars(bars, dataset, config, looks=len(self.ledger.looks(key)))
+        development = development_bars(bars, dataset, config, looks=looks)
         macro = self._macro(config.macro, development.info.used.end)
         outcome = run_trial(
             config,
@@ -208,7 +210,9 @@ class ResearchService:
         """The bars a trial starts from (from `start` to the newest bar) and the history the
         dataset's holdout is fixed on the first time: the whole series where that costs
         nothing (sample, synthetic, caller data), the requested range for a live source."""
-        data = data if data is not None else self.data.get(config.symbol)
+        if data is None and config.source == "auto":
+            # Bars the caller brought for this symbol; a source asked for by name still wins.
+            data = self.data.get(config.symbol)
         if data is not None:
             bars = data if isinstance(data, BarSet) else bars_from_frame(data, config.symbol)
             if config.start is not None:

@@ -152,6 +152,11 @@ class Backtest(BaseModel):
     long_flat: StrategyStats
     long_short: StrategyStats
     buy_and_hold: StrategyStats
+    active_sharpe: float = Field(
+        default=0.0,
+        description="annualised Sharpe of long/flat's daily return minus buy-and-hold's: "
+        "timing skill, not the market's drift",
+    )
 
 
 class FoldScore(BaseModel):
@@ -263,12 +268,17 @@ class SelectionStats(BaseModel):
     )
     noise_bar_95: float = Field(description="95th percentile of that best-of-N accuracy")
     sharpe: float = Field(description="annualised Sharpe of the trial's long/flat strategy")
+    active_sharpe: float = Field(
+        description="annualised Sharpe of long/flat minus buy-and-hold, the returns PSR, DSR "
+        "and PBO are computed on (a long/flat strategy in a rising market has a high Sharpe "
+        "without any skill)"
+    )
     psr: float | None = Field(
-        default=None, description="probabilistic Sharpe ratio: P(true Sharpe > 0)"
+        default=None, description="probabilistic Sharpe ratio: P(true active Sharpe > 0)"
     )
     dsr: float | None = Field(
         default=None,
-        description="deflated Sharpe ratio: P(true Sharpe > the best of N unskilled tries)",
+        description="deflated Sharpe ratio: P(true active Sharpe > the best of N unskilled tries)",
     )
     sharpe_trials: int = Field(description="trials whose Sharpe ratios set the deflation")
     pbo: float | None = Field(

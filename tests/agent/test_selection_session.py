@@ -8,8 +8,9 @@ The same session on a planted signal finds it on the holdout.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
-from itertools import product
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,49 +22,24 @@ from mltrainer.agent.runs import start_session
 from mltrainer.engine.data.synthetic import synthetic_bars
 from mltrainer.engine.settings import load_settings
 
-N_BARS = 1500  # six years of business days: 300 holdout bars, 240 selection days per trial
-SHORT_FEATURES = ["returns", "rsi", "momentum", "volatility"]
-
-
-def forty_configurations(symbol: str) -> list[dict[str, Any]]:
-    """What a diligent LLM might sweep: two model families, five lookbacks, two feature sets,
-    three tree depths. All share one selection window, so PBO can be computed over them."""
-    base = {"symbol": symbol, "folds": 2, "save_model": False}
-    configs = [
-        {**base, "model": "naive_bayes", "lookback": lookback, "features": features}
-        for lookback, features in product((5, 10, 20, 40, 60), (None, SHORT_FEATURES))
-    ]
-    configs += [
-        {
-            **base,
-            "model": "decision_tree",
-            "lookback": lookback,
-            "features": features,
-            "params": {"max_depth": depth},
-        }
-        for lookback, features, depth in product(
-            (5, 10, 20, 40, 60), (None, SHORT_FEATURES), (2, 4, 8)
-        )
-    ]
-    return [{k: v for k, v in c.items() if v is not None} for c in configs]
+N_BARS = 1500  # six years of business days: 300 holdout bars, 238 selection days per trial
+# The example session the README runs from the command line: 40 trials in four turns of ten,
+# compare, finalize, finish. Here its trials run on caller bars (`source: auto`) so the walk's
+# seed and length are the test's.
+EXAMPLE = Path(__file__).parents[2] / "examples" / "random_walk_40.yaml"
 
 
 def research_script(symbol: str) -> list[AssistantTurn]:
-    """Four turns of ten parallel trials, a comparison, one finalize, then finish."""
-    numbers = iter(range(1, 100))
+    def on_symbol(call: ToolCall) -> ToolCall:
+        arguments = json.loads(call.arguments)
+        if call.name == "train_model":
+            arguments = {**arguments, "symbol": symbol, "source": "auto"}
+        return dataclasses.replace(call, arguments=json.dumps(arguments))
 
-    def call(name: str, arguments: dict[str, Any]) -> ToolCall:
-        return ToolCall(f"call_{next(numbers)}", name, json.dumps(arguments))
-
-    configs = forty_configurations(symbol)
-    turns = [
-        AssistantTurn("", tuple(call("train_model", c) for c in configs[i : i + 10]))
-        for i in range(0, 40, 10)
+    return [
+        dataclasses.replace(turn, tool_calls=tuple(on_symbol(c) for c in turn.tool_calls))
+        for turn in ScriptedProvider.from_file(EXAMPLE).turns
     ]
-    turns.append(AssistantTurn("", (call("compare_trials", {}),)))
-    turns.append(AssistantTurn("", (call("finalize", {}),)))
-    turns.append(AssistantTurn("", (call("finish", {"conclusion": "Reporting the holdout."}),)))
-    return turns
 
 
 def run(symbol: str, seed: int, signal: float = 0.0) -> SessionSummary:
@@ -118,8 +94,9 @@ def test_the_same_session_on_a_planted_signal_finds_it_on_the_holdout() -> None:
 @pytest.mark.slow
 def test_over_twenty_random_walks_at_most_three_finalized_results_are_significant() -> None:
     p_values = []
-    for seed in range(20):
-        (final,) = run(f"RW{seed:02d}", seed=100 + seed).finalized
+    # The same walks as `python benchmarks/selection_session.py --seeds 20 --first-seed 100`.
+    for seed in range(100, 120):
+        (final,) = run(f"RW{seed}", seed=seed).finalized
         p_values.append(final["p_value"])
 
     # With no skill each finalized p-value is below 0.05 with probability at most 5%: about 1

@@ -82,6 +82,7 @@ def test_result_scores_against_baselines_and_buy_and_hold() -> None:
         "long_flat",
         "long_short",
         "buy_and_hold",
+        "active_sharpe",
     }
     assert result["backtest"]["execution"] == "next_bar"
     assert 0.0 <= baselines["mcnemar_p_value"] <= 1.0
