@@ -433,7 +433,7 @@ def train(
             from mltrainer.engine.runner import result_summary
 
             console.print(_trials_table([result_summary(result)], "Trial (out of sample)"))
-        console.print(outcome["feedback_question"])
+        console.print(outcome["feedback_question"], soft_wrap=True)
     if result.get("status") != "success":
         if not as_json:
             errors.print(f"error: {result.get('error')}", markup=False, highlight=False)

@@ -15,7 +15,12 @@ from mltrainer.engine.data.base import BarSet, SeriesSet, content_hash
 from mltrainer.engine.errors import InsufficientDataError
 from mltrainer.engine.ledger import DatasetRow, TrialPredictions
 from mltrainer.engine.models import resolve_model
-from mltrainer.engine.runner import build_design, check_deadline, score_segment
+from mltrainer.engine.runner import (
+    build_design,
+    check_deadline,
+    fit_for_prediction,
+    score_segment,
+)
 from mltrainer.engine.trial import HoldoutScore, Segment, TrialConfig
 from mltrainer.engine.validation import split_at
 
@@ -75,7 +80,7 @@ def score_holdout(
     if spec.sequence:
         pipeline.set_params(model__window=config.lookback)
     check_deadline(deadline, "before the holdout fit")
-    pipeline.fit(design.X[train_idx], design.y[train_idx])
+    fit_for_prediction(pipeline, design.X[train_idx], design.y[train_idx])
     scored = score_segment(pipeline, design, train_idx, holdout_idx, config)
     train_dates, holdout_dates = design.dates[train_idx], design.dates[holdout_idx]
     score = HoldoutScore(

@@ -208,6 +208,17 @@ def score_segment(
     )
 
 
+def fit_for_prediction(pipeline: Pipeline, X: np.ndarray, y: np.ndarray) -> Pipeline:
+    """Fit, then predict on one thread: forests fit their trees in parallel (each tree seeded,
+    so the fit is reproducible), but summing tree probabilities in whatever order threads
+    finish changes the last bits, and a seed must give the same numbers every time."""
+    pipeline.fit(X, y)
+    model = pipeline.steps[-1][1]
+    if getattr(model, "n_jobs", None) not in (None, 1):
+        model.set_params(n_jobs=1)
+    return pipeline
+
+
 def check_deadline(deadline: float | None, what: str) -> None:
     """`deadline` is wall-clock (`time.time()`), so it means the same in a worker process."""
     if deadline is not None and time.time() >= deadline:
@@ -277,7 +288,7 @@ def run_trial(
         check_deadline(deadline, f"before walk-forward fold {number} of {config.folds}")
         fold_model = fresh()
         tick = time.perf_counter()
-        fold_model.fit(X_train[fold_train], y_train[fold_train])
+        fit_for_prediction(fold_model, X_train[fold_train], y_train[fold_train])
         tock = time.perf_counter()
         fold_pred = fold_model.predict(X_train[fold_test])
         timings.fit += tock - tick
@@ -296,7 +307,7 @@ def run_trial(
 
     check_deadline(deadline, "before the final fit")
     tick = time.perf_counter()
-    pipeline.fit(X_train, y_train)
+    fit_for_prediction(pipeline, X_train, y_train)
     timings.fit += time.perf_counter() - tick
     if note := _convergence_note(pipeline, spec):
         notes.append(note)
