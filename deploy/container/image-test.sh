@@ -73,9 +73,11 @@ step_base() {
 step_build() {
     local context="$work/context"
     mkdir -p "$context"
+    # Real .env files are not copied (their values are searched for in step_no_keys instead).
     tar -C "$REPO_ROOT" --exclude=./.git --exclude=./.venv --exclude=./build \
-        --exclude='*/__pycache__' --exclude=./.mypy_cache --exclude=./.ruff_cache \
-        --exclude=./.pytest_cache --exclude=./.hypothesis -cf - . | tar -C "$context" -xf -
+        --exclude=./mltrainer-home --exclude='*/__pycache__' --exclude=./.mypy_cache \
+        --exclude=./.ruff_cache --exclude=./.pytest_cache --exclude=./.hypothesis \
+        --exclude=.env --exclude='.env.*' -cf - . | tar -C "$context" -xf -
     CANARY_DOTENV=$(new_canary dotenv)
     CANARY_BUILD_ENV=$(new_canary build-env)
     export CANARY_DOTENV CANARY_BUILD_ENV
@@ -140,7 +142,7 @@ step_demo() {
     log "demo: exit 0, $rows trials in the table; ledger and transcript on the volume, no key there [$(elapsed)]"
 }
 
-# Host keys (environment and the repository's .env) are searched for too, under HOST_DOTENV_*.
+# Keys in the repository's .env are searched for too, exported as HOST_DOTENV_<NAME>.
 export_repo_dotenv_keys() {
     local line name value
     [[ -f "$REPO_ROOT/.env" ]] || return 0
@@ -148,6 +150,8 @@ export_repo_dotenv_keys() {
         [[ "$line" =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
         name=${BASH_REMATCH[2]}
         value=${BASH_REMATCH[3]}
+        # Settings such as POLYGON_BASE_URL are not secret and may well be in the code.
+        [[ "$name" =~ (KEY|TOKEN|SECRET|PASSWORD) ]] || continue
         value=${value#[\"\']}
         value=${value%[\"\']}
         export "HOST_DOTENV_$name=$value"
