@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Coroutine
+from contextlib import nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -27,12 +28,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-trials_app = typer.Typer(help="Recorded trials (the ledger).", no_args_is_help=True)
-app.add_typer(trials_app, name="trials")
 app.add_typer(data_app, name="data")
 
 # Pipes get 80 columns from rich by default, too narrow for the results table.
-console = Console(width=None if Console().is_terminal else 120)
+console = Console(width=None if Console().is_terminal else 140)
 errors = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
@@ -79,39 +78,89 @@ def _await(coroutine_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return _run(lambda: asyncio.run(coroutine_factory()))
 
 
+_BASELINE_NAMES = {
+    "majority_class": "majority",
+    "always_up": "always up",
+    "previous_direction": "prev. dir.",
+}
+
+
+def _baseline(row: dict[str, Any]) -> str:
+    name = _BASELINE_NAMES.get(str(row.get("best_baseline") or ""), "")
+    return f"{row['baseline_accuracy']:.1%} {name}".strip()
+
+
+def _p(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def _trials_table(rows: list[dict[str, Any]], title: str) -> Table:
     table = Table(title=title)
-    for column in (
-        "trial",
-        "model",
-        "symbol",
-        "data",
-        "test acc",
-        "best baseline",
-        "p-value",
-        "Sharpe",
-        "B&H Sharpe",
+    for column, left in (
+        ("trial", False),
+        ("model", True),
+        ("symbol", True),
+        ("data", True),
+        ("selection acc", False),
+        ("best baseline", False),
+        ("p-value", False),
+        ("adj. p", False),
+        ("Sharpe", False),
+        ("B&H Sharpe", False),
     ):
-        table.add_column(
-            column,
-            justify="right"
-            if column not in ("model", "symbol", "data", "best baseline")
-            else "left",
-        )
+        table.add_column(column, justify="left" if left else "right")
     for row in rows:
+        accuracy = row.get("selection_accuracy", row.get("test_accuracy"))
         table.add_row(
             str(row.get("trial")),
             str(row.get("model")),
             str(row.get("symbol")),
-            "[red]SYNTHETIC[/red]"
-            if row.get("data") == "SYNTHETIC DATA" or row.get("synthetic") is True
-            else "real",
-            f"{row['test_accuracy']:.1%}",
-            f"{row.get('best_baseline')} {row['baseline_accuracy']:.1%}",
-            f"{row['p_value']:.3f}",
+            _data_label(row),
+            f"{accuracy:.1%}",
+            _baseline(row),
+            _p(row.get("p_value")),
+            _p(row.get("p_value_adjusted")),
             f"{row['sharpe']:.2f}",
             f"{row['buy_hold_sharpe']:.2f}",
         )
+    return table
+
+
+def _data_label(row: dict[str, Any]) -> str:
+    label = str(row.get("data") or "")
+    if label == "SYNTHETIC DATA" or row.get("synthetic") is True:
+        return "[red]SYNTHETIC[/red]"
+    return "caller" if label == "CALLER DATA" else "real"
+
+
+def _finalized_table(rows: list[dict[str, Any]]) -> Table:
+    """One column per finalized trial: the holdout numbers are what a session reports."""
+    table = Table(title="Locked holdout (finalize): the numbers to report")
+    table.add_column("")
+    for row in rows:
+        table.add_column(f"trial {row['trial']}", justify="right")
+    lines: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        ("model / symbol", lambda r: f"{r['model']} / {r['symbol']} ({_data_label(r)})"),
+        ("holdout period", lambda r: " to ".join(str(d) for d in r["holdout_period"])),
+        ("selection accuracy", lambda r: f"{r['selection_accuracy']:.1%}"),
+        ("holdout accuracy", lambda r: f"{r['holdout_accuracy']:.1%}"),
+        ("best baseline", lambda r: f"{r['best_baseline']} {r['baseline_accuracy']:.1%}"),
+        (
+            "p-value (binomial / McNemar)",
+            lambda r: f"{_p(r['p_value'])} / {_p(r['mcnemar_p_value'])}",
+        ),
+        ("Sharpe vs buy-and-hold", lambda r: f"{r['sharpe']:.2f} vs {r['buy_hold_sharpe']:.2f}"),
+        ("execution", lambda r: str(r["execution"])),
+        ("deflated Sharpe (selection)", lambda r: _p(r["dsr"])),
+        ("PBO (selection window)", lambda r: _p(r["pbo"])),
+        ("tries on the dataset", lambda r: str(r["tries"])),
+        (
+            "holdout look",
+            lambda r: f"{r['look']}" + (" (untouched)" if r["untouched"] else " (NOT untouched)"),
+        ),
+    ]
+    for label, render in lines:
+        table.add_row(label, *(render(row) for row in rows))
     return table
 
 
@@ -120,7 +169,16 @@ def _print_summary(summary: SessionSummary, as_json: bool) -> None:
         print(json.dumps(_summary_dict(summary), indent=2, default=str))
         return
     if summary.trials:
-        console.print(_trials_table(summary.trials, "Trials this session (all out of sample)"))
+        console.print(
+            _trials_table(summary.trials, "Trials this session (selection segment, out of sample)")
+        )
+    if summary.finalized:
+        console.print(_finalized_table(summary.finalized))
+    elif summary.trials:
+        console.print(
+            "No trial was finalized: the selection numbers above are optimistic after "
+            f"{len(summary.trials)} tries (see adj. p)."
+        )
     console.print(
         f"Session ended: [bold]{summary.reason}[/bold] after {summary.turns} turns, "
         f"{summary.tool_calls} tool calls, {summary.usage.total_tokens} tokens"
@@ -145,6 +203,7 @@ def _summary_dict(summary: SessionSummary) -> dict[str, Any]:
             "cost_usd": summary.usage.cost_usd,
         },
         "trials": summary.trials,
+        "finalized": summary.finalized,
         "transcript": str(summary.transcript),
     }
 
@@ -357,110 +416,39 @@ def tools(
     print(json.dumps(export_schemas(fmt), indent=2))  # type: ignore[arg-type]
 
 
-@trials_app.command("list")
-def trials_list(
-    symbol: Annotated[str | None, typer.Option(help="Only this symbol.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+@app.command()
+def finalize(
+    trial: Annotated[int, typer.Argument(help="The trial whose configuration to score.", min=1)],
     as_json: JsonOption = False,
 ) -> None:
-    """List recorded trials, newest first.
+    """Score one trial's configuration on its dataset's locked holdout: refit on everything
+    before the holdout, score the holdout. Every look is counted in the ledger; from the second
+    look on, results say the holdout is no longer untouched.
 
-    Example: mltrainer trials list --symbol SPX
+    Example: mltrainer finalize 3
     """
-    from mltrainer.engine.ledger import Ledger
+    from mltrainer.engine.service import ResearchService
+    from mltrainer.tools.research import final_summary
 
     settings = _settings()
-    rows = Ledger(settings.db_path).rows(limit=limit, symbol=symbol)
+    service = _run(lambda: ResearchService(settings))
+    with console.status("refitting and scoring the holdout ...") if not as_json else nullcontext():
+        final = _run(lambda: service.finalize(trial))
     if as_json:
-        print(json.dumps([r.model_dump() for r in rows], indent=2))
+        print(json.dumps(final.model_dump(mode="json"), indent=2))
         return
-    table_rows = [
-        {
-            **r.model_dump(),
-            "data": "SYNTHETIC DATA" if r.synthetic else "REAL DATA",
-            "baseline_accuracy": r.best_baseline,
-            "best_baseline": "",
-        }
-        for r in rows
-    ]
-    console.print(_trials_table(table_rows, f"{len(rows)} recorded trials (out of sample)"))
+    console.print(_finalized_table([final_summary(final.model_dump(mode="json"))]))
+    for note in final.notes:
+        console.print(f"note: {note}")
 
 
-@trials_app.command("show")
-def trials_show(
-    trial: Annotated[str, typer.Argument(help="Trial number or model id.")],
-    as_json: JsonOption = False,
-) -> None:
-    """Show one recorded trial in full.
-
-    Example: mltrainer trials show 3
-    """
-    from mltrainer.engine.ledger import Ledger
-
-    settings = _settings()
-    result = Ledger(settings.db_path).result(trial)
-    if result is None:
-        raise _fail(f"no recorded trial '{trial}'; see `mltrainer trials list`")
-    if as_json:
-        print(json.dumps(result, indent=2))
-        return
-    from mltrainer.engine.runner import result_summary
-
-    console.print(
-        _trials_table([result_summary(result)], f"Trial {result['trial']}: {result['model_id']}")
-    )
-    table = Table(title="Details")
-    table.add_column("field")
-    table.add_column("value")
-    test = result["test"]
-    bt = result["backtest"]
-    for name, value in (
-        (
-            "data",
-            "{data_label} {provenance[source]} {provenance[rows]} rows hash "
-            "{provenance[content_hash]}".format(**result),
-        ),
-        ("train period", " to ".join(result["train_period"])),
-        ("test period", " to ".join(result["test_period"])),
-        (
-            "train / test accuracy",
-            f"{result['train_accuracy']:.1%} / {result['test_accuracy']:.1%}",
-        ),
-        (
-            "walk-forward accuracy",
-            f"{result['walk_forward_accuracy']:.1%} over {len(result['walk_forward'])} folds",
-        ),
-        ("precision / recall", f"{test['precision']:.3f} / {test['recall']:.3f}"),
-        ("AUC / log loss", f"{test['auc']} / {test['log_loss']}"),
-        (
-            "long/flat",
-            _strategy_line(bt["long_flat"]) + f", max DD {bt['long_flat']['max_drawdown']:.1%}",
-        ),
-        (
-            "long/short",
-            _strategy_line(bt["long_short"]),
-        ),
-        (
-            "buy and hold",
-            _strategy_line(bt["buy_and_hold"]),
-        ),
-        ("costs", f"{bt['cost_bps']} bps"),
-        ("config", json.dumps(result["config"])),
-        ("seed / version", f"{result['seed']} / {result['code_version']}"),
-        ("notes", "; ".join(result.get("notes", [])) or "-"),
-    ):
-        table.add_row(name, value)
-    console.print(table)
-
-
-def _strategy_line(stats: dict[str, Any]) -> str:
-    return f"return {stats['annual_return']:.1%}, Sharpe {stats['sharpe']:.2f}"
-
-
-# `train` lives in its own module and uses the helpers above, so it is registered last.
+# `train` and `trials` live in their own modules and use the helpers above, so they are
+# registered last.
 from mltrainer.agent.cli_train import train  # noqa: E402
+from mltrainer.agent.cli_trials import trials_app  # noqa: E402
 
 app.command()(train)
+app.add_typer(trials_app, name="trials")
 
 
 def main() -> None:

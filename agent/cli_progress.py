@@ -39,6 +39,13 @@ def progress_hook(
                     f"  [green]✓[/green] trial {payload.get('trial')}: {payload['model']} on "
                     f"{payload['symbol']} selection accuracy {accuracy:.1%}"
                 )
+            elif payload and payload.get("type") == "finalized":
+                holdout = payload["holdout"]
+                console.print(
+                    f"  [green]✓[/green] finalized trial {payload['trial']} on the locked "
+                    f"holdout: accuracy {holdout['accuracy']:.1%}, p-value "
+                    f"{holdout['baselines']['p_value']:.3f}"
+                )
         status.update(", ".join(running) + " ..." if running else "waiting for the model ...")
 
     return hook, status.stop

@@ -33,9 +33,10 @@ def train(
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Train one model from a natural-language instruction and print the out-of-sample result,
-    starting with the configuration that ran. The options fill in what the text leaves out; an
-    instruction that says otherwise is refused.
+    """Train one model from an instruction in words and print the out-of-sample result.
+
+    The output starts with the configuration that ran, in one line. The options fill in what
+    the text leaves out; an instruction that says otherwise is refused.
 
     Example: mltrainer train "LightGBM on SPX, 70/30 split, 30 day lookback" --start 2005-01-01
     """

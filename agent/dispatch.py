@@ -18,12 +18,33 @@ from typing import Any, Protocol
 
 from mltrainer.agent.bridge import MLAgentBridge
 from mltrainer.agent.messages import ToolCall, ToolResult
-from mltrainer.engine.ml_engine import MLEngine
+from mltrainer.engine.service import ResearchService
 from mltrainer.tools import TOOLS_BY_NAME, Tool, ToolArgumentError, get_tool
+from mltrainer.tools.base import ToolContext
 
 logger = logging.getLogger(__name__)
 
-VOLATILE_KEYS = frozenset({"trial", "timings", "model_path", "created_at", "fetched_at", "cached"})
+# Run-specific fields, and statistics computed from the ledger when shown (they change as
+# more tries are recorded), are left out when a replay compares results.
+VOLATILE_KEYS = frozenset(
+    {
+        "trial",
+        "timings",
+        "model_path",
+        "model_sha256",
+        "created_at",
+        "fetched_at",
+        "cached",
+        "session",
+        "tries",
+        "tries_same_window",
+        "p_value_adjusted",
+        "holdout_looks",
+        "selection_stats",
+        "look",
+        "untouched",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -91,14 +112,16 @@ class LiveExecutor:
 
     def __init__(
         self,
-        engine: MLEngine,
+        service: ResearchService,
         bridge: MLAgentBridge,
         *,
         retries_per_tool: int = 3,
         progress: ProgressHook | None = None,
         tools: Mapping[str, Tool] = TOOLS_BY_NAME,
+        deadline: float | None = None,
     ) -> None:
-        self.engine = engine
+        self.service = service
+        self.deadline = deadline
         self.bridge = bridge
         self.retries_per_tool = retries_per_tool
         self.progress = progress
@@ -136,7 +159,8 @@ class LiveExecutor:
         if self.progress:
             self.progress("start", call.name, dumped)
         try:
-            payload = await asyncio.to_thread(tool.handler, self.engine, arguments)
+            context = ToolContext(self.service, call_id=call.id, deadline=self.deadline)
+            payload = await asyncio.to_thread(tool.handler, context, arguments)
         except Exception as error:
             # A crash inside a tool is reported to the model like any other failure (and
             # counts against the retry budget) instead of ending the session with a traceback.

@@ -37,6 +37,7 @@ class SessionSummary:
     tool_calls: int
     usage: Usage
     trials: list[dict[str, Any]] = field(default_factory=list)
+    finalized: list[dict[str, Any]] = field(default_factory=list)
     transcript: Path | None = None
 
 
@@ -77,6 +78,7 @@ async def run_session(
         tool_calls=state.tool_calls,
         usage=state.usage,
         trials=state.trials,
+        finalized=state.finalized,
         transcript=state.transcript.path,
     )
     state.transcript.write(
@@ -93,6 +95,7 @@ async def run_session(
                 "cost_usd": state.usage.cost_usd,
             },
             "trials": state.trials,
+            "finalized": state.finalized,
         }
     )
     return summary

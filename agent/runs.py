@@ -5,7 +5,8 @@ into `SessionState`, then handing it to the loop.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,8 +40,8 @@ from mltrainer.agent.transcript import (
     read_events,
     session_header,
 )
-from mltrainer.engine.ml_engine import MLEngine
-from mltrainer.engine.runner import CODE_VERSION, result_summary
+from mltrainer.engine.runner import CODE_VERSION
+from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings
 
 
@@ -56,13 +57,16 @@ def _live_state(
     budgets: Budgets,
     settings: Settings,
     progress: ProgressHook | None,
+    data: Mapping[str, Any] | None = None,
     on_message: MessageHook | None = None,
 ) -> SessionState:
     bridge = MLAgentBridge()
-    engine = MLEngine(settings, session=session_id)
+    service = ResearchService(settings, session=session_id, data=data)
     return SessionState(
         provider=provider,
-        executor=LiveExecutor(engine, bridge, progress=progress),
+        executor=LiveExecutor(
+            service, bridge, progress=progress, deadline=time.time() + budgets.max_seconds
+        ),
         transcript=Transcript(transcript_path, known_secrets(settings)),
         budgets=budgets,
         bridge=bridge,
@@ -79,10 +83,15 @@ async def start_session(
     transcript_path: Path | None = None,
     progress: ProgressHook | None = None,
     provider_options: dict[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
     on_message: MessageHook | None = None,
 ) -> SessionSummary:
     """A new research session towards `goal`; the transcript goes under the data home.
-    `on_message` sees every message as it is added (the CLI prints the LLM's text with it)."""
+
+    `data` maps symbols to bars the caller brings (a pandas OHLCV frame or a `BarSet`); the
+    session's tools use them for those symbols, labelled CALLER DATA. `on_message` sees every
+    message as it is added (the CLI prints the LLM's text with it).
+    """
     session_id = new_session_id()
     path = transcript_path or settings.transcripts_dir / f"{session_id}.jsonl"
     budgets = budgets or Budgets()
@@ -94,6 +103,7 @@ async def start_session(
         settings=settings,
         progress=progress,
         on_message=on_message,
+        data=data,
     )
     header = {
         "session_id": session_id,
@@ -156,16 +166,11 @@ async def resume_session(
     for message in messages:
         if isinstance(message, AssistantTurn):
             state.usage = state.usage + message.usage
-    state.trials = [
-        result_summary(e["payload"])
-        for e in events
-        if e.get("event") == "tool_run"
-        and e.get("name") == "train_model"
-        and e.get("payload", {}).get("status") == "success"
-    ]
-    # The bridge's memory, rebuilt as it was: every recorded train_model run, in order.
+    # The summary's trials and the bridge's memory, rebuilt as they were: every recorded
+    # tool run, in order.
     for event in events:
         if event.get("event") == "tool_run":
+            state.note_payload(event.get("payload") or {})
             state.bridge.observe_tool_run(
                 str(event.get("name", "")), event.get("payload") or {}, event.get("arguments")
             )
@@ -249,7 +254,7 @@ async def replay_session(
     session_id = new_session_id()
     bridge = MLAgentBridge()
     live = (
-        LiveExecutor(MLEngine(settings, session=session_id), bridge, progress=progress)
+        LiveExecutor(ResearchService(settings, session=session_id), bridge, progress=progress)
         if check
         else None
     )

@@ -25,3 +25,7 @@ class ModelUnavailableError(MLTrainerError):
 
 class InsufficientDataError(ConfigError):
     """Too few rows for the requested split, folds, lookback or horizon."""
+
+
+class DeadlineError(MLTrainerError):
+    """Work stopped because it reached its deadline (a session's wall-time budget)."""

@@ -32,7 +32,8 @@ def test_train_output_starts_with_the_configuration_that_ran():
     first = result.stdout.splitlines()[0]
     assert first == (
         "Ran naive_bayes on SPX: source=auto, dates=all, train_ratio=0.8, lookback=30, "
-        "horizon=1, folds=5, embargo=5, cost_bps=2, seed=42, features=default, macro=none, "
+        "horizon=1, folds=5, embargo=5, cost_bps=2, seed=42, execution=next_bar, features=default, "
+        "macro=none, "
         "params=default."
     )
     assert result.stdout.count("Ran naive_bayes on SPX") == 1

@@ -23,12 +23,12 @@ def full_result(*, synthetic: bool = False) -> dict[str, Any]:
         "model": "lstm",
         "symbol": "SPX",
         "train_accuracy": 0.61,
-        "test_accuracy": 0.5234,
+        "selection_accuracy": 0.5234,
         "overfitting_risk": 0.0866,
         "synthetic": synthetic,
         "data_label": "SYNTHETIC DATA" if synthetic else "REAL DATA",
         "config": {"symbol": "SPX", "model": "lstm", "lookback": 60, "params": {"epochs": 30}},
-        "test": {
+        "selection": {
             "accuracy": 0.5234,
             "precision": 0.54,
             "recall": 0.7,
@@ -54,6 +54,8 @@ def full_result(*, synthetic: bool = False) -> dict[str, Any]:
             "best_name": "always_up",
             "best_accuracy": 0.531,
             "p_value": 0.62,
+            "mcnemar_p_value": 0.7,
+            "tested_days": 500,
         },
         "backtest": {
             "cost_bps": 2.0,
@@ -78,7 +80,13 @@ def full_result(*, synthetic: bool = False) -> dict[str, Any]:
         },
         "features": ["returns", "rsi"],
         "train_period": ["1999-01-04", "2014-12-31"],
-        "test_period": [period["start"], period["end"]],
+        "selection_period": [period["start"], period["end"]],
+        "dataset": {
+            "key": "sample:SPX:bars",
+            "holdout": {"start": "2015-01-02", "end": "2018-12-31", "rows": 1000},
+            "used": {"start": "1999-01-04", "end": "2014-12-31", "rows": 4000},
+            "used_hash": "0123456789abcdef",
+        },
         "provenance": {
             "source": "synthetic" if synthetic else "sample",
             "kind": "synthetic" if synthetic else "real",
@@ -101,7 +109,8 @@ def test_feedback_on_a_full_trial_result():
 
     assert question == (
         "Ran lstm on SPX: source=auto, dates=all, train_ratio=0.8, lookback=60, horizon=1, "
-        "folds=5, embargo=5, cost_bps=2, seed=42, features=default, macro=none, params=epochs:30. "
+        "folds=5, embargo=5, cost_bps=2, seed=42, execution=next_bar, features=default, "
+        "macro=none, params=epochs:30. "
         "Selection accuracy 52.3%, walk-forward 51.0%, train-selection gap 8.7 pts. "
         "Best baseline (always up) 53.1%, p-value 0.620: no significant edge. "
         "Long-flat Sharpe 0.45 vs buy-and-hold 0.60 after 2 bps costs. "
@@ -230,7 +239,8 @@ def test_config_line_shows_every_setting_with_its_default():
 
     assert line == (
         "random_forest on SPX: source=auto, dates=all, train_ratio=0.8, lookback=20, horizon=1, "
-        "folds=5, embargo=5, cost_bps=2, seed=42, features=default, macro=none, params=default"
+        "folds=5, embargo=5, cost_bps=2, seed=42, execution=next_bar, features=default, "
+        "macro=none, params=default"
     )
 
 

@@ -117,6 +117,7 @@ async def test_session_start_records_provider_goal_tools_and_budgets(tmp_path: P
         "train_model",
         "evaluate_trial",
         "compare_trials",
+        "finalize",
         "finish",
     ]
     assert header["budgets"]["max_turns"] == 7
