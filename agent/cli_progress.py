@@ -29,6 +29,10 @@ def progress_hook(
         return name
 
     def hook(event: str, name: str, payload: dict[str, Any] | None) -> None:
+        if event == "progress":
+            if payload and len(running) == 1:
+                status.update(f"{running[0]}: {progress_text(payload)} ...")
+            return
         if event == "start":
             running.append(label(name, payload))
         elif running:
@@ -49,6 +53,13 @@ def progress_hook(
         status.update(", ".join(running) + " ..." if running else "waiting for the model ...")
 
     return hook, status.stop
+
+
+def progress_text(progress: dict[str, Any]) -> str:
+    """'walk-forward fold 3 of 5', or the stage alone when it is a single step."""
+    if progress["total"] > 1:
+        return f"{progress['stage']} {progress['done']} of {progress['total']}"
+    return str(progress["stage"])
 
 
 def message_hook(console: Console, enabled: bool) -> Callable[[Message], None] | None:

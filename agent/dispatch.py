@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from mltrainer.agent.bridge import MLAgentBridge
 from mltrainer.agent.messages import ToolCall, ToolResult
+from mltrainer.engine.progress import listening
 from mltrainer.engine.service import ResearchService
 from mltrainer.tools import TOOLS_BY_NAME, Tool, ToolArgumentError, get_tool
 from mltrainer.tools.base import ToolContext
@@ -68,6 +69,8 @@ class ToolExecutor(Protocol):
     async def execute(self, calls: Sequence[ToolCall]) -> DispatchReport: ...
 
 
+# (event, tool name, payload): "start" with the arguments, "progress" with the engine's
+# {"stage", "done", "total", "call_id"} (fold i of k), "end" with the result.
 ProgressHook = Callable[[str, str, dict[str, Any] | None], None]
 
 
@@ -160,7 +163,8 @@ class LiveExecutor:
             self.progress("start", call.name, dumped)
         try:
             context = ToolContext(self.service, call_id=call.id, deadline=self.deadline)
-            payload = await asyncio.to_thread(tool.handler, context, arguments)
+            with listening(self._engine_progress(call) if self.progress else None):
+                payload = await asyncio.to_thread(tool.handler, context, arguments)
         except Exception as error:
             # A crash inside a tool is reported to the model like any other failure (and
             # counts against the retry budget) instead of ending the session with a traceback.
@@ -180,3 +184,16 @@ class LiveExecutor:
             time.perf_counter() - started,
             dumped,
         )
+
+    def _engine_progress(self, call: ToolCall) -> Callable[[str, int, int], None]:
+        progress = self.progress
+        assert progress is not None
+
+        def forward(stage: str, done: int, total: int) -> None:
+            progress(
+                "progress",
+                call.name,
+                {"stage": stage, "done": done, "total": total, "call_id": call.id},
+            )
+
+        return forward

@@ -28,6 +28,7 @@ from mltrainer.agent.providers.replay import ReplayProvider
 from mltrainer.agent.session import (
     Budgets,
     MessageHook,
+    SessionControl,
     SessionState,
     resume_pending,
     tool_specs,
@@ -59,6 +60,7 @@ def _live_state(
     progress: ProgressHook | None,
     data: Mapping[str, Any] | None = None,
     on_message: MessageHook | None = None,
+    control: SessionControl | None = None,
 ) -> SessionState:
     bridge = MLAgentBridge()
     service = ResearchService(settings, session=session_id, data=data)
@@ -71,6 +73,7 @@ def _live_state(
         budgets=budgets,
         bridge=bridge,
         on_message=on_message,
+        control=control or SessionControl(),
     )
 
 
@@ -85,14 +88,17 @@ async def start_session(
     provider_options: dict[str, Any] | None = None,
     data: Mapping[str, Any] | None = None,
     on_message: MessageHook | None = None,
+    control: SessionControl | None = None,
+    session_id: str | None = None,
 ) -> SessionSummary:
     """A new research session towards `goal`; the transcript goes under the data home.
 
     `data` maps symbols to bars the caller brings (a pandas OHLCV frame or a `BarSet`); the
     session's tools use them for those symbols, labelled CALLER DATA. `on_message` sees every
-    message as it is added (the CLI prints the LLM's text with it).
+    message as it is added (the CLI prints the LLM's text with it); `control` lets another
+    thread add a person's messages and stop the session (the UI's chat).
     """
-    session_id = new_session_id()
+    session_id = session_id or new_session_id()
     path = transcript_path or settings.transcripts_dir / f"{session_id}.jsonl"
     budgets = budgets or Budgets()
     state = _live_state(
@@ -104,6 +110,7 @@ async def start_session(
         progress=progress,
         on_message=on_message,
         data=data,
+        control=control,
     )
     header = {
         "session_id": session_id,
@@ -141,8 +148,11 @@ async def resume_session(
     settings: Settings,
     progress: ProgressHook | None = None,
     on_message: MessageHook | None = None,
+    control: SessionControl | None = None,
+    provider: Provider | None = None,
 ) -> SessionSummary:
-    """Continue a killed session: rebuild its state from the transcript and keep appending."""
+    """Continue a killed session: rebuild its state from the transcript and keep appending.
+    `provider` replaces the one the transcript names (the UI's direct mode brings its own)."""
     events = read_events(path)
     header = session_header(events)
     if any(e.get("event") == "session_end" for e in events):
@@ -150,7 +160,7 @@ async def resume_session(
     _drop_torn_tail(path)
     messages = list(messages_from_events(events))
     assistant_turns = sum(isinstance(m, AssistantTurn) for m in messages)
-    provider = _provider_for_resume(header, assistant_turns)
+    provider = provider or _provider_for_resume(header, assistant_turns)
     state = _live_state(
         provider,
         session_id=header["session_id"],
@@ -159,6 +169,7 @@ async def resume_session(
         settings=settings,
         progress=progress,
         on_message=on_message,
+        control=control,
     )
     state.messages = messages
     state.turns = assistant_turns

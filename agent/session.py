@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -33,6 +34,12 @@ from mltrainer.tools.research import final_summary
 REMINDER = (
     "Your last reply had no tool call and no instruction I could run. Use the tools "
     "(e.g. train_model) or call finish with your conclusion."
+)
+# Said to a person in direct mode, whose words are the turns: no tools, no second-strike end.
+DIRECT_HINT = (
+    "Nothing to run in that. Name a symbol and a model, e.g. 'Train a random forest on SPX "
+    "with an 80/20 split', or say what to change in the last trial ('switch to logistic "
+    "regression')."
 )
 
 
@@ -69,6 +76,17 @@ class Stopped:
 NextStep = Continue | Finished | Stopped
 
 
+@dataclass
+class SessionControl:
+    """What a person can do to a running session from outside its loop (the UI's chat): add a
+    message, which becomes the next user turn, and ask it to stop, which it does at the next
+    turn boundary with its summary. Safe across threads: deque appends and pops and attribute
+    writes are atomic."""
+
+    inbox: deque[str] = field(default_factory=deque)
+    stop_reason: str | None = None
+
+
 @cache
 def tool_specs() -> tuple[ToolSpec, ...]:
     """Built once: the schemas never change, and building them costs milliseconds per turn."""
@@ -92,6 +110,7 @@ class SessionState:
     finalized: list[dict[str, Any]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     on_message: MessageHook | None = None  # e.g. the CLI, printing the LLM's text as it comes
+    control: SessionControl = field(default_factory=SessionControl)
 
     def add(self, message: Message, **extra: Any) -> None:
         self.messages.append(message)
@@ -144,6 +163,10 @@ async def take_turn(state: SessionState) -> NextStep:
     """One model turn and what it leads to (see `loop.run_session` for the steps)."""
     if reason := state.budget_hit():
         return Stopped(reason)
+    if state.control.stop_reason is not None:
+        return Stopped(state.control.stop_reason)
+    while state.control.inbox:
+        state.add(UserMessage(state.control.inbox.popleft()), source="person")
     asked = time.monotonic()
     try:
         turn = await state.provider.complete(
@@ -201,11 +224,12 @@ async def _run_free_text(state: SessionState, turn: AssistantTurn) -> NextStep:
             state.reminded = False
             state.add(UserMessage(state.bridge.describe(resolution)))
             return Continue()
-        if state.reminded:
+        if state.reminded and not state.provider.speaks_for_a_person:
             return Stopped("the model replied without a tool call or a runnable instruction twice")
         state.reminded = True
         asked = f"{state.bridge.describe(resolution)} " if resolution.asked else ""
-        state.add(UserMessage(asked + REMINDER))
+        hint = DIRECT_HINT if state.provider.speaks_for_a_person else REMINDER
+        state.add(UserMessage(asked + hint))
         return Continue()
     call = ToolCall(id=call_id, name="train_model", arguments=_json(resolution.config))
     return await _run_text_call(state, call, state.bridge.describe(resolution))

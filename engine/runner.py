@@ -30,6 +30,7 @@ from mltrainer.engine.metrics import (
     strategy_stats,
 )
 from mltrainer.engine.models import ModelSpec, resolve_model
+from mltrainer.engine.progress import report
 from mltrainer.engine.trial import (
     Backtest,
     Baselines,
@@ -286,6 +287,7 @@ def run_trial(
     splitter = WalkForwardSplit(n_splits=config.folds, purge=config.horizon, embargo=config.embargo)
     for number, (fold_train, fold_test) in enumerate(splitter.split(X_train), start=1):
         check_deadline(deadline, f"before walk-forward fold {number} of {config.folds}")
+        report("walk-forward fold", number, config.folds)
         fold_model = fresh()
         tick = time.perf_counter()
         fit_for_prediction(fold_model, X_train[fold_train], y_train[fold_train])
@@ -306,6 +308,7 @@ def run_trial(
         )
 
     check_deadline(deadline, "before the final fit")
+    report("final fit", 1, 1)
     tick = time.perf_counter()
     fit_for_prediction(pipeline, X_train, y_train)
     timings.fit += time.perf_counter() - tick

@@ -66,6 +66,11 @@ def make_provider(
             if script is None:
                 raise ProviderConfigError("the scripted provider needs a script file (--script)")
             return ScriptedProvider.from_file(script, model=model)
+        case "direct":
+            raise ProviderConfigError(
+                "a direct session takes a person's words from the chat of `mltrainer ui`; "
+                "start or resume it there (Sessions page)"
+            )
         case "replay":
             if transcript is None:
                 raise ProviderConfigError("the replay provider needs a transcript file")

@@ -36,6 +36,9 @@ class Provider(ABC):
 
     name: str
     model: str
+    # True when the turns are a person's own words (direct mode): no tools, and a turn with
+    # nothing to run gets a hint instead of ending the session the second time.
+    speaks_for_a_person: bool = False
 
     @abstractmethod
     async def complete(

@@ -221,6 +221,29 @@ async def test_progress_hook_sees_start_and_end_of_each_call(engine: ResearchSer
     assert seen == [("start", "list_sources"), ("end", "list_sources")]
 
 
+async def test_progress_hook_hears_each_walk_forward_fold_of_a_training_call(
+    engine: ResearchService,
+):
+    seen: list[tuple[str, str, dict[str, Any] | None]] = []
+    executor = LiveExecutor(engine, MLAgentBridge(), progress=lambda *event: seen.append(event))
+
+    await executor.execute([call("train_model", {**FAST_TRIAL, "folds": 3})])
+
+    steps = [
+        (p["stage"], p["done"], p["total"], p["call_id"])
+        for event, _, p in seen
+        if event == "progress" and p is not None
+    ]
+    assert steps == [
+        ("walk-forward fold", 1, 3, "call_1"),
+        ("walk-forward fold", 2, 3, "call_1"),
+        ("walk-forward fold", 3, 3, "call_1"),
+        ("final fit", 1, 1, "call_1"),
+    ]
+    assert seen[0][0] == "start"
+    assert seen[-1][0] == "end"
+
+
 # --- what the model reads -----------------------------------------------------------------------
 
 
