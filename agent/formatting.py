@@ -1,0 +1,29 @@
+"""How numbers read on every page and report: percentages with one decimal, p-values with three
+digits, Sharpe ratios with two, a dash for what is missing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def percent(value: Any) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def signed_percent(value: Any) -> str:
+    return "-" if value is None else f"{value:+.1%}"
+
+
+def p_value(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def ratio(value: Any) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def data_label(label: Any, synthetic: bool = False) -> str:
+    """REAL, SYNTHETIC or CALLER, from a result's data label."""
+    if synthetic or label == "SYNTHETIC DATA":
+        return "SYNTHETIC"
+    return "CALLER" if label == "CALLER DATA" else "REAL"

@@ -1,0 +1,143 @@
+"""Trials: the ledger as a sortable, filterable table (resolved configuration, data label,
+selection and holdout numbers, Holm-adjusted p-values); selecting a trial opens its report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from mltrainer.agent.ui.widgets import settings, trial_card, trial_figures
+from mltrainer.engine.errors import MLTrainerError
+from mltrainer.engine.ledger import Ledger
+from mltrainer.engine.report_data import ledger_table
+from mltrainer.engine.service import ResearchService
+
+PERCENT_COLUMNS = ("selection acc", "best baseline", "total return", "holdout acc")
+
+
+def table_frame(ledger: Ledger) -> pd.DataFrame:
+    rows = ledger_table(ledger)
+    frame = pd.DataFrame(
+        {
+            "trial": [r.trial for r in rows],
+            "model": [r.model for r in rows],
+            "symbol": [r.symbol for r in rows],
+            "data": [r.data for r in rows],
+            "selection acc": [r.selection_accuracy for r in rows],
+            "best baseline": [r.baseline_accuracy for r in rows],
+            "p-value": [r.p_value for r in rows],
+            "adj. p (Holm)": [r.p_value_adjusted for r in rows],
+            "tries": [r.tries for r in rows],
+            "Sharpe": [r.sharpe for r in rows],
+            "B&H Sharpe": [r.buy_hold_sharpe for r in rows],
+            "total return": [r.total_return for r in rows],
+            "holdout acc": [r.holdout_accuracy for r in rows],
+            "holdout p": [r.holdout_p_value for r in rows],
+            "config": [r.config for r in rows],
+            "session": [r.session or "" for r in rows],
+            "recorded": [r.created_at for r in rows],
+        }
+    )
+    # Shown as percentages with one decimal; kept numeric so the columns sort as numbers.
+    for column in PERCENT_COLUMNS:
+        frame[column] = frame[column].astype(float) * 100.0
+    return frame
+
+
+def filtered(frame: pd.DataFrame) -> pd.DataFrame:
+    left, middle, right, last = st.columns(4)
+    symbols = left.multiselect("Symbol", sorted(frame["symbol"].unique()), key="filter-symbol")
+    models = middle.multiselect("Model", sorted(frame["model"].unique()), key="filter-model")
+    labels = right.multiselect("Data", sorted(frame["data"].unique()), key="filter-data")
+    text = last.text_input("Configuration contains", key="filter-config")
+    finalized = st.checkbox("Only finalized trials (scored on the holdout)", key="filter-final")
+    keep = pd.Series(True, index=frame.index)
+    if symbols:
+        keep &= frame["symbol"].isin(symbols)
+    if models:
+        keep &= frame["model"].isin(models)
+    if labels:
+        keep &= frame["data"].isin(labels)
+    if text:
+        keep &= frame["config"].str.contains(text, case=False, regex=False)
+    if finalized:
+        keep &= frame["holdout acc"].notna()
+    return frame[keep]
+
+
+def column_config() -> dict[str, Any]:
+    percent = {c: st.column_config.NumberColumn(c, format="%.1f%%") for c in PERCENT_COLUMNS}
+    p_values = {
+        c: st.column_config.NumberColumn(c, format="%.3f")
+        for c in ("p-value", "adj. p (Holm)", "holdout p")
+    }
+    ratios = {c: st.column_config.NumberColumn(c, format="%.2f") for c in ("Sharpe", "B&H Sharpe")}
+    return {
+        **percent,
+        **p_values,
+        **ratios,
+        "trial": st.column_config.NumberColumn("trial", format="%d"),
+        "config": st.column_config.TextColumn("config", width="large"),
+    }
+
+
+def report(trial: int) -> None:
+    config = settings()
+    st.subheader(f"Trial {trial}")
+    try:
+        result = ResearchService(config).recorded(trial).model_dump(mode="json")
+    except MLTrainerError as error:
+        st.error(str(error))
+        return
+    trial_card(result, config)
+    trial_figures(trial, config)
+    if st.button("Write the HTML report", key=f"html-{trial}", icon=":material/description:"):
+        from mltrainer.agent.report import trial_report
+
+        with st.spinner("drawing the report ..."):
+            written = trial_report(config, trial)
+        st.success(f"Written: {written.html}")
+        st.download_button(
+            "Download report.html", written.html.read_bytes(), f"trial-{trial}.html", "text/html"
+        )
+
+
+def page() -> None:
+    config = settings()
+    st.title("Trials")
+    frame = table_frame(Ledger(config.db_path))
+    if frame.empty:
+        st.info("No trials recorded yet. Train one from the Chat page or `mltrainer train`.")
+        return
+    shown = filtered(frame)
+    st.caption(
+        f"{len(shown)} of {len(frame)} trials. Selection numbers are out of sample; adjusted "
+        "p-values (Holm) count every try on the dataset as of now. Click a row for its report."
+    )
+    picked = st.dataframe(
+        shown,
+        hide_index=True,
+        column_config=column_config(),
+        on_select="rerun",
+        selection_mode="single-row",
+        key="trials-table",
+        width="stretch",
+    )
+    rows = list(picked.selection.rows)
+    trials = shown["trial"].tolist()
+    chosen = trials[rows[0]] if rows else st.session_state.get("open-trial")
+    options = [None, *trials]
+    opened = st.selectbox(
+        "Open the report of trial",
+        options,
+        index=options.index(chosen) if chosen in options else 0,
+        format_func=lambda t: "-" if t is None else f"trial {t}",
+    )
+    if opened is not None:
+        st.session_state["open-trial"] = opened
+        report(int(opened))
+
+
+page()

@@ -1,0 +1,206 @@
+"""What the pages have in common: the conversation as chat bubbles, a trial's card with its key
+numbers and a small equity curve, a holdout card, and a trial's figures. Everything shown comes
+from the session runner's events, the ledger and the engine's report data."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import streamlit as st
+
+from mltrainer.agent.figures import (
+    confusion_figure,
+    equity_figure,
+    equity_sparkline,
+    importance_figure,
+    png_bytes,
+)
+from mltrainer.agent.formatting import data_label, p_value, percent, ratio, signed_percent
+from mltrainer.agent.live import LiveEvent
+from mltrainer.engine.errors import MLTrainerError
+from mltrainer.engine.importance import permutation_importance
+from mltrainer.engine.ledger import Ledger
+from mltrainer.engine.report_data import confusion_matrix, equity_curves
+from mltrainer.engine.settings import Settings, load_settings
+
+AVATARS = {
+    "person": ":material/person:",
+    "llm": ":material/smart_toy:",
+    "app": ":material/science:",
+}
+
+
+def settings() -> Settings:
+    loaded = load_settings()
+    loaded.ensure_home()
+    return loaded
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def sparkline_png(db_path: str, trial: int) -> bytes:
+    """A trial's card curve; a recorded trial never changes, so it is drawn once."""
+    from pathlib import Path
+
+    return png_bytes(equity_sparkline(equity_curves(Ledger(Path(db_path)), trial)))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def trial_figures_png(db_path: str, trial: int) -> tuple[bytes, bytes]:
+    from pathlib import Path
+
+    ledger = Ledger(Path(db_path))
+    return (
+        png_bytes(equity_figure(equity_curves(ledger, trial))),
+        png_bytes(confusion_figure(confusion_matrix(ledger, trial))),
+    )
+
+
+def trial_card(payload: dict[str, Any], config: Settings) -> None:
+    """Key numbers of one trial and its long/flat curve against buy-and-hold."""
+    trial = payload.get("trial")
+    baselines = payload["baselines"]
+    backtest = payload["backtest"]
+    label = data_label(payload.get("data_label"), bool(payload.get("synthetic")))
+    with st.container(border=True, key=f"trial-card-{trial}"):
+        heading = f"**Trial {trial}** · {payload['model']} on {payload['symbol']} · {label} data"
+        st.markdown(heading)
+        numbers, curve = st.columns((3, 2), vertical_alignment="center")
+        with numbers:
+            first, second, third = st.columns(3)
+            first.metric(
+                "Selection accuracy",
+                percent(payload["selection_accuracy"]),
+                f"{(payload['selection_accuracy'] - baselines['best_accuracy']) * 100:+.1f} pp "
+                "vs baseline",
+            )
+            second.metric(
+                "Best baseline",
+                percent(baselines["best_accuracy"]),
+                baselines["best_name"],
+                delta_color="off",
+                delta_arrow="off",
+            )
+            adjusted = payload.get("p_value_adjusted")
+            third.metric(
+                "p-value",
+                p_value(baselines["p_value"]),
+                f"Holm {p_value(adjusted)} over {payload.get('tries') or '?'} tries",
+                delta_color="off",
+                delta_arrow="off",
+            )
+            fourth, fifth, sixth = st.columns(3)
+            fourth.metric("Sharpe (long/flat)", ratio(backtest["long_flat"]["sharpe"]))
+            fifth.metric("Buy-and-hold Sharpe", ratio(backtest["buy_and_hold"]["sharpe"]))
+            sixth.metric(
+                "Total return",
+                signed_percent(backtest["long_flat"]["total_return"]),
+                f"B&H {signed_percent(backtest['buy_and_hold']['total_return'])}",
+                delta_color="off",
+                delta_arrow="off",
+            )
+        with curve:
+            if trial is not None:
+                try:
+                    st.image(sparkline_png(str(config.db_path), int(trial)))
+                except MLTrainerError as error:
+                    st.caption(f"No curve: {error}")
+        period = " to ".join(payload.get("selection_period") or [])
+        st.caption(
+            f"Selection segment {period}, {payload['selection']['n']} days, "
+            f"{backtest['cost_bps']:g} bps costs, {backtest['execution']}. "
+            f"Model id {payload['model_id']}."
+        )
+
+
+def finalized_card(payload: dict[str, Any]) -> None:
+    holdout = payload["holdout"]
+    baselines = holdout["baselines"]
+    with st.container(border=True):
+        look = "untouched" if payload["untouched"] else f"look {payload['look']}, NOT untouched"
+        st.markdown(
+            f"**Locked holdout · trial {payload['trial']}** · {payload['model']} on "
+            f"{payload['symbol']} · {' to '.join(holdout['period'])} ({look})"
+        )
+        first, second, third, fourth = st.columns(4)
+        first.metric("Holdout accuracy", percent(holdout["accuracy"]))
+        second.metric(
+            "Best baseline", percent(baselines["best_accuracy"]), baselines["best_name"],
+            delta_color="off",
+                delta_arrow="off",
+        )  # fmt: skip
+        third.metric("p-value", p_value(baselines["p_value"]))
+        fourth.metric(
+            "Sharpe vs B&H",
+            f"{ratio(holdout['backtest']['long_flat']['sharpe'])} vs "
+            f"{ratio(holdout['backtest']['buy_and_hold']['sharpe'])}",
+        )
+
+
+def _tool_call(event: LiveEvent) -> None:
+    try:
+        arguments = json.dumps(json.loads(event.text or "{}"), separators=(", ", ": "))
+    except json.JSONDecodeError:
+        arguments = event.text
+    st.markdown(f":material/build: `{event.name}` `{arguments}`")
+
+
+def render_events(events: list[LiveEvent], *, direct: bool, config: Settings) -> None:
+    """The conversation as a person reads it. In direct mode the person's words are the turns
+    and the bridge's feedback is the answer; otherwise the LLM talks and calls tools."""
+    carded: set[Any] = set()
+    for event in events:
+        if event.kind == "trial" and event.payload:
+            if event.payload.get("trial") in carded:
+                continue  # a resumed session's adopted trial: one card is enough
+            carded.add(event.payload.get("trial"))
+        match event.kind:
+            case "goal" | "person":
+                with st.chat_message("user", avatar=AVATARS["person"]):
+                    st.markdown(event.text)
+            case "llm":
+                with st.chat_message("assistant", avatar=AVATARS["llm"]):
+                    st.markdown(event.text)
+            case "tool_call":
+                with st.chat_message("assistant", avatar=AVATARS["llm"]):
+                    _tool_call(event)
+            case "tool_result":
+                with st.chat_message("tool", avatar=AVATARS["app"]):
+                    if event.is_error:
+                        st.error(f"{event.name}: {event.text}")
+                    else:
+                        with st.expander(f"{event.name} result", expanded=False):
+                            st.text(event.text)
+            case "feedback":
+                with st.chat_message("tool", avatar=AVATARS["app"]):
+                    st.markdown(event.text if direct else f"_to the LLM:_ {event.text}")
+            case "trial" if event.payload:
+                trial_card(event.payload, config)
+            case "finalized" if event.payload:
+                finalized_card(event.payload)
+            case "error":
+                st.error(event.text)
+            case "end":
+                st.info(event.text, icon=":material/flag:")
+
+
+def trial_figures(trial: int, config: Settings) -> None:
+    """A trial's report on a page: equity and drawdown, confusion, and (on request, since it
+    refits nothing but predicts many times) permutation importance."""
+    try:
+        equity, confusion = trial_figures_png(str(config.db_path), trial)
+    except MLTrainerError as error:
+        st.error(str(error))
+        return
+    st.image(equity)
+    left, right = st.columns(2)
+    left.image(confusion)
+    with right:
+        if st.button("Compute feature importance", key=f"importance-{trial}"):
+            with st.spinner("shuffling each feature on the selection days ..."):
+                try:
+                    importance = permutation_importance(Ledger(config.db_path), config, trial)
+                except MLTrainerError as error:
+                    st.warning(f"No feature importance: {error}")
+                else:
+                    st.image(png_bytes(importance_figure(importance)))

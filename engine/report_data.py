@@ -1,0 +1,256 @@
+"""What the report figures and the UI's tables show, computed from the ledger: equity and
+drawdown of each strategy against buy-and-hold, a session's accuracies against their baselines
+and the best-of-N noise band, confusion matrices, and the ledger as one table with holdout
+numbers and adjusted p-values. Plain data; drawing it is the surfaces' job.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from mltrainer.engine.errors import ConfigError
+from mltrainer.engine.ledger import Ledger, TrialPredictions
+from mltrainer.engine.metrics import strategy_returns
+from mltrainer.engine.selection import adjusted_p_values
+from mltrainer.engine.stats import best_of_n_accuracy
+
+STRATEGY_LABELS = {
+    "long_flat": "long/flat",
+    "long_short": "long/short",
+    "buy_and_hold": "buy-and-hold",
+}
+
+
+class Curve(BaseModel):
+    """One strategy's growth of 1.0 over the selection days, after costs."""
+
+    strategy: str = Field(description="long_flat, long_short or buy_and_hold")
+    label: str
+    equity: list[float] = Field(description="value after each day's return, starting from 1.0")
+    drawdown: list[float] = Field(description="equity over its running peak, minus 1 (<= 0)")
+    total_return: float
+
+
+class EquityCurves(BaseModel):
+    trial: int
+    model: str
+    symbol: str
+    data_label: str
+    dates: list[str]
+    cost_bps: float
+    execution: str
+    curves: list[Curve]
+
+    def curve(self, strategy: str) -> Curve:
+        return next(c for c in self.curves if c.strategy == strategy)
+
+
+class ConfusionMatrix(BaseModel):
+    """Rows: what happened (down, up); columns: what the model called."""
+
+    trial: int
+    labels: tuple[str, str] = ("down", "up")
+    counts: list[list[int]]
+    accuracy: float
+
+
+class AccuracyPoint(BaseModel):
+    """One trial of a session next to its best baseline and what luck reaches."""
+
+    trial: int
+    model: str
+    symbol: str
+    selection_accuracy: float
+    baseline_name: str
+    baseline_accuracy: float
+    days: int
+    tries: int = Field(description="tries on the trial's dataset up to and including it")
+    noise_bar: float = Field(description="expected best-of-`tries` coin-flip accuracy")
+    noise_bar_95: float
+
+
+class SessionAccuracy(BaseModel):
+    session: str | None
+    points: list[AccuracyPoint]
+
+
+class LedgerEntry(BaseModel):
+    """One row of the Trials table: configuration, data label, selection and holdout numbers."""
+
+    trial: int
+    session: str | None
+    created_at: str
+    symbol: str
+    model: str
+    data: str = Field(description="REAL, SYNTHETIC or CALLER")
+    dataset: str | None
+    config: str = Field(description="the resolved configuration, compact")
+    selection_accuracy: float
+    baseline_accuracy: float
+    baseline_name: str
+    p_value: float
+    p_value_adjusted: float | None
+    tries: int | None
+    sharpe: float
+    buy_hold_sharpe: float
+    total_return: float | None
+    holdout_accuracy: float | None = None
+    holdout_p_value: float | None = None
+    holdout_looks: int = 0
+
+
+def _recorded(ledger: Ledger, trial: int) -> tuple[dict[str, Any], TrialPredictions]:
+    result = ledger.result(trial)
+    predictions = ledger.predictions(trial)
+    if result is None or predictions is None:
+        raise ConfigError(f"no recorded trial '{trial}'; list them with `mltrainer trials list`")
+    return result, predictions
+
+
+def equity_curves(ledger: Ledger, trial: int) -> EquityCurves:
+    """Long/flat, long/short and buy-and-hold over the trial's selection days, from its stored
+    calls and next-day returns at its own cost, so the last value of each curve is 1 plus the
+    total return the trial reported."""
+    result, predictions = _recorded(ledger, trial)
+    cost = float(result["config"]["cost_bps"])
+    series = strategy_returns(
+        np.asarray(predictions.y_pred), np.asarray(predictions.next_return), cost_bps=cost
+    )
+    curves = []
+    for strategy, (_, returns) in series.items():
+        equity = np.cumprod(1.0 + returns)
+        peaks = np.maximum.accumulate(np.concatenate([[1.0], equity]))[1:]
+        curves.append(
+            Curve(
+                strategy=strategy,
+                label=STRATEGY_LABELS[strategy],
+                equity=equity.tolist(),
+                drawdown=(equity / peaks - 1.0).tolist(),
+                total_return=float(equity[-1] - 1.0),
+            )
+        )
+    return EquityCurves(
+        trial=trial,
+        model=result["model"],
+        symbol=result["symbol"],
+        data_label=result.get("data_label", ""),
+        dates=predictions.dates,
+        cost_bps=cost,
+        execution=result["backtest"].get("execution", "next_bar"),
+        curves=curves,
+    )
+
+
+def confusion_matrix(ledger: Ledger, trial: int) -> ConfusionMatrix:
+    _, predictions = _recorded(ledger, trial)
+    y_true = np.asarray(predictions.y_true)
+    y_pred = np.asarray(predictions.y_pred)
+    counts = [[int(np.sum((y_true == a) & (y_pred == c))) for c in (0, 1)] for a in (0, 1)]
+    return ConfusionMatrix(
+        trial=trial, counts=counts, accuracy=float(np.mean(y_true == y_pred)) if y_true.size else 0
+    )
+
+
+def session_accuracy(
+    ledger: Ledger, trials: list[int], session: str | None = None
+) -> SessionAccuracy:
+    """Each trial's selection accuracy, its best baseline, and the best-of-N noise band with N
+    the tries on its dataset so far: how high the best of that many coin flips reaches on the
+    same number of days."""
+    points = []
+    tries_by_dataset: dict[str, list[int]] = {}
+    for trial in sorted(trials):
+        result, predictions = _recorded(ledger, trial)
+        dataset = result.get("dataset", {}).get("key")
+        if dataset is not None and dataset not in tries_by_dataset:
+            tries_by_dataset[dataset] = [t.trial for t in ledger.tries(dataset)]
+        tries = sum(1 for t in tries_by_dataset.get(dataset or "", [trial]) if t <= trial)
+        days = len(predictions.dates)
+        noise, noise_95 = best_of_n_accuracy(max(tries, 1), max(days, 1))
+        baselines = result["baselines"]
+        points.append(
+            AccuracyPoint(
+                trial=trial,
+                model=result["model"],
+                symbol=result["symbol"],
+                selection_accuracy=float(
+                    result.get("selection_accuracy", result.get("test_accuracy", 0.0))
+                ),
+                baseline_name=baselines["best_name"],
+                baseline_accuracy=baselines["best_accuracy"],
+                days=days,
+                tries=max(tries, 1),
+                noise_bar=noise,
+                noise_bar_95=noise_95,
+            )
+        )
+    return SessionAccuracy(session=session, points=points)
+
+
+def data_short_label(result: dict[str, Any]) -> str:
+    label = str(result.get("data_label") or "")
+    if result.get("synthetic") or label == "SYNTHETIC DATA":
+        return "SYNTHETIC"
+    return "CALLER" if label == "CALLER DATA" else "REAL"
+
+
+def config_text(config: dict[str, Any]) -> str:
+    """The resolved configuration in one line: what a person needs to tell trials apart."""
+
+    def shown(value: Any) -> str:
+        return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+    always = ("train_ratio", "lookback", "horizon", "cost_bps", "execution")
+    when_set = ("days", "start", "end", "features", "macro")
+    parts = [f"{n}={shown(config[n])}" for n in always if n in config]
+    parts += [f"{n}={shown(config[n])}" for n in when_set if config.get(n)]
+    parts += [f"{k}={shown(v)}" for k, v in (config.get("params") or {}).items()]
+    return ", ".join(parts)
+
+
+def ledger_table(ledger: Ledger, *, limit: int | None = None) -> list[LedgerEntry]:
+    """Every recorded trial, newest first, with its Holm-adjusted p-value over every try on its
+    dataset as of now and its holdout score when it was finalized."""
+    rows = ledger.rows(limit=limit)
+    adjusted: dict[str, dict[int, float]] = {}
+    looks_by_trial: dict[int, list[dict[str, Any]]] = {}
+    for look in ledger.looks():
+        looks_by_trial.setdefault(look.trial, []).append(look.result)
+    entries = []
+    for row in rows:
+        result = ledger.result(row.trial) or {}
+        if row.dataset and row.dataset not in adjusted:
+            adjusted[row.dataset] = adjusted_p_values(ledger.tries(row.dataset))
+        on_dataset = adjusted.get(row.dataset or "", {})
+        looks = looks_by_trial.get(row.trial, [])
+        holdout = looks[-1].get("holdout", {}) if looks else {}
+        long_flat = result.get("backtest", {}).get("long_flat", {})
+        baselines = result.get("baselines", {})
+        entries.append(
+            LedgerEntry(
+                trial=row.trial,
+                session=row.session,
+                created_at=row.created_at,
+                symbol=row.symbol,
+                model=row.model,
+                data=data_short_label(result),
+                dataset=row.dataset,
+                config=config_text(result.get("config", {})),
+                selection_accuracy=row.selection_accuracy,
+                baseline_accuracy=row.best_baseline,
+                baseline_name=str(baselines.get("best_name", "")),
+                p_value=row.p_value,
+                p_value_adjusted=on_dataset.get(row.trial),
+                tries=len(on_dataset) or None,
+                sharpe=row.sharpe,
+                buy_hold_sharpe=row.buy_hold_sharpe,
+                total_return=long_flat.get("total_return"),
+                holdout_accuracy=holdout.get("accuracy"),
+                holdout_p_value=holdout.get("baselines", {}).get("p_value"),
+                holdout_looks=len(looks),
+            )
+        )
+    return entries

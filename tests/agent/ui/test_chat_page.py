@@ -1,0 +1,117 @@
+"""The Chat page through AppTest: a direct-mode instruction trains on SPX and shows its card; a
+message added mid-session is the next turn; Stop ends a scripted session with its summary;
+a reload or a second tab reattaches to the running session and nothing runs twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+from conftest import metric_values, rerun_until
+from streamlit.testing.v1 import AppTest
+
+from mltrainer.agent.live import get_session, running_sessions
+from mltrainer.engine.ledger import Ledger
+from mltrainer.engine.settings import load_settings
+
+INSTRUCTION = "Train a naive bayes model on SPX using the last 1500 days."
+
+
+def has_card(count: int = 1) -> Callable[[AppTest], bool]:
+    return lambda at: len(metric_values(at, "Selection accuracy")) >= count
+
+
+def test_direct_is_the_provider_when_no_llm_key_is_set(app):
+    at = app().run()
+
+    assert at.sidebar.selectbox(key="provider").value == "direct"
+    assert not at.exception
+
+
+def test_a_direct_mode_instruction_trains_on_spx_and_shows_its_card(app):
+    at = app().run()
+    at.chat_input(key="chat-input").set_value(INSTRUCTION).run()
+    rerun_until(at, has_card())
+
+    trial = Ledger(load_settings().db_path).result(1)
+    assert trial is not None
+    assert (trial["symbol"], trial["model"]) == ("SPX", "naive_bayes")
+    assert metric_values(at, "Selection accuracy") == [f"{trial['selection_accuracy']:.1%}"]
+    assert metric_values(at, "Best baseline") == [f"{trial['baselines']['best_accuracy']:.1%}"]
+    assert metric_values(at, "p-value") == [f"{trial['baselines']['p_value']:.3f}"]
+    assert [m.value for m in at.chat_message[0].markdown] == [INSTRUCTION]
+    assert "**Trial 1** · naive_bayes on SPX · REAL data" in [m.value for m in at.markdown]
+    assert len(at.image) >= 1  # the card's equity curve
+
+
+def test_a_message_added_while_the_session_runs_is_its_next_turn(app):
+    at = app().run()
+    at.chat_input(key="chat-input").set_value(INSTRUCTION).run()
+    rerun_until(at, has_card())
+
+    at.chat_input(key="chat-input").set_value("Switch to logistic regression.").run()
+    rerun_until(at, has_card(2))
+
+    ledger = Ledger(load_settings().db_path)
+    assert [ledger.result(t)["model"] for t in (1, 2)] == ["naive_bayes", "logistic_regression"]  # type: ignore[index]
+    assert len(running_sessions()) == 1
+
+
+def test_stop_ends_a_scripted_session_with_its_summary(app, tmp_path: Path):
+    turn = {
+        "text": "Another try.",
+        "tool_calls": [
+            {
+                "name": "train_model",
+                "arguments": {"symbol": "SPX", "model": "naive_bayes", "days": 1500},
+            }
+        ],
+    }
+    script = tmp_path / "twenty.yaml"
+    script.write_text(yaml.safe_dump([turn] * 20), encoding="utf-8")
+    at = app().run()
+    at.sidebar.selectbox(key="provider").set_value("scripted").run()
+    at.sidebar.text_input[-1].set_value(str(script)).run()
+    at.chat_input(key="chat-input").set_value("Train the same model twenty times.").run()
+    rerun_until(at, has_card())
+
+    at.sidebar.button(key="stop-session").click().run()
+    at = rerun_until(at, lambda at: any(i.value.startswith("Session ended:") for i in at.info))
+
+    ended = [i.value for i in at.info if i.value.startswith("Session ended:")]
+    assert len(ended) == 1
+    assert ended[0].startswith("Session ended: stopped by the user after ")
+    trials = int(ended[0].split(" tool calls, ")[1].split(" trials")[0])
+    assert 1 <= trials < 20
+    assert len(metric_values(at, "Selection accuracy")) == trials
+    live = get_session(at.query_params["session"])
+    assert live is not None and not live.running
+    assert at.sidebar.button(key="new-session")  # offered once the session has ended
+
+
+def test_a_reload_and_a_second_tab_reattach_to_the_running_session(app):
+    first = app().run()
+    first.chat_input(key="chat-input").set_value(INSTRUCTION).run()
+    rerun_until(first, has_card())
+    session = first.query_params["session"]
+
+    second_tab = app().run()  # no session in its URL: the one running here
+    reload = app()
+    reload.query_params["session"] = session
+    reload.run()
+
+    for tab in (second_tab, reload):
+        assert tab.query_params["session"] == session
+        assert len(metric_values(tab, "Selection accuracy")) == 1
+    assert [s.session_id for s in running_sessions()] == [session]
+    assert Ledger(load_settings().db_path).count() == 1  # nothing ran twice
+
+
+def test_an_llm_provider_without_its_key_is_refused_with_the_reason(app):
+    at = app().run()
+    at.sidebar.selectbox(key="provider").set_value("anthropic").run()
+    at.chat_input(key="chat-input").set_value("Is SPX predictable?").run()
+
+    assert any("Could not start:" in e.value and "ANTHROPIC_API_KEY" in e.value for e in at.error)
+    assert running_sessions() == []
