@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck install install-dev bench clean image image-test
+.PHONY: demo test lint typecheck install install-dev bench clean image image-test browser readme-images
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,14 +21,27 @@ demo: install
 	$(BIN)/mltrainer demo
 
 lint: install-dev
-	$(BIN)/ruff check agent tools engine prompts tests benchmarks deploy
-	$(BIN)/ruff format --check agent tools engine prompts tests benchmarks deploy
+	$(BIN)/ruff check agent tools engine prompts tests benchmarks deploy docs
+	$(BIN)/ruff format --check agent tools engine prompts tests benchmarks deploy docs
 
 typecheck: install-dev
 	$(BIN)/mypy -p mltrainer.engine -p mltrainer.tools -p mltrainer.agent -p mltrainer.prompts
 
-test: lint typecheck
+# The UI's browser test drives Debian's headless Chromium. Installed here when missing and
+# possible (root with apt-get); otherwise the test skips and says why.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+		|| echo "chromium could not be installed; the browser test will skip"; \
+	else echo "chromium is missing and cannot be installed here (needs root and apt-get); the browser test will skip"; fi
+
+test: lint typecheck browser
 	$(BIN)/python -m pytest -q
+
+# The README's chat screenshot and report figure (docs/images/), from a fresh data home.
+readme-images: install-dev browser
+	$(BIN)/python docs/readme_images.py docs/images
 
 bench: install
 	$(BIN)/python benchmarks/engine_overhead.py

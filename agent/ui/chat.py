@@ -25,7 +25,7 @@ from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.settings import Settings
 
 PROVIDERS = {
-    "direct": "Direct: no LLM, the bridge reads your words",
+    "direct": "Direct (no LLM)",
     "openai": "OpenAI",
     "anthropic": "Anthropic",
     "compatible": "OpenAI-compatible server",
@@ -57,6 +57,11 @@ def sidebar_choices(config: Settings, live: LiveSession | None) -> dict[str, Any
         key="provider",
     )
     choice: dict[str, Any] = {"kind": kind}
+    if kind == "direct":
+        st.sidebar.caption(
+            "Your own words go through the bridge, as an LLM's would: offline, no key. "
+            "Each instruction builds on the last trial ('switch to logistic regression')."
+        )
     if kind in MODELS:
         choice["model"] = st.sidebar.text_input("Model", MODELS[kind], disabled=locked)
     if kind == "compatible":

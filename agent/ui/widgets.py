@@ -81,11 +81,10 @@ def trial_card(payload: dict[str, Any], config: Settings) -> None:
                 delta_color="off",
                 delta_arrow="off",
             )
-            adjusted = payload.get("p_value_adjusted")
             third.metric(
                 "p-value",
                 p_value(baselines["p_value"]),
-                f"Holm {p_value(adjusted)} over {payload.get('tries') or '?'} tries",
+                f"Holm {p_value(payload.get('p_value_adjusted'))}",
                 delta_color="off",
                 delta_arrow="off",
             )
@@ -106,9 +105,14 @@ def trial_card(payload: dict[str, Any], config: Settings) -> None:
                 except MLTrainerError as error:
                     st.caption(f"No curve: {error}")
         period = " to ".join(payload.get("selection_period") or [])
+        tries = payload.get("tries")
+        noun = "try" if tries == 1 else "tries"
+        counted = (
+            f" {tries} {noun} on its dataset so far (Holm p counts them all)." if tries else ""
+        )
         st.caption(
             f"Selection segment {period}, {payload['selection']['n']} days, "
-            f"{backtest['cost_bps']:g} bps costs, {backtest['execution']}. "
+            f"{backtest['cost_bps']:g} bps costs, {backtest['execution']}.{counted} "
             f"Model id {payload['model_id']}."
         )
 

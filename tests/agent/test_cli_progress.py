@@ -101,3 +101,12 @@ def test_the_example_script_runs_four_trials_and_refuses_the_transformer(tmp_pat
     assert out.count("✓ trial") == 4
     assert "Not done, nothing was run: model 'transformer'" in out
     assert "Session ended: finished" in out
+
+
+def test_engine_progress_reads_as_fold_i_of_k():
+    from mltrainer.agent.cli_progress import progress_text
+
+    assert progress_text({"stage": "walk-forward fold", "done": 3, "total": 5}) == (
+        "walk-forward fold 3 of 5"
+    )
+    assert progress_text({"stage": "final fit", "done": 1, "total": 1}) == "final fit"

@@ -43,3 +43,10 @@ async def test_leaving_wakes_a_waiting_turn_and_ends_later_ones() -> None:
         await asyncio.wait_for(provider.complete(system="", messages=[], tools=[]), 5)
     with pytest.raises(ScriptFinished, match="stopped by the user"):
         await provider.complete(system="", messages=[], tools=[])
+
+
+def test_the_cli_cannot_play_a_person_and_says_where_direct_sessions_run() -> None:
+    from mltrainer.agent.providers import ProviderConfigError, make_provider
+
+    with pytest.raises(ProviderConfigError, match="chat of `mltrainer ui`"):
+        make_provider("direct", model="person")
