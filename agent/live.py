@@ -156,6 +156,11 @@ class LiveSession:
         with self._lock:
             return list(self._events)
 
+    def doing(self) -> list[str]:
+        """What runs now, a line per tool: "training lightgbm on SPX: walk-forward fold 2 of 5"."""
+        with self._lock:
+            return list(self.progress.values())
+
     def send(self, text: str) -> None:
         """The person's message: in direct mode the next turn, otherwise the next user turn
         (taken at the next turn boundary). Shown at once."""
@@ -200,14 +205,15 @@ class LiveSession:
 
     def on_progress(self, event: str, name: str, payload: dict[str, Any] | None) -> None:
         """What runs now, by tool (calls of one turn run in parallel), and each result."""
-        if event == "start":
-            self.progress[name] = _starting(name, payload)
-        elif event == "progress" and payload is not None:
-            label = self.progress.get(name, _starting(name, None)).split(":")[0]
-            self.progress[name] = f"{label}: {progress_text(payload)}"
-        else:
-            self.progress.pop(name, None)
-            self._add(*events_from_payload(payload))
+        with self._lock:
+            if event == "start":
+                self.progress[name] = _starting(name, payload)
+            elif event == "progress" and payload is not None:
+                label = self.progress.get(name, _starting(name, None)).split(":")[0]
+                self.progress[name] = f"{label}: {progress_text(payload)}"
+            else:
+                self.progress.pop(name, None)
+                self._events.extend(events_from_payload(payload))
 
     def _run(self, session: Callable[[], Coroutine[Any, Any, SessionSummary]]) -> None:
         try:
@@ -219,7 +225,8 @@ class LiveSession:
             self.failure = f"{type(error).__name__}: {error}"
             self._add(LiveEvent("error", f"The session failed: {self.failure}", is_error=True))
         finally:
-            self.progress.clear()
+            with self._lock:
+                self.progress.clear()
             if self._provider is not None:
                 self._provider.leave(STOPPED_BY_PERSON)
             if self.summary is not None:

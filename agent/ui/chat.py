@@ -141,7 +141,7 @@ def start(goal: str, choice: dict[str, Any], config: Settings) -> None:
 def show_progress(live: LiveSession) -> None:
     if not live.running:
         return
-    doing = "; ".join(live.progress.values())
+    doing = "; ".join(live.doing())
     if live.control.stop_reason:
         st.caption(":material/hourglass_top: stopping after the current step ...")
     elif doing:

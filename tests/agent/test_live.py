@@ -164,3 +164,24 @@ def test_empty_messages_are_not_sent(text: str):
         live.stop()
         assert live.wait(30)
     assert [e for e in live.events() if e.kind == "person"] == []
+
+
+def test_what_runs_now_is_shown_fold_by_fold_and_cleared_when_the_tool_ends(tmp_path: Path):
+    live = LiveSession("s", tmp_path / "s.jsonl", "goal", "direct", direct=True)
+    arguments = {"symbol": "SPX", "model": "naive_bayes"}
+
+    live.on_progress("start", "train_model", arguments)
+    started = live.doing()
+    live.on_progress(
+        "progress", "train_model", {"stage": "walk-forward fold", "done": 3, "total": 5}
+    )
+    folding = live.doing()
+    live.on_progress("progress", "train_model", {"stage": "final fit", "done": 1, "total": 1})
+    fitting = live.doing()
+    live.on_progress("end", "train_model", {"status": "success", "type": "training_complete"})
+
+    assert started == ["training naive_bayes on SPX"]
+    assert folding == ["training naive_bayes on SPX: walk-forward fold 3 of 5"]
+    assert fitting == ["training naive_bayes on SPX: final fit"]
+    assert live.doing() == []
+    assert [e.kind for e in live.events()] == ["trial"]
