@@ -39,7 +39,7 @@ FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--window-size=1366,900",
+    "--window-size=1280,800",  # a laptop's width
 )
 INSTRUCTION = "Train a naive bayes model on SPX using the last 1500 days"
 
@@ -147,6 +147,13 @@ def test_an_instruction_typed_in_the_chat_shows_its_trial_card(server, browser, 
     assert metrics["Selection accuracy"] == f"{trial['selection_accuracy']:.1%}"
     assert metrics["Best baseline"] == f"{trial['baselines']['best_accuracy']:.1%}"
     assert "naive_bayes on SPX" in card.text
+    cut_off = browser.execute_script(  # type: ignore[attr-defined]
+        "return [...arguments[0].querySelectorAll("
+        "'[data-testid=stMetricValue], [data-testid=stMetricDelta], [data-testid=stMetricLabel]')]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)",
+        card,
+    )
+    assert cut_off == []  # every number and label of the card fits at a laptop's width
     assert "?session=" in browser.current_url  # type: ignore[attr-defined]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "chat.png"

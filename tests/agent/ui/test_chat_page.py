@@ -115,3 +115,17 @@ def test_an_llm_provider_without_its_key_is_refused_with_the_reason(app):
 
     assert any("Could not start:" in e.value and "ANTHROPIC_API_KEY" in e.value for e in at.error)
     assert running_sessions() == []
+
+
+def test_words_with_nothing_to_run_get_a_hint_and_the_session_goes_on(app):
+    at = app().run()
+    at.chat_input(key="chat-input").set_value("hello there").run()
+    rerun_until(at, lambda at: any("Nothing to run in that" in m.value for m in at.markdown))
+
+    at.chat_input(key="chat-input").set_value("still there?").run()
+    rerun_until(at, lambda at: sum("Nothing to run in that" in m.value for m in at.markdown) == 2)
+
+    (live,) = running_sessions()
+    assert live.running  # a person is never cut off for chatting, unlike an LLM
+    at.chat_input(key="chat-input").set_value(INSTRUCTION).run()
+    rerun_until(at, has_card())
