@@ -102,6 +102,7 @@ def _strategy(stats: dict[str, Any]) -> str:
 
 def _trial_numbers(service: ResearchService, trial: int) -> tuple[list[str], list[tuple[str, str]]]:
     result = service.recorded(trial).model_dump(mode="json")
+    session = (service.ledger.result(trial) or {}).get("session")
     predictions = service.ledger.predictions(trial)
     assert predictions is not None
     stats = selection_stats(
@@ -115,7 +116,7 @@ def _trial_numbers(service: ResearchService, trial: int) -> tuple[list[str], lis
     used = result["dataset"]["used"]
     meta = [
         f"{result['model']} on {result['symbol']}, {result['data_label']} "
-        f"({result['provenance']['source']}), session {result.get('session') or '-'}",
+        f"({result['provenance']['source']}), session {session or '-'}",
         f"model id {result['model_id']}, seed {result['seed']}, code {result['code_version']}, "
         f"bars {used['start']} to {used['end']} (hash {result['dataset']['used_hash']})",
         f"configuration: {config_text(result['config'])}",
@@ -146,7 +147,12 @@ def _trial_numbers(service: ResearchService, trial: int) -> tuple[list[str], lis
         ("buy-and-hold", _strategy(backtest["buy_and_hold"])),
         ("costs / execution", f"{backtest['cost_bps']:g} bps, {backtest['execution']}"),
         ("PSR / DSR (over buy-and-hold)", f"{p_value(stats.psr)} / {p_value(stats.dsr)}"),
-        ("PBO (selection window)", f"{p_value(stats.pbo)} over {stats.pbo_trials} trials"),
+        (
+            "PBO (selection window)",
+            f"{p_value(stats.pbo)} over {stats.pbo_trials} trials"
+            if stats.pbo is not None
+            else f"- (needs 4 trials in the window; it has {stats.pbo_trials})",
+        ),
     ]
     for look in service.ledger.looks(result["dataset"]["key"]):
         if look.trial != trial:
