@@ -31,7 +31,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import tempfile
@@ -42,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from timing import Clock, verdict
+from timing import Clock, benchmark_parser, verdict
 
 OVERHEAD_TARGET = 1.10
 FEATURE_TARGET_SECONDS = 1.0
@@ -225,11 +224,7 @@ def time_selection_statistics(n_trials: int, repeats: int) -> tuple[float, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Example: python benchmarks/engine_overhead.py --repeats 5",
-    )
+    parser = benchmark_parser(__doc__, "python benchmarks/engine_overhead.py --repeats 5")
     parser.add_argument("--repeats", type=int, default=5, help="measured runs per figure (median)")
     parser.add_argument("--folds", type=int, default=5, help="walk-forward folds in the trial")
     parser.add_argument("--rows", type=int, default=1_000_000, help="bars for feature building")

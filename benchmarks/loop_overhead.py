@@ -23,7 +23,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from timing import Clock, verdict
+from timing import Clock, benchmark_parser, verdict
 
 TURN_TARGET_MS = 2.0
 GOAL = "Benchmark the loop: call noop until told to finish."
@@ -229,11 +228,7 @@ def measure(turns: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Example: python benchmarks/loop_overhead.py --turns 200",
-    )
+    parser = benchmark_parser(__doc__, "python benchmarks/loop_overhead.py --turns 200")
     parser.add_argument("--turns", type=int, default=200, help="turns in the scripted session")
     parser.add_argument(
         "--home", type=Path, default=None, help="data home (default: a temporary folder)"

@@ -13,11 +13,12 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import tempfile
 from pathlib import Path
+
+from timing import benchmark_parser
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "random_walk_40.yaml"
 
@@ -52,10 +53,8 @@ def session(symbol: str, seed: int, n_bars: int, folder: Path) -> dict[str, obje
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Example: python benchmarks/selection_session.py --seeds 20 --first-seed 100",
+    parser = benchmark_parser(
+        __doc__, "python benchmarks/selection_session.py --seeds 20 --first-seed 100"
     )
     parser.add_argument("--seeds", type=int, default=5, help="random walks, one session each")
     parser.add_argument("--first-seed", type=int, default=0, help="seed of the first walk")

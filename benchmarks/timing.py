@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import functools
 import time
 from collections.abc import Callable
@@ -34,3 +35,13 @@ class Clock:
 
 def verdict(met: bool) -> str:
     return "met" if met else "NOT met"
+
+
+def benchmark_parser(doc: str | None, example: str) -> argparse.ArgumentParser:
+    """A benchmark's command line: its docstring's first paragraph as the description, the
+    whole docstring kept as written, and an example call."""
+    return argparse.ArgumentParser(
+        description=doc.split("\n\n")[0] if doc else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"Example: {example}",
+    )

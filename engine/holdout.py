@@ -46,6 +46,24 @@ def propose_holdout(
     return index[n_bars - rows], index[-1], rows
 
 
+def proposed_holdout(history: BarSet, key: str, *, share: float, min_bars: int) -> DatasetRow:
+    """What the holdout of `key` would be if it were fixed on `history` now."""
+    start, end, rows = propose_holdout(
+        pd.DatetimeIndex(history.frame.index), share=share, min_bars=min_bars
+    )
+    provenance = history.provenance
+    return DatasetRow(
+        dataset=key,
+        source=provenance.source,
+        symbol=provenance.symbol.upper(),
+        kind="bars",
+        holdout_start=start.date(),
+        holdout_end=end.date(),
+        holdout_rows=rows,
+        created_at="",
+    )
+
+
 def lock_holdout(
     ledger: Ledger,
     history: BarSet,
@@ -60,19 +78,7 @@ def lock_holdout(
     stored = stored or ledger.dataset(key)
     if stored is not None:
         return stored
-    start, end, rows = propose_holdout(
-        pd.DatetimeIndex(history.frame.index), share=share, min_bars=min_bars
-    )
-    provenance = history.provenance
-    return ledger.fix_holdout(
-        key,
-        source=provenance.source,
-        symbol=provenance.symbol.upper(),
-        kind="bars",
-        start=start.date(),
-        end=end.date(),
-        rows=rows,
-    )
+    return ledger.fix_holdout(proposed_holdout(history, key, share=share, min_bars=min_bars))
 
 
 @dataclass(frozen=True)
@@ -139,18 +145,6 @@ def split_for_trials(
     """Propose a holdout on `bars` and clip them for `config`, without a ledger: for running the
     trial function alone (benchmarks, a worker that was handed its data). Nothing is stored,
     so nothing is locked across calls; the service is what locks holdouts."""
-    start, end, rows = propose_holdout(
-        pd.DatetimeIndex(bars.frame.index), share=share, min_bars=min_bars
-    )
-    provenance = bars.provenance
-    dataset = DatasetRow(
-        dataset=dataset_key(provenance.source, provenance.symbol),
-        source=provenance.source,
-        symbol=provenance.symbol.upper(),
-        kind="bars",
-        holdout_start=start.date(),
-        holdout_end=end.date(),
-        holdout_rows=rows,
-        created_at="",
-    )
+    key = dataset_key(bars.provenance.source, bars.provenance.symbol)
+    dataset = proposed_holdout(bars, key, share=share, min_bars=min_bars)
     return development_bars(bars, dataset, config, looks=0)

@@ -360,26 +360,27 @@ class Ledger:
             ).fetchone()[0]
         return (None if row is None else DatasetRow(**dict(row))), int(looks)
 
-    def fix_holdout(
-        self,
-        key: str,
-        *,
-        source: str,
-        symbol: str,
-        kind: str,
-        start: date,
-        end: date,
-        rows: int,
-    ) -> DatasetRow:
+    def fix_holdout(self, proposed: DatasetRow) -> DatasetRow:
         """Store a dataset's holdout the first time it is used; later calls (any process)
         get the boundary already stored, whatever they propose."""
         with connected(self.path) as connection, transaction(connection):
             connection.execute(
                 "INSERT OR IGNORE INTO datasets (dataset, source, symbol, kind, holdout_start, "
                 "holdout_end, holdout_rows, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, source, symbol, kind, start.isoformat(), end.isoformat(), rows, _now()),
+                (
+                    proposed.dataset,
+                    proposed.source,
+                    proposed.symbol,
+                    proposed.kind,
+                    proposed.holdout_start.isoformat(),
+                    proposed.holdout_end.isoformat(),
+                    proposed.holdout_rows,
+                    _now(),
+                ),
             )
-            row = connection.execute("SELECT * FROM datasets WHERE dataset = ?", (key,)).fetchone()
+            row = connection.execute(
+                "SELECT * FROM datasets WHERE dataset = ?", (proposed.dataset,)
+            ).fetchone()
         return DatasetRow(**dict(row))
 
     def record_look(

@@ -25,7 +25,7 @@ from mltrainer.engine.data.base import BarSet, SeriesSet, make_provenance
 from mltrainer.engine.data.registry import resolve_bars, resolve_series
 from mltrainer.engine.errors import ConfigError, DataSourceError
 from mltrainer.engine.finalize import score_holdout
-from mltrainer.engine.holdout import dataset_key, development_bars, lock_holdout
+from mltrainer.engine.holdout import Development, dataset_key, development_bars, lock_holdout
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.metrics import backtest, classification_metrics
 from mltrainer.engine.persistence import commit_staged, discard_staged, recover_staged, stage_model
@@ -139,17 +139,7 @@ class ResearchService:
                     "fallback is switched on (MLTRAINER_ALLOW_SYNTHETIC_FALLBACK), so a seeded "
                     "random walk was used"
                 )
-        key = dataset_key(bars.provenance.source, config.symbol)
-        stored, looks = self.ledger.dataset_and_looks(key)
-        dataset = lock_holdout(
-            self.ledger,
-            history,
-            key,
-            share=self.settings.holdout_share,
-            min_bars=self.settings.holdout_min_bars,
-            stored=stored,
-        )
-        development = development_bars(bars, dataset, config, looks=looks)
+        development = self._development(config, bars, history)
         macro = self._macro(config.macro, development.info.used.end)
         outcome = run_trial(
             config,
@@ -224,6 +214,20 @@ class ResearchService:
         if config.start is None or source in LIVE_SOURCES:
             return bars, bars
         return bars, resolve_bars(config.symbol, source, self.settings)
+
+    def _development(self, config: TrialConfig, bars: BarSet, history: BarSet) -> Development:
+        """`bars` clipped before their dataset's holdout, which is locked on first use."""
+        key = dataset_key(bars.provenance.source, config.symbol)
+        stored, looks = self.ledger.dataset_and_looks(key)
+        dataset = lock_holdout(
+            self.ledger,
+            history,
+            key,
+            share=self.settings.holdout_share,
+            min_bars=self.settings.holdout_min_bars,
+            stored=stored,
+        )
+        return development_bars(bars, dataset, config, looks=looks)
 
     def _macro(self, series_ids: list[str], end: date) -> dict[str, SeriesSet]:
         return {
@@ -403,15 +407,7 @@ class ResearchService:
         bars, history = self._bars(config, None)
         if bars.provenance.kind == "synthetic":
             self.compliance.require_synthetic_allowed(explicit=source == "synthetic")
-        key = dataset_key(bars.provenance.source, symbol)
-        dataset = lock_holdout(
-            self.ledger,
-            history,
-            key,
-            share=self.settings.holdout_share,
-            min_bars=self.settings.holdout_min_bars,
-        )
-        development = development_bars(bars, dataset, config, looks=len(self.ledger.looks(key)))
+        development = self._development(config, bars, history)
         close = development.bars.frame["close"]
         return {
             "status": "success",

@@ -51,13 +51,17 @@ def best_of_n_accuracy(n_tries: int, n_days: int, p: float = 0.5) -> tuple[float
     return expected, q95
 
 
+def _discordant(first_correct: np.ndarray, second_correct: np.ndarray) -> tuple[int, int]:
+    """Days only the first got right, and days only the second got right."""
+    first = np.asarray(first_correct, dtype=bool)
+    second = np.asarray(second_correct, dtype=bool)
+    return int(np.sum(first & ~second)), int(np.sum(second & ~first))
+
+
 def mcnemar_greater(first_correct: np.ndarray, second_correct: np.ndarray) -> float:
     """Exact one-sided McNemar test: on the days the two disagree, is the first right more
     often than a fair coin would make it? 1.0 when they never disagree."""
-    first = np.asarray(first_correct, dtype=bool)
-    second = np.asarray(second_correct, dtype=bool)
-    only_first = int(np.sum(first & ~second))
-    only_second = int(np.sum(second & ~first))
+    only_first, only_second = _discordant(first_correct, second_correct)
     if only_first + only_second == 0:
         return 1.0
     return float(binomtest(only_first, only_first + only_second, 0.5, "greater").pvalue)
@@ -65,10 +69,7 @@ def mcnemar_greater(first_correct: np.ndarray, second_correct: np.ndarray) -> fl
 
 def mcnemar_two_sided(first_correct: np.ndarray, second_correct: np.ndarray) -> float:
     """Exact two-sided McNemar test: do two predictors' errors on the same days differ?"""
-    first = np.asarray(first_correct, dtype=bool)
-    second = np.asarray(second_correct, dtype=bool)
-    only_first = int(np.sum(first & ~second))
-    only_second = int(np.sum(second & ~first))
+    only_first, only_second = _discordant(first_correct, second_correct)
     if only_first + only_second == 0:
         return 1.0
     return float(binomtest(only_first, only_first + only_second, 0.5).pvalue)
