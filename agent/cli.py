@@ -1,4 +1,4 @@
-"""The `mltrainer` command line. Library errors become one line on stderr and exit code 1."""
+"""The `mltrainer` command line. Every failure is one line on stderr (see `cli_errors`)."""
 
 from __future__ import annotations
 
@@ -9,32 +9,31 @@ from contextlib import nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from mltrainer.agent.cli_data import data_app
+from mltrainer.agent.cli_errors import OneLineErrors, errors, fail, load_cli_settings, run_reported
+from mltrainer.agent.cli_interrupt import run_interruptible
+from mltrainer.agent.cli_trials import trials_app
+from mltrainer.agent.cli_trials import trials_table as _trials_table
 from mltrainer.agent.dispatch import ProgressHook
 from mltrainer.agent.loop import SessionSummary
-from mltrainer.engine.errors import MLTrainerError
-from mltrainer.engine.settings import Settings, load_settings
+from mltrainer.engine.redaction import redact_text
+from mltrainer.engine.settings import Settings
 
 app = typer.Typer(
     help="Honest machine-learning research on market data, driven by an LLM.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=OneLineErrors,
 )
-trials_app = typer.Typer(help="Recorded trials (the ledger).", no_args_is_help=True)
 app.add_typer(trials_app, name="trials")
 app.add_typer(data_app, name="data")
 
 # Pipes get 80 columns from rich by default, too narrow for the results table.
 console = Console(width=None if Console().is_terminal else 120)
-errors = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 DEMO_GOAL = (
@@ -45,39 +44,25 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 
 
 def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    return typer.Exit(1)
+    return fail(message)
 
 
 def _run(action: Callable[[], T]) -> T:
-    try:
-        return action()
-    except MLTrainerError as error:
-        raise _fail(str(error)) from error
-
-
-def _without_credentials(url: str | None) -> str | None:
-    """The URL as it may be written to a transcript: no user:password@, no query tokens."""
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    result: T = run_reported(action)
+    return result
 
 
 def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ValidationError as error:
-        raise _fail(
-            f"invalid settings in the environment or .env: {error.errors()[0]['msg']} "
-            f"({'.'.join(str(p) for p in error.errors()[0]['loc'])})"
-        ) from error
+    return load_cli_settings()
 
 
 def _await(coroutine_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return _run(lambda: asyncio.run(coroutine_factory()))
+
+
+def _await_session(session: Callable[[asyncio.Event], Coroutine[Any, Any, T]]) -> T:
+    """Like `_await`, with Ctrl-C stopping the session cleanly (see `cli_interrupt`)."""
+    return _run(lambda: run_interruptible(session, errors))
 
 
 def _progress_hook(enabled: bool) -> tuple[ProgressHook | None, Callable[[], None]]:
@@ -110,42 +95,6 @@ def _progress_hook(enabled: bool) -> tuple[ProgressHook | None, Callable[[], Non
     return hook, status.stop
 
 
-def _trials_table(rows: list[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title)
-    for column in (
-        "trial",
-        "model",
-        "symbol",
-        "data",
-        "test acc",
-        "best baseline",
-        "p-value",
-        "Sharpe",
-        "B&H Sharpe",
-    ):
-        table.add_column(
-            column,
-            justify="right"
-            if column not in ("model", "symbol", "data", "best baseline")
-            else "left",
-        )
-    for row in rows:
-        table.add_row(
-            str(row.get("trial")),
-            str(row.get("model")),
-            str(row.get("symbol")),
-            "[red]SYNTHETIC[/red]"
-            if row.get("data") == "SYNTHETIC DATA" or row.get("synthetic") is True
-            else "real",
-            f"{row['test_accuracy']:.1%}",
-            f"{row.get('best_baseline')} {row['baseline_accuracy']:.1%}",
-            f"{row['p_value']:.3f}",
-            f"{row['sharpe']:.2f}",
-            f"{row['buy_hold_sharpe']:.2f}",
-        )
-    return table
-
-
 def _print_summary(summary: SessionSummary, as_json: bool) -> None:
     if as_json:
         print(json.dumps(_summary_dict(summary), indent=2, default=str))
@@ -160,6 +109,8 @@ def _print_summary(summary: SessionSummary, as_json: bool) -> None:
     if summary.conclusion:
         console.print(f"[bold]Conclusion:[/bold] {summary.conclusion}")
     console.print(f"Transcript: {summary.transcript}")
+    if summary.resumable:
+        console.print(f"Resume with: mltrainer resume {summary.transcript}")
 
 
 def _summary_dict(summary: SessionSummary) -> dict[str, Any]:
@@ -177,13 +128,14 @@ def _summary_dict(summary: SessionSummary) -> dict[str, Any]:
         },
         "trials": summary.trials,
         "transcript": str(summary.transcript),
+        "resumable": summary.resumable,
     }
 
 
 def _exit_for(summary: SessionSummary) -> None:
-    """Budgets end a session normally; a provider failure or a tool failing past its retry
-    budget is a failed run."""
-    if summary.reason.startswith(("provider error", "tool ")):
+    """Budgets end a session normally; a provider failure, a tool failing past its retry
+    budget or Ctrl-C is a failed (or unfinished) run."""
+    if summary.reason.startswith(("provider error", "tool ")) or summary.resumable:
         raise typer.Exit(1)
 
 
@@ -205,14 +157,15 @@ def demo(
     if not as_json:
         console.print(f"[bold]Goal:[/bold] {DEMO_GOAL}")
     try:
-        summary = _await(
-            lambda: start_session(
+        summary = _await_session(
+            lambda interrupt: start_session(
                 ScriptedProvider.from_file(script),
                 DEMO_GOAL,
                 settings=settings,
                 transcript_path=transcript,
                 progress=hook,
                 provider_options={"script": str(script)},
+                interrupt=interrupt,
             )
         )
     finally:
@@ -232,13 +185,16 @@ def run(
         str | None, typer.Option(help="OpenAI-compatible server (vLLM, Ollama, ...).")
     ] = None,
     script: Annotated[Path | None, typer.Option(help="Turns file for --provider scripted.")] = None,
-    max_turns: Annotated[int, typer.Option(min=1)] = 20,
-    max_tool_calls: Annotated[int, typer.Option(min=1)] = 60,
-    max_tokens: Annotated[int, typer.Option(min=1000)] = 400_000,
+    max_turns: Annotated[int, typer.Option(min=1, max=1_000_000)] = 20,
+    max_tool_calls: Annotated[int, typer.Option(min=1, max=1_000_000)] = 60,
+    max_tokens: Annotated[int, typer.Option(min=1000, max=10**12)] = 400_000,
     max_cost: Annotated[
-        float | None, typer.Option(help="Stop when the LLM cost reaches this (USD).")
+        float | None,
+        typer.Option(min=0, max=1_000_000, help="Stop when the LLM cost reaches this (USD)."),
     ] = None,
-    max_seconds: Annotated[float, typer.Option(min=1)] = 900.0,
+    max_seconds: Annotated[
+        float, typer.Option(min=1, max=7 * 24 * 3600, help="Wall-time deadline (seconds).")
+    ] = 900.0,
     transcript: Annotated[Path | None, typer.Option(help="Where to write the transcript.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -255,13 +211,13 @@ def run(
     llm = _run(lambda: make_provider(provider, model=model, base_url=base_url, script=script))
     budgets = Budgets(max_turns, max_tool_calls, max_tokens, max_cost, max_seconds)
     options = {
-        "base_url": _without_credentials(base_url),
+        "base_url": redact_text(base_url) if base_url else None,
         "script": str(script.resolve()) if script else None,
     }
     hook, stop = _progress_hook(not as_json)
     try:
-        summary = _await(
-            lambda: start_session(
+        summary = _await_session(
+            lambda interrupt: start_session(
                 llm,
                 goal,
                 settings=settings,
@@ -269,6 +225,7 @@ def run(
                 transcript_path=transcript,
                 progress=hook,
                 provider_options=options,
+                interrupt=interrupt,
             )
         )
     finally:
@@ -325,18 +282,41 @@ def replay(
 @app.command()
 def resume(
     file: Annotated[Path, typer.Argument(help="The transcript of a session that was killed.")],
+    provider: Annotated[
+        str | None, typer.Option(help="openai, anthropic or scripted (default: as recorded).")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model name (default: as recorded).")] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="Server to continue against; a recorded one is used only if repeated."),
+    ] = None,
+    script: Annotated[Path | None, typer.Option(help="Turns file for a scripted session.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Continue a session that was killed, appending to its transcript.
+    """Continue a session that was killed or stopped with Ctrl-C, appending to its transcript.
+
+    Your API key goes only to the server you name: a base URL recorded in the transcript is
+    used only when you repeat it with --base-url.
 
     Example: mltrainer resume ~/.local/share/mltrainer/transcripts/SESSION.jsonl
     """
+    from mltrainer.agent.resume_provider import ProviderRequest
     from mltrainer.agent.runs import resume_session
 
     settings = _settings()
+    request = ProviderRequest(provider, model, base_url, script)
     hook, stop = _progress_hook(not as_json)
     try:
-        summary = _await(lambda: resume_session(file, settings=settings, progress=hook))
+        summary = _await_session(
+            lambda interrupt: resume_session(
+                file,
+                settings=settings,
+                progress=hook,
+                request=request,
+                notice=lambda note: errors.print(f"note: {note}", markup=False),
+                interrupt=interrupt,
+            )
+        )
     finally:
         stop()
     _print_summary(summary, as_json)
@@ -386,106 +366,6 @@ def tools(
     if fmt not in ("openai", "anthropic", "json"):
         raise _fail(f"unknown format '{fmt}'; choose openai, anthropic or json")
     print(json.dumps(export_schemas(fmt), indent=2))  # type: ignore[arg-type]
-
-
-@trials_app.command("list")
-def trials_list(
-    symbol: Annotated[str | None, typer.Option(help="Only this symbol.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
-    as_json: JsonOption = False,
-) -> None:
-    """List recorded trials, newest first.
-
-    Example: mltrainer trials list --symbol SPX
-    """
-    from mltrainer.engine.ledger import Ledger
-
-    settings = _settings()
-    rows = Ledger(settings.db_path).rows(limit=limit, symbol=symbol)
-    if as_json:
-        print(json.dumps([r.model_dump() for r in rows], indent=2))
-        return
-    table_rows = [
-        {
-            **r.model_dump(),
-            "data": "SYNTHETIC DATA" if r.synthetic else "REAL DATA",
-            "baseline_accuracy": r.best_baseline,
-            "best_baseline": "",
-        }
-        for r in rows
-    ]
-    console.print(_trials_table(table_rows, f"{len(rows)} recorded trials (out of sample)"))
-
-
-@trials_app.command("show")
-def trials_show(
-    trial: Annotated[str, typer.Argument(help="Trial number or model id.")],
-    as_json: JsonOption = False,
-) -> None:
-    """Show one recorded trial in full.
-
-    Example: mltrainer trials show 3
-    """
-    from mltrainer.engine.ledger import Ledger
-
-    settings = _settings()
-    result = Ledger(settings.db_path).result(trial)
-    if result is None:
-        raise _fail(f"no recorded trial '{trial}'; see `mltrainer trials list`")
-    if as_json:
-        print(json.dumps(result, indent=2))
-        return
-    from mltrainer.engine.runner import result_summary
-
-    console.print(
-        _trials_table([result_summary(result)], f"Trial {result['trial']}: {result['model_id']}")
-    )
-    table = Table(title="Details")
-    table.add_column("field")
-    table.add_column("value")
-    test = result["test"]
-    bt = result["backtest"]
-    for name, value in (
-        (
-            "data",
-            "{data_label} {provenance[source]} {provenance[rows]} rows hash "
-            "{provenance[content_hash]}".format(**result),
-        ),
-        ("train period", " to ".join(result["train_period"])),
-        ("test period", " to ".join(result["test_period"])),
-        (
-            "train / test accuracy",
-            f"{result['train_accuracy']:.1%} / {result['test_accuracy']:.1%}",
-        ),
-        (
-            "walk-forward accuracy",
-            f"{result['walk_forward_accuracy']:.1%} over {len(result['walk_forward'])} folds",
-        ),
-        ("precision / recall", f"{test['precision']:.3f} / {test['recall']:.3f}"),
-        ("AUC / log loss", f"{test['auc']} / {test['log_loss']}"),
-        (
-            "long/flat",
-            _strategy_line(bt["long_flat"]) + f", max DD {bt['long_flat']['max_drawdown']:.1%}",
-        ),
-        (
-            "long/short",
-            _strategy_line(bt["long_short"]),
-        ),
-        (
-            "buy and hold",
-            _strategy_line(bt["buy_and_hold"]),
-        ),
-        ("costs", f"{bt['cost_bps']} bps"),
-        ("config", json.dumps(result["config"])),
-        ("seed / version", f"{result['seed']} / {result['code_version']}"),
-        ("notes", "; ".join(result.get("notes", [])) or "-"),
-    ):
-        table.add_row(name, value)
-    console.print(table)
-
-
-def _strategy_line(stats: dict[str, Any]) -> str:
-    return f"return {stats['annual_return']:.1%}, Sharpe {stats['sharpe']:.2f}"
 
 
 def main() -> None:

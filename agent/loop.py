@@ -5,8 +5,8 @@
 3. Tool calls run through the executor; their results are the next message.
 4. Free text goes through the bridge's regex fallback; a trial's feedback is the next user
    turn; no instruction gets one reminder, then the session ends.
-5. End on `finish`, a budget, or a fatal provider error, always with a summary and an intact
-   transcript.
+5. End on `finish`, a budget, Ctrl-C or a fatal provider error, always with a summary and an
+   intact transcript; an interrupted session's end is marked resumable.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class SessionSummary:
     usage: Usage
     trials: list[dict[str, Any]] = field(default_factory=list)
     transcript: Path | None = None
+    resumable: bool = False
 
 
 async def run_session(
@@ -52,6 +53,7 @@ async def run_session(
         state.add(UserMessage(goal))
     conclusion: str | None = None
     best: int | None = None
+    resumable = False
     step = first_step
     while True:
         step = step if step is not None else await take_turn(state)
@@ -63,7 +65,7 @@ async def run_session(
             case Finished():
                 reason, conclusion, best = "finished", step.conclusion, step.best_trial
             case Stopped():
-                reason = step.reason
+                reason, resumable = step.reason, step.resumable
             case _:
                 assert_never(step)
         break
@@ -77,6 +79,7 @@ async def run_session(
         usage=state.usage,
         trials=state.trials,
         transcript=state.transcript.path,
+        resumable=resumable,
     )
     state.transcript.write(
         {
@@ -92,6 +95,7 @@ async def run_session(
                 "cost_usd": state.usage.cost_usd,
             },
             "trials": state.trials,
+            **({"resumable": True} if resumable else {}),
         }
     )
     return summary

@@ -25,3 +25,7 @@ class ModelUnavailableError(MLTrainerError):
 
 class InsufficientDataError(ConfigError):
     """Too few rows for the requested split, folds, lookback or horizon."""
+
+
+class DataHomeError(MLTrainerError):
+    """The data home (`MLTRAINER_HOME`) or a file in it cannot be created, read or written."""

@@ -139,7 +139,9 @@ class Ledger:
 
     def _find(self, key: str | int) -> Any:
         with connected(self.path) as connection:
-            if isinstance(key, int) or str(key).isdigit():
+            if isinstance(key, int) or (str(key).isascii() and str(key).isdigit()):
+                if not 0 < int(key) < 2**63:  # SQLite's integer range: no such trial
+                    return None
                 return connection.execute(
                     "SELECT * FROM trials WHERE trial = ?", (int(key),)
                 ).fetchone()

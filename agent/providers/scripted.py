@@ -78,6 +78,7 @@ class ScriptedProvider(Provider):
         system: str,
         messages: Sequence[Message],
         tools: Sequence[ToolSpec],
+        timeout: float | None = None,
     ) -> AssistantTurn:
         if self._next >= len(self.turns):
             raise ProviderError(f"script exhausted after {len(self.turns)} turns")

@@ -301,7 +301,16 @@ def test_messages_from_events_skips_bookkeeping_events(tmp_path: Path):
     with Transcript(path) as transcript:
         transcript.write(HEADER)
         transcript.write_message(MESSAGES[0])
-        transcript.write({"event": "tool_run", "call_id": "call_1", "payload": {}})
+        transcript.write(
+            {
+                "event": "tool_run",
+                "call_id": "call_1",
+                "name": "list_models",
+                "payload": {},
+                "content": "{}",
+                "is_error": False,
+            }
+        )
         transcript.write_message(TURN)
         transcript.write({"event": "resumed", "after_turns": 1})
         transcript.write_message(RESULTS)

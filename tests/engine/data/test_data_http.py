@@ -16,8 +16,8 @@ from mltrainer.engine.data.http import (
     RateLimiter,
     RetryPolicy,
     parse_retry_after,
-    redact,
 )
+from mltrainer.engine.redaction import redact_text as redact
 from mltrainer.engine.errors import DataSourceError
 
 OK = {"status": "OK", "results": []}
