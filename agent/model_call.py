@@ -41,6 +41,8 @@ async def ask_model(
 ) -> AssistantTurn:
     """The provider's next turn. Raises `CallStopped` at the deadline or on Ctrl-C, and
     `ProviderError` when the provider fails for good."""
+    if provider.offline:
+        return await provider.complete(system=system, messages=messages, tools=tools)
     deadline = time.monotonic() + seconds_left
     attempt = 0
     while True:

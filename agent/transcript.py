@@ -12,10 +12,10 @@ Events (every line has `v`, `ts`, `event`):
 from __future__ import annotations
 
 import fcntl
+import gc
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, assert_never
@@ -32,7 +32,7 @@ from mltrainer.agent.messages import (
 from mltrainer.agent.transcript_events import checked_header, event_problem
 from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.redaction import REDACTED as REDACTED
-from mltrainer.engine.redaction import redact, register_secrets
+from mltrainer.engine.redaction import redact_json_text, register_secrets
 from mltrainer.engine.settings import Settings
 
 SCHEMA_VERSION = 1
@@ -60,16 +60,35 @@ def message_to_event(message: Message) -> dict[str, Any]:
         case UserMessage(text=text):
             return {"event": "user", "text": text}
         case AssistantTurn():
+            usage = message.usage
             return {
                 "event": "assistant",
                 "text": message.text,
-                "tool_calls": [asdict(call) for call in message.tool_calls],
-                "usage": asdict(message.usage),
+                "tool_calls": [
+                    {"id": call.id, "name": call.name, "arguments": call.arguments}
+                    for call in message.tool_calls
+                ],
+                "usage": {
+                    "input_tokens": usage.input_tokens,
+                    "output_tokens": usage.output_tokens,
+                    "cost_usd": usage.cost_usd,
+                },
                 "stop_reason": message.stop_reason,
                 "model": message.model,
             }
         case ToolResults(results=results):
-            return {"event": "tool_results", "results": [asdict(r) for r in results]}
+            return {
+                "event": "tool_results",
+                "results": [
+                    {
+                        "call_id": r.call_id,
+                        "name": r.name,
+                        "content": r.content,
+                        "is_error": r.is_error,
+                    }
+                    for r in results
+                ],
+            }
         case _:
             assert_never(message)
 
@@ -100,7 +119,8 @@ class Transcript:
 
     The file is locked (`flock`, released by the OS even when the process is killed) while it
     is open, so a second process cannot append to it: two resumes of one session at once
-    would run every call twice. A derived file (a replay's copy) can skip the per-turn fsync.
+    would run every call twice. A derived file (a replay's copy) is written buffered instead,
+    flushed and fsynced on close only.
     """
 
     def __init__(self, path: Path, secrets: Iterable[str] = (), *, durable: bool = True) -> None:
@@ -126,9 +146,10 @@ class Transcript:
 
     def write(self, event: dict[str, Any]) -> None:
         record = {"v": SCHEMA_VERSION, "ts": datetime.now(UTC).isoformat(), **event}
-        line = json.dumps(redact(record, self._secrets), ensure_ascii=False, default=str)
+        line = redact_json_text(json.dumps(record, ensure_ascii=False, default=str), self._secrets)
         self._file.write(line + "\n")
-        self._file.flush()
+        if self._durable:
+            self._file.flush()
 
     def sync(self) -> None:
         if self._durable:
@@ -156,6 +177,18 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     transcript raises `TranscriptError` naming the file, the line and what is wrong.
     """
     lines, complete = _lines(path)
+    # Parsing JSON makes no reference cycles, so the cyclic collector has nothing to find
+    # here; paused, it does not rescan the growing list of events over and over.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _parsed(path, lines, complete)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _parsed(path: Path, lines: list[str], complete: bool) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     last = len(lines)
     for number, line in enumerate(lines, start=1):

@@ -9,10 +9,12 @@ a provider was built with), strings shaped like API keys (`sk-...`), user info i
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 REDACTED = "[REDACTED]"
@@ -20,41 +22,80 @@ T = TypeVar("T")
 
 # Shapes of common API keys, caught even when the value is not one we were configured with.
 _KEY_SHAPES = re.compile(r"\b(sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{16,})\b")
-# `scheme://user:password@host` or `scheme://token@host`: everything before the `@`.
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@'\"<>?#]+@")
-# A parameter whose name ends in a credential word, in a query string or as `name=value` text.
-_CREDENTIAL_PARAM = re.compile(
-    r"(?i)(?<![A-Za-z0-9])((?:[A-Za-z0-9_.\-]*[_.\-])?"
+_CREDENTIAL_NAME = (
+    r"(?:[A-Za-z0-9_.\-]*[_.\-])?"
     r"(?:api_?key|apikey|key|token|secret|password|passwd|pwd|signature|sig|auth|credential)"
-    r"=)[^&\s'\"#<>]+"
 )
-_BEARER = re.compile(r"(?i)(bearer\s+)(?!\[REDACTED\])[^\s'\",]+")
 
-_registered: set[str] = set()
-_registered_lock = threading.Lock()
+
+@dataclass(frozen=True)
+class _Rules:
+    """The credential patterns, for one kind of text: plain, or serialized JSON (where a
+    value may hold `\\` for a backslash but must stop before `\"`, or the JSON breaks)."""
+
+    userinfo: re.Pattern[str]
+    parameter: re.Pattern[str]
+    bearer: re.Pattern[str]
+
+    @classmethod
+    def over(cls, chars: str) -> _Rules:
+        return cls(
+            # `scheme://user:password@host` or `scheme://token@host`: everything before `@`.
+            userinfo=re.compile(rf"(?i)\b([a-z][a-z0-9+.\-]*://)(?:{chars.format('/@?')})+@"),
+            # A parameter whose name ends in a credential word: `?token=`, `api_key=`.
+            parameter=re.compile(
+                rf"(?i)(?<![A-Za-z0-9])({_CREDENTIAL_NAME}=)(?:{chars.format('&')})+"
+            ),
+            bearer=re.compile(rf"(?i)(bearer\s+)(?!\[REDACTED\])(?:{chars.format(',')})+"),
+        )
+
+
+# `{}` takes the characters that also end a value in that position.
+_PLAIN = _Rules.over(r"[^\s'\"<>#{}]")
+_JSON = _Rules.over(r"[^\s'\"<>#{}\\]|\\\\")
+
 # Secrets shorter than this are not registered: replacing "a" everywhere would wreck the text.
+# Nothing shorter can hold a registered secret, a key shape or a credential in a URL.
 _MIN_SECRET = 6
+_registered_lock = threading.Lock()
+# Longest first, so a secret that contains another is replaced whole; each also in the form
+# JSON gives it (quotes and backslashes escaped), for redacting serialized lines.
+_registered: tuple[str, ...] = ()
 
 
 def register_secrets(secrets: Iterable[str | None]) -> None:
     """Remember secrets for the life of the process, so log records are cleaned of them too."""
+    global _registered
     with _registered_lock:
-        _registered.update(s for s in secrets if s and len(s) >= _MIN_SECRET)
+        added = [s for s in secrets if s and len(s) >= _MIN_SECRET]
+        known = {*_registered, *added, *(json.dumps(s)[1:-1] for s in added)}
+        _registered = tuple(sorted(known, key=len, reverse=True))
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """`text` without known secrets, key-shaped strings or credentials in URLs."""
-    with _registered_lock:
-        known = sorted({*_registered, *(s for s in secrets if s)}, key=len, reverse=True)
-    for secret in known:
-        if secret in text:
+    return _apply(text, secrets, _PLAIN)
+
+
+def redact_json_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """Redact serialized JSON in one pass. No rule consumes a quote or a lone backslash, so the
+    result is JSON of the same structure; secrets are matched as JSON escapes them."""
+    return _apply(text, [json.dumps(s)[1:-1] for s in secrets if s], _JSON)
+
+
+def _apply(text: str, secrets: Iterable[str], rules: _Rules) -> str:
+    if len(text) < _MIN_SECRET:
+        return text
+    for secret in (*_registered, *secrets):
+        if secret and secret in text:
             text = text.replace(secret, REDACTED)
-    text = _KEY_SHAPES.sub(REDACTED, text)
+    if "sk-" in text:
+        text = _KEY_SHAPES.sub(REDACTED, text)
     if "://" in text:
-        text = _URL_USERINFO.sub(rf"\g<1>{REDACTED}@", text)
+        text = rules.userinfo.sub(rf"\g<1>{REDACTED}@", text)
     if "=" in text:
-        text = _CREDENTIAL_PARAM.sub(rf"\g<1>{REDACTED}", text)
-    return _BEARER.sub(rf"\g<1>{REDACTED}", text)
+        text = rules.parameter.sub(rf"\g<1>{REDACTED}", text)
+    return rules.bearer.sub(rf"\g<1>{REDACTED}", text)
 
 
 def redact(value: T, secrets: Iterable[str] = ()) -> T:

@@ -52,6 +52,9 @@ class Provider(ABC):
 
     name: str
     model: str
+    # Offline providers (scripted, replay) answer without waiting on anything, so the loop
+    # does not race them against the clock and Ctrl-C.
+    offline: bool = False
 
     @abstractmethod
     async def complete(

@@ -44,6 +44,7 @@ class ScriptedProvider(Provider):
     """Returns the given turns one per call, in order."""
 
     name = "scripted"
+    offline = True
 
     def __init__(self, turns: Sequence[AssistantTurn], *, model: str = "scripted") -> None:
         self.model = model
