@@ -192,6 +192,8 @@ class LiveExecutor:
         runs = await asyncio.gather(*(run_and_report(call) for call in calls))
         for call, run in zip(calls, runs, strict=True):
             report.runs.append(run)
+            if run.refused:  # a spent budget is not the tool failing
+                continue
             if run.result.is_error:
                 self._failures[call.name] += 1
                 if self._failures[call.name] > self.retries_per_tool:

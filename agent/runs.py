@@ -172,6 +172,9 @@ async def resume_session(
         )
         state.messages = messages
         state.turns = assistant_turns
+        state.call_ids = {
+            call.id for m in messages if isinstance(m, AssistantTurn) for call in m.tool_calls
+        }
         state.tool_calls = sum(not e.get("refused") for e in runs)
         for message in messages:
             if isinstance(message, AssistantTurn):

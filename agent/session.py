@@ -21,6 +21,7 @@ from mltrainer.agent.messages import (
     ToolSpec,
     Usage,
     UserMessage,
+    with_unique_call_ids,
 )
 from mltrainer.agent.model_call import CallStopped, ask_model
 from mltrainer.agent.providers.base import Provider, ProviderError
@@ -91,6 +92,7 @@ class SessionState:
     trials: list[dict[str, Any]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     interrupt: asyncio.Event = field(default_factory=asyncio.Event)
+    call_ids: set[str] = field(default_factory=set)
 
     def add(self, message: Message, **extra: Any) -> None:
         self.messages.append(message)
@@ -150,6 +152,7 @@ async def take_turn(state: SessionState) -> NextStep:
     except ProviderError as error:
         return Stopped(f"provider error: {error}")
     state.turns += 1
+    turn = with_unique_call_ids(turn, state.call_ids, state.turns)
     state.usage = state.usage + turn.usage
     state.add(turn, latency_s=round(time.monotonic() - asked, 3))
     if (

@@ -86,8 +86,10 @@ def redact_json_text(text: str, secrets: Iterable[str] = ()) -> str:
 def _apply(text: str, secrets: Iterable[str], rules: _Rules) -> str:
     if len(text) < _MIN_SECRET:
         return text
-    for secret in (*_registered, *secrets):
-        if secret and secret in text:
+    extra = [s for s in secrets if s]
+    known = sorted((*_registered, *extra), key=len, reverse=True) if extra else _registered
+    for secret in known:
+        if secret in text:
             text = text.replace(secret, REDACTED)
     if "sk-" in text:
         text = _KEY_SHAPES.sub(REDACTED, text)

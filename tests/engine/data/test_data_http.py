@@ -17,8 +17,8 @@ from mltrainer.engine.data.http import (
     RetryPolicy,
     parse_retry_after,
 )
-from mltrainer.engine.redaction import redact_text as redact
 from mltrainer.engine.errors import DataSourceError
+from mltrainer.engine.redaction import redact_text as redact
 
 OK = {"status": "OK", "results": []}
 
