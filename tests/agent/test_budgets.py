@@ -207,7 +207,9 @@ async def test_a_tool_running_past_the_deadline_is_abandoned_and_reported(
     )
     started = time.monotonic()
 
-    summary = await run_session(state, GOAL, {"session_id": "s", "provider": "scripted", "goal": GOAL})
+    summary = await run_session(
+        state, GOAL, {"session_id": "s", "provider": "scripted", "goal": GOAL}
+    )
     state.transcript.close()
 
     assert time.monotonic() - started < 2.5
