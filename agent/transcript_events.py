@@ -111,7 +111,7 @@ def event_problem(event: dict[str, Any]) -> str | None:
     """What is wrong with an event's shape, or None when a reader can rely on it."""
     kind = event.get("event")
     if not isinstance(kind, str):
-        return f"has no event name (got {type(kind).__name__})"
+        return "the event's name ('event') is missing or not a string"
     adapter = _CHECKED.get(kind)
     if adapter is None:
         return None
