@@ -84,7 +84,10 @@ TRANSCRIPTS: dict[str, tuple[bytes | Callable[[Path], Path], str]] = {
         r"budgets.max_seconds: Input should be less than or equal to",
     ),
     "no session_start": (lines(USER), r"transcript has no session_start event"),
-    "an event without a name": (lines(HEADER, {"v": 1, "text": "x"}), r":2: the event's name \('event'\) is missing"),
+    "an event without a name": (
+        lines(HEADER, {"v": 1, "text": "x"}),
+        r":2: the event's name \('event'\) is missing",
+    ),
     "nested 100,000 deep": (lines(HEADER, b"[" * 100_000 + b"]" * 100_000), r":2"),
     "a number of 5,000 digits": (lines(HEADER, b"[" + b"9" * 5000 + b"]"), r":2 is not valid JSON"),
     "binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", r":1 is not UTF-8 text"),
