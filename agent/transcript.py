@@ -226,7 +226,9 @@ def _parsed(path: Path, lines: list[str], complete: bool) -> list[dict[str, Any]
 
 def _lines(path: Path) -> tuple[list[str], bool]:
     """The file's lines, split on newlines only (text may hold U+2028 and other characters
-    that `str.splitlines` would also split on), and whether the last line is complete."""
+    that `str.splitlines` would also split on), and whether the last line is complete. A
+    killed writer can cut the last line inside a multi-byte character: that line is torn,
+    not an error."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -235,17 +237,19 @@ def _lines(path: Path) -> tuple[list[str], bool]:
         raise TranscriptError(f"{path} is a directory; give a transcript .jsonl file") from None
     except OSError as error:
         raise TranscriptError(f"cannot read {path}: {error.strerror or error}") from error
+    complete = data.endswith(b"\n") or not data
+    end = len(data) if complete else data.rfind(b"\n") + 1
     try:
-        text = data.decode("utf-8")
+        text = data[:end].decode("utf-8")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise TranscriptError(
             f"{path}:{line} is not UTF-8 text (byte {error.start}); a transcript is JSON lines"
         ) from None
     lines = text.split("\n")
-    complete = lines[-1] == ""
-    if complete:
-        lines.pop()
+    lines.pop()  # after the last newline: nothing, or the torn line decoded below
+    if not complete:
+        lines.append(data[end:].decode("utf-8", errors="replace"))
     return lines, complete
 
 
