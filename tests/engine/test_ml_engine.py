@@ -18,7 +18,7 @@ from mltrainer.engine.data.sample import SampleSource
 from mltrainer.engine.data.synthetic import SyntheticSource, synthetic_bars
 from mltrainer.engine.features import build_features
 from mltrainer.engine.ledger import Ledger
-from mltrainer.engine.persistence import load_model
+from mltrainer.engine.persistence import load_model, model_sha256
 from mltrainer.engine.runner import run_trial
 from mltrainer.engine.settings import load_settings
 from mltrainer.engine.trial import TrialConfig
@@ -176,7 +176,7 @@ def test_saved_model_loads_and_reproduces_the_recorded_predictions(
     path = Path(result["model_path"])
     assert path.parent == load_settings().models_dir
 
-    loaded = load_model(path)
+    loaded = load_model(path, sha256=model_sha256(path))
 
     recorded = engine.ledger.predictions(result["model_id"])
     X_test = rebuilt_test_rows(result, recorded.dates)
