@@ -1,5 +1,6 @@
 """The compliance gate: which data a trial may use, which symbols are well-formed, which
-parameters are in bounds, and whether synthetic data is allowed at all.
+parameters are in bounds (each alone, and together: a trial estimated over the time limit is
+refused, see `costs`), and whether synthetic data is allowed at all.
 
 A failed check raises `ComplianceError` with a message an LLM can act on; it never logs and lets
 the trial run anyway.
@@ -11,6 +12,7 @@ import re
 import threading
 from datetime import date
 
+from mltrainer.engine.costs import REFERENCE_ROWS
 from mltrainer.engine.errors import ComplianceError, ConfigError
 from mltrainer.engine.models import resolve_model
 from mltrainer.engine.settings import ALL_SOURCES, Settings, load_settings
@@ -105,7 +107,14 @@ class ComplianceEngine:
         for series_id in config.macro:
             self.require_series_id(series_id)
         try:
-            resolve_model(config.model).validate_params(config.params)
+            spec = resolve_model(config.model)
+            spec.validate_params(config.params)
+            spec.check_cost(
+                config.params,
+                folds=config.folds,
+                rows=config.days or REFERENCE_ROWS,
+                lookback=config.lookback,
+            )
         except ConfigError as error:
             raise ComplianceError(str(error)) from error
 
