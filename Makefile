@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck install install-dev bench clean
+.PHONY: demo test lint typecheck install install-dev bench clean image image-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,8 @@ demo: install
 	$(BIN)/mltrainer demo
 
 lint: install-dev
-	$(BIN)/ruff check agent tools engine prompts tests benchmarks
-	$(BIN)/ruff format --check agent tools engine prompts tests benchmarks
+	$(BIN)/ruff check agent tools engine prompts tests benchmarks deploy
+	$(BIN)/ruff format --check agent tools engine prompts tests benchmarks deploy
 
 typecheck: install-dev
 	$(BIN)/mypy -p mltrainer.engine -p mltrainer.tools -p mltrainer.agent -p mltrainer.prompts
@@ -32,6 +32,14 @@ test: lint typecheck
 
 bench: install
 	$(BIN)/python benchmarks/engine_overhead.py
+
+# The container image with docker (when its daemon answers) or podman; BASE_IMAGE=... to change
+# the base. image-test needs root and no registry: see the README's "Container" section.
+image:
+	bash deploy/container/build.sh
+
+image-test:
+	bash deploy/container/image-test.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1003,7 +1003,9 @@ def _shorten(text: str, words: int) -> str:
 def _is_error(data: Mapping[str, Any]) -> bool:
     status = str(data.get("status", "")).lower()
     return status in ("error", "failed", "failure") or (
-        bool(data.get("error")) and _real(data.get("test_accuracy", data.get("accuracy"))) is None
+        bool(data.get("error"))
+        and _real(data.get("selection_accuracy", data.get("test_accuracy", data.get("accuracy"))))
+        is None
     )
 
 
@@ -1034,6 +1036,8 @@ def _trial_feedback(data: Mapping[str, Any]) -> list[str]:
         subject = _fill("subject_alone", {"name": model or symbol}) if model or symbol else ""
     metrics = []
     for name in _templates():
+        if name == "metric test_accuracy" and "selection_accuracy" in data:
+            continue  # the seed's name for the same number
         if name.startswith("metric "):
             value = _real(_lookup(data, name.removeprefix("metric ")))
             if value is not None:

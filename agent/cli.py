@@ -16,8 +16,9 @@ from rich.console import Console
 from mltrainer.agent.cli_data import data_app
 from mltrainer.agent.cli_errors import OneLineErrors, errors, fail, load_cli_settings, run_reported
 from mltrainer.agent.cli_interrupt import run_interruptible
+from mltrainer.agent.cli_tables import finalized_table as _finalized_table
+from mltrainer.agent.cli_tables import trials_table as _trials_table
 from mltrainer.agent.cli_trials import trials_app
-from mltrainer.agent.cli_trials import trials_table as _trials_table
 from mltrainer.agent.dispatch import ProgressHook
 from mltrainer.agent.loop import SessionSummary
 from mltrainer.engine.redaction import redact_text
@@ -33,7 +34,7 @@ app.add_typer(trials_app, name="trials")
 app.add_typer(data_app, name="data")
 
 # Pipes get 80 columns from rich by default, too narrow for the results table.
-console = Console(width=None if Console().is_terminal else 120)
+console = Console(width=None if Console().is_terminal else 140)
 T = TypeVar("T")
 
 DEMO_GOAL = (
@@ -86,7 +87,14 @@ def _progress_hook(enabled: bool) -> tuple[ProgressHook | None, Callable[[], Non
             if name == "train_model" and payload and payload.get("status") == "success":
                 console.print(
                     f"  [green]✓[/green] trial {payload.get('trial')}: {payload['model']} on "
-                    f"{payload['symbol']} test accuracy {payload['test_accuracy']:.1%}"
+                    f"{payload['symbol']} selection accuracy {payload['selection_accuracy']:.1%}"
+                )
+            elif payload and payload.get("type") == "finalized":
+                holdout = payload["holdout"]
+                console.print(
+                    f"  [green]✓[/green] finalized trial {payload['trial']} on the locked "
+                    f"holdout: accuracy {holdout['accuracy']:.1%}, p-value "
+                    f"{holdout['baselines']['p_value']:.3f}"
                 )
             elif payload and payload.get("status") == "error":
                 console.print(f"  [yellow]![/yellow] {finished}: {payload.get('error')}")
@@ -100,7 +108,16 @@ def _print_summary(summary: SessionSummary, as_json: bool) -> None:
         print(json.dumps(_summary_dict(summary), indent=2, default=str))
         return
     if summary.trials:
-        console.print(_trials_table(summary.trials, "Trials this session (all out of sample)"))
+        console.print(
+            _trials_table(summary.trials, "Trials this session (selection segment, out of sample)")
+        )
+    if summary.finalized:
+        console.print(_finalized_table(summary.finalized))
+    elif summary.trials:
+        console.print(
+            "No trial was finalized: the selection numbers above are optimistic after "
+            f"{len(summary.trials)} tries (see adj. p)."
+        )
     console.print(
         f"Session ended: [bold]{summary.reason}[/bold] after {summary.turns} turns, "
         f"{summary.tool_calls} tool calls, {summary.usage.total_tokens} tokens"
@@ -127,6 +144,7 @@ def _summary_dict(summary: SessionSummary) -> dict[str, Any]:
             "cost_usd": summary.usage.cost_usd,
         },
         "trials": summary.trials,
+        "finalized": summary.finalized,
         "transcript": str(summary.transcript),
         "resumable": summary.resumable,
     }
@@ -346,7 +364,7 @@ def train(
             from mltrainer.engine.runner import result_summary
 
             console.print(_trials_table([result_summary(result)], "Trial (out of sample)"))
-        console.print(outcome["feedback_question"])
+        console.print(outcome["feedback_question"], soft_wrap=True)
     if result.get("status") != "success":
         if not as_json:
             errors.print(f"error: {result.get('error')}", markup=False, highlight=False)
@@ -366,6 +384,32 @@ def tools(
     if fmt not in ("openai", "anthropic", "json"):
         raise _fail(f"unknown format '{fmt}'; choose openai, anthropic or json")
     print(json.dumps(export_schemas(fmt), indent=2))  # type: ignore[arg-type]
+
+
+@app.command()
+def finalize(
+    trial: Annotated[int, typer.Argument(help="The trial whose configuration to score.", min=1)],
+    as_json: JsonOption = False,
+) -> None:
+    """Score one trial's configuration on its dataset's locked holdout: refit on everything
+    before the holdout, score the holdout. Every look is counted in the ledger; from the second
+    look on, results say the holdout is no longer untouched.
+
+    Example: mltrainer finalize 3
+    """
+    from mltrainer.engine.service import ResearchService
+    from mltrainer.tools.research import final_summary
+
+    settings = _settings()
+    service = _run(lambda: ResearchService(settings))
+    with console.status("refitting and scoring the holdout ...") if not as_json else nullcontext():
+        final = _run(lambda: service.finalize(trial))
+    if as_json:
+        print(json.dumps(final.model_dump(mode="json"), indent=2))
+        return
+    console.print(_finalized_table([final_summary(final.model_dump(mode="json"))]))
+    for note in final.notes:
+        console.print(f"note: {note}")
 
 
 def main() -> None:

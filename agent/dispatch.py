@@ -20,12 +20,33 @@ from typing import Any, Protocol
 
 from mltrainer.agent.bridge import MLAgentBridge
 from mltrainer.agent.messages import ToolCall, ToolResult
-from mltrainer.engine.ml_engine import MLEngine
+from mltrainer.engine.service import ResearchService
 from mltrainer.tools import TOOLS_BY_NAME, Tool, ToolArgumentError, get_tool
+from mltrainer.tools.base import ToolContext
 
 logger = logging.getLogger(__name__)
 
-VOLATILE_KEYS = frozenset({"trial", "timings", "model_path", "created_at", "fetched_at", "cached"})
+# Run-specific fields, and statistics computed from the ledger when shown (they change as
+# more tries are recorded), are left out when a replay compares results.
+VOLATILE_KEYS = frozenset(
+    {
+        "trial",
+        "timings",
+        "model_path",
+        "model_sha256",
+        "created_at",
+        "fetched_at",
+        "cached",
+        "session",
+        "tries",
+        "tries_same_window",
+        "p_value_adjusted",
+        "holdout_looks",
+        "selection_stats",
+        "look",
+        "untouched",
+    }
+)
 # A tool still running at the session deadline gets this long to stop on its own (the engine
 # checks the deadline between folds) before it is abandoned and reported.
 DEADLINE_GRACE_SECONDS = 5.0
@@ -146,15 +167,17 @@ class LiveExecutor:
 
     def __init__(
         self,
-        engine: MLEngine,
+        service: ResearchService,
         bridge: MLAgentBridge,
         *,
         retries_per_tool: int = 3,
         progress: ProgressHook | None = None,
         tools: Mapping[str, Tool] = TOOLS_BY_NAME,
+        deadline: float | None = None,
         recorded: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
-        self.engine = engine
+        self.service = service
+        self.deadline = deadline
         self.bridge = bridge
         self.retries_per_tool = retries_per_tool
         self.progress = progress
@@ -170,8 +193,10 @@ class LiveExecutor:
         on_run: RunHook | None = None,
         calls_left: int | None = None,
     ) -> DispatchReport:
-        """Run `calls` concurrently. `deadline` (epoch seconds) bounds how long they may take;
-        at most `calls_left` of them run, the rest are answered as not run."""
+        """Run `calls` concurrently. `deadline` (epoch seconds; the executor's own when not
+        given) bounds how long they may take; at most `calls_left` of them run, the rest are
+        answered as not run."""
+        deadline = self.deadline if deadline is None else deadline
         report = DispatchReport()
         new_calls = [call for call in calls if call.id not in self.recorded]
         allowed = {
@@ -222,9 +247,8 @@ class LiveExecutor:
         if self.progress:
             self.progress("start", call.name, dumped)
         try:
-            payload = await _within(
-                asyncio.to_thread(tool.handler, self.engine, arguments), deadline
-            )
+            context = ToolContext(self.service, call_id=call.id, deadline=deadline)
+            payload = await _within(asyncio.to_thread(tool.handler, context, arguments), deadline)
             if payload is None:
                 payload = {
                     "status": "error",

@@ -36,6 +36,7 @@ class SessionSummary:
     tool_calls: int
     usage: Usage
     trials: list[dict[str, Any]] = field(default_factory=list)
+    finalized: list[dict[str, Any]] = field(default_factory=list)
     transcript: Path | None = None
     resumable: bool = False
 
@@ -78,6 +79,7 @@ async def run_session(
         tool_calls=state.tool_calls,
         usage=state.usage,
         trials=state.trials,
+        finalized=state.finalized,
         transcript=state.transcript.path,
         resumable=resumable,
     )
@@ -95,6 +97,7 @@ async def run_session(
                 "cost_usd": state.usage.cost_usd,
             },
             "trials": state.trials,
+            "finalized": state.finalized,
             **({"resumable": True} if resumable else {}),
         }
     )

@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -42,8 +43,8 @@ from mltrainer.agent.transcript import (
     read_events,
     session_header,
 )
-from mltrainer.engine.ml_engine import MLEngine
-from mltrainer.engine.runner import CODE_VERSION, result_summary
+from mltrainer.engine.runner import CODE_VERSION
+from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings
 
 
@@ -59,14 +60,21 @@ def _live_state(
     budgets: Budgets,
     settings: Settings,
     progress: ProgressHook | None,
+    data: Mapping[str, Any] | None = None,
     recorded: dict[str, dict[str, Any]] | None = None,
     interrupt: asyncio.Event | None = None,
 ) -> SessionState:
     bridge = MLAgentBridge()
-    engine = MLEngine(settings, session=session_id)
+    service = ResearchService(settings, session=session_id, data=data)
     return SessionState(
         provider=provider,
-        executor=LiveExecutor(engine, bridge, progress=progress, recorded=recorded),
+        executor=LiveExecutor(
+            service,
+            bridge,
+            progress=progress,
+            deadline=time.time() + budgets.max_seconds,
+            recorded=recorded,
+        ),
         transcript=transcript,
         budgets=budgets,
         bridge=bridge,
@@ -83,12 +91,16 @@ async def start_session(
     transcript_path: Path | None = None,
     progress: ProgressHook | None = None,
     provider_options: dict[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
     interrupt: asyncio.Event | None = None,
 ) -> SessionSummary:
     """A new research session towards `goal`; the transcript goes under the data home.
 
-    Setting `interrupt` (Ctrl-C) stops the session after the running tools return, with a
-    summary and a transcript that `resume_session` continues."""
+    `data` maps symbols to bars the caller brings (a pandas OHLCV frame or a `BarSet`); the
+    session's tools use them for those symbols, labelled CALLER DATA. Setting `interrupt`
+    (Ctrl-C) stops the session after the running tools return, with a summary and a
+    transcript that `resume_session` continues.
+    """
     session_id = new_session_id()
     path = transcript_path or settings.transcripts_dir / f"{session_id}.jsonl"
     if path.is_file() and path.stat().st_size:
@@ -106,6 +118,7 @@ async def start_session(
             budgets=budgets,
             settings=settings,
             progress=progress,
+            data=data,
             interrupt=interrupt,
         )
         header = {
@@ -179,11 +192,8 @@ async def resume_session(
         for message in messages:
             if isinstance(message, AssistantTurn):
                 state.usage = state.usage + message.usage
-        state.trials = [
-            result_summary(e["payload"])
-            for e in runs
-            if e["name"] == "train_model" and e["payload"].get("status") == "success"
-        ]
+        for run in runs:
+            state.note_payload(run["payload"])
         transcript.write({"event": "resumed", "after_turns": assistant_turns, "notes": notes})
         step = await resume_pending(state, recorded)
         return await run_session(state, None, header, first_step=step)
@@ -291,7 +301,7 @@ async def replay_session(
     session_id = new_session_id()
     bridge = MLAgentBridge()
     live = (
-        LiveExecutor(MLEngine(settings, session=session_id), bridge, progress=progress)
+        LiveExecutor(ResearchService(settings, session=session_id), bridge, progress=progress)
         if check
         else None
     )

@@ -29,6 +29,7 @@ from mltrainer.agent.transcript import Transcript, message_to_event
 from mltrainer.engine.runner import result_summary
 from mltrainer.prompts import load_text
 from mltrainer.tools import TOOLS
+from mltrainer.tools.research import final_summary
 
 REMINDER = (
     "Your last reply had no tool call and no instruction I could run. Use the tools "
@@ -90,6 +91,7 @@ class SessionState:
     tool_calls: int = 0
     reminded: bool = False
     trials: list[dict[str, Any]] = field(default_factory=list)
+    finalized: list[dict[str, Any]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     interrupt: asyncio.Event = field(default_factory=asyncio.Event)
     call_ids: set[str] = field(default_factory=set)
@@ -125,8 +127,16 @@ class SessionState:
     def record_run(self, run: ToolRun) -> None:
         """Written the moment the tool returns: a kill later in the turn loses nothing."""
         self.transcript.write(run.event())
-        if run.result.name == "train_model" and run.payload.get("status") == "success":
-            self.trials.append(result_summary(run.payload))
+        self.note_payload(run.payload)
+
+    def note_payload(self, payload: dict[str, Any]) -> None:
+        """Keep what the summary shows: every trial, and every holdout score."""
+        if payload.get("status") != "success":
+            return
+        if payload.get("type") == "training_complete":
+            self.trials.append(result_summary(payload))
+        elif payload.get("type") == "finalized":
+            self.finalized.append(final_summary(payload))
 
 
 async def take_turn(state: SessionState) -> NextStep:

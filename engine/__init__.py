@@ -1,5 +1,26 @@
-"""The ML engine: data, features, models, validation, metrics and the ledger. Knows no LLM."""
+"""The ML engine: data, features, models, validation, metrics and the ledger. Knows no LLM.
 
-from mltrainer.engine.ml_engine import MLEngine
+`ResearchService` is the typed interface (`train(TrialConfig) -> Trained`, `finalize`,
+`compare`); `MLEngine` is the seed's dict API over it. Both are imported on first use, so
+importing a light module of the engine does not load scikit-learn.
+"""
 
-__all__ = ["MLEngine"]
+from typing import Any
+
+__all__ = ["FinalResult", "MLEngine", "ResearchService", "TrialConfig", "TrialResult"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MLEngine":
+        from mltrainer.engine.ml_engine import MLEngine
+
+        return MLEngine
+    if name == "ResearchService":
+        from mltrainer.engine.service import ResearchService
+
+        return ResearchService
+    if name in ("TrialConfig", "TrialResult", "FinalResult"):
+        from mltrainer.engine import trial
+
+        return getattr(trial, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,6 @@
-"""Comparing recorded trials honestly: paired tests on the same test days, and the reminder
-that the best of many tries looks better than it is (Bonferroni-adjusted p-value).
+"""Comparing recorded trials honestly: paired tests on the same selection days, p-values
+adjusted (Holm) over every try on the dataset, and the best trial next to what luck reaches:
+the best-of-N noise bar, the deflated Sharpe ratio and the probability of backtest overfitting.
 """
 
 from __future__ import annotations
@@ -8,29 +9,38 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import binomtest
 
 from mltrainer.engine.errors import ConfigError
-from mltrainer.engine.ledger import Ledger
+from mltrainer.engine.ledger import Ledger, TrialPredictions
 from mltrainer.engine.runner import result_summary
+from mltrainer.engine.selection import adjusted_p_values, selection_stats
+from mltrainer.engine.stats import mcnemar_two_sided
+from mltrainer.engine.trial import RankBy
 
 
-def mcnemar_p(best_correct: np.ndarray, other_correct: np.ndarray) -> float:
-    """Exact McNemar test: do two models' errors on the same days differ beyond chance?"""
-    only_best = int(np.sum(best_correct & ~other_correct))
-    only_other = int(np.sum(other_correct & ~best_correct))
-    if only_best + only_other == 0:
-        return 1.0
-    return float(binomtest(only_best, only_best + only_other, 0.5).pvalue)
+def rank_value(result: dict[str, Any], rank_by: RankBy) -> float:
+    """What a session ranks trials by: selection accuracy, or long/flat Sharpe after costs."""
+    if rank_by == "sharpe":
+        return float(result["backtest"]["long_flat"]["sharpe"])
+    return float(result.get("selection_accuracy", result.get("test_accuracy", 0.0)))
+
+
+def _correct_by_day(predictions: TrialPredictions) -> dict[str, bool]:
+    return {
+        d: t == p
+        for d, t, p in zip(predictions.dates, predictions.y_true, predictions.y_pred, strict=True)
+    }
 
 
 def compare_trials(
-    ledger: Ledger, keys: Sequence[str | int], *, tries: int | None = None
+    ledger: Ledger, keys: Sequence[str | int], *, rank_by: RankBy = "accuracy"
 ) -> dict[str, Any]:
-    """Rank trials by test accuracy; test the best against each other on their shared days."""
+    """Rank trials; test each against the best on their shared days; the best's selection
+    statistics over every try on its dataset."""
     if len(keys) < 2:
         raise ConfigError("compare needs at least two trials (trial numbers or model ids)")
-    results, predictions = [], []
+    results: list[dict[str, Any]] = []
+    predictions: list[TrialPredictions] = []
     for key in keys:
         result = ledger.result(key)
         stored = ledger.predictions(key)
@@ -38,37 +48,51 @@ def compare_trials(
             raise ConfigError(f"no recorded trial '{key}'; list them with `mltrainer trials list`")
         results.append(result)
         predictions.append(stored)
-    order = sorted(range(len(results)), key=lambda i: results[i]["test_accuracy"], reverse=True)
+    order = sorted(range(len(results)), key=lambda i: rank_value(results[i], rank_by), reverse=True)
     best = order[0]
-    best_by_day = {
-        d: t == p
-        for d, t, p in zip(
-            predictions[best].dates, predictions[best].y_true, predictions[best].y_pred, strict=True
-        )
-    }
+    best_by_day = _correct_by_day(predictions[best])
+    adjusted: dict[str, dict[int, float]] = {}
     rows = []
     for i in order:
-        row = result_summary(results[i])
+        result = results[i]
+        dataset = result.get("dataset", {}).get("key")
+        if dataset is not None and dataset not in adjusted:
+            adjusted[dataset] = adjusted_p_values(ledger.tries(dataset))
+        row = result_summary(result)
+        row["p_value_adjusted"] = adjusted.get(dataset or "", {}).get(result["trial"])
+        row["tries"] = len(adjusted.get(dataset or "", {})) or None
         if i != best:
-            other = predictions[i]
             shared = [
-                (best_by_day[d], t == p)
-                for d, t, p in zip(other.dates, other.y_true, other.y_pred, strict=True)
+                (best_by_day[d], right)
+                for d, right in _correct_by_day(predictions[i]).items()
                 if d in best_by_day
             ]
             pairs = np.array(shared, dtype=bool).reshape(-1, 2)
             row["shared_days"] = len(shared)
-            row["p_vs_best"] = mcnemar_p(pairs[:, 0], pairs[:, 1]) if len(shared) else None
+            row["p_vs_best"] = mcnemar_two_sided(pairs[:, 0], pairs[:, 1]) if shared else None
         rows.append(row)
-    n_tries = max(tries or 0, len(keys))
-    best_p = results[best]["baselines"]["p_value"]
+    top = results[best]
+    dataset = top.get("dataset", {}).get("key")
+    stats = (
+        selection_stats(
+            ledger,
+            dataset,
+            top["trial"],
+            predictions[best],
+            top["backtest"]["long_flat"]["sharpe"],
+        ).model_dump()
+        if dataset is not None
+        else None
+    )
     return {
         "status": "success",
         "type": "comparison",
-        "best": result_summary(results[best]),
+        "rank_by": rank_by,
+        "compared": len(results),
+        "best": {**result_summary(top), "selection_stats": stats},
         "trials": rows,
-        "tries": n_tries,
-        "best_p_value": best_p,
-        "best_p_value_adjusted": min(1.0, best_p * n_tries),
+        "tries": stats["tries"] if stats else len(results),
+        "best_p_value": top["baselines"]["p_value"],
+        "best_p_value_adjusted": stats["p_value_adjusted"] if stats else None,
         "synthetic": any(r["synthetic"] for r in results),
     }

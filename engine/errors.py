@@ -29,3 +29,7 @@ class InsufficientDataError(ConfigError):
 
 class DataHomeError(MLTrainerError):
     """The data home (`MLTRAINER_HOME`) or a file in it cannot be created, read or written."""
+
+
+class DeadlineError(MLTrainerError):
+    """Work stopped because it reached its deadline (a session's wall-time budget)."""

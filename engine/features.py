@@ -14,6 +14,7 @@ import pandas as pd
 
 from mltrainer.engine.data.base import SeriesSet
 from mltrainer.engine.errors import ConfigError
+from mltrainer.engine.trial import Execution
 
 N_LAGS = 5
 LAG_FEATURES = tuple(f"ret_lag_{k}" for k in range(1, N_LAGS + 1))
@@ -80,10 +81,15 @@ def build_features(
     lookback: int = 20,
     horizon: int = 1,
     macro: Mapping[str, SeriesSet] | None = None,
+    execution: Execution = "next_bar",
 ) -> pd.DataFrame:
     """All feature columns plus `target`, `next_return` and `previous_direction`.
 
-    Rows still warming up are dropped; the last `horizon` rows have no label yet and are dropped.
+    `next_return` is what a position decided at this row's close earns: with `next_bar`
+    execution the order fills a bar later, so it earns the return from t+1 to t+2; with
+    `close` (market-on-close) it earns t to t+1, trading at the very price that produced
+    the signal. Rows still warming up are dropped; the last rows, whose label or return lies
+    beyond the data, are dropped too.
     """
     close = bars["close"].astype(float)
     volume = bars["volume"].astype(float)
@@ -111,7 +117,8 @@ def build_features(
     features = pd.DataFrame(columns, index=bars.index).replace([np.inf, -np.inf], np.nan)
     future = close.shift(-horizon)
     features["target"] = (future > close).astype(float).where(future.notna())
-    features["next_return"] = close.shift(-1) / close - 1.0
+    entry = close if execution == "close" else close.shift(-1)
+    features["next_return"] = entry.shift(-1) / entry - 1.0
     features["previous_direction"] = (close > close.shift(horizon)).astype(float)
     feature_columns = [c for c in features.columns if c not in LABEL_COLUMNS]
     features = features.dropna(subset=feature_columns)

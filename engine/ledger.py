@@ -1,14 +1,19 @@
-"""The trial ledger: every successful trial with its config, data fingerprint, metrics,
-timings, seed and code version, in SQLite (WAL) so several processes can record at once.
+"""The ledger: every trial with its config, data fingerprint, metrics, timings, seed and code
+version; every dataset's locked holdout; every look at a holdout. SQLite (WAL), so several
+processes can record at once.
 
-Test-period predictions are stored too, so a trial can be re-evaluated (other costs) and
-trials compared on the same days without retraining.
+Selection-segment predictions and daily strategy returns are stored too, so a trial can be
+re-evaluated (other costs), trials compared on the same days, and the probability of backtest
+overfitting computed, all without retraining. A trial carries the session and tool call that
+made it, so a resumed session adopts a trial its killed run already recorded instead of
+training it twice.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import sqlite3
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +22,7 @@ from pydantic import BaseModel
 from mltrainer.engine.store import connected, ensure_schema, transaction
 from mltrainer.engine.trial import TrialResult
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS trials (
     trial INTEGER PRIMARY KEY AUTOINCREMENT,
     model_id TEXT NOT NULL,
@@ -29,7 +34,7 @@ CREATE TABLE IF NOT EXISTS trials (
     data_fingerprint TEXT NOT NULL,
     seed INTEGER NOT NULL,
     code_version TEXT NOT NULL,
-    test_accuracy REAL NOT NULL,
+    selection_accuracy REAL NOT NULL,
     best_baseline REAL NOT NULL,
     p_value REAL NOT NULL,
     sharpe REAL NOT NULL,
@@ -37,21 +42,86 @@ CREATE TABLE IF NOT EXISTS trials (
     config TEXT NOT NULL,
     result TEXT NOT NULL,
     predictions TEXT NOT NULL,
-    session TEXT
+    session TEXT,
+    call_id TEXT,
+    dataset TEXT,
+    window_start TEXT,
+    window_end TEXT,
+    model_path TEXT,
+    model_sha256 TEXT,
+    active_sharpe REAL
 );
+CREATE TABLE IF NOT EXISTS datasets (
+    dataset TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    holdout_start TEXT NOT NULL,
+    holdout_end TEXT NOT NULL,
+    holdout_rows INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS holdout_looks (
+    look INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset TEXT NOT NULL,
+    trial INTEGER NOT NULL,
+    session TEXT,
+    call_id TEXT,
+    created_at TEXT NOT NULL,
+    result TEXT NOT NULL
+);
+"""
+_INDEXES = """
 CREATE INDEX IF NOT EXISTS trials_model_id ON trials (model_id);
 CREATE INDEX IF NOT EXISTS trials_symbol ON trials (symbol);
+CREATE INDEX IF NOT EXISTS trials_dataset ON trials (dataset, window_start, window_end);
+CREATE UNIQUE INDEX IF NOT EXISTS trials_call ON trials (session, call_id)
+    WHERE session IS NOT NULL AND call_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS looks_dataset ON holdout_looks (dataset);
+CREATE UNIQUE INDEX IF NOT EXISTS looks_call ON holdout_looks (session, call_id)
+    WHERE session IS NOT NULL AND call_id IS NOT NULL;
 """
+_ADDED_COLUMNS = (
+    "call_id",
+    "dataset",
+    "window_start",
+    "window_end",
+    "model_path",
+    "model_sha256",
+    "active_sharpe",
+)
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Ledgers written before the selection/holdout split: rename the accuracy column, add the
+    new ones, and count their trials as tries on their dataset (they have no window)."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(trials)")}
+    if "test_accuracy" in columns:
+        connection.execute("ALTER TABLE trials RENAME COLUMN test_accuracy TO selection_accuracy")
+    for column in _ADDED_COLUMNS:
+        if column not in columns:
+            connection.execute(f"ALTER TABLE trials ADD COLUMN {column} TEXT")
+    connection.execute(
+        "UPDATE trials SET dataset = source || ':' || symbol || ':bars' WHERE dataset IS NULL"
+    )
 
 
 class TrialPredictions(BaseModel):
-    """The test period as the model saw it: enough to recompute every test metric."""
+    """The selection segment as the model saw it: enough to recompute every selection metric."""
 
     dates: list[str]
     y_true: list[int]
     y_pred: list[int]
     proba_up: list[float] | None
     next_return: list[float]
+    strategy_return: list[float] | None = None
+    buy_hold_return: list[float] | None = None
+
+    def active_return(self) -> list[float] | None:
+        """Long/flat's daily return over buy-and-hold's on the same days, after costs."""
+        if self.strategy_return is None or self.buy_hold_return is None:
+            return None
+        return [s - b for s, b in zip(self.strategy_return, self.buy_hold_return, strict=True)]
 
 
 class LedgerRow(BaseModel):
@@ -62,12 +132,48 @@ class LedgerRow(BaseModel):
     model: str
     source: str
     synthetic: bool
-    test_accuracy: float
+    selection_accuracy: float
     best_baseline: float
     p_value: float
     sharpe: float
     buy_hold_sharpe: float
     session: str | None
+    dataset: str | None = None
+
+
+class DatasetRow(BaseModel):
+    """A dataset's locked holdout: every bar on or after `holdout_start`."""
+
+    dataset: str
+    source: str
+    symbol: str
+    kind: str
+    holdout_start: date
+    holdout_end: date
+    holdout_rows: int
+    created_at: str
+
+
+class TryRow(BaseModel):
+    """One try on a dataset, as the selection statistics need it."""
+
+    trial: int
+    p_value: float
+    sharpe: float
+    active_sharpe: float | None
+    window_start: str | None
+    window_end: str | None
+    session: str | None
+
+
+class Look(BaseModel):
+    look: int
+    dataset: str
+    trial: int
+    session: str | None
+    call_id: str | None
+    created_at: str
+    result: dict[str, Any]
 
 
 def _where(symbol: str | None, session: str | None) -> tuple[str, list[Any]]:
@@ -82,28 +188,47 @@ def _where(symbol: str | None, session: str | None) -> tuple[str, list[Any]]:
     return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), args
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# SQLite integers are 64-bit; a larger id can only be a typo, and must not raise OverflowError.
+_MAX_ID = 2**63 - 1
+
+
 class Ledger:
     """Opens a connection per operation, so one Ledger is safe to share between threads."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        ensure_schema(self.path, _SCHEMA)
+        ensure_schema(self.path, _TABLES, _migrate, _INDEXES)
 
+    # -- trials ---------------------------------------------------------------------------
     def record(
-        self, result: TrialResult, predictions: TrialPredictions, *, session: str | None = None
+        self,
+        result: TrialResult,
+        predictions: TrialPredictions,
+        *,
+        session: str | None = None,
+        call_id: str | None = None,
     ) -> int:
-        """Insert one trial in a single transaction; returns its trial number."""
+        """Insert one trial in a single transaction; returns its trial number.
+
+        A (session, call_id) pair is recorded once: a second insert of the same tool call
+        returns the trial already there.
+        """
+        used = result.dataset.used
         row = (
             result.model_id,
-            datetime.now(UTC).isoformat(timespec="seconds"),
+            _now(),
             result.symbol,
             result.model,
             result.provenance.source,
             int(result.synthetic),
-            result.provenance.content_hash,
+            result.dataset.used_hash,
             result.seed,
             result.code_version,
-            result.test_accuracy,
+            result.selection_accuracy,
             result.baselines.best_accuracy,
             result.baselines.p_value,
             result.backtest.long_flat.sharpe,
@@ -112,38 +237,75 @@ class Ledger:
             result.model_dump_json(),
             predictions.model_dump_json(),
             session,
+            call_id,
+            result.dataset.key,
+            used.start.isoformat(),
+            used.end.isoformat(),
+            result.model_path,
+            result.model_sha256,
+            result.backtest.active_sharpe,
         )
         with connected(self.path) as connection, transaction(connection):
+            if session is not None and call_id is not None:
+                existing = connection.execute(
+                    "SELECT trial FROM trials WHERE session = ? AND call_id = ?",
+                    (session, call_id),
+                ).fetchone()
+                if existing is not None:
+                    return int(existing[0])
             cursor = connection.execute(
                 "INSERT INTO trials (model_id, created_at, symbol, model, source, synthetic, "
-                "data_fingerprint, seed, code_version, test_accuracy, best_baseline, p_value, "
-                "sharpe, buy_hold_sharpe, config, result, predictions, session) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "data_fingerprint, seed, code_version, selection_accuracy, best_baseline, "
+                "p_value, sharpe, buy_hold_sharpe, config, result, predictions, session, "
+                "call_id, dataset, window_start, window_end, model_path, model_sha256, "
+                f"active_sharpe) VALUES ({', '.join('?' * len(row))})",
                 row,
             )
             trial = cursor.lastrowid
         assert trial is not None
         return trial
 
+    def trial_for_call(self, session: str, call_id: str) -> int | None:
+        """The trial a tool call of a session already recorded (a resumed session adopts it)."""
+        with connected(self.path) as connection:
+            row = connection.execute(
+                "SELECT trial FROM trials WHERE session = ? AND call_id = ?", (session, call_id)
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def model_paths(self) -> set[str]:
+        with connected(self.path) as connection:
+            return {
+                str(r[0])
+                for r in connection.execute(
+                    "SELECT model_path FROM trials WHERE model_path IS NOT NULL"
+                )
+            }
+
     def rows(
-        self, *, limit: int = 50, symbol: str | None = None, session: str | None = None
+        self, *, limit: int | None = 50, symbol: str | None = None, session: str | None = None
     ) -> list[LedgerRow]:
+        """Newest first; `limit=None` returns every matching row."""
         where, args = _where(symbol, session)
         query = (
-            "SELECT trial, model_id, created_at, symbol, model, source, synthetic, test_accuracy, "
-            f"best_baseline, p_value, sharpe, buy_hold_sharpe, session FROM trials {where} "
-            "ORDER BY trial DESC LIMIT ?"
+            "SELECT trial, model_id, created_at, symbol, model, source, synthetic, "
+            "selection_accuracy, best_baseline, p_value, sharpe, buy_hold_sharpe, session, "
+            f"dataset FROM trials {where} ORDER BY trial DESC"
         )
+        if limit is not None:
+            query += " LIMIT ?"
+            args.append(limit)
         with connected(self.path) as connection:
-            return [LedgerRow(**dict(r)) for r in connection.execute(query, (*args, limit))]
+            return [LedgerRow(**dict(r)) for r in connection.execute(query, args)]
 
     def _find(self, key: str | int) -> Any:
         with connected(self.path) as connection:
             if isinstance(key, int) or (str(key).isascii() and str(key).isdigit()):
-                if not 0 < int(key) < 2**63:  # SQLite's integer range: no such trial
+                number = int(key)
+                if not 0 < number <= _MAX_ID:
                     return None
                 return connection.execute(
-                    "SELECT * FROM trials WHERE trial = ?", (int(key),)
+                    "SELECT * FROM trials WHERE trial = ?", (number,)
                 ).fetchone()
             return connection.execute(
                 "SELECT * FROM trials WHERE model_id = ? ORDER BY trial DESC LIMIT 1", (key,)
@@ -156,6 +318,7 @@ class Ledger:
             return None
         result: dict[str, Any] = json.loads(row["result"])
         result["trial"] = row["trial"]
+        result["session"] = row["session"]
         return result
 
     def predictions(self, key: str | int) -> TrialPredictions | None:
@@ -168,3 +331,118 @@ class Ledger:
             return int(
                 connection.execute(f"SELECT COUNT(*) FROM trials {where}", args).fetchone()[0]
             )
+
+    def tries(self, dataset: str) -> list[TryRow]:
+        """Every trial ever recorded on a dataset, oldest first, from any session or window."""
+        with connected(self.path) as connection:
+            return [
+                TryRow(**dict(r))
+                for r in connection.execute(
+                    "SELECT trial, p_value, sharpe, active_sharpe, window_start, window_end, "
+                    "session "
+                    "FROM trials WHERE dataset = ? ORDER BY trial",
+                    (dataset,),
+                )
+            ]
+
+    # -- datasets and holdout looks -------------------------------------------------------
+    def dataset(self, key: str) -> DatasetRow | None:
+        with connected(self.path) as connection:
+            row = connection.execute("SELECT * FROM datasets WHERE dataset = ?", (key,)).fetchone()
+        return None if row is None else DatasetRow(**dict(row))
+
+    def dataset_and_looks(self, key: str) -> tuple[DatasetRow | None, int]:
+        """A dataset's stored holdout and how often it was scored, in one read."""
+        with connected(self.path) as connection:
+            row = connection.execute("SELECT * FROM datasets WHERE dataset = ?", (key,)).fetchone()
+            looks = connection.execute(
+                "SELECT COUNT(*) FROM holdout_looks WHERE dataset = ?", (key,)
+            ).fetchone()[0]
+        return (None if row is None else DatasetRow(**dict(row))), int(looks)
+
+    def fix_holdout(
+        self,
+        key: str,
+        *,
+        source: str,
+        symbol: str,
+        kind: str,
+        start: date,
+        end: date,
+        rows: int,
+    ) -> DatasetRow:
+        """Store a dataset's holdout the first time it is used; later calls (any process)
+        get the boundary already stored, whatever they propose."""
+        with connected(self.path) as connection, transaction(connection):
+            connection.execute(
+                "INSERT OR IGNORE INTO datasets (dataset, source, symbol, kind, holdout_start, "
+                "holdout_end, holdout_rows, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, source, symbol, kind, start.isoformat(), end.isoformat(), rows, _now()),
+            )
+            row = connection.execute("SELECT * FROM datasets WHERE dataset = ?", (key,)).fetchone()
+        return DatasetRow(**dict(row))
+
+    def record_look(
+        self,
+        dataset: str,
+        trial: int,
+        result: dict[str, Any],
+        *,
+        session: str | None,
+        call_id: str | None,
+    ) -> int:
+        """Count one look at a dataset's holdout; returns how many there have been, this one
+        included. The same tool call of a session is counted once."""
+        with connected(self.path) as connection, transaction(connection):
+            if session is not None and call_id is not None:
+                existing = connection.execute(
+                    "SELECT look FROM holdout_looks WHERE session = ? AND call_id = ?",
+                    (session, call_id),
+                ).fetchone()
+                if existing is None:
+                    self._insert_look(connection, dataset, trial, result, session, call_id)
+            else:
+                self._insert_look(connection, dataset, trial, result, session, call_id)
+            return int(
+                connection.execute(
+                    "SELECT COUNT(*) FROM holdout_looks WHERE dataset = ?", (dataset,)
+                ).fetchone()[0]
+            )
+
+    @staticmethod
+    def _insert_look(
+        connection: sqlite3.Connection,
+        dataset: str,
+        trial: int,
+        result: dict[str, Any],
+        session: str | None,
+        call_id: str | None,
+    ) -> None:
+        connection.execute(
+            "INSERT INTO holdout_looks (dataset, trial, session, call_id, created_at, result) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (dataset, trial, session, call_id, _now(), json.dumps(result, default=str)),
+        )
+
+    def looks(self, dataset: str | None = None, *, session: str | None = None) -> list[Look]:
+        clauses, args = [], []
+        if dataset is not None:
+            clauses.append("dataset = ?")
+            args.append(dataset)
+        if session is not None:
+            clauses.append("session = ?")
+            args.append(session)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with connected(self.path) as connection:
+            rows = connection.execute(
+                f"SELECT * FROM holdout_looks {where} ORDER BY look", args
+            ).fetchall()
+        return [Look(**{**dict(r), "result": json.loads(r["result"])}) for r in rows]
+
+    def look_for_call(self, session: str, call_id: str) -> Look | None:
+        with connected(self.path) as connection:
+            row = connection.execute(
+                "SELECT * FROM holdout_looks WHERE session = ? AND call_id = ?",
+                (session, call_id),
+            ).fetchone()
+        return None if row is None else Look(**{**dict(row), "result": json.loads(row["result"])})

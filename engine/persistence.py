@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import tempfile
+import shutil
+import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,9 @@ class UntrustedModelError(MLTrainerError):
 _CHUNK = 1 << 20
 
 
+_STAGING = ".staging-"
+STALE_STAGING_SECONDS = 600.0
+
 # Types our own registry produces; anything else in a file is refused on load.
 _TRUSTED_EXTRA = [
     "collections.OrderedDict",
@@ -43,8 +48,23 @@ _TRUSTED_EXTRA = [
 ]
 
 
-def save_model(pipeline: Pipeline, folder: Path, model_id: str) -> Path:
-    """Write atomically (temp then rename) so a crash never leaves a half-written model.
+@dataclass(frozen=True)
+class StagedModel:
+    """A model written under a staging name: moved to `final` only once the ledger row that
+    points to it is committed, so a kill never leaves a model file no trial refers to."""
+
+    staging: Path
+    final: Path
+    sha256: str
+
+
+def _staging_name(final_name: str) -> str:
+    # The writer's pid in the name tells a recovery sweep whether the writer is still alive.
+    return f"{_STAGING}{os.getpid()}-{final_name}"
+
+
+def stage_model(pipeline: Pipeline, folder: Path, model_id: str) -> StagedModel:
+    """Write the model under a staging name in `folder`; returns where it will go.
 
     Each save gets its own name (model id + a random suffix): the same config run twice, even
     at the same moment, never overwrites or deletes a file another ledger row points to.
@@ -57,25 +77,36 @@ def save_model(pipeline: Pipeline, folder: Path, model_id: str) -> Path:
     estimator = pipeline.steps[-1][1]
     name = f"{model_id}-{uuid.uuid4().hex[:8]}"
     if hasattr(estimator, "save"):
-        target = folder / name
-        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staging-"))
+        staging = folder / _staging_name(name)
+        staging.mkdir()
         preprocessing = Pipeline(pipeline.steps[:-1]) if len(pipeline.steps) > 1 else None
         if preprocessing is not None:
             sio.dump(preprocessing, staging / "preprocessing.skops")
         estimator.save(staging / "estimator")
-        os.replace(staging, target)
-        return target
-    target = folder / f"{name}.skops"
-    handle, staging_name = tempfile.mkstemp(dir=folder, prefix=".staging-", suffix=".skops")
-    os.close(handle)
-    sio.dump(pipeline, staging_name)
-    os.replace(staging_name, target)
-    return target
+        return StagedModel(staging, folder / name, model_digest(staging))
+    final = folder / f"{name}.skops"
+    staging = folder / _staging_name(final.name)
+    sio.dump(pipeline, staging)
+    return StagedModel(staging, final, model_digest(staging))
 
 
-def model_sha256(path: Path) -> str:
-    """SHA-256 of a saved model: the file's bytes, or for a folder (the LSTM) every file's
-    relative path and bytes in name order, so renaming, adding or changing a file shows."""
+def commit_staged(staged: StagedModel) -> Path:
+    os.replace(staged.staging, staged.final)
+    return staged.final
+
+
+def discard_staged(staged: StagedModel) -> None:
+    _remove(staged.staging)
+
+
+def save_model(pipeline: Pipeline, folder: Path, model_id: str) -> Path:
+    """Stage and move into place at once, for callers that keep no ledger row."""
+    return commit_staged(stage_model(pipeline, folder, model_id))
+
+
+def model_digest(path: Path) -> str:
+    """SHA-256 of a model file's bytes, or for a folder (the LSTM) of every file's relative
+    path and SHA-256 in name order, so renaming, adding or changing a file shows."""
     if not path.is_dir():
         return _file_sha256(path)
     digest = hashlib.sha256()
@@ -93,11 +124,55 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def recover_staged(folder: Path, recorded: set[str]) -> list[Path]:
+    """After a kill: finish moving staged models whose ledger row was committed, delete the
+    rest. Files staged by a process that is still running are left alone. Returns what it
+    removed."""
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for entry in folder.iterdir():
+        if not entry.name.startswith(_STAGING):
+            continue
+        pid_text, _, final_name = entry.name[len(_STAGING) :].partition("-")
+        # A model is staged only for the moment its ledger row takes to commit, so one older
+        # than that is left over even if its pid now belongs to some other process.
+        fresh = time.time() - entry.stat().st_mtime < STALE_STAGING_SECONDS
+        if pid_text.isdigit() and _alive(int(pid_text)) and fresh:
+            continue
+        final = folder / final_name
+        if final_name and str(final) in recorded and not final.exists():
+            os.replace(entry, final)
+        else:
+            _remove(entry)
+            removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def load_model(path: Path, *, sha256: str) -> Any:
     """Load what `save_model` wrote, if its content still has the SHA-256 recorded when it was
-    saved; unknown types in the file are refused, not executed."""
+    saved (the ledger's `model_sha256`); unknown types in the file are refused, not executed."""
     if path.is_dir():
-        _check_hash(path, model_sha256(path), sha256)
+        _check_hash(path, model_digest(path), sha256)
         from mltrainer.engine.lstm import LSTMClassifier
 
         steps: list[tuple[str, Any]] = []

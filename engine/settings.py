@@ -54,7 +54,13 @@ class Settings(BaseSettings):
     )
     strict: bool = Field(default=False, validation_alias="MLTRAINER_STRICT")
     allow_synthetic_fallback: bool = Field(
-        default=True, validation_alias="MLTRAINER_ALLOW_SYNTHETIC_FALLBACK"
+        default=False, validation_alias="MLTRAINER_ALLOW_SYNTHETIC_FALLBACK"
+    )
+    holdout_share: float = Field(
+        default=0.2, gt=0.0, le=0.5, validation_alias="MLTRAINER_HOLDOUT_SHARE"
+    )
+    holdout_min_bars: int = Field(
+        default=250, ge=20, le=5000, validation_alias="MLTRAINER_HOLDOUT_MIN_BARS"
     )
 
     @field_validator("allowed_sources", mode="before")

@@ -6,7 +6,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -67,15 +67,30 @@ _schemas_applied: set[tuple[Path, str]] = set()
 _schemas_lock = threading.Lock()
 
 
-def ensure_schema(path: Path, schema: str) -> None:
+def ensure_schema(
+    path: Path,
+    schema: str,
+    migrate: Callable[[sqlite3.Connection], None] | None = None,
+    indexes: str = "",
+) -> None:
     """Create tables once per process and database: sources are built per request, and the
-    CREATE script would otherwise run (and take a write lock) on every one."""
+    CREATE script would otherwise run (and take a write lock) on every one.
+
+    `migrate` brings tables an older version created up to date (inside one write
+    transaction, so processes starting together migrate once); `indexes` runs after it,
+    since an index may name a column the migration adds.
+    """
     key = (path.resolve(), schema)
     with _schemas_lock:
         if key in _schemas_applied and path.exists():
             return
         with connected(path) as opened:
             opened.executescript(schema)
+            if migrate is not None:
+                with transaction(opened):
+                    migrate(opened)
+            if indexes:
+                opened.executescript(indexes)
         _schemas_applied.add(key)
 
 

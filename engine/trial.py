@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from mltrainer.engine.data.base import Provenance
 
 SourceName = Literal["auto", "sample", "synthetic", "polygon"]
+Execution = Literal["next_bar", "close"]
+RankBy = Literal["accuracy", "sharpe"]
 TICKER_PATTERN = r"^[A-Za-z][A-Za-z0-9.\-]{0,9}$"
 
 
@@ -76,6 +78,13 @@ class TrialConfig(BaseModel):
     macro: list[str] = Field(
         default_factory=list, description="FRED series ids joined as-of as features"
     )
+    execution: Execution = Field(
+        default="next_bar",
+        description=(
+            "next_bar (default): the position decided at the close of day t earns the return "
+            "from t+1 to t+2 (one bar of delay); close: it earns t to t+1 (market-on-close)"
+        ),
+    )
     save_model: bool = Field(
         default=True, description="persist the fitted model under the data home"
     )
@@ -106,6 +115,12 @@ class ClassificationMetrics(BaseModel):
 
 
 class Baselines(BaseModel):
+    """Rules that need no model, and two tests of the model against the best of them.
+
+    With `horizon > 1` neighbouring labels overlap, so both tests use every `horizon`-th day
+    only (`tested_days` of them); the accuracies above are over every day.
+    """
+
     majority_class: float = Field(
         description="accuracy of always predicting the training period's majority class"
     )
@@ -113,7 +128,14 @@ class Baselines(BaseModel):
     previous_direction: float
     best_name: str
     best_accuracy: float
-    p_value: float = Field(description="one-sided binomial test: test accuracy > best baseline")
+    p_value: float = Field(
+        description="one-sided binomial test: the model's accuracy > the best baseline's"
+    )
+    mcnemar_p_value: float = Field(
+        description="exact McNemar test (one-sided) on the days the model and the best "
+        "baseline disagree: the model is right more often than the baseline there"
+    )
+    tested_days: int = Field(description="days used by both tests (non-overlapping labels)")
 
 
 class StrategyStats(BaseModel):
@@ -121,13 +143,20 @@ class StrategyStats(BaseModel):
     sharpe: float
     max_drawdown: float
     turnover: float
+    total_return: float = 0.0
 
 
 class Backtest(BaseModel):
     cost_bps: float
+    execution: Execution = "next_bar"
     long_flat: StrategyStats
     long_short: StrategyStats
     buy_and_hold: StrategyStats
+    active_sharpe: float = Field(
+        default=0.0,
+        description="annualised Sharpe of long/flat's daily return minus buy-and-hold's: "
+        "timing skill, not the market's drift",
+    )
 
 
 class FoldScore(BaseModel):
@@ -148,43 +177,136 @@ class Timings(BaseModel):
     total: float = 0.0
 
 
+class Segment(BaseModel):
+    """A stretch of a dataset's bars, by date, and what is in it."""
+
+    start: date
+    end: date
+    rows: int
+
+
+class DatasetInfo(BaseModel):
+    """The dataset a trial used and its locked final holdout, as the ledger fixed it."""
+
+    key: str = Field(description="source:symbol:kind, e.g. sample:SPX:bars")
+    holdout: Segment = Field(description="the locked final holdout; no trial ever sees it")
+    holdout_looks: int = Field(
+        default=0, description="finalize calls that scored on this holdout, all sessions"
+    )
+    used: Segment = Field(description="the bars this trial used (development + selection)")
+    used_hash: str = Field(description="content hash of exactly the bars this trial used")
+
+
 class TrialResult(BaseModel):
-    """Result of a successful trial. The first keys are the seed's; the rest make them honest."""
+    """Result of a successful trial. Its out-of-sample numbers are on the *selection* segment:
+    the part of the history that trials report and that the LLM picks on; the locked holdout
+    after it is only scored by `finalize`."""
 
     status: Literal["success"] = "success"
     type: Literal["training_complete"] = "training_complete"
+    trial: int | None = Field(default=None, description="trial number in the ledger")
     model_id: str
     model: str
     symbol: str
     train_accuracy: float
-    test_accuracy: float
-    overfitting_risk: float = Field(description="train accuracy minus test accuracy")
+    selection_accuracy: float
+    overfitting_risk: float = Field(description="train accuracy minus selection accuracy")
     synthetic: bool
     data_label: str = Field(
         description="'REAL DATA', 'SYNTHETIC DATA', or 'CALLER DATA' (bars passed in by a caller)"
     )
     config: TrialConfig
-    test: ClassificationMetrics
+    selection: ClassificationMetrics
     walk_forward: list[FoldScore]
     walk_forward_accuracy: float
     baselines: Baselines
     backtest: Backtest
     features: list[str]
     train_period: tuple[date, date]
-    test_period: tuple[date, date]
+    selection_period: tuple[date, date]
+    dataset: DatasetInfo
     provenance: Provenance
     macro_provenance: list[Provenance] = Field(default_factory=list)
     timings: Timings
     seed: int
     code_version: str
     model_path: str | None = None
+    model_sha256: str | None = None
     tries: int | None = Field(
         default=None,
-        description="trials so far in this session (or on this symbol), this one included",
+        description="trials recorded on this dataset, all sessions and windows, this one included",
+    )
+    tries_same_window: int | None = Field(
+        default=None, description="of those, trials on the same selection window"
     )
     p_value_adjusted: float | None = Field(
-        default=None, description="baselines.p_value times tries (Bonferroni), capped at 1"
+        default=None,
+        description="baselines.p_value adjusted (Holm) over every try on this dataset, "
+        "computed when shown",
     )
+    notes: list[str] = Field(default_factory=list)
+
+
+class HoldoutScore(BaseModel):
+    """What one trial's configuration, refitted on everything before the holdout, scores on it."""
+
+    accuracy: float
+    metrics: ClassificationMetrics
+    baselines: Baselines
+    backtest: Backtest
+    period: tuple[date, date]
+    train_period: tuple[date, date]
+
+
+class SelectionStats(BaseModel):
+    """How much of a selection number is luck, given how many tries it was picked from."""
+
+    tries: int = Field(description="trials on the dataset, all sessions")
+    p_value_adjusted: float = Field(description="Holm over those tries")
+    noise_bar: float = Field(
+        description="accuracy the best of `tries` coin flips reaches on average on that many days"
+    )
+    noise_bar_95: float = Field(description="95th percentile of that best-of-N accuracy")
+    sharpe: float = Field(description="annualised Sharpe of the trial's long/flat strategy")
+    active_sharpe: float = Field(
+        description="annualised Sharpe of long/flat minus buy-and-hold, the returns PSR, DSR "
+        "and PBO are computed on (a long/flat strategy in a rising market has a high Sharpe "
+        "without any skill)"
+    )
+    psr: float | None = Field(
+        default=None, description="probabilistic Sharpe ratio: P(true active Sharpe > 0)"
+    )
+    dsr: float | None = Field(
+        default=None,
+        description="deflated Sharpe ratio: P(true active Sharpe > the best of N unskilled tries)",
+    )
+    sharpe_trials: int = Field(description="trials whose Sharpe ratios set the deflation")
+    pbo: float | None = Field(
+        default=None,
+        description="probability of backtest overfitting (CSCV) over the trials sharing the "
+        "window, when 4 or more do",
+    )
+    pbo_trials: int = 0
+
+
+class FinalResult(BaseModel):
+    """`finalize`: one look at the locked holdout for one trial's configuration."""
+
+    status: Literal["success"] = "success"
+    type: Literal["finalized"] = "finalized"
+    trial: int
+    model_id: str
+    model: str
+    symbol: str
+    data_label: str
+    dataset: str
+    config: TrialConfig
+    selection_accuracy: float
+    holdout: HoldoutScore
+    selection_stats: SelectionStats
+    look: int = Field(description="1 on the holdout's first look; from 2 on it is no longer fresh")
+    untouched: bool = Field(description="True only on the first look at this holdout")
+    session: str | None = None
     notes: list[str] = Field(default_factory=list)
 
 

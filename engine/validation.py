@@ -31,17 +31,41 @@ def chronological_split(
     """
     if not 0.0 < train_ratio < 1.0:
         raise ConfigError(f"train_ratio={train_ratio} must be strictly between 0 and 1.")
+    return split_at(
+        n_samples,
+        int(n_samples * train_ratio),
+        purge=purge,
+        min_train_size=min_train_size,
+        min_test_size=min_test_size,
+        detail=f" with train_ratio={train_ratio}",
+    )
+
+
+def split_at(
+    n_samples: int,
+    first_test_row: int,
+    *,
+    purge: int,
+    min_train_size: int = 50,
+    min_test_size: int = 20,
+    detail: str = "",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train `[0, first_test_row - purge)`, test `[first_test_row, n_samples)`.
+
+    Used when the boundary is a date (the first bar of a selection segment) rather than a share
+    of the rows, so trials with different warm-ups still score on the same days.
+    """
     if purge < 0:
         raise ConfigError(f"purge={purge} must be >= 0.")
-    cut = int(n_samples * train_ratio)
+    cut = min(max(first_test_row, 0), n_samples)
     train_end = max(cut - purge, 0)
     n_test = n_samples - cut
     if train_end < min_train_size or n_test < min_test_size:
         raise InsufficientDataError(
-            f"Chronological split of n_samples={n_samples} with train_ratio={train_ratio} "
-            f"and purge={purge} gives {train_end} train rows and {n_test} test rows; "
-            f"need at least min_train_size={min_train_size} and "
-            f"min_test_size={min_test_size}. Use more history or a different train_ratio."
+            f"Chronological split of n_samples={n_samples}{detail} and purge={purge} gives "
+            f"{train_end} train rows and {n_test} test rows; need at least "
+            f"min_train_size={min_train_size} and min_test_size={min_test_size}. "
+            "Use more history or a different train_ratio."
         )
     return np.arange(train_end), np.arange(cut, n_samples)
 

@@ -9,11 +9,14 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
 from mltrainer.engine.errors import MLTrainerError
+
+if TYPE_CHECKING:
+    from mltrainer.engine.service import ResearchService
 
 SchemaFormat = Literal["openai", "anthropic", "json"]
 
@@ -59,10 +62,25 @@ class ToolArgumentError(MLTrainerError):
 
 
 @dataclass(frozen=True)
+class ToolContext:
+    """What a handler runs with: the engine service (bound to the session, if any), the id of
+    the tool call being answered (so a repeated call is recognised, not run twice) and the
+    session's deadline (wall-clock `time.time()`, or None)."""
+
+    service: ResearchService
+    call_id: str | None = None
+    deadline: float | None = None
+
+    @property
+    def session(self) -> str | None:
+        return self.service.session
+
+
+@dataclass(frozen=True)
 class Tool:
     name: str
     arguments: type[BaseModel]
-    handler: Callable[[Any, Any], dict[str, Any]]
+    handler: Callable[[ToolContext, Any], dict[str, Any]]
     ends_session: bool = False
 
     @property

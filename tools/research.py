@@ -6,17 +6,17 @@ with units and bounds. Handlers return JSON-ready dicts; failures are `status: "
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mltrainer.engine.compare import compare_trials
 from mltrainer.engine.data.registry import get_source, list_sources
-from mltrainer.engine.errors import MLTrainerError
+from mltrainer.engine.errors import ConfigError, MLTrainerError
 from mltrainer.engine.ml_engine import MLEngine, error_result
-from mltrainer.engine.trial import TrialConfig
-from mltrainer.tools.base import Tool
+from mltrainer.engine.trial import RankBy, TrialConfig
+from mltrainer.tools.base import Tool, ToolContext
 
 
 class _Args(BaseModel):
@@ -39,7 +39,8 @@ class ListModels(_Args):
 
 
 class FetchData(_Args):
-    """Load daily bars (or a macro series) and report provenance, date range and rows."""
+    """Load daily bars (or a macro series) and report provenance, date range and rows. For bars,
+    only the part before the dataset's locked holdout is described; its dates are given."""
 
     symbol: str = Field(description="ticker (e.g. MSFT, SPX) or FRED series id when kind=series")
     source: Literal["auto", "sample", "synthetic", "polygon"] = "auto"
@@ -49,16 +50,18 @@ class FetchData(_Args):
 
 
 class TrainModel(TrialConfig):
-    """Train one model to predict the next bar's direction and score it out of sample:
-    chronological train/test split, purged walk-forward folds inside the training period,
-    test accuracy vs baselines (majority, always-up, previous direction) with a p-value, and a
-    long/flat backtest after costs vs buy-and-hold. Every call is one more try: report it."""
+    """Train one model to predict the next bar's direction and score it out of sample on the
+    selection segment (the last 1 - train_ratio of the bars before the dataset's locked
+    holdout): purged walk-forward folds inside the training period, selection accuracy vs
+    baselines (majority, always-up, previous direction) with binomial and McNemar p-values, and
+    a long/flat backtest after costs vs buy-and-hold. Every call is one more try on the dataset
+    and makes every selection number less convincing: report the adjusted p-value."""
 
     model_config = ConfigDict(extra="forbid", title="train_model")
 
 
 class EvaluateTrial(_Args):
-    """Re-score a recorded trial from its stored test predictions, e.g. at another cost."""
+    """Re-score a recorded trial from its stored selection predictions, e.g. at another cost."""
 
     trial: int | None = Field(default=None, ge=1, description="trial number from train_model")
     model_id: str | None = None
@@ -68,38 +71,69 @@ class EvaluateTrial(_Args):
 
 
 class CompareTrials(_Args):
-    """Rank recorded trials by test accuracy and test the best against each other on the same
-    test days (McNemar p-value). Also gives the best p-value adjusted for the number of tries."""
+    """Rank recorded trials and test each against the best on the same selection days
+    (McNemar). Gives the best trial's p-value adjusted for every try on its dataset (Holm), the
+    accuracy the best of that many coin flips reaches (noise bar), its deflated Sharpe ratio and
+    the probability of backtest overfitting."""
 
     trials: list[int] | None = Field(
         default=None,
         min_length=2,
-        max_length=20,
+        max_length=200,
         description="trial numbers; leave out to compare every trial of this session",
+    )
+    rank_by: RankBy = Field(
+        default="accuracy", description="accuracy (selection) or sharpe (long/flat after costs)"
     )
 
 
+class Finalize(_Args):
+    """Score ONE trial on its dataset's locked holdout: refit its configuration on everything
+    before the holdout and score the holdout once. Do this at the end, for the trial you
+    would report; a second finalize of the same holdout in this session is refused. Report the
+    holdout numbers, not the best selection number."""
+
+    trial: int | None = Field(
+        default=None, ge=1, description="trial number; default: this session's best by rank_by"
+    )
+    rank_by: RankBy = Field(default="accuracy", description="how the default trial is picked")
+
+
 class Finish(_Args):
-    """End the research session with your conclusion. Say which trial is best, whether it
-    beats the best baseline after adjusting for the number of tries, and what you would try next."""
+    """End the research session with your conclusion. Say which trial is best, what it scored
+    on the locked holdout (finalize it first), whether that beats the best baseline, and what
+    you would try next."""
 
     conclusion: str = Field(min_length=1, max_length=4000)
     best_trial: int | None = Field(default=None, ge=1)
 
 
-def _list_sources(engine: MLEngine, _: ListSources) -> dict[str, Any]:
+def _failure(kind: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
+    """Expected failures become `status: "error"` results the model can act on."""
+
+    def wrap(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        def run(context: ToolContext, args: Any) -> dict[str, Any]:
+            try:
+                return handler(context, args)
+            except (MLTrainerError, ValidationError) as error:
+                return error_result(error, kind)
+
+        return run
+
+    return wrap
+
+
+def _list_sources(context: ToolContext, _: ListSources) -> dict[str, Any]:
     return {
         "status": "success",
         "type": "sources",
-        "sources": [s.model_dump() for s in list_sources(engine.settings)],
+        "sources": [s.model_dump() for s in list_sources(context.service.settings)],
     }
 
 
-def _list_symbols(engine: MLEngine, args: ListSymbols) -> dict[str, Any]:
-    try:
-        source = get_source(args.source, engine.settings)
-    except MLTrainerError as error:
-        return error_result(error, "list_failed")
+@_failure("list_failed")
+def _list_symbols(context: ToolContext, args: ListSymbols) -> dict[str, Any]:
+    source = get_source(args.source, context.service.settings)
     return {
         "status": "success",
         "type": "symbols",
@@ -107,43 +141,63 @@ def _list_symbols(engine: MLEngine, args: ListSymbols) -> dict[str, Any]:
     }
 
 
-def _list_models(engine: MLEngine, _: ListModels) -> dict[str, Any]:
-    return {"status": "success", "type": "models", "models": engine.available_models()}
+def _list_models(context: ToolContext, _: ListModels) -> dict[str, Any]:
+    return {"status": "success", "type": "models", "models": MLEngine.available_models()}
 
 
-def _fetch_data(engine: MLEngine, args: FetchData) -> dict[str, Any]:
-    return engine.fetch_data(args.model_dump())
+@_failure("fetch_failed")
+def _fetch_data(context: ToolContext, args: FetchData) -> dict[str, Any]:
+    return context.service.fetch(
+        args.symbol, source=args.source, kind=args.kind, start=args.start, end=args.end
+    )
 
 
-def _train_model(engine: MLEngine, args: TrainModel) -> dict[str, Any]:
-    return engine.train_model(TrialConfig.model_validate(args.model_dump()))
+@_failure("training_failed")
+def _train_model(context: ToolContext, args: TrainModel) -> dict[str, Any]:
+    trained = context.service.train(
+        TrialConfig.model_validate(args.model_dump()),
+        call_id=context.call_id,
+        deadline=context.deadline,
+    )
+    return trained.result.model_dump(mode="json")
 
 
-def _evaluate(engine: MLEngine, args: EvaluateTrial) -> dict[str, Any]:
-    params: dict[str, Any] = {"trial": args.trial, "model_id": args.model_id}
-    if args.cost_bps is not None:
-        params["cost_bps"] = args.cost_bps
-    return engine.evaluate(params)
+@_failure("evaluate_failed")
+def _evaluate(context: ToolContext, args: EvaluateTrial) -> dict[str, Any]:
+    key = args.trial if args.trial is not None else args.model_id
+    if key is None:
+        raise ConfigError("evaluate_trial needs 'trial' or 'model_id'")
+    return context.service.evaluate(key, cost_bps=args.cost_bps)
 
 
-def _compare(engine: MLEngine, args: CompareTrials) -> dict[str, Any]:
-    try:
-        tries = engine.ledger.count(session=engine.session) if engine.session else None
-        keys: list[str | int] = list(args.trials or [])
-        if not keys and engine.session:
-            keys = [row.trial for row in engine.ledger.rows(session=engine.session, limit=20)]
-        return compare_trials(engine.ledger, keys, tries=tries)
-    except MLTrainerError as error:
-        return error_result(error, "compare_failed")
+@_failure("compare_failed")
+def _compare(context: ToolContext, args: CompareTrials) -> dict[str, Any]:
+    return context.service.compare(args.trials, rank_by=args.rank_by)
 
 
-def _finish(engine: MLEngine, args: Finish) -> dict[str, Any]:
-    return {
+@_failure("finalize_failed")
+def _finalize(context: ToolContext, args: Finalize) -> dict[str, Any]:
+    final = context.service.finalize(
+        args.trial, rank_by=args.rank_by, call_id=context.call_id, deadline=context.deadline
+    )
+    return final.model_dump(mode="json")
+
+
+def _finish(context: ToolContext, args: Finish) -> dict[str, Any]:
+    finalized = context.service.finalized()
+    payload: dict[str, Any] = {
         "status": "success",
         "type": "finished",
         "conclusion": args.conclusion,
         "best_trial": args.best_trial,
+        "finalized": [final_summary(f) for f in finalized],
     }
+    if not finalized:
+        payload["note"] = (
+            "no trial was finalized, so this conclusion rests on selection numbers, which "
+            "are optimistic after many tries"
+        )
+    return payload
 
 
 TOOLS: tuple[Tool, ...] = (
@@ -154,5 +208,33 @@ TOOLS: tuple[Tool, ...] = (
     Tool("train_model", TrainModel, _train_model),
     Tool("evaluate_trial", EvaluateTrial, _evaluate),
     Tool("compare_trials", CompareTrials, _compare),
+    Tool("finalize", Finalize, _finalize),
     Tool("finish", Finish, _finish, ends_session=True),
 )
+
+
+def final_summary(final: dict[str, Any]) -> dict[str, Any]:
+    """The holdout numbers a summary or an LLM needs, from a finalize result dict."""
+    holdout = final["holdout"]
+    stats = final["selection_stats"]
+    return {
+        "trial": final["trial"],
+        "model": final["model"],
+        "symbol": final["symbol"],
+        "data": final["data_label"],
+        "selection_accuracy": final["selection_accuracy"],
+        "holdout_accuracy": holdout["accuracy"],
+        "holdout_period": holdout["period"],
+        "best_baseline": holdout["baselines"]["best_name"],
+        "baseline_accuracy": holdout["baselines"]["best_accuracy"],
+        "p_value": holdout["baselines"]["p_value"],
+        "mcnemar_p_value": holdout["baselines"]["mcnemar_p_value"],
+        "sharpe": holdout["backtest"]["long_flat"]["sharpe"],
+        "buy_hold_sharpe": holdout["backtest"]["buy_and_hold"]["sharpe"],
+        "execution": holdout["backtest"]["execution"],
+        "dsr": stats["dsr"],
+        "pbo": stats["pbo"],
+        "tries": stats["tries"],
+        "look": final["look"],
+        "untouched": final["untouched"],
+    }

@@ -272,12 +272,12 @@ def full_result(*, synthetic: bool = False) -> dict[str, Any]:
         "model": "lstm",
         "symbol": "SPX",
         "train_accuracy": 0.61,
-        "test_accuracy": 0.5234,
+        "selection_accuracy": 0.5234,
         "overfitting_risk": 0.0866,
         "synthetic": synthetic,
         "data_label": "SYNTHETIC DATA" if synthetic else "REAL DATA",
         "config": {"symbol": "SPX", "model": "lstm"},
-        "test": {
+        "selection": {
             "accuracy": 0.5234,
             "precision": 0.54,
             "recall": 0.7,
@@ -303,6 +303,8 @@ def full_result(*, synthetic: bool = False) -> dict[str, Any]:
             "best_name": "always_up",
             "best_accuracy": 0.531,
             "p_value": 0.62,
+            "mcnemar_p_value": 0.7,
+            "tested_days": 500,
         },
         "backtest": {
             "cost_bps": 2.0,
@@ -327,7 +329,13 @@ def full_result(*, synthetic: bool = False) -> dict[str, Any]:
         },
         "features": ["returns", "rsi"],
         "train_period": ["1999-01-04", "2014-12-31"],
-        "test_period": [period["start"], period["end"]],
+        "selection_period": [period["start"], period["end"]],
+        "dataset": {
+            "key": "sample:SPX:bars",
+            "holdout": {"start": "2015-01-02", "end": "2018-12-31", "rows": 1000},
+            "used": {"start": "1999-01-04", "end": "2014-12-31", "rows": 4000},
+            "used_hash": "0123456789abcdef",
+        },
         "provenance": {
             "source": "synthetic" if synthetic else "sample",
             "kind": "synthetic" if synthetic else "real",
@@ -349,7 +357,7 @@ def test_feedback_on_a_full_trial_result():
     question = MLAgentBridge().format_ml_feedback_as_question(full_result())
 
     assert question == (
-        "lstm on SPX: test accuracy 52.3%, walk-forward 51.0%, train-test gap 8.7 pts. "
+        "lstm on SPX: selection accuracy 52.3%, walk-forward 51.0%, train-selection gap 8.7 pts. "
         "Best baseline (always up) 53.1%, p-value 0.620: no significant edge. "
         "Long-flat Sharpe 0.45 vs buy-and-hold 0.60 after 2 bps costs. "
         "Should we continue, retrain, or switch?"

@@ -24,7 +24,7 @@ from mltrainer.agent.providers.base import MalformedReplyError, Provider, Provid
 from mltrainer.agent.runs import start_session
 from mltrainer.agent.session import Budgets, SessionState
 from mltrainer.agent.transcript import Transcript, read_events
-from mltrainer.engine.ml_engine import MLEngine
+from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
 from mltrainer.tools import TOOLS_BY_NAME, Tool
 
@@ -201,7 +201,7 @@ async def test_a_tool_running_past_the_deadline_is_abandoned_and_reported(
     settings = load_settings()
     state = SessionState(
         provider=ScriptedProvider([turn(("n1", "nap", {"seconds": 3}))]),
-        executor=LiveExecutor(MLEngine(settings), MLAgentBridge(), tools=tools),
+        executor=LiveExecutor(ResearchService(settings), MLAgentBridge(), tools=tools),
         transcript=Transcript(tmp_path / "s.jsonl"),
         budgets=Budgets(max_seconds=1),
     )
@@ -223,7 +223,7 @@ async def test_a_tool_running_past_the_deadline_is_abandoned_and_reported(
 
 
 async def test_no_tool_starts_after_the_deadline(tmp_path: Path) -> None:
-    executor = LiveExecutor(MLEngine(load_settings()), MLAgentBridge())
+    executor = LiveExecutor(ResearchService(load_settings()), MLAgentBridge())
 
     report = await executor.execute(
         [ToolCall("c1", "list_sources", "{}")], deadline=time.time() - 1

@@ -21,6 +21,7 @@ TOOL_NAMES = [
     "train_model",
     "evaluate_trial",
     "compare_trials",
+    "finalize",
     "finish",
 ]
 INSTRUCTION = "Train logistic regression on SPX with 80% train ratio"
@@ -59,17 +60,17 @@ def one_paragraph(text: str) -> str:
         ("json", {"name", "description", "inputSchema"}),
     ],
 )
-def test_tools_prints_eight_tools_in_each_format(fmt: str, keys: set[str]):
+def test_tools_prints_every_tool_in_each_format(fmt: str, keys: set[str]):
     schemas = stdout_json(invoke("tools", "--format", fmt))
 
-    assert len(schemas) == 8
+    assert len(schemas) == len(TOOL_NAMES)
     assert all(set(schema) == keys for schema in schemas)
 
 
 def test_tools_openai_format_wraps_each_function():
     schemas = stdout_json(invoke("tools", "--format", "openai"))
 
-    assert [s["type"] for s in schemas] == ["function"] * 8
+    assert [s["type"] for s in schemas] == ["function"] * len(TOOL_NAMES)
     assert [s["function"]["name"] for s in schemas] == TOOL_NAMES
     assert all(set(s["function"]) == {"name", "description", "parameters"} for s in schemas)
     assert all(s["function"]["parameters"]["type"] == "object" for s in schemas)
@@ -165,8 +166,9 @@ def test_trials_show_json_is_the_full_result():
 
     assert shown["trial"] == 1
     assert shown["model_id"] == trained["model_id"]
-    assert shown["test_accuracy"] == trained["test_accuracy"]
+    assert shown["selection_accuracy"] == trained["test_accuracy"]
     assert shown["baselines"] == trained["baselines"]
+    assert shown["selection_stats"]["tries"] == 1
 
 
 def test_trials_show_by_model_id():

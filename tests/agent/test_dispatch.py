@@ -12,19 +12,19 @@ from mltrainer.agent.bridge import MLAgentBridge
 from mltrainer.agent.dispatch import LiveExecutor, describe_for_model, stable_payload
 from mltrainer.agent.messages import ToolCall
 from mltrainer.engine.ledger import Ledger
-from mltrainer.engine.ml_engine import MLEngine
+from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
 
 FAST_TRIAL = {"symbol": "SPX", "model": "naive_bayes", "days": 1500, "save_model": False}
 
 
 @pytest.fixture
-def engine() -> MLEngine:
-    return MLEngine(load_settings(), session="dispatch-test")
+def engine() -> ResearchService:
+    return ResearchService(load_settings(), session="dispatch-test")
 
 
 @pytest.fixture
-def executor(engine: MLEngine) -> LiveExecutor:
+def executor(engine: ResearchService) -> LiveExecutor:
     return LiveExecutor(engine, MLAgentBridge(), retries_per_tool=3)
 
 
@@ -58,7 +58,7 @@ async def test_unknown_tool_is_an_error_result_listing_the_tools(executor: LiveE
     assert result.is_error is True
     assert result.content == (
         "ERROR: unknown tool 'train'; tools are list_sources, list_symbols, list_models, "
-        "fetch_data, train_model, evaluate_trial, compare_trials, finish. "
+        "fetch_data, train_model, evaluate_trial, compare_trials, finalize, finish. "
         "Fix the call and try again (3 retries left)."
     )
 
@@ -107,7 +107,7 @@ async def test_engine_failure_is_an_error_result_with_the_engine_message(
     )
 
 
-async def test_invalid_calls_record_no_trial(executor: LiveExecutor, engine: MLEngine):
+async def test_invalid_calls_record_no_trial(executor: LiveExecutor, engine: ResearchService):
     await executor.execute([call("train_model", {"symbol": "SPX", "train_ratio": 1.5})])
 
     assert engine.ledger.count() == 0
@@ -129,7 +129,7 @@ async def test_retries_left_count_down_with_each_failure(executor: LiveExecutor)
     ]
 
 
-async def test_failing_more_than_retries_per_tool_times_in_a_row_exhausts(engine: MLEngine):
+async def test_failing_more_than_retries_per_tool_times_in_a_row_exhausts(engine: ResearchService):
     executor = LiveExecutor(engine, MLAgentBridge(), retries_per_tool=2)
     exhausted = []
     for _ in range(3):
@@ -139,7 +139,7 @@ async def test_failing_more_than_retries_per_tool_times_in_a_row_exhausts(engine
     assert exhausted == [None, None, "tool 'list_symbols' failed 3 times in a row"]
 
 
-async def test_a_success_resets_the_failure_count(engine: MLEngine):
+async def test_a_success_resets_the_failure_count(engine: ResearchService):
     executor = LiveExecutor(engine, MLAgentBridge(), retries_per_tool=2)
     bad, good = {"source": "nasdaq"}, {"source": "sample"}
     exhausted = []
@@ -150,7 +150,7 @@ async def test_a_success_resets_the_failure_count(engine: MLEngine):
     assert exhausted == [None, None, None, None, None]
 
 
-async def test_failures_count_per_tool(engine: MLEngine):
+async def test_failures_count_per_tool(engine: ResearchService):
     executor = LiveExecutor(engine, MLAgentBridge(), retries_per_tool=2)
     exhausted = []
     for name in ("list_symbols", "fetch_data", "list_symbols", "fetch_data"):
@@ -163,7 +163,9 @@ async def test_failures_count_per_tool(engine: MLEngine):
 # --- good calls ---------------------------------------------------------------------------------
 
 
-async def test_two_parallel_train_model_calls_both_run(executor: LiveExecutor, engine: MLEngine):
+async def test_two_parallel_train_model_calls_both_run(
+    executor: LiveExecutor, engine: ResearchService
+):
     report = await executor.execute(
         [
             call("train_model", FAST_TRIAL, "call_a"),
@@ -194,6 +196,9 @@ async def test_finish_sets_the_conclusion(executor: LiveExecutor):
         "type": "finished",
         "conclusion": "No edge after costs.",
         "best_trial": 2,
+        "finalized": [],
+        "note": "no trial was finalized, so this conclusion rests on selection numbers, which "
+        "are optimistic after many tries",
     }
     assert report.exhausted is None
 
@@ -205,7 +210,7 @@ async def test_an_invalid_finish_sets_no_conclusion(executor: LiveExecutor):
     assert report.runs[0].result.is_error is True
 
 
-async def test_progress_hook_sees_start_and_end_of_each_call(engine: MLEngine):
+async def test_progress_hook_sees_start_and_end_of_each_call(engine: ResearchService):
     seen: list[tuple[str, str]] = []
     executor = LiveExecutor(
         engine, MLAgentBridge(), progress=lambda event, name, _: seen.append((event, name))
@@ -228,7 +233,7 @@ async def test_train_result_text_has_trial_percentage_and_closing_question(
     text = describe_for_model("train_model", payload, MLAgentBridge())
 
     assert text.startswith(f"Trial 1 ({payload['model_id']}). naive_bayes on SPX")
-    assert f"test accuracy {payload['test_accuracy']:.1%}" in text
+    assert f"selection accuracy {payload['selection_accuracy']:.1%}" in text
     assert text.endswith("continue, retrain, or switch?")
     assert report.runs[0].result.content == text
 
@@ -291,7 +296,7 @@ def test_stable_payload_drops_run_specific_fields_at_any_depth():
 
 
 async def test_a_crashing_tool_becomes_an_error_result_and_counts_against_the_budget(
-    engine: MLEngine,
+    engine: ResearchService,
 ):
     from pydantic import BaseModel
 
@@ -300,7 +305,7 @@ async def test_a_crashing_tool_becomes_an_error_result_and_counts_against_the_bu
     class NoArgs(BaseModel):
         """Always fails."""
 
-    def crash(_engine: MLEngine, _args: NoArgs) -> dict[str, Any]:
+    def crash(_engine: ResearchService, _args: NoArgs) -> dict[str, Any]:
         raise RuntimeError("disk on fire")
 
     executor = LiveExecutor(

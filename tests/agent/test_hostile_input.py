@@ -17,7 +17,7 @@ from mltrainer.agent.bridge import MLAgentBridge
 from mltrainer.agent.cli import app
 from mltrainer.agent.dispatch import LiveExecutor
 from mltrainer.agent.messages import ToolCall
-from mltrainer.engine.ml_engine import MLEngine
+from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
 from mltrainer.tools import TOOLS
 
@@ -208,7 +208,7 @@ def tool_arguments(tool_name: str) -> st.SearchStrategy[str]:
 @given(data=st.data())
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_random_json_to_every_tool(tmp_path: Path, data: st.DataObject) -> None:
-    executor = LiveExecutor(MLEngine(load_settings(), session="hostile"), MLAgentBridge())
+    executor = LiveExecutor(ResearchService(load_settings(), session="hostile"), MLAgentBridge())
     calls = [
         ToolCall(f"c{index}", tool.name, data.draw(tool_arguments(tool.name), label=tool.name))
         for index, tool in enumerate(TOOLS)

@@ -117,6 +117,7 @@ async def test_session_start_records_provider_goal_tools_and_budgets(tmp_path: P
         "train_model",
         "evaluate_trial",
         "compare_trials",
+        "finalize",
         "finish",
     ]
     assert header["budgets"]["max_turns"] == 7
@@ -269,7 +270,7 @@ async def test_free_text_feedback_is_the_next_user_message(tmp_path: Path):
     assert feedback.text.startswith('(Parsed from your text: {"symbol": "SPX", ')
     assert '"train_ratio": 0.8' in feedback.text
     assert "Trial 1 (SPX-logistic_regression-" in feedback.text
-    assert "logistic_regression on SPX: test accuracy " in feedback.text
+    assert "logistic_regression on SPX: selection accuracy " in feedback.text
     assert feedback.text.endswith("continue, retrain, or switch?")
 
 

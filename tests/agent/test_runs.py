@@ -375,7 +375,7 @@ async def test_replay_check_reexecutes_every_call_and_finds_no_difference(record
 async def test_replay_check_reports_a_tampered_result(recorded: Path):
     def raise_accuracy(event: dict[str, Any]) -> bool:
         if event["event"] == "tool_run" and event["call_id"] == "c_bayes":
-            event["payload"]["test_accuracy"] = 0.99
+            event["payload"]["selection_accuracy"] = 0.99
             return True
         return False
 
@@ -383,7 +383,7 @@ async def test_replay_check_reports_a_tampered_result(recorded: Path):
 
     report = await replay_session(recorded, settings=load_settings(), check=True)
 
-    assert report.differences == ["train_model (c_bayes): differs in test_accuracy"]
+    assert report.differences == ["train_model (c_bayes): differs in selection_accuracy"]
 
 
 async def test_replay_of_a_tampered_assistant_turn_ends_with_a_provider_error(recorded: Path):

@@ -13,6 +13,14 @@ from mltrainer.agent.bridge import MLAgentBridge
 from mltrainer.engine.ml_engine import MLEngine
 
 
+@pytest.fixture(autouse=True)
+def synthetic_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed's symbols (AAPL, TSLA, ...) are not in the offline sample data and tests have
+    no live key. The seed's own switch for this was `use_mock = True`; ours is the explicit
+    fallback setting (off by default), so these symbols run on labelled synthetic bars."""
+    monkeypatch.setenv("MLTRAINER_ALLOW_SYNTHETIC_FALLBACK", "true")
+
+
 @pytest.fixture
 def one_torch_thread() -> Iterator[None]:
     """On a loaded two-core machine torch's intra-op threads compete with everything else and

@@ -2,7 +2,8 @@
 
 Seed Phase 5 `test_complete_system` and Phase 6 `test_system_under_load` keep their inputs and
 assertions; `MLTrainerSystem` became `mltrainer.agent.MLTrainer`. Symbols not in the offline
-sample data (AAPL, TSLA, ...) run on seeded synthetic bars, and the feedback says so.
+sample data (AAPL, TSLA, ...) run on seeded synthetic bars because these tests switch the
+synthetic fallback on (it is off by default), and the feedback says so.
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ import pytest
 from mltrainer.agent import MLTrainer
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.settings import load_settings
+
+
+@pytest.fixture(autouse=True)
+def synthetic_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed's symbols are not in the offline sample data and tests have no live key."""
+    monkeypatch.setenv("MLTRAINER_ALLOW_SYNTHETIC_FALLBACK", "true")
 
 
 @contextmanager
@@ -96,6 +103,20 @@ def test_synthetic_data_is_flagged_in_the_feedback():
 
     assert result["ml_result"]["synthetic"] is True
     assert result["feedback_question"].startswith("SYNTHETIC DATA:")
+
+
+def test_without_the_fallback_a_symbol_with_no_data_is_refused_and_not_recorded(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("MLTRAINER_ALLOW_SYNTHETIC_FALLBACK", "false")
+
+    result = MLTrainer().process_ai_instruction("Train logistic regression on TSLA")
+
+    assert result["ml_result"]["status"] == "error"
+    assert "no real bars for 'TSLA'" in result["ml_result"]["error"]
+    assert "POLYGON_API_KEY" in result["ml_result"]["error"]
+    assert "sample symbols that work offline: SPX, IXIC, MSFT" in result["ml_result"]["error"]
+    assert Ledger(load_settings().db_path).count() == 0
 
 
 def test_real_data_is_not_flagged_in_the_feedback():

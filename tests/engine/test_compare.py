@@ -1,55 +1,19 @@
-"""Comparing recorded trials: the exact McNemar test, ranking on a real ledger, shared test days,
-and the best p-value adjusted for the number of tries."""
+"""Comparing recorded trials on a real ledger: ranking, paired tests on shared selection days,
+p-values adjusted (Holm) over every try on the dataset, and the best trial's selection
+statistics."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from mltrainer.engine.compare import compare_trials, mcnemar_p
+from mltrainer.engine.compare import compare_trials
 from mltrainer.engine.errors import ConfigError
 from mltrainer.engine.ml_engine import MLEngine
+from mltrainer.engine.stats import holm_adjusted
 
-
-def paired(
-    only_best: int, only_other: int, both: int = 0, neither: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-day correctness of two models with the given counts of each outcome."""
-    best = [True] * only_best + [False] * only_other + [True] * both + [False] * neither
-    other = [False] * only_best + [True] * only_other + [True] * both + [False] * neither
-    return np.array(best), np.array(other)
-
-
-def test_mcnemar_ten_against_two_is_the_two_sided_binomial_tail() -> None:
-    # Two-sided exact binomial test of 10 of 12 at 0.5: 2 * (C(12,10) + C(12,11) + C(12,12))
-    # / 2**12 = 2 * (66 + 12 + 1) / 4096 = 158 / 4096.
-    assert mcnemar_p(*paired(10, 2)) == pytest.approx(0.03857421875)
-
-
-def test_mcnemar_ignores_days_both_models_agree_on() -> None:
-    assert mcnemar_p(*paired(10, 2, both=40, neither=30)) == pytest.approx(0.03857421875)
-
-
-def test_mcnemar_is_symmetric_in_the_two_models() -> None:
-    assert mcnemar_p(*paired(2, 10)) == pytest.approx(0.03857421875)
-
-
-def test_mcnemar_five_against_none() -> None:
-    # 2 * (1/2)**5
-    assert mcnemar_p(*paired(5, 0)) == pytest.approx(0.0625)
-
-
-def test_mcnemar_even_split_is_one() -> None:
-    assert mcnemar_p(*paired(3, 3)) == pytest.approx(1.0)
-
-
-def test_mcnemar_models_that_always_agree_is_one() -> None:
-    assert mcnemar_p(*paired(0, 0, both=7, neither=5)) == 1.0
-
-
-# IXIC sample data, most recent bars. With the 49 warm-up rows and the unlabelled last row
-# dropped, days=600 leaves 110 test rows (2018-07-24 to 2018-12-28) and days=700 leaves 130
-# (2018-06-25 to 2018-12-28): the same last 110 days plus 20 earlier ones.
+# IXIC sample data, the most recent bars before its locked holdout. days=600 and days=700 end
+# on the same bar, so the 700-day trial's selection segment (140 bars) holds the 600-day
+# trials (120 bars) plus 20 earlier days; the last 2 bars of each have no next-bar return yet.
 TRIALS = (
     {"model": "decision_tree", "days": 600},
     {"model": "logistic_regression", "days": 600},
@@ -68,70 +32,85 @@ def engine() -> MLEngine:
     return engine
 
 
-def test_trials_are_ranked_by_test_accuracy(engine: MLEngine) -> None:
+def test_trials_are_ranked_by_selection_accuracy(engine: MLEngine) -> None:
     comparison = compare_trials(engine.ledger, [2, 3, 1])
+    accuracies = {n: engine.ledger.result(n)["selection_accuracy"] for n in (1, 2, 3)}
+    ranked = [row["selection_accuracy"] for row in comparison["trials"]]
 
-    assert [row["trial"] for row in comparison["trials"]] == [1, 3, 2]
-    assert [row["model"] for row in comparison["trials"]] == [
-        "decision_tree",
-        "naive_bayes",
-        "logistic_regression",
-    ]
-    accuracies = [row["test_accuracy"] for row in comparison["trials"]]
-    assert accuracies == sorted(accuracies, reverse=True)
-    assert comparison["best"]["trial"] == 1
+    assert sorted(row["trial"] for row in comparison["trials"]) == [1, 2, 3]
+    assert ranked == sorted(accuracies.values(), reverse=True)
+    assert comparison["best"]["trial"] == comparison["trials"][0]["trial"]
+    assert comparison["best"]["selection_accuracy"] == max(accuracies.values())
     assert comparison["synthetic"] is False
 
 
-def test_only_test_days_both_trials_scored_are_compared(engine: MLEngine) -> None:
+def test_trials_can_be_ranked_by_sharpe(engine: MLEngine) -> None:
+    comparison = compare_trials(engine.ledger, [1, 2, 3], rank_by="sharpe")
+    sharpes = [row["sharpe"] for row in comparison["trials"]]
+
+    assert comparison["rank_by"] == "sharpe"
+    assert sharpes == sorted(sharpes, reverse=True)
+
+
+def test_only_selection_days_both_trials_scored_are_compared(engine: MLEngine) -> None:
     comparison = compare_trials(engine.ledger, [1, 2, 3])
     best, *others = comparison["trials"]
+    best_days = set(engine.ledger.predictions(best["trial"]).dates)
 
     assert "shared_days" not in best
     assert "p_vs_best" not in best
-    # Trial 3 scored 130 days; only the 110 the best trial also scored are paired.
-    assert {row["trial"]: row["shared_days"] for row in others} == {2: 110, 3: 110}
-    assert all(0.0 < row["p_vs_best"] <= 1.0 for row in others)
+    for row in others:
+        days = set(engine.ledger.predictions(row["trial"]).dates)
+        assert row["shared_days"] == len(days & best_days)
+        assert 0.0 < row["p_vs_best"] <= 1.0
+    assert sorted(len(engine.ledger.predictions(n).dates) for n in (1, 2, 3)) == [118, 118, 138]
 
 
 def test_trials_are_found_by_model_id_too(engine: MLEngine) -> None:
-    best_id = engine.ledger.result(1)["model_id"]
-    comparison = compare_trials(engine.ledger, [best_id, 2])
+    first_id = engine.ledger.result(1)["model_id"]
+    comparison = compare_trials(engine.ledger, [first_id, 2])
 
-    assert comparison["best"]["model_id"] == best_id
-    assert [row["trial"] for row in comparison["trials"]] == [1, 2]
-
-
-def test_best_p_value_is_adjusted_for_the_tries_given(engine: MLEngine) -> None:
-    best_p = engine.ledger.result(1)["baselines"]["p_value"]
-    comparison = compare_trials(engine.ledger, [1, 2, 3], tries=4)
-
-    assert best_p * 4 < 1.0  # the best trial's p-value is about 0.2, so no cap applies here
-    assert comparison["tries"] == 4
-    assert comparison["best_p_value"] == best_p
-    assert comparison["best_p_value_adjusted"] == pytest.approx(min(1.0, best_p * 4))
+    assert {row["trial"] for row in comparison["trials"]} == {1, 2}
+    assert first_id in {row["model_id"] for row in comparison["trials"]}
 
 
-def test_fewer_tries_than_trials_compared_counts_the_trials(engine: MLEngine) -> None:
-    best_p = engine.ledger.result(1)["baselines"]["p_value"]
-    comparison = compare_trials(engine.ledger, [1, 2, 3], tries=1)
-
-    assert comparison["tries"] == 3
-    assert comparison["best_p_value_adjusted"] == pytest.approx(min(1.0, best_p * 3))
-
-
-def test_no_tries_given_counts_the_trials(engine: MLEngine) -> None:
-    best_p = engine.ledger.result(1)["baselines"]["p_value"]
+def test_p_values_are_adjusted_over_every_try_on_the_dataset(engine: MLEngine) -> None:
+    raw = [engine.ledger.result(n)["baselines"]["p_value"] for n in (1, 2, 3)]
+    holm = dict(zip((1, 2, 3), holm_adjusted(raw), strict=True))
+    # Compare only two of them: the third try still counts.
     comparison = compare_trials(engine.ledger, [1, 2])
 
-    assert comparison["tries"] == 2
-    assert comparison["best_p_value_adjusted"] == pytest.approx(min(1.0, best_p * 2))
+    assert comparison["tries"] == 3
+    assert {row["trial"]: row["p_value_adjusted"] for row in comparison["trials"]} == {
+        1: pytest.approx(holm[1]),
+        2: pytest.approx(holm[2]),
+    }
+    assert comparison["best_p_value_adjusted"] == pytest.approx(holm[comparison["best"]["trial"]])
 
 
-def test_adjusted_p_value_is_capped_at_one(engine: MLEngine) -> None:
-    comparison = compare_trials(engine.ledger, [1, 2, 3], tries=1000)
+def test_tries_in_another_session_count_too(engine: MLEngine) -> None:
+    other = MLEngine(session="another-session")
+    assert (
+        other.train_model(
+            {"symbol": "IXIC", "source": "sample", "model": "knn", "save_model": False}
+        )["status"]
+        == "success"
+    )
 
-    assert comparison["best_p_value_adjusted"] == 1.0
+    comparison = compare_trials(engine.ledger, [1, 2])
+
+    assert comparison["tries"] == 4
+
+
+def test_best_trial_comes_with_the_noise_bar_and_deflated_sharpe(engine: MLEngine) -> None:
+    stats = compare_trials(engine.ledger, [1, 2, 3])["best"]["selection_stats"]
+
+    assert stats["tries"] == 3
+    # The best of 3 coin flips on 120 or 140 days reaches about 52-53% on average.
+    assert 0.51 < stats["noise_bar"] < 0.54
+    assert stats["noise_bar"] < stats["noise_bar_95"]
+    assert 0.0 <= stats["dsr"] <= stats["psr"] <= 1.0
+    assert stats["pbo"] is None  # fewer than 4 trials share a window
 
 
 @pytest.mark.parametrize("keys", [[], [1]])

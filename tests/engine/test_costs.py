@@ -27,7 +27,10 @@ def test_the_issues_forest_is_refused_with_the_limit() -> None:
 
     message = str(refused.value)
     assert message.startswith("random_forest with these settings is estimated at ")
-    assert "(n_estimators x (min(max_depth, 16) x max_features + 5) = 26000 per fit, 21 fits" in message
+    assert (
+        "(n_estimators x (min(max_depth, 16) x max_features + 5) = 26000 per fit, 21 fits"
+        in message
+    )
     assert f"the limit is {TRIAL_SECONDS_LIMIT:.0f} s per trial" in message
     assert message.endswith("Lower n_estimators, max_depth, max_features, folds or days")
 

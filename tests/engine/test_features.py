@@ -167,7 +167,7 @@ def written_out_bars() -> pd.DataFrame:
 def test_target_is_the_direction_of_the_next_bar() -> None:
     bars = written_out_bars()
 
-    features = build_features(bars)
+    features = build_features(bars, execution="close")
 
     # Rows 49..54; the last bar (55) has no next bar yet, so it has no label and is dropped.
     assert list(features.index) == list(bars.index[49:55])
@@ -178,6 +178,20 @@ def test_target_is_the_direction_of_the_next_bar() -> None:
     )
     # Direction of the bar just completed: 99->100, 100->101, 101->100.5, flat, up, down.
     assert features["previous_direction"].tolist() == [1.0, 1.0, 0.0, 0.0, 1.0, 0.0]
+
+
+def test_next_bar_execution_earns_the_bar_after_the_next() -> None:
+    bars = written_out_bars()
+
+    features = build_features(bars)
+
+    # A call at the close of t fills at the close of t+1 and earns t+1 -> t+2; the last two
+    # bars (54, 55) have no such return yet and are dropped.
+    assert list(features.index) == list(bars.index[49:54])
+    assert features["target"].tolist() == [1.0, 0.0, 0.0, 1.0, 0.0]
+    assert features["next_return"].tolist() == pytest.approx(
+        [100.5 / 101 - 1, 0.0, 102 / 100.5 - 1, 101 / 102 - 1, 103 / 101 - 1]
+    )
 
 
 def test_target_looks_horizon_bars_ahead() -> None:

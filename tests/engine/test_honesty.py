@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from mltrainer.engine.data.synthetic import SyntheticSource
+from mltrainer.engine.holdout import split_for_trials
 from mltrainer.engine.runner import run_trial
 from mltrainer.engine.trial import TrialConfig, TrialResult
 
 N_TRIALS = 50
-N_BARS = 2520  # ten years of business days; about 490 test rows per trial
+N_BARS = 2520  # ten years of business days; about 400 selection rows per trial
 PLANTED_SIGNAL = 0.5
 
 # The generator (engine/data/synthetic.py) adds a drift of 0.0002 a day to returns with a daily
@@ -36,7 +37,8 @@ def trial(seed: int, signal: float) -> TrialResult:
         seed=seed,
         save_model=False,
     )
-    return run_trial(config, bars).result
+    development = split_for_trials(bars, config)
+    return run_trial(config, development.bars, dataset=development.info).result
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +51,12 @@ def test_random_walk_trials_are_labelled_synthetic(random_walk_trials: list[Tria
     assert len({r.provenance.content_hash for r in random_walk_trials}) == N_TRIALS
 
 
-def test_random_walk_mean_test_accuracy_is_within_noise_of_half(
+def test_random_walk_mean_selection_accuracy_is_within_noise_of_half(
     random_walk_trials: list[TrialResult],
 ) -> None:
-    n_test = random_walk_trials[0].test.n
-    assert all(r.test.n == n_test for r in random_walk_trials)
-    accuracies = np.array([r.test_accuracy for r in random_walk_trials])
+    n_test = random_walk_trials[0].selection.n
+    assert all(r.selection.n == n_test for r in random_walk_trials)
+    accuracies = np.array([r.selection_accuracy for r in random_walk_trials])
 
     # A prediction uses only bars up to its own, and a random walk's next move is independent
     # of them, so each test row is a right-or-wrong coin flip independent of the others, with
@@ -87,5 +89,5 @@ def test_planted_signal_is_found(seed: int) -> None:
     result = trial(seed, signal=PLANTED_SIGNAL)
 
     # The signal moves today's volume and tomorrow's return; no baseline can use it.
-    assert result.test_accuracy > result.baselines.best_accuracy + 0.05
+    assert result.selection_accuracy > result.baselines.best_accuracy + 0.05
     assert result.baselines.p_value < 0.01

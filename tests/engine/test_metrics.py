@@ -48,6 +48,36 @@ def test_classification_metrics_auc_and_log_loss():
     assert scores.log_loss == pytest.approx(0.4722880, abs=1e-7)
 
 
+def test_classification_metrics_match_scikit_learns_scorers_with_ties():
+    from sklearn.metrics import (
+        accuracy_score,
+        log_loss,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+
+    rng = np.random.default_rng(2)
+    y_true = rng.integers(0, 2, 500)
+    proba_up = np.round(rng.uniform(0.0, 1.0, 500), 2)  # rounded: many tied scores
+    y_pred = (proba_up > 0.5).astype(int)
+
+    scores = classification_metrics(y_true, y_pred, proba_up)
+
+    assert scores.accuracy == pytest.approx(accuracy_score(y_true, y_pred))
+    assert scores.precision == pytest.approx(precision_score(y_true, y_pred))
+    assert scores.recall == pytest.approx(recall_score(y_true, y_pred))
+    assert scores.auc == pytest.approx(roc_auc_score(y_true, proba_up))
+    clipped = np.clip(proba_up, 1e-15, 1 - 1e-15)
+    assert scores.log_loss == pytest.approx(log_loss(y_true, clipped))
+
+
+def test_classification_metrics_no_up_calls_has_zero_precision():
+    scores = classification_metrics(np.array([1, 0, 1]), np.array([0, 0, 0]), None)
+
+    assert (scores.precision, scores.recall) == (0.0, 0.0)
+
+
 def test_classification_metrics_single_class_has_no_auc():
     scores = classification_metrics(
         np.array([1, 1, 1]), np.array([1, 0, 1]), np.array([0.7, 0.4, 0.9])
@@ -80,10 +110,9 @@ def test_classification_metrics_no_up_calls_scores_zero_precision():
 def test_baselines_hand_computed():
     result = baselines(
         y_train=np.array([1, 1, 1, 0, 0]),
-        y_test=np.array([0, 0, 0, 1, 1]),
-        previous_direction_test=np.array([0, 0, 1, 1, 1]),
-        test_accuracy=0.8,
-        n_test_correct=4,
+        y_scored=np.array([0, 0, 0, 1, 1]),
+        previous_direction=np.array([0, 0, 1, 1, 1]),
+        y_pred=np.array([0, 0, 0, 1, 0]),
     )
 
     assert result.majority_class == 0.4
@@ -93,16 +122,18 @@ def test_baselines_hand_computed():
     assert result.best_accuracy == 0.8
     # P(X >= 4) for X ~ Binomial(5, 0.8) = 5 * 0.8**4 * 0.2 + 0.8**5
     assert result.p_value == pytest.approx(0.73728)
+    # They disagree on day 2 (model right) and day 4 (baseline right): P(X >= 1), X ~ Bin(2, 1/2)
+    assert result.mcnemar_p_value == pytest.approx(0.75)
+    assert result.tested_days == 5
 
 
 def test_baselines_majority_class_comes_from_the_training_period():
-    # Down dominates the training period, up dominates the test period.
+    # Down dominates the training period, up dominates the scored period.
     result = baselines(
         y_train=np.array([0, 0, 0, 1]),
-        y_test=np.array([1, 1, 0, 1]),
-        previous_direction_test=np.array([0, 1, 1, 0]),
-        test_accuracy=0.5,
-        n_test_correct=2,
+        y_scored=np.array([1, 1, 0, 1]),
+        previous_direction=np.array([0, 1, 1, 0]),
+        y_pred=np.array([1, 0, 1, 1]),
     )
 
     assert result.majority_class == 0.25
@@ -113,23 +144,22 @@ def test_baselines_majority_class_comes_from_the_training_period():
 def test_baselines_training_tie_counts_as_up():
     result = baselines(
         y_train=np.array([0, 1, 0, 1]),
-        y_test=np.array([1, 1, 0]),
-        previous_direction_test=np.array([0, 0, 1]),
-        test_accuracy=1 / 3,
-        n_test_correct=1,
+        y_scored=np.array([1, 1, 0]),
+        previous_direction=np.array([0, 0, 1]),
+        y_pred=np.array([1, 0, 1]),
     )
 
     assert result.majority_class == pytest.approx(2 / 3)
 
 
-def _coin_flip_baselines(n_test_correct: int):
-    y_test = np.tile([0, 1], 500)
+def _coin_flip_baselines(n_correct: int):
+    y_scored = np.tile([0, 1], 500)
+    y_pred = np.where(np.arange(1000) < n_correct, y_scored, 1 - y_scored)
     return baselines(
         y_train=np.tile([0, 1], 500),
-        y_test=y_test,
-        previous_direction_test=1 - y_test,
-        test_accuracy=n_test_correct / 1000,
-        n_test_correct=n_test_correct,
+        y_scored=y_scored,
+        previous_direction=1 - y_scored,
+        y_pred=y_pred,
     )
 
 
@@ -147,22 +177,48 @@ def test_baselines_p_value_large_for_500_of_1000_against_half():
 
 
 def test_baselines_perfect_baseline_gives_p_value_one():
-    y_test = np.ones(10, dtype=int)
+    y_scored = np.ones(10, dtype=int)
 
-    result = baselines(np.ones(20, dtype=int), y_test, y_test, 1.0, 10)
+    result = baselines(np.ones(20, dtype=int), y_scored, y_scored, y_scored)
 
     assert result.best_accuracy == 1.0
     assert result.p_value == pytest.approx(1.0)
+    assert result.mcnemar_p_value == 1.0  # never disagree: no evidence either way
 
 
-def test_baselines_refuses_accuracy_that_does_not_match_the_count():
-    with pytest.raises(ValueError, match=r"test_accuracy=0.9 does not match n_test_correct=4"):
-        baselines(np.array([0, 1]), np.array([0, 1, 1, 0, 1]), np.array([0, 1, 1, 0, 1]), 0.9, 4)
+def test_baselines_mcnemar_counts_only_the_days_they_disagree():
+    # Always-up is the best baseline (7 of 10). The model is right on 2 of the 3 down days and
+    # wrong on 1 up day: b = 2 (model only), c = 1 (baseline only). P(X >= 2), X ~ Bin(3, 1/2).
+    y_scored = np.array([1, 1, 1, 1, 1, 1, 1, 0, 0, 0])
+    y_pred = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0, 1])
+
+    result = baselines(np.zeros(5, dtype=int), y_scored, np.zeros(10, dtype=int), y_pred)
+
+    assert result.best_name == "always_up"
+    assert result.mcnemar_p_value == pytest.approx(0.5)
 
 
-def test_baselines_refuses_an_empty_test_period():
-    with pytest.raises(ValueError, match="got 2 train and 0 test labels"):
-        baselines(np.array([0, 1]), np.array([], dtype=int), np.array([], dtype=int), 0.0, 0)
+def test_baselines_with_longer_horizon_test_every_horizon_th_day_only():
+    y_scored = np.tile([1, 0, 1], 20)
+    y_pred = y_scored.copy()
+
+    result = baselines(np.ones(5, dtype=int), y_scored, 1 - y_scored, y_pred, horizon=3)
+
+    assert result.tested_days == 20
+    # On days 0, 3, 6, ... every label is up: always-up is right on all of them too.
+    assert result.mcnemar_p_value == 1.0
+
+
+def test_baselines_refuses_predictions_of_another_length():
+    with pytest.raises(ValueError, match=r"y_pred \(4\) and previous_direction \(5\)"):
+        baselines(
+            np.array([0, 1]), np.array([0, 1, 1, 0, 1]), np.array([0, 1, 1, 0, 1]), np.ones(4)
+        )
+
+
+def test_baselines_refuses_an_empty_scored_period():
+    with pytest.raises(ValueError, match="need scored rows"):
+        baselines(np.array([0, 1]), np.array([], dtype=int), np.array([], dtype=int), np.array([]))
 
 
 # --- strategy_stats ---------------------------------------------------------------------------

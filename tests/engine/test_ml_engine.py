@@ -6,6 +6,7 @@ import os
 import re
 import sqlite3
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,16 @@ import pandas as pd
 import pytest
 
 from mltrainer.engine import MLEngine
+from mltrainer.engine.data.base import content_hash
 from mltrainer.engine.data.sample import SampleSource
 from mltrainer.engine.data.synthetic import SyntheticSource, synthetic_bars
 from mltrainer.engine.features import build_features
 from mltrainer.engine.ledger import Ledger
-from mltrainer.engine.persistence import load_model, model_sha256
+from mltrainer.engine.persistence import load_model
 from mltrainer.engine.runner import run_trial
 from mltrainer.engine.settings import load_settings
-from mltrainer.engine.trial import TrialConfig
+from mltrainer.engine.stats import holm_adjusted
+from mltrainer.engine.trial import DatasetInfo, Segment, TrialConfig
 
 # Real data, small enough to train in about a second: the last 1,500 MSFT bars, ten trees.
 MSFT = {"symbol": "MSFT", "model": "random_forest", "days": 1500, "n_estimators": 10, "seed": 7}
@@ -34,11 +37,17 @@ def files_under(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
-def rebuilt_test_rows(result: dict[str, Any], dates: list[str]) -> np.ndarray:
-    """The test rows a trial on MSFT sample bars saw, rebuilt from the data and its config."""
+def rebuilt_selection_rows(result: dict[str, Any], dates: list[str]) -> np.ndarray:
+    """The selection rows a trial on MSFT sample bars saw, rebuilt from the data and its config."""
     config = result["config"]
-    bars = SampleSource().bars("MSFT").frame.iloc[-config["days"] :]
-    features = build_features(bars, lookback=config["lookback"], horizon=config["horizon"])
+    used = result["dataset"]["used"]
+    bars = SampleSource().bars("MSFT").frame.loc[used["start"] : used["end"]]
+    features = build_features(
+        bars,
+        lookback=config["lookback"],
+        horizon=config["horizon"],
+        execution=config["execution"],
+    )
     return features.loc[pd.DatetimeIndex(dates), result["features"]].to_numpy(dtype=np.float64)
 
 
@@ -67,7 +76,16 @@ def test_result_scores_against_baselines_and_buy_and_hold() -> None:
     assert baselines["best_accuracy"] == max(three.values())
     assert baselines["best_name"] == max(three, key=three.__getitem__)
     assert 0.0 <= baselines["p_value"] <= 1.0
-    assert set(result["backtest"]) == {"cost_bps", "long_flat", "long_short", "buy_and_hold"}
+    assert set(result["backtest"]) == {
+        "cost_bps",
+        "execution",
+        "long_flat",
+        "long_short",
+        "buy_and_hold",
+        "active_sharpe",
+    }
+    assert result["backtest"]["execution"] == "next_bar"
+    assert 0.0 <= baselines["mcnemar_p_value"] <= 1.0
     assert result["backtest"]["cost_bps"] == 2.0
     assert result["backtest"]["buy_and_hold"]["turnover"] == 0.0
 
@@ -87,7 +105,7 @@ def test_result_has_walk_forward_folds_in_time_order() -> None:
     assert [f["fold"] for f in folds] == [1, 2, 3, 4]
     assert all(a["test_end"] < b["test_start"] for a, b in itertools.pairwise(folds))
     assert folds[-1]["test_end"] <= result["train_period"][1]
-    assert result["train_period"][1] < result["test_period"][0]
+    assert result["train_period"][1] < result["selection_period"][0]
 
 
 def test_result_carries_provenance_of_the_sample_data() -> None:
@@ -107,7 +125,14 @@ def test_same_config_twice_gives_identical_metrics_and_model_id() -> None:
     first = engine.train_model(MSFT)
     second = engine.train_model(MSFT)
 
-    same = ("model_id", "train_accuracy", "test_accuracy", "test", "walk_forward", "baselines")
+    same = (
+        "model_id",
+        "train_accuracy",
+        "selection_accuracy",
+        "selection",
+        "walk_forward",
+        "baselines",
+    )
     assert {k: first[k] for k in same} == {k: second[k] for k in same}
     assert first["backtest"] == second["backtest"]
     assert (first["trial"], second["trial"]) == (1, 2)
@@ -142,7 +167,7 @@ def test_every_trial_is_recorded_in_the_ledger() -> None:
     assert engine.ledger.result(1)["model_id"] == first["model_id"]
     assert engine.ledger.result(second["model_id"])["trial"] == 2
     stored = engine.ledger.result(second["model_id"])
-    assert stored["test_accuracy"] == second["test_accuracy"]
+    assert stored["selection_accuracy"] == second["test_accuracy"]
     assert stored["seed"] == 8
     assert [row.trial for row in engine.ledger.rows()] == [2, 1]
 
@@ -176,10 +201,10 @@ def test_saved_model_loads_and_reproduces_the_recorded_predictions(
     path = Path(result["model_path"])
     assert path.parent == load_settings().models_dir
 
-    loaded = load_model(path, sha256=model_sha256(path))
+    loaded = load_model(path, sha256=result["model_sha256"])
 
     recorded = engine.ledger.predictions(result["model_id"])
-    X_test = rebuilt_test_rows(result, recorded.dates)
+    X_test = rebuilt_selection_rows(result, recorded.dates)
     assert loaded.predict(X_test).tolist() == recorded.y_pred
     in_memory = engine.trained_models[result["model_id"]]
     np.testing.assert_array_equal(loaded.predict(X_test), in_memory.predict(X_test))
@@ -211,7 +236,7 @@ def test_seed_style_config_with_nested_parameters() -> None:
 
 
 def test_trains_on_a_caller_frame() -> None:
-    frame = synthetic_bars("OWN", n_bars=600, seed=3)
+    frame = synthetic_bars("OWN", n_bars=1000, seed=3)
 
     result = MLEngine().train_model(
         {"symbol": "OWN", "model": "logit", "save_model": False}, data=frame
@@ -223,8 +248,8 @@ def test_trains_on_a_caller_frame() -> None:
 
 
 def test_caller_frame_in_microseconds_with_macro_features() -> None:
-    frame = synthetic_bars("OWN", n_bars=600, seed=3)
-    frame.index = pd.bdate_range(end="2017-12-29", periods=600, unit="us")
+    frame = synthetic_bars("OWN", n_bars=1000, seed=3)
+    frame.index = pd.bdate_range(end="2017-12-29", periods=1000, unit="us")
 
     result = MLEngine().train_model(
         {"symbol": "OWN", "model": "logit", "macro": ["CPILFESL"], "save_model": False},
@@ -269,13 +294,13 @@ BAD_INPUTS = [
     ),
     pytest.param(
         {"symbol": "MSFT", "days": 100, "folds": 10},
-        "50 usable rows for MSFT after warm-up (days=100, lookback=20, horizon=1); "
+        "49 usable rows for MSFT after warm-up (days=100, lookback=20, horizon=1); "
         "random_forest needs at least 120",
         id="too-little-data",
     ),
     pytest.param(
         {"symbol": "MSFT", "days": 300, "folds": 10},
-        "n_splits=10 .* leaves 18 train rows in the first fold; .* fewer folds",
+        "n_splits=10 .* leaves 19 train rows in the first fold; .* fewer folds",
         id="too-many-folds",
     ),
     pytest.param(
@@ -396,8 +421,29 @@ def test_execute_command_fetch_data_sample() -> None:
     assert result["provenance"]["end"] == "2017-11-10"
 
 
-def test_execute_command_fetch_data_labels_synthetic() -> None:
+def test_execute_command_fetch_data_describes_only_bars_before_the_holdout() -> None:
+    result = MLEngine().execute_command({"action": "fetch_data", "params": {"symbol": "MSFT"}})
+    holdout = result["dataset"]["holdout"]
+
+    assert result["dataset"]["used"]["end"] < holdout["start"]
+    assert holdout["end"] == "2017-11-10"
+    assert "last_close" not in result
+    assert result["last_close_before_holdout"] > 0
+
+
+def test_execute_command_fetch_data_of_a_symbol_with_no_data_names_what_works() -> None:
     result = MLEngine().execute_command({"action": "fetch_data", "params": {"symbol": "AAPL"}})
+
+    assert result["status"] == "error"
+    assert "no real bars for 'AAPL'" in result["error"]
+    assert "POLYGON_API_KEY" in result["error"]
+    assert "sample symbols that work offline: SPX, IXIC, MSFT" in result["error"]
+
+
+def test_execute_command_fetch_data_labels_synthetic_asked_for_by_name() -> None:
+    result = MLEngine().execute_command(
+        {"action": "fetch_data", "params": {"symbol": "AAPL", "source": "synthetic"}}
+    )
 
     assert result["data_label"] == "SYNTHETIC DATA"
     assert result["provenance"]["kind"] == "synthetic"
@@ -422,7 +468,7 @@ def test_execute_command_evaluate_reproduces_the_recorded_scores() -> None:
     assert result["status"] == "success"
     assert result["type"] == "evaluation"
     assert result["model_id"] == trained["model_id"]
-    assert result["test"] == trained["test"]
+    assert result["selection"] == trained["selection"]
     assert result["backtest"] == trained["backtest"]
     assert result["data_label"] == "REAL DATA"
 
@@ -451,7 +497,7 @@ def test_evaluate_at_higher_cost_lowers_the_long_flat_return() -> None:
         costly["backtest"]["long_flat"]["annual_return"]
         < free["backtest"]["long_flat"]["annual_return"]
     )
-    assert costly["test"] == free["test"]
+    assert costly["selection"] == free["selection"]
 
 
 def test_evaluate_unknown_trial_is_an_error_result() -> None:
@@ -514,8 +560,17 @@ def record_trials(
 
 def test_concurrent_writers_record_every_trial(isolated_home: Path) -> None:
     bars = SyntheticSource(n_bars=400, seed=1).bars("CONC")
+    frame = bars.frame
+    dataset = DatasetInfo(
+        key="synthetic:CONC:bars",
+        holdout=Segment(start=date(2025, 1, 2), end=date(2025, 12, 31), rows=250),
+        used=Segment(start=frame.index[0].date(), end=frame.index[-1].date(), rows=len(frame)),
+        used_hash=content_hash(frame),
+    )
     outcome = run_trial(
-        TrialConfig(symbol="CONC", source="synthetic", model="naive_bayes", folds=2), bars
+        TrialConfig(symbol="CONC", source="synthetic", model="naive_bayes", folds=2),
+        bars,
+        dataset=dataset,
     )
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(WRITERS)
@@ -558,9 +613,13 @@ def test_every_try_is_counted_and_the_p_value_adjusted_for_it() -> None:
     first = engine.train_model({**QUICK, "save_model": False})
     second = engine.train_model({**QUICK, "model": "logit", "save_model": False})
 
+    holm = holm_adjusted([first["baselines"]["p_value"], second["baselines"]["p_value"]])
+
     assert (first["tries"], second["tries"]) == (1, 2)
     assert first["p_value_adjusted"] == pytest.approx(first["baselines"]["p_value"])
-    assert second["p_value_adjusted"] == pytest.approx(min(1.0, 2 * second["baselines"]["p_value"]))
+    assert second["p_value_adjusted"] == pytest.approx(holm[1])
+    # Shown again later, the first trial's p-value is adjusted for both tries.
+    assert engine.service.recorded(1).p_value_adjusted == pytest.approx(holm[0])
 
 
 def test_the_same_config_twice_saves_two_model_files() -> None:

@@ -15,7 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from mltrainer.engine.persistence import (
     UntrustedModelError,
     load_model,
-    model_sha256,
+    model_digest,
     save_model,
 )
 
@@ -32,7 +32,7 @@ def fitted() -> Pipeline:
 def test_a_saved_model_loads_with_its_hash(fitted: Pipeline, tmp_path: Path) -> None:
     path = save_model(fitted, tmp_path, "m-1")
 
-    loaded = load_model(path, sha256=model_sha256(path))
+    loaded = load_model(path, sha256=model_digest(path))
 
     X = np.ones((2, 4))
     assert loaded.predict(X).tolist() == fitted.predict(X).tolist()
@@ -43,12 +43,12 @@ def test_the_hash_is_of_the_bytes_on_disk(fitted: Pipeline, tmp_path: Path) -> N
 
     path = save_model(fitted, tmp_path, "m-1")
 
-    assert model_sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert model_digest(path) == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_a_changed_byte_is_refused(fitted: Pipeline, tmp_path: Path) -> None:
     path = save_model(fitted, tmp_path, "m-1")
-    recorded = model_sha256(path)
+    recorded = model_digest(path)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
@@ -61,7 +61,7 @@ def test_a_crafted_tree_of_trusted_types_is_refused_by_its_hash(
     fitted: Pipeline, tmp_path: Path
 ) -> None:
     path = save_model(fitted, tmp_path, "m-1")
-    recorded = model_sha256(path)
+    recorded = model_digest(path)
     tree = fitted.named_steps["model"].estimators_[0].tree_
     state = tree.__getstate__()
     state["nodes"]["left_child"][1] = 1  # node 1 points at itself: predict never returns
@@ -73,7 +73,7 @@ def test_a_crafted_tree_of_trusted_types_is_refused_by_its_hash(
     with pytest.raises(UntrustedModelError, match=r"refused, not loaded"):
         load_model(path, sha256=recorded)
     # The type check alone lets it through: with its own hash it loads (predict would hang).
-    assert load_model(path, sha256=model_sha256(path)) is not None
+    assert load_model(path, sha256=model_digest(path)) is not None
 
 
 def test_a_hash_that_is_not_hex_is_refused(fitted: Pipeline, tmp_path: Path) -> None:
@@ -88,12 +88,12 @@ def test_a_folder_hash_covers_names_and_contents(tmp_path: Path) -> None:
     (folder / "estimator").mkdir(parents=True)
     (folder / "estimator" / "weights.pt").write_bytes(b"weights")
     (folder / "estimator" / "config.json").write_text("{}")
-    before = model_sha256(folder)
+    before = model_digest(folder)
 
     (folder / "estimator" / "config.json").write_text('{"hidden_size": 4}')
-    changed = model_sha256(folder)
+    changed = model_digest(folder)
     (folder / "estimator" / "config.json").write_text("{}")
     (folder / "estimator" / "extra.bin").write_bytes(b"")
-    added = model_sha256(folder)
+    added = model_digest(folder)
 
     assert len({before, changed, added}) == 3

@@ -3,6 +3,7 @@ folds inside the training period, sequence windows that look only backwards, and
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from itertools import pairwise
 
@@ -10,12 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mltrainer.engine.data.base import BarSet
+from mltrainer.engine.data.base import BarSet, content_hash
 from mltrainer.engine.data.sample import SampleSource
+from mltrainer.engine.errors import DeadlineError
 from mltrainer.engine.features import build_features
 from mltrainer.engine.models import MODELS
 from mltrainer.engine.runner import _design, model_id_for, run_trial
-from mltrainer.engine.trial import TrialConfig, TrialResult
+from mltrainer.engine.trial import DatasetInfo, Segment, TrialConfig, TrialResult
 
 DAYS = 600
 
@@ -25,18 +27,28 @@ def bars() -> BarSet:
     return SampleSource().bars("IXIC")
 
 
+def window(bars: BarSet) -> BarSet:
+    """The last DAYS bars, as the service hands them to the runner (before any holdout)."""
+    return BarSet(bars.frame.iloc[-DAYS:], bars.provenance)
+
+
+def dataset_info(bars: BarSet) -> DatasetInfo:
+    frame = bars.frame
+    return DatasetInfo(
+        key="sample:IXIC:bars",
+        holdout=Segment(start=date(2019, 1, 2), end=date(2019, 12, 31), rows=250),
+        used=Segment(start=frame.index[0].date(), end=frame.index[-1].date(), rows=len(frame)),
+        used_hash=content_hash(frame),
+    )
+
+
 def trial(bars: BarSet, **settings: object) -> TrialResult:
     config = TrialConfig.model_validate(
-        {
-            "symbol": "IXIC",
-            "source": "sample",
-            "model": "naive_bayes",
-            "days": DAYS,
-            "save_model": False,
-            **settings,
-        }
+        {"symbol": "IXIC", "source": "sample", "model": "naive_bayes", "save_model": False}
+        | settings
     )
-    return run_trial(config, bars).result
+    used = window(bars)
+    return run_trial(config, used, dataset=dataset_info(used)).result
 
 
 def feature_dates(bars: BarSet, *, horizon: int) -> pd.DatetimeIndex:
@@ -59,13 +71,48 @@ def test_final_training_ends_horizon_plus_embargo_rows_before_the_test(
 ) -> None:
     result = trial(bars, horizon=horizon, embargo=embargo)
     dates = feature_dates(bars, horizon=horizon)
-    train_end, test_start = result.train_period[1], result.test_period[0]
+    train_end, selection_start = result.train_period[1], result.selection_period[0]
 
-    assert rows_between(dates, train_end, test_start) == horizon + embargo
+    assert rows_between(dates, train_end, selection_start) == horizon + embargo
     assert result.train_period[0] == dates[0].date()
-    assert result.test_period[1] == dates[-1].date()
-    # The test block starts at int(n * train_ratio); only the training side loses rows.
-    assert test_start == dates[int(len(dates) * 0.8)].date()
+    assert result.selection_period[1] == dates[-1].date()
+    # The selection segment starts at the bar int(n_bars * train_ratio), whatever the warm-up;
+    # only the training side loses rows.
+    assert selection_start == window(bars).frame.index[int(DAYS * 0.8)].date()
+
+
+def test_selection_segment_is_the_same_days_for_any_lookback(bars: BarSet) -> None:
+    short = trial(bars, lookback=5)
+    long = trial(bars, lookback=60)
+
+    assert short.selection_period == long.selection_period
+    assert short.selection.n == long.selection.n
+
+
+def test_next_bar_execution_earns_the_return_one_bar_after_the_signal(bars: BarSet) -> None:
+    used = window(bars)
+    close = used.frame["close"]
+    delayed = trial(bars)
+    on_close = trial(bars, execution="close")
+    day = pd.Timestamp(delayed.selection_period[0])
+    at = close.index.get_loc(day)
+
+    assert delayed.backtest.execution == "next_bar"
+    assert on_close.backtest.execution == "close"
+    # Buy and hold over the same days: the delayed one starts and ends a bar later.
+    assert delayed.backtest.buy_and_hold.total_return != on_close.backtest.buy_and_hold.total_return
+    features = build_features(used.frame, lookback=20, horizon=1)
+    assert features.loc[day, "next_return"] == pytest.approx(
+        close.iloc[at + 2] / close.iloc[at + 1] - 1
+    )
+
+
+def test_runner_stops_at_its_deadline_before_fitting(bars: BarSet) -> None:
+    config = TrialConfig(symbol="IXIC", model="naive_bayes", save_model=False)
+    used = window(bars)
+
+    with pytest.raises(DeadlineError, match="before walk-forward fold 1 of 5"):
+        run_trial(config, used, dataset=dataset_info(used), deadline=time.time() - 1)
 
 
 @pytest.mark.parametrize(("horizon", "embargo"), [(1, 5), (3, 10)])

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from mltrainer.engine.ml_engine import MLEngine
+from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
+from mltrainer.engine.stats import holm_adjusted
 from mltrainer.engine.trial import TrialConfig
 from mltrainer.tools import TOOLS, TOOLS_BY_NAME, ToolArgumentError, export_schemas, get_tool
+from mltrainer.tools.base import ToolContext
 from mltrainer.tools.research import (
     CompareTrials,
     EvaluateTrial,
+    Finalize,
     Finish,
     ListSymbols,
     TrainModel,
@@ -25,17 +28,22 @@ TOOL_NAMES = [
     "train_model",
     "evaluate_trial",
     "compare_trials",
+    "finalize",
     "finish",
 ]
 FAST_TRIAL = {"symbol": "SPX", "days": 1500, "save_model": False}
 
 
+def session_context(session: str = "tools-test", call_id: str | None = None) -> ToolContext:
+    return ToolContext(ResearchService(load_settings(), session=session), call_id=call_id)
+
+
 @pytest.fixture
-def engine() -> MLEngine:
-    return MLEngine(load_settings(), session="tools-test")
+def engine() -> ToolContext:
+    return session_context()
 
 
-def train(engine: MLEngine, **config: object) -> dict[str, object]:
+def train(engine: ToolContext, **config: object) -> dict[str, object]:
     tool = get_tool("train_model")
     result = tool.handler(engine, TrainModel.model_validate({**FAST_TRIAL, **config}))
     assert result["status"] == "success", result
@@ -259,7 +267,7 @@ def test_unknown_tool_lists_the_tools():
     with pytest.raises(
         ToolArgumentError,
         match=r"^unknown tool 'train'; tools are list_sources, list_symbols, list_models, "
-        r"fetch_data, train_model, evaluate_trial, compare_trials, finish$",
+        r"fetch_data, train_model, evaluate_trial, compare_trials, finalize, finish$",
     ):
         get_tool("train")
 
@@ -267,7 +275,7 @@ def test_unknown_tool_lists_the_tools():
 # --- handlers on the real engine ----------------------------------------------------------------
 
 
-def test_list_symbols_sample_includes_spx_ixic_msft(engine: MLEngine):
+def test_list_symbols_sample_includes_spx_ixic_msft(engine: ToolContext):
     result = get_tool("list_symbols").handler(engine, ListSymbols())
 
     assert result["status"] == "success"
@@ -275,21 +283,21 @@ def test_list_symbols_sample_includes_spx_ixic_msft(engine: MLEngine):
     assert {"SPX", "IXIC", "MSFT"} <= symbols
 
 
-def test_list_sources_names_every_source(engine: MLEngine):
+def test_list_sources_names_every_source(engine: ToolContext):
     result = get_tool("list_sources").handler(engine, get_tool("list_sources").parse("{}"))
 
     names = sorted(s["name"] for s in result["sources"])
     assert names == ["fred", "polygon", "sample", "synthetic"]
 
 
-def test_list_models_includes_the_registry(engine: MLEngine):
+def test_list_models_includes_the_registry(engine: ToolContext):
     result = get_tool("list_models").handler(engine, get_tool("list_models").parse("{}"))
 
     names = [m["name"] for m in result["models"]]
     assert {"random_forest", "logistic_regression", "lightgbm", "naive_bayes", "lstm"} <= set(names)
 
 
-def test_fetch_data_of_a_sample_symbol_is_real_data(engine: MLEngine):
+def test_fetch_data_of_a_sample_symbol_is_real_data(engine: ToolContext):
     tool = get_tool("fetch_data")
 
     result = tool.handler(engine, tool.parse('{"symbol": "spx", "source": "sample"}'))
@@ -299,15 +307,15 @@ def test_fetch_data_of_a_sample_symbol_is_real_data(engine: MLEngine):
     assert result["provenance"]["symbol"] == "SPX"
 
 
-def test_train_model_records_a_trial_in_the_session(engine: MLEngine):
+def test_train_model_records_a_trial_in_the_session(engine: ToolContext):
     result = train(engine, model="naive_bayes")
 
     assert result["trial"] == 1
     assert result["model"] == "naive_bayes"
-    assert engine.ledger.count(session="tools-test") == 1
+    assert engine.service.ledger.count(session="tools-test") == 1
 
 
-def test_evaluate_trial_at_higher_cost_lowers_long_flat_return(engine: MLEngine):
+def test_evaluate_trial_at_higher_cost_lowers_long_flat_return(engine: ToolContext):
     trained = train(engine, model="naive_bayes")
     tool = get_tool("evaluate_trial")
 
@@ -319,21 +327,21 @@ def test_evaluate_trial_at_higher_cost_lowers_long_flat_return(engine: MLEngine)
         costly["backtest"]["long_flat"]["annual_return"]
         < (free["backtest"]["long_flat"]["annual_return"])
     )
-    assert costly["test"] == free["test"]
+    assert costly["selection"] == free["selection"]
     assert (free["backtest"]["cost_bps"], costly["backtest"]["cost_bps"]) == (0.0, 50.0)
 
 
-def test_evaluate_unknown_trial_is_an_error_result(engine: MLEngine):
+def test_evaluate_unknown_trial_is_an_error_result(engine: ToolContext):
     result = get_tool("evaluate_trial").handler(engine, EvaluateTrial(trial=42))
 
     assert result["status"] == "error"
     assert result["error"] == "no recorded trial '42'; list them with `mltrainer trials list`"
 
 
-def test_compare_without_trials_compares_the_sessions_trials(engine: MLEngine):
+def test_compare_without_trials_compares_the_sessions_trials(engine: ToolContext):
     first = train(engine, model="naive_bayes")
     second = train(engine, model="logistic_regression")
-    train(MLEngine(load_settings(), session="another-session"), model="naive_bayes")
+    third = train(session_context("another-session"), model="knn")
 
     result = get_tool("compare_trials").handler(engine, CompareTrials())
 
@@ -341,25 +349,40 @@ def test_compare_without_trials_compares_the_sessions_trials(engine: MLEngine):
     assert sorted(row["trial"] for row in result["trials"]) == sorted(
         [first["trial"], second["trial"]]
     )
-    assert result["tries"] == 2
-    assert result["best_p_value_adjusted"] == min(1.0, result["best_p_value"] * 2)
+    # The other session's try on the same dataset counts in the adjustment.
+    p_values = [t["baselines"]["p_value"] for t in (first, second, third)]
+    holm = dict(zip((1, 2, 3), holm_adjusted(p_values), strict=True))
+    assert result["tries"] == 3
+    assert result["best_p_value_adjusted"] == pytest.approx(holm[result["best"]["trial"]])
 
 
-def test_compare_adjusts_for_every_try_in_the_session(engine: MLEngine):
+def test_compare_adjusts_for_every_try_on_the_dataset(engine: ToolContext):
     first = train(engine, model="naive_bayes")
     second = train(engine, model="logistic_regression")
-    train(engine, model="lightgbm", params={"n_estimators": 20})
+    third = train(engine, model="lightgbm", params={"n_estimators": 20})
 
     result = get_tool("compare_trials").handler(
         engine, CompareTrials(trials=[first["trial"], second["trial"]])
     )
 
+    p_values = [t["baselines"]["p_value"] for t in (first, second, third)]
+    holm = dict(zip((1, 2, 3), holm_adjusted(p_values), strict=True))
     assert len(result["trials"]) == 2
     assert result["tries"] == 3
-    assert result["best_p_value_adjusted"] == min(1.0, result["best_p_value"] * 3)
+    assert result["best_p_value_adjusted"] == pytest.approx(holm[result["best"]["trial"]])
 
 
-def test_compare_with_fewer_than_two_trials_is_an_error_result(engine: MLEngine):
+def test_compare_without_trials_has_no_cap_of_twenty(engine: ToolContext):
+    for seed in range(22):
+        train(engine, model="naive_bayes", seed=seed, folds=2, days=600)
+
+    result = get_tool("compare_trials").handler(engine, CompareTrials())
+
+    assert result["compared"] == 22
+    assert len(result["trials"]) == 22
+
+
+def test_compare_with_fewer_than_two_trials_is_an_error_result(engine: ToolContext):
     train(engine, model="naive_bayes")
 
     result = get_tool("compare_trials").handler(engine, CompareTrials())
@@ -368,7 +391,9 @@ def test_compare_with_fewer_than_two_trials_is_an_error_result(engine: MLEngine)
     assert result["error"] == "compare needs at least two trials (trial numbers or model ids)"
 
 
-def test_finish_returns_the_conclusion(engine: MLEngine):
+def test_finish_without_finalize_says_the_conclusion_rests_on_selection_numbers(
+    engine: ToolContext,
+):
     result = get_tool("finish").handler(engine, Finish(conclusion="No edge.", best_trial=3))
 
     assert result == {
@@ -376,7 +401,57 @@ def test_finish_returns_the_conclusion(engine: MLEngine):
         "type": "finished",
         "conclusion": "No edge.",
         "best_trial": 3,
+        "finalized": [],
+        "note": "no trial was finalized, so this conclusion rests on selection numbers, which "
+        "are optimistic after many tries",
     }
+
+
+def test_finalize_scores_the_sessions_best_trial_on_the_holdout(engine: ToolContext):
+    first = train(engine, model="naive_bayes")
+    second = train(engine, model="logistic_regression")
+    best = max((first, second), key=lambda r: r["selection_accuracy"])
+
+    result = get_tool("finalize").handler(engine, Finalize())
+
+    assert result["status"] == "success", result
+    assert result["type"] == "finalized"
+    assert result["trial"] == best["trial"]
+    assert result["holdout"]["period"][0] >= best["dataset"]["holdout"]["start"]
+    assert result["look"] == 1 and result["untouched"] is True
+    assert result["selection_stats"]["tries"] == 2
+
+
+def test_finish_carries_the_finalized_numbers(engine: ToolContext):
+    train(engine, model="naive_bayes")
+    final = get_tool("finalize").handler(engine, Finalize())
+
+    result = get_tool("finish").handler(engine, Finish(conclusion="No edge."))
+
+    assert [f["holdout_accuracy"] for f in result["finalized"]] == [final["holdout"]["accuracy"]]
+    assert "note" not in result
+
+
+def test_second_finalize_in_a_session_is_refused(engine: ToolContext):
+    train(engine, model="naive_bayes")
+    train(engine, model="logistic_regression")
+    assert get_tool("finalize").handler(engine, Finalize(trial=1))["status"] == "success"
+
+    again = get_tool("finalize").handler(engine, Finalize(trial=2))
+
+    assert again["status"] == "error"
+    assert again["type"] == "finalize_failed"
+    assert (
+        "this session already scored the holdout of sample:SPX:bars (trial 1, look 1)"
+        in (again["error"])
+    )
+
+
+def test_finalize_with_no_trials_is_an_error_result(engine: ToolContext):
+    result = get_tool("finalize").handler(engine, Finalize())
+
+    assert result["status"] == "error"
+    assert "no trials yet" in result["error"]
 
 
 def test_only_finish_ends_the_session():

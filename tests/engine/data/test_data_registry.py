@@ -62,7 +62,11 @@ def test_auto_uses_a_cached_range_without_a_key(
     assert len(market.requests) == 1
 
 
-def test_auto_falls_back_to_labelled_synthetic_only_when_policy_allows() -> None:
+def test_auto_falls_back_to_labelled_synthetic_only_when_policy_allows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLTRAINER_ALLOW_SYNTHETIC_FALLBACK", "true")
+
     bars = resolve_bars("AAPL", "auto", Settings())
 
     assert bars.provenance.kind == "synthetic"
@@ -70,11 +74,8 @@ def test_auto_falls_back_to_labelled_synthetic_only_when_policy_allows() -> None
     assert "fallback: no real bars for 'AAPL'" in bars.provenance.note
 
 
-def test_auto_without_fallback_names_the_key_and_the_sample_symbols(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("MLTRAINER_ALLOW_SYNTHETIC_FALLBACK", "false")
-
+def test_auto_without_fallback_names_the_key_and_the_sample_symbols() -> None:
+    # The fallback is off unless switched on: a symbol with no data is an error.
     with pytest.raises(DataSourceError) as raised:
         resolve_bars("AAPL", "auto", Settings())
 

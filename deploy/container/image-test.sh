@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# `make image-test`: builds the image and runs it on a machine that reaches no container
+# registry, only Debian's packages and PyPI. Needs root (debootstrap, podman's storage).
+#
+#   1. tools      podman, buildah, runc and debootstrap from Debian's packages (apt-get when missing)
+#   2. base       a debootstrap --variant=minbase image, imported and cached (base-image.sh)
+#   3. build      the Dockerfile on that base with podman: chroot isolation, host network,
+#                 runc with explicit nofile/nproc limits, the host CA bundle as a build secret;
+#                 the context is a copy of the repository with a planted canary `.env`, and
+#                 canary keys are set in the build's environment
+#   4. config     the image's user and the running process are not root, the app is read-only
+#                 to it; the data home is a volume; the image has its HEALTHCHECK
+#   5. demo       `mltrainer demo` in the container exits 0 and prints its results table; the
+#                 ledger and transcript land on the data volume; a key passed with --env-file
+#                 is not written there
+#   6. no keys    `podman history` and every saved layer: no canary or host key value, no
+#                 .env, no build secret, no copy of the CA bundle, no key-like ENV
+#
+# Every container runs with --pull=never: the test fails rather than reach for a registry.
+# Settings: MLTRAINER_IMAGE (tag), MLTRAINER_CONTAINER_STATE (storage and cache, default
+# /var/lib/mltrainer-image-test), MLTRAINER_STORAGE_DRIVER (overlay|vfs), MLTRAINER_BASE_SUITE.
+set -euo pipefail
+# shellcheck source=deploy/container/common.sh
+source "$(dirname "$0")/common.sh"
+
+KEY_NAMES=(OPENAI_API_KEY ANTHROPIC_API_KEY POLYGON_API_KEY MASSIVE_API_KEY FRED_API_KEY)
+# One-shot commands: no health check (podman would ask systemd for a timer, and nothing serves
+# /metrics while `mltrainer demo` runs).
+RUN_FLAGS=(--rm --pull=never --network host "${ULIMITS[@]}" --no-healthcheck)
+
+work=""
+volume=""
+cleanup() {
+    if [[ -n "$volume" ]]; then
+        pm volume rm --force "$volume" > /dev/null 2>&1 || true
+    fi
+    if [[ -n "$work" ]]; then
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+
+elapsed() { printf '%ss' "$SECONDS"; }
+
+new_canary() { printf 'canary-%s-%s' "$1" "$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"; }
+
+step_tools() {
+    local tool missing=()
+    for tool in podman buildah runc debootstrap; do
+        command -v "$tool" > /dev/null || missing+=("$tool")
+    done
+    if ((${#missing[@]})); then
+        command -v apt-get > /dev/null \
+            || die "${missing[*]} missing and there is no apt-get: make image-test needs Debian (or Ubuntu), or these tools installed by hand"
+        log "installing ${missing[*]} from Debian's packages"
+        apt-get update -qq > /dev/null || die "apt-get update failed: Debian's package mirror is not reachable"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" > /dev/null \
+            || die "apt-get install ${missing[*]} failed"
+    fi
+    pm info > /dev/null 2> "$work/podman-info.err" \
+        || die "podman does not work here ($(tail -n 1 "$work/podman-info.err")); the image cannot be built or run on this machine"
+    log "tools: $(podman --version), $(runc --version | head -n 1), storage $(storage_driver) [$(elapsed)]"
+}
+
+step_base() {
+    BASE_IMAGE=$(bash "$(dirname "$0")/base-image.sh")
+    export BASE_IMAGE
+    log "base: $BASE_IMAGE [$(elapsed)]"
+}
+
+# The build context is a copy of the working tree (without .git and the virtual environment)
+# plus files .dockerignore must keep out. Canary keys are also in the build's environment.
+step_build() {
+    local context="$work/context"
+    mkdir -p "$context"
+    # Real .env files are not copied (their values are searched for in step_no_keys instead).
+    tar -C "$REPO_ROOT" --exclude=./.git --exclude=./.venv --exclude=./build \
+        --exclude=./mltrainer-home --exclude='*/__pycache__' --exclude=./.mypy_cache \
+        --exclude=./.ruff_cache --exclude=./.pytest_cache --exclude=./.hypothesis \
+        --exclude=.env --exclude='.env.*' -cf - . | tar -C "$context" -xf -
+    CANARY_DOTENV=$(new_canary dotenv)
+    CANARY_BUILD_ENV=$(new_canary build-env)
+    export CANARY_DOTENV CANARY_BUILD_ENV
+    printf 'OPENAI_API_KEY=%s\n' "$CANARY_DOTENV" > "$context/.env"
+    printf 'ANTHROPIC_API_KEY=%s\n' "$CANARY_DOTENV" > "$context/agent/.env"
+    (
+        for name in "${KEY_NAMES[@]}"; do
+            export "$name=$CANARY_BUILD_ENV"
+        done
+        build_image pm "$context" --pull=never --isolation chroot --network host "${ULIMITS[@]}" \
+            > "$(state_dir)/build.log" 2>&1
+    ) || {
+        tail -n 40 "$(state_dir)/build.log" >&2
+        die "the image did not build (last 40 lines above; all of it in $(state_dir)/build.log)"
+    }
+    log "build: $IMAGE, $(pm image inspect --format '{{.Size}}' "$IMAGE" | numfmt --to=si)B [$(elapsed)]"
+}
+
+step_config() {
+    local user uid volumes env healthcheck
+    user=$(pm image inspect --format '{{.Config.User}}' "$IMAGE")
+    [[ -n "$user" && "${user%%:*}" != root && "${user%%:*}" != 0 ]] \
+        || die "the image's USER is '${user}': it must name a non-root user"
+    volumes=$(pm image inspect --format '{{json .Config.Volumes}}' "$IMAGE")
+    env=$(pm image inspect --format '{{json .Config.Env}}' "$IMAGE")
+    [[ "$volumes" == *'"/data"'* && "$env" == *'"MLTRAINER_HOME=/data"'* ]] \
+        || die "the data home is not on a volume: VOLUME $volumes, ENV $env"
+    healthcheck=$(pm image inspect --format '{{json .Config.Healthcheck}}' "$IMAGE")
+    [[ "$healthcheck" == *'"Test"'* ]] || die "the image has no HEALTHCHECK (podman needs --format docker to keep it)"
+    uid=$(pm run "${RUN_FLAGS[@]}" "$IMAGE" id -u)
+    [[ "$uid" =~ ^[0-9]+$ && "$uid" != 0 ]] || die "the container runs as uid '$uid', not as a non-root user"
+    # shellcheck disable=SC2016  # expanded by the container's shell
+    pm run "${RUN_FLAGS[@]}" "$IMAGE" sh -c 'test ! -w /opt/venv/bin && test -w "$MLTRAINER_HOME"' \
+        || die "the app user can write /opt/venv, or cannot write its data home"
+    log "config: USER $user (uid $uid), /opt/venv read-only, VOLUME /data = MLTRAINER_HOME, HEALTHCHECK set [$(elapsed)]"
+}
+
+step_demo() {
+    local out="$work/demo.out" home rows progress
+    volume="mltrainer-image-test-$$"
+    pm volume create "$volume" > /dev/null
+    CANARY_RUN_ENV=$(new_canary run-env)
+    export CANARY_RUN_ENV
+    printf 'OPENAI_API_KEY=%s\n' "$CANARY_RUN_ENV" > "$work/run.env"
+    pm run "${RUN_FLAGS[@]}" --env-file "$work/run.env" -v "$volume:/data" "$IMAGE" \
+        mltrainer demo > "$out" 2>&1 || {
+        cat "$out" >&2
+        die "mltrainer demo exited non-zero in the container (output above)"
+    }
+    cat "$out"
+    grep -q 'Trials this session' "$out" || die "mltrainer demo printed no results table"
+    rows=$(grep -cE '^│ +[0-9]+ │' "$out" || true)
+    progress=$(grep -cE '✓ trial [0-9]+:' "$out" || true)
+    [[ "$rows" -ge 1 && "$rows" == "$progress" ]] \
+        || die "the results table has $rows rows for $progress finished trials"
+    home=$(pm volume inspect --format '{{.Mountpoint}}' "$volume")
+    [[ -s "$home/mltrainer.db" ]] || die "no ledger (mltrainer.db) on the data volume"
+    compgen -G "$home/transcripts/*.jsonl" > /dev/null || die "no transcript on the data volume"
+    if grep -rqF "$CANARY_RUN_ENV" "$home"; then
+        die "the key passed with --env-file was written to the data volume"
+    fi
+    log "demo: exit 0, $rows trials in the table; ledger and transcript on the volume, no key there [$(elapsed)]"
+}
+
+# Keys in the repository's .env are searched for too, exported as HOST_DOTENV_<NAME>.
+export_repo_dotenv_keys() {
+    local line name value
+    [[ -f "$REPO_ROOT/.env" ]] || return 0
+    while IFS= read -r line || [[ -n "$line" ]]; do
+        [[ "$line" =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
+        name=${BASH_REMATCH[2]}
+        value=${BASH_REMATCH[3]}
+        # Settings such as POLYGON_BASE_URL are not secret and may well be in the code.
+        [[ "$name" =~ (KEY|TOKEN|SECRET|PASSWORD) ]] || continue
+        value=${value#[\"\']}
+        value=${value%[\"\']}
+        export "HOST_DOTENV_$name=$value"
+        SCAN_NAMES+=("HOST_DOTENV_$name")
+    done < "$REPO_ROOT/.env"
+}
+
+step_no_keys() {
+    local base_layers ca canary
+    SCAN_NAMES=(CANARY_DOTENV CANARY_BUILD_ENV CANARY_RUN_ENV "${KEY_NAMES[@]}")
+    export_repo_dotenv_keys
+    pm history --no-trunc --format '{{.CreatedBy}}' "$IMAGE" > "$work/history.txt"
+    for canary in "$CANARY_DOTENV" "$CANARY_BUILD_ENV" "$CANARY_RUN_ENV"; do
+        if grep -qF "$canary" "$work/history.txt"; then
+            die "podman history shows a canary key: a key is baked into the image"
+        fi
+    done
+    pm save --quiet --format docker-archive --output "$work/image.tar" "$IMAGE"
+    base_layers=$(pm image inspect --format '{{len .RootFS.Layers}}' "$BASE_IMAGE")
+    local args=("$work/image.tar" --skip-file-layers "$base_layers")
+    local name
+    for name in "${SCAN_NAMES[@]}"; do
+        args+=(--secret-env "$name")
+    done
+    if ca=$(host_ca_bundle); then
+        args+=(--forbid-file "$ca")
+    fi
+    python3 "$(dirname "$0")/check_layers.py" "${args[@]}" || die "a key or the build secret is in the image"
+    rm -f "$work/image.tar"
+    log "no keys: history and layers clean [$(elapsed)]"
+}
+
+main() {
+    [[ $EUID -eq 0 ]] || die "make image-test needs root (debootstrap and podman's storage); run it as root or with sudo"
+    work=$(mktemp -d /var/tmp/mltrainer-image-test.XXXXXX)
+    step_tools
+    step_base
+    step_build
+    step_config
+    step_demo
+    step_no_keys
+    # Old final images of earlier builds; the layers of the current one stay as the cache.
+    pm image prune --force --filter until=24h > /dev/null
+    log "image-test passed in $(elapsed): $IMAGE"
+}
+
+main "$@"

@@ -1,0 +1,156 @@
+"""Each dataset's locked final holdout: the most recent part of its history, fixed in the ledger
+the first time the dataset is used, so every later session and process sees the same boundary.
+
+```
+|<------------- development ------------->|<--- selection --->|<-- locked holdout -->|
+```
+
+Trials only ever get the bars before the holdout; a request whose `end` or `days` would reach
+into it is clipped, and the result says so. `finalize` is the one way to score on it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from mltrainer.engine.data.base import BarSet, content_hash
+from mltrainer.engine.errors import InsufficientDataError
+from mltrainer.engine.ledger import DatasetRow, Ledger
+from mltrainer.engine.trial import DatasetInfo, Segment, TrialConfig
+
+# Trials need this many bars before the holdout: two years of daily bars, enough for
+# walk-forward folds and a selection segment of a few hundred days.
+MIN_DEVELOPMENT_BARS = 250
+
+
+def dataset_key(source: str, symbol: str, kind: str = "bars") -> str:
+    return f"{source}:{symbol.upper()}:{kind}"
+
+
+def propose_holdout(
+    index: pd.DatetimeIndex, *, share: float, min_bars: int
+) -> tuple[pd.Timestamp, pd.Timestamp, int]:
+    """The last `share` of the bars, at least `min_bars`; refuses a history too short to leave
+    `MIN_DEVELOPMENT_BARS` before it."""
+    n_bars = len(index)
+    rows = max(math.ceil(n_bars * share), min_bars)
+    if n_bars - rows < MIN_DEVELOPMENT_BARS:
+        raise InsufficientDataError(
+            f"{n_bars} bars are too few to lock a final holdout of {rows} bars (the last "
+            f"{share:.0%}, at least {min_bars}) and keep {MIN_DEVELOPMENT_BARS} bars for trials; "
+            f"use a symbol or date range with at least {rows + MIN_DEVELOPMENT_BARS} bars"
+        )
+    return index[n_bars - rows], index[-1], rows
+
+
+def lock_holdout(
+    ledger: Ledger,
+    history: BarSet,
+    key: str,
+    *,
+    share: float,
+    min_bars: int,
+    stored: DatasetRow | None = None,
+) -> DatasetRow:
+    """The dataset's holdout: the one stored in the ledger, or, on first use, the last part of
+    `history` (then stored, so every later caller gets the same boundary)."""
+    stored = stored or ledger.dataset(key)
+    if stored is not None:
+        return stored
+    start, end, rows = propose_holdout(
+        pd.DatetimeIndex(history.frame.index), share=share, min_bars=min_bars
+    )
+    provenance = history.provenance
+    return ledger.fix_holdout(
+        key,
+        source=provenance.source,
+        symbol=provenance.symbol.upper(),
+        kind="bars",
+        start=start.date(),
+        end=end.date(),
+        rows=rows,
+    )
+
+
+@dataclass(frozen=True)
+class Development:
+    """What a trial may use: the bars before the holdout, after its `end` and `days`."""
+
+    bars: BarSet
+    info: DatasetInfo
+    notes: list[str]
+
+
+def development_bars(
+    bars: BarSet, dataset: DatasetRow, config: TrialConfig, *, looks: int
+) -> Development:
+    """Clip `bars` to the development and selection segments; say what was clipped."""
+    frame = bars.frame
+    boundary = pd.Timestamp(dataset.holdout_start)
+    notes = [
+        f"locked holdout {dataset.holdout_start} to {dataset.holdout_end} "
+        f"({dataset.holdout_rows} bars) is not used by trials; `finalize` scores one trial "
+        "on it once"
+    ]
+    if config.end is not None and pd.Timestamp(config.end) >= boundary:
+        notes.append(
+            f"end {config.end} reaches into the locked holdout; clipped to the last bar before "
+            f"{dataset.holdout_start}"
+        )
+    usable = frame[frame.index < boundary]
+    if config.end is not None:
+        usable = usable[usable.index <= pd.Timestamp(config.end)]
+    if config.days is not None:
+        if config.days > len(usable):
+            notes.append(
+                f"days={config.days} asked for more bars than the {len(usable)} before the "
+                "locked holdout; used those"
+            )
+        usable = usable.iloc[-config.days :]
+    if looks:
+        notes.append(
+            f"this dataset's holdout has been scored {looks} time(s) by finalize; it is no "
+            "longer an untouched test"
+        )
+    if usable.empty:
+        raise InsufficientDataError(
+            f"no bars of {config.symbol} before the locked holdout (from "
+            f"{dataset.holdout_start}) in the requested range (start={config.start}, "
+            f"end={config.end}); move start earlier"
+        )
+    info = DatasetInfo(
+        key=dataset.dataset,
+        holdout=Segment(
+            start=dataset.holdout_start, end=dataset.holdout_end, rows=dataset.holdout_rows
+        ),
+        holdout_looks=looks,
+        used=Segment(start=usable.index[0].date(), end=usable.index[-1].date(), rows=len(usable)),
+        used_hash=content_hash(usable),
+    )
+    return Development(BarSet(usable, bars.provenance), info, notes)
+
+
+def split_for_trials(
+    bars: BarSet, config: TrialConfig, *, share: float = 0.2, min_bars: int = 250
+) -> Development:
+    """Propose a holdout on `bars` and clip them for `config`, without a ledger: for running the
+    trial function alone (benchmarks, a worker that was handed its data). Nothing is stored,
+    so nothing is locked across calls; the service is what locks holdouts."""
+    start, end, rows = propose_holdout(
+        pd.DatetimeIndex(bars.frame.index), share=share, min_bars=min_bars
+    )
+    provenance = bars.provenance
+    dataset = DatasetRow(
+        dataset=dataset_key(provenance.source, provenance.symbol),
+        source=provenance.source,
+        symbol=provenance.symbol.upper(),
+        kind="bars",
+        holdout_start=start.date(),
+        holdout_end=end.date(),
+        holdout_rows=rows,
+        created_at="",
+    )
+    return development_bars(bars, dataset, config, looks=0)

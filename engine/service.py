@@ -1,0 +1,441 @@
+"""`ResearchService`: the engine's typed interface. `train(TrialConfig)` returns a `TrialResult`,
+`finalize` a `FinalResult`; every successful trial is saved and recorded, nothing is
+half-written, and expected failures raise `MLTrainerError` subclasses whose messages name the
+valid choices. The tools, the seed's dict API (`MLEngine`) and every surface call this.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+from sklearn.pipeline import Pipeline
+
+from mltrainer.engine.compare import compare_trials, rank_value
+from mltrainer.engine.compliance import ComplianceEngine
+from mltrainer.engine.data.base import BarSet, SeriesSet, make_provenance
+from mltrainer.engine.data.registry import resolve_bars, resolve_series
+from mltrainer.engine.errors import ConfigError, DataSourceError
+from mltrainer.engine.finalize import score_holdout
+from mltrainer.engine.holdout import dataset_key, development_bars, lock_holdout
+from mltrainer.engine.ledger import Ledger
+from mltrainer.engine.metrics import backtest, classification_metrics
+from mltrainer.engine.persistence import commit_staged, discard_staged, recover_staged, stage_model
+from mltrainer.engine.runner import run_trial
+from mltrainer.engine.selection import adjusted_p_values, same_window, selection_stats
+from mltrainer.engine.settings import Settings, load_settings
+from mltrainer.engine.trial import FinalResult, RankBy, TrialConfig, TrialResult
+
+# Names people use for models this engine does not have; refused by name, never replaced.
+_NOT_INSTALLED = {
+    "xgboost": "xgboost is not installed; ask for lightgbm or gradient_boosting by name",
+    "xgb": "xgboost is not installed; ask for lightgbm or gradient_boosting by name",
+}
+# Sources whose history is fetched over the network: their holdout is fixed on the range first
+# requested, not on a full history that would cost requests (and a paid plan) to learn.
+LIVE_SOURCES = frozenset({"polygon"})
+_recovered: set[Path] = set()
+_recovered_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A recorded trial; `pipeline` is None when the trial was adopted from the ledger."""
+
+    result: TrialResult
+    pipeline: Pipeline | None
+
+
+def bars_from_frame(frame: pd.DataFrame, symbol: str) -> BarSet:
+    """Bars a caller passed in: an OHLCV frame, or a feature frame from `DataFetcher`."""
+    if isinstance(frame.attrs.get("bars"), BarSet):
+        bars: BarSet = frame.attrs["bars"]
+        return bars
+    columns = {str(c).lower(): c for c in frame.columns}
+    needed = ("open", "high", "low", "close", "volume")
+    if any(c not in columns for c in needed):
+        raise ConfigError(
+            f"data must be daily bars with columns {list(needed)}; got {list(frame.columns)}"
+        )
+    bars_frame = frame[[columns[c] for c in needed]].set_axis(list(needed), axis=1).astype(float)
+    bars_frame.index = pd.DatetimeIndex(bars_frame.index).as_unit("ns").rename("date")
+    return BarSet(
+        bars_frame,
+        make_provenance(
+            bars_frame,
+            source="caller",
+            kind="real",
+            symbol=symbol,
+            note="frame passed by the caller",
+        ),
+    )
+
+
+class ResearchService:
+    """Trains, scores, saves and records trials for one session (or none). Thread-safe."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        session: str | None = None,
+        data: Mapping[str, pd.DataFrame | BarSet] | None = None,
+    ) -> None:
+        """`data` maps symbols to bars the caller brings (labelled CALLER DATA): trials on those
+        symbols with `source: auto`, and their finalize, use them instead of a data source."""
+        self.settings = settings or load_settings()
+        self.settings.ensure_home()
+        self.session = session
+        self.data = {
+            symbol.upper(): bars if isinstance(bars, BarSet) else bars_from_frame(bars, symbol)
+            for symbol, bars in (data or {}).items()
+        }
+        self.compliance = ComplianceEngine(self.settings)
+        self.ledger = Ledger(self.settings.db_path)
+        self._recover_models()
+
+    def _recover_models(self) -> None:
+        folder = self.settings.models_dir.resolve()
+        with _recovered_lock:
+            if folder in _recovered:
+                return
+            recover_staged(folder, self.ledger.model_paths())
+            _recovered.add(folder)
+
+    # -- trials ---------------------------------------------------------------------------
+    def train(
+        self,
+        config: TrialConfig,
+        *,
+        data: pd.DataFrame | BarSet | None = None,
+        call_id: str | None = None,
+        deadline: float | None = None,
+    ) -> Trained:
+        """Run, save and record one trial. A tool call this session already recorded (a
+        resumed session repeating it) returns the recorded trial instead of training again."""
+        if self.session is not None and call_id is not None:
+            recorded = self.ledger.trial_for_call(self.session, call_id)
+            if recorded is not None:
+                return Trained(self.recorded(recorded), None)
+        self.compliance.check_trial(config)
+        if refusal := _NOT_INSTALLED.get(config.model.strip().lower()):
+            raise ConfigError(refusal)
+        tick = time.perf_counter()
+        bars, history = self._bars(config, data)
+        notes: list[str] = []
+        if bars.provenance.kind == "synthetic":
+            self.compliance.require_synthetic_allowed(explicit=config.source == "synthetic")
+            if config.source != "synthetic":
+                notes.append(
+                    f"SYNTHETIC DATA: {config.symbol} has no real bars and the synthetic "
+                    "fallback is switched on (MLTRAINER_ALLOW_SYNTHETIC_FALLBACK), so a seeded "
+                    "random walk was used"
+                )
+        key = dataset_key(bars.provenance.source, config.symbol)
+        stored, looks = self.ledger.dataset_and_looks(key)
+        dataset = lock_holdout(
+            self.ledger,
+            history,
+            key,
+            share=self.settings.holdout_share,
+            min_bars=self.settings.holdout_min_bars,
+            stored=stored,
+        )
+        development = development_bars(bars, dataset, config, looks=looks)
+        macro = self._macro(config.macro, development.info.used.end)
+        outcome = run_trial(
+            config,
+            development.bars,
+            macro,
+            dataset=development.info,
+            data_seconds=time.perf_counter() - tick,
+            notes=notes + development.notes,
+            deadline=deadline,
+        )
+        result = outcome.result
+        staged = None
+        if config.save_model:
+            staged = stage_model(outcome.pipeline, self.settings.models_dir, result.model_id)
+            result = result.model_copy(
+                update={"model_path": str(staged.final), "model_sha256": staged.sha256}
+            )
+        try:
+            number = self.ledger.record(
+                result, outcome.predictions, session=self.session, call_id=call_id
+            )
+        except BaseException:
+            if staged is not None:
+                discard_staged(staged)
+            raise
+        if staged is not None:
+            commit_staged(staged)
+        return Trained(
+            self._with_tries(result.model_copy(update={"trial": number})), outcome.pipeline
+        )
+
+    def recorded(self, key: str | int) -> TrialResult:
+        """A recorded trial with its selection statistics as of now."""
+        stored = self.ledger.result(key)
+        if stored is None:
+            raise ConfigError(f"no recorded trial '{key}'; list them with `mltrainer trials list`")
+        if "dataset" not in stored:
+            raise ConfigError(
+                f"trial {stored['trial']} was recorded before datasets had a locked holdout; "
+                "train it again to get selection statistics and to finalize it"
+            )
+        return self._with_tries(TrialResult.model_validate(stored))
+
+    def _with_tries(self, result: TrialResult) -> TrialResult:
+        assert result.trial is not None
+        tries = self.ledger.tries(result.dataset.key)
+        return result.model_copy(
+            update={
+                "tries": len(tries),
+                "tries_same_window": len(same_window(tries, result.trial)),
+                "p_value_adjusted": adjusted_p_values(tries)[result.trial],
+            }
+        )
+
+    def _bars(
+        self, config: TrialConfig, data: pd.DataFrame | BarSet | None
+    ) -> tuple[BarSet, BarSet]:
+        """The bars a trial starts from (from `start` to the newest bar) and the history the
+        dataset's holdout is fixed on the first time: the whole series where that costs
+        nothing (sample, synthetic, caller data), the requested range for a live source."""
+        if data is None and config.source == "auto":
+            # Bars the caller brought for this symbol; a source asked for by name still wins.
+            data = self.data.get(config.symbol)
+        if data is not None:
+            bars = data if isinstance(data, BarSet) else bars_from_frame(data, config.symbol)
+            if config.start is not None:
+                frame = bars.frame[bars.frame.index >= pd.Timestamp(config.start)]
+                return BarSet(frame, bars.provenance), bars
+            return bars, bars
+        bars = resolve_bars(config.symbol, config.source, self.settings, start=config.start)
+        source = bars.provenance.source
+        if config.start is None or source in LIVE_SOURCES:
+            return bars, bars
+        return bars, resolve_bars(config.symbol, source, self.settings)
+
+    def _macro(self, series_ids: list[str], end: date) -> dict[str, SeriesSet]:
+        return {
+            series_id: resolve_series(series_id, self.settings, start=None, end=end)
+            for series_id in series_ids
+        }
+
+    # -- the locked holdout ---------------------------------------------------------------
+    def best_trial(self, rank_by: RankBy = "accuracy") -> int:
+        """This session's best trial on its selection segment, by `rank_by`."""
+        if self.session is None:
+            raise ConfigError("name the trial to finalize; there is no session to pick from")
+        rows = self.ledger.rows(session=self.session, limit=None)
+        if not rows:
+            raise ConfigError("this session has no trials yet; train one before finalizing")
+        results = [self.ledger.result(r.trial) for r in rows]
+        ranked = [r for r in results if r is not None and "dataset" in r]
+        if not ranked:
+            raise ConfigError("this session's trials predate the locked holdout; train again")
+        return int(max(ranked, key=lambda r: rank_value(r, rank_by))["trial"])
+
+    def finalize(
+        self,
+        trial: int | None = None,
+        *,
+        rank_by: RankBy = "accuracy",
+        data: pd.DataFrame | BarSet | None = None,
+        call_id: str | None = None,
+        deadline: float | None = None,
+    ) -> FinalResult:
+        """Refit one trial's configuration on everything before its dataset's holdout and
+        score the holdout, once per session. Every look is counted in the ledger."""
+        if self.session is not None and call_id is not None:
+            done = self.ledger.look_for_call(self.session, call_id)
+            if done is not None:
+                return FinalResult.model_validate(done.result)
+        number = trial if trial is not None else self.best_trial(rank_by)
+        chosen = self.recorded(number)
+        key = chosen.dataset.key
+        if self.session is not None:
+            earlier = [look for look in self.ledger.looks(key) if look.session == self.session]
+            if earlier:
+                raise ConfigError(
+                    f"this session already scored the holdout of {key} (trial "
+                    f"{earlier[0].trial}, look {earlier[0].look}); a second look would turn it "
+                    "into another selection set. Report that result, or start a new session "
+                    "(its look will be counted and labelled as not untouched)"
+                )
+        dataset = self.ledger.dataset(key)
+        assert dataset is not None
+        bars = self._holdout_bars(chosen, data)
+        run = score_holdout(
+            chosen.config,
+            bars,
+            self._macro(chosen.config.macro, dataset.holdout_end),
+            dataset,
+            used=chosen.dataset.used,
+            used_hash=chosen.dataset.used_hash,
+            deadline=deadline,
+        )
+        predictions = self.ledger.predictions(number)
+        assert predictions is not None
+        stats = selection_stats(
+            self.ledger, key, number, predictions, chosen.backtest.long_flat.sharpe
+        )
+        look = len(self.ledger.looks(key)) + 1
+        notes = list(run.notes)
+        if look > 1:
+            notes.append(
+                f"the holdout of {key} is no longer untouched: this is look {look} (earlier "
+                "looks informed later choices), so its p-values overstate the evidence"
+            )
+        final = FinalResult(
+            trial=number,
+            model_id=chosen.model_id,
+            model=chosen.model,
+            symbol=chosen.symbol,
+            data_label=chosen.data_label,
+            dataset=key,
+            config=chosen.config,
+            selection_accuracy=chosen.selection_accuracy,
+            holdout=run.score,
+            selection_stats=stats,
+            look=look,
+            untouched=look == 1,
+            session=self.session,
+            notes=notes,
+        )
+        counted = self.ledger.record_look(
+            key, number, final.model_dump(mode="json"), session=self.session, call_id=call_id
+        )
+        if counted != look:
+            final = final.model_copy(update={"look": counted, "untouched": counted == 1})
+        return final
+
+    def _holdout_bars(self, chosen: TrialResult, data: pd.DataFrame | BarSet | None) -> BarSet:
+        if chosen.provenance.source == "caller":
+            data = data if data is not None else self.data.get(chosen.symbol)
+            if data is None:
+                raise ConfigError(
+                    f"trial {chosen.trial} ran on bars passed in by the caller; pass the same "
+                    "bars (through the end of the holdout) to finalize"
+                )
+            return data if isinstance(data, BarSet) else bars_from_frame(data, chosen.symbol)
+        return resolve_bars(
+            chosen.symbol,
+            chosen.provenance.source,
+            self.settings,
+            start=chosen.dataset.used.start,
+        )
+
+    # -- reading the ledger ---------------------------------------------------------------
+    def compare(
+        self, trials: list[int] | None = None, *, rank_by: RankBy = "accuracy"
+    ) -> dict[str, Any]:
+        """Compare the given trials, or every trial of this session (no cap)."""
+        keys: list[str | int] = list(trials or [])
+        if not keys and self.session:
+            keys = [row.trial for row in self.ledger.rows(session=self.session, limit=None)]
+        return compare_trials(self.ledger, keys, rank_by=rank_by)
+
+    def evaluate(self, key: str | int, *, cost_bps: float | None = None) -> dict[str, Any]:
+        """Re-score a recorded trial's selection predictions, e.g. at another cost."""
+        stored = self.ledger.result(key)
+        predictions = self.ledger.predictions(key)
+        if stored is None or predictions is None:
+            raise ConfigError(f"no recorded trial '{key}'; list them with `mltrainer trials list`")
+        cost = float(stored["config"]["cost_bps"] if cost_bps is None else cost_bps)
+        if not 0.0 <= cost <= 100.0:
+            raise ConfigError(f"cost_bps must be a number from 0 to 100, got {cost_bps!r}")
+        y_true = np.asarray(predictions.y_true)
+        y_pred = np.asarray(predictions.y_pred)
+        proba = None if predictions.proba_up is None else np.asarray(predictions.proba_up)
+        execution = stored["config"].get("execution", "close")
+        return {
+            "status": "success",
+            "type": "evaluation",
+            "trial": stored["trial"],
+            "model_id": stored["model_id"],
+            "model": stored["model"],
+            "symbol": stored["symbol"],
+            "synthetic": stored["synthetic"],
+            "data_label": stored["data_label"],
+            "selection_period": stored.get("selection_period", stored.get("test_period")),
+            "selection": classification_metrics(y_true, y_pred, proba).model_dump(),
+            "baselines": stored["baselines"],
+            "backtest": backtest(
+                y_pred, np.asarray(predictions.next_return), cost_bps=cost, execution=execution
+            ).model_dump(),
+        }
+
+    def fetch(
+        self,
+        symbol: str,
+        *,
+        source: str = "auto",
+        kind: str = "bars",
+        start: date | None = None,
+        end: date | None = None,
+    ) -> dict[str, Any]:
+        """Bars (or a macro series with `kind="series"`) summarised: provenance, range, last
+        value. For bars, only the part before the dataset's locked holdout is described."""
+        symbol = symbol.upper()
+        if kind == "series":
+            series = resolve_series(symbol, self.settings, start=start, end=end)
+            if series.frame.empty:
+                raise DataSourceError(f"{symbol} has no observations between {start} and {end}")
+            return {
+                "status": "success",
+                "type": "series",
+                "provenance": series.provenance.model_dump(mode="json"),
+                "point_in_time": series.point_in_time,
+                "last_value": float(series.frame["value"].iloc[-1]),
+            }
+        self.compliance.require_data_source(source)
+        config = TrialConfig(symbol=symbol, source=source, start=start, end=end)  # type: ignore[arg-type]
+        bars, history = self._bars(config, None)
+        if bars.provenance.kind == "synthetic":
+            self.compliance.require_synthetic_allowed(explicit=source == "synthetic")
+        key = dataset_key(bars.provenance.source, symbol)
+        dataset = lock_holdout(
+            self.ledger,
+            history,
+            key,
+            share=self.settings.holdout_share,
+            min_bars=self.settings.holdout_min_bars,
+        )
+        development = development_bars(bars, dataset, config, looks=len(self.ledger.looks(key)))
+        close = development.bars.frame["close"]
+        return {
+            "status": "success",
+            "type": "bars",
+            "data_label": "SYNTHETIC DATA" if bars.provenance.kind == "synthetic" else "REAL DATA",
+            "provenance": bars.provenance.model_dump(mode="json"),
+            "dataset": development.info.model_dump(mode="json"),
+            "last_close_before_holdout": float(close.iloc[-1]),
+            "total_return_before_holdout": float(close.iloc[-1] / close.iloc[0] - 1.0),
+            "notes": development.notes,
+        }
+
+    def finalized(self) -> list[dict[str, Any]]:
+        """The holdout results this session produced, oldest first."""
+        if self.session is None:
+            return []
+        return [look.result for look in self.ledger.looks(session=self.session)]
+
+
+def validation_message(error: ValidationError) -> str:
+    """One line per problem: where, what is wrong, what was given."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "config"
+        given = f" (got {item['input']!r})" if "input" in item and item["type"] != "missing" else ""
+        parts.append(f"{where}: {item['msg']}{given}")
+    return "; ".join(parts)

@@ -1,0 +1,74 @@
+"""`mltrainer finalize` and the selection statistics `trials list` / `trials show` compute when
+they are shown."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from typer.testing import CliRunner, Result
+
+from mltrainer.agent.cli import app
+
+runner = CliRunner()
+INSTRUCTION = "Train logistic regression on SPX with 80% train ratio"
+
+
+def invoke(*args: str) -> Result:
+    return runner.invoke(app, list(args))
+
+
+def stdout_json(result: Result) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_finalize_json_scores_the_holdout_once() -> None:
+    trained = stdout_json(invoke("train", INSTRUCTION, "--json"))["ml_result"]
+
+    final = stdout_json(invoke("finalize", "1", "--json"))
+
+    assert final["type"] == "finalized"
+    assert final["trial"] == 1
+    assert final["holdout"]["period"][0] >= trained["dataset"]["holdout"]["start"]
+    assert (final["look"], final["untouched"]) == (1, True)
+
+
+def test_finalize_again_outside_a_session_is_counted_as_a_second_look() -> None:
+    invoke("train", INSTRUCTION, "--json")
+    invoke("finalize", "1", "--json")
+
+    again = invoke("finalize", "1")
+
+    assert again.exit_code == 0, again.output
+    assert "NOT untouched" in again.stdout
+    assert "is no longer untouched: this is look 2" in again.stdout
+
+
+def test_finalize_an_unknown_trial_is_one_line_on_stderr() -> None:
+    result = invoke("finalize", "7")
+
+    assert result.exit_code == 1
+    assert "no recorded trial '7'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_trials_list_shows_holm_adjusted_p_values_as_of_now() -> None:
+    invoke("train", INSTRUCTION, "--json")
+    invoke("train", "Train naive bayes on SPX", "--json")
+
+    rows = stdout_json(invoke("trials", "list", "--json"))
+
+    assert [row["tries"] for row in rows] == [2, 2]
+    assert all(row["p_value_adjusted"] >= row["p_value"] for row in rows)
+
+
+def test_trials_show_table_has_the_holdout_and_selection_statistics() -> None:
+    invoke("train", INSTRUCTION, "--json")
+
+    shown = invoke("trials", "show", "1")
+
+    assert shown.exit_code == 0, shown.output
+    assert "locked holdout" in shown.stdout
+    assert "selection statistics" in shown.stdout
+    assert "next_bar" in shown.stdout
