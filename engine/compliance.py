@@ -12,7 +12,6 @@ import re
 import threading
 from datetime import date
 
-from mltrainer.engine.costs import REFERENCE_ROWS
 from mltrainer.engine.errors import ComplianceError, ConfigError
 from mltrainer.engine.models import resolve_model
 from mltrainer.engine.settings import ALL_SOURCES, Settings, load_settings
@@ -107,13 +106,18 @@ class ComplianceEngine:
         for series_id in config.macro:
             self.require_series_id(series_id)
         try:
-            spec = resolve_model(config.model)
-            spec.validate_params(config.params)
-            spec.check_cost(
-                config.params,
-                folds=config.folds,
-                rows=config.days or REFERENCE_ROWS,
-                lookback=config.lookback,
+            resolve_model(config.model).validate_params(config.params)
+        except ConfigError as error:
+            raise ComplianceError(str(error)) from error
+        if config.days is not None:  # an upper bound on the rows, known before any data
+            self.check_trial_cost(config, rows=config.days)
+
+    def check_trial_cost(self, config: TrialConfig, *, rows: int) -> None:
+        """Refuse a trial whose estimated time on two cores is over the per-trial limit
+        (see `costs`); `rows` is the number of bars it will use, once they are known."""
+        try:
+            resolve_model(config.model).check_cost(
+                config.params, folds=config.folds, rows=rows, lookback=config.lookback
             )
         except ConfigError as error:
             raise ComplianceError(str(error)) from error

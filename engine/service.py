@@ -150,6 +150,7 @@ class ResearchService:
             stored=stored,
         )
         development = development_bars(bars, dataset, config, looks=looks)
+        self.compliance.check_trial_cost(config, rows=len(development.bars.frame))
         macro = self._macro(config.macro, development.info.used.end)
         outcome = run_trial(
             config,

@@ -15,24 +15,38 @@ from mltrainer.engine.trial import TrialConfig
 
 
 def test_the_issues_forest_is_refused_with_the_limit() -> None:
+    result = MLEngine().train_model(
+        {"symbol": "SPX", "model": "rf", "n_estimators": 2000, "max_depth": 64, "folds": 20}
+    )
+
+    assert result["status"] == "error"
+    message = result["error"]
+    assert message.startswith("random_forest with these settings is estimated at ")
+    formula = "n_estimators x (min(max_depth, 16) x max_features + 5)"
+    assert f"({formula} = 26000 per fit, 21 fits for 20 folds" in message
+    assert f"the limit is {TRIAL_SECONDS_LIMIT:.0f} s per trial" in message
+    assert message.endswith("Lower n_estimators, max_depth, max_features, folds or days")
+
+
+def test_with_days_the_gate_refuses_before_touching_data() -> None:
     config = TrialConfig(
-        symbol="SPX",
+        symbol="ZZZZ",
         model="random_forest",
         params={"n_estimators": 2000, "max_depth": 64},
         folds=20,
+        days=5000,
     )
 
-    with pytest.raises(ComplianceError) as refused:
+    with pytest.raises(ComplianceError, match=r"5000 rows\); the limit is 60 s per trial"):
         ComplianceEngine().check_trial(config)
 
-    message = str(refused.value)
-    assert message.startswith("random_forest with these settings is estimated at ")
-    assert (
-        "(n_estimators x (min(max_depth, 16) x max_features + 5) = 26000 per fit, 21 fits"
-        in message
-    )
-    assert f"the limit is {TRIAL_SECONDS_LIMIT:.0f} s per trial" in message
-    assert message.endswith("Lower n_estimators, max_depth, max_features, folds or days")
+
+def test_the_estimate_uses_the_rows_the_trial_gets() -> None:
+    config = TrialConfig(symbol="X", model="lstm", params={"epochs": 50}, train_ratio=0.7)
+
+    ComplianceEngine().check_trial_cost(config, rows=2520)
+    with pytest.raises(ComplianceError, match="8000 rows"):
+        ComplianceEngine().check_trial_cost(config, rows=REFERENCE_ROWS)
 
 
 @pytest.mark.parametrize("model", list(MODELS))
