@@ -12,14 +12,12 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from mltrainer.agent.cli_data import data_app
 from mltrainer.agent.cli_errors import OneLineErrors, errors, fail, load_cli_settings, run_reported
 from mltrainer.agent.cli_interrupt import run_interruptible
-from mltrainer.agent.cli_tables import finalized_table as _finalized_table
-from mltrainer.agent.cli_tables import trials_table as _trials_table
-from mltrainer.agent.cli_trials import trials_app
-from mltrainer.agent.dispatch import ProgressHook
+from mltrainer.agent.cli_progress import message_hook, progress_hook
 from mltrainer.agent.loop import SessionSummary
 from mltrainer.engine.redaction import redact_text
 from mltrainer.engine.settings import Settings
@@ -30,7 +28,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=OneLineErrors,
 )
-app.add_typer(trials_app, name="trials")
 app.add_typer(data_app, name="data")
 
 # Pipes get 80 columns from rich by default, too narrow for the results table.
@@ -66,41 +63,90 @@ def _await_session(session: Callable[[asyncio.Event], Coroutine[Any, Any, T]]) -
     return _run(lambda: run_interruptible(session, errors))
 
 
-def _progress_hook(enabled: bool) -> tuple[ProgressHook | None, Callable[[], None]]:
-    """A rich status line naming the tools running now (several run in parallel)."""
-    if not enabled:
-        return None, lambda: None
-    running: list[str] = []
-    status = console.status("waiting for the model ...")
-    status.start()
+_BASELINE_NAMES = {
+    "majority_class": "majority",
+    "always_up": "always up",
+    "previous_direction": "prev. dir.",
+}
 
-    def label(name: str, payload: dict[str, Any] | None) -> str:
-        if name == "train_model" and payload:
-            return f"training {payload.get('model')} on {payload.get('symbol')}"
-        return name
 
-    def hook(event: str, name: str, payload: dict[str, Any] | None) -> None:
-        if event == "start":
-            running.append(label(name, payload))
-        elif running:
-            finished = running.pop(0)
-            if name == "train_model" and payload and payload.get("status") == "success":
-                console.print(
-                    f"  [green]✓[/green] trial {payload.get('trial')}: {payload['model']} on "
-                    f"{payload['symbol']} selection accuracy {payload['selection_accuracy']:.1%}"
-                )
-            elif payload and payload.get("type") == "finalized":
-                holdout = payload["holdout"]
-                console.print(
-                    f"  [green]✓[/green] finalized trial {payload['trial']} on the locked "
-                    f"holdout: accuracy {holdout['accuracy']:.1%}, p-value "
-                    f"{holdout['baselines']['p_value']:.3f}"
-                )
-            elif payload and payload.get("status") == "error":
-                console.print(f"  [yellow]![/yellow] {finished}: {payload.get('error')}")
-        status.update(", ".join(running) + " ..." if running else "waiting for the model ...")
+def _baseline(row: dict[str, Any]) -> str:
+    name = _BASELINE_NAMES.get(str(row.get("best_baseline") or ""), "")
+    return f"{row['baseline_accuracy']:.1%} {name}".strip()
 
-    return hook, status.stop
+
+def _p(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _trials_table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title)
+    for column, left in (
+        ("trial", False),
+        ("model", True),
+        ("symbol", True),
+        ("data", True),
+        ("selection acc", False),
+        ("best baseline", False),
+        ("p-value", False),
+        ("adj. p", False),
+        ("Sharpe", False),
+        ("B&H Sharpe", False),
+    ):
+        table.add_column(column, justify="left" if left else "right")
+    for row in rows:
+        accuracy = row.get("selection_accuracy", row.get("test_accuracy"))
+        table.add_row(
+            str(row.get("trial")),
+            str(row.get("model")),
+            str(row.get("symbol")),
+            _data_label(row),
+            f"{accuracy:.1%}",
+            _baseline(row),
+            _p(row.get("p_value")),
+            _p(row.get("p_value_adjusted")),
+            f"{row['sharpe']:.2f}",
+            f"{row['buy_hold_sharpe']:.2f}",
+        )
+    return table
+
+
+def _data_label(row: dict[str, Any]) -> str:
+    label = str(row.get("data") or "")
+    if label == "SYNTHETIC DATA" or row.get("synthetic") is True:
+        return "[red]SYNTHETIC[/red]"
+    return "caller" if label == "CALLER DATA" else "real"
+
+
+def _finalized_table(rows: list[dict[str, Any]]) -> Table:
+    """One column per finalized trial: the holdout numbers are what a session reports."""
+    table = Table(title="Locked holdout (finalize): the numbers to report")
+    table.add_column("")
+    for row in rows:
+        table.add_column(f"trial {row['trial']}", justify="right")
+    lines: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        ("model / symbol", lambda r: f"{r['model']} / {r['symbol']} ({_data_label(r)})"),
+        ("holdout period", lambda r: " to ".join(str(d) for d in r["holdout_period"])),
+        ("selection accuracy", lambda r: f"{r['selection_accuracy']:.1%}"),
+        ("holdout accuracy", lambda r: f"{r['holdout_accuracy']:.1%}"),
+        ("best baseline", lambda r: f"{r['best_baseline']} {r['baseline_accuracy']:.1%}"),
+        (
+            "p-value (binomial / McNemar)",
+            lambda r: f"{_p(r['p_value'])} / {_p(r['mcnemar_p_value'])}",
+        ),
+        ("Sharpe vs buy-and-hold", lambda r: f"{r['sharpe']:.2f} vs {r['buy_hold_sharpe']:.2f}"),
+        ("execution", lambda r: str(r["execution"])),
+        ("deflated Sharpe (selection)", lambda r: _p(r["dsr"])),
+        ("PBO (selection window)", lambda r: _p(r["pbo"])),
+        ("tries on the dataset", lambda r: str(r["tries"])),
+        (
+            "holdout look",
+            lambda r: f"{r['look']}" + (" (untouched)" if r["untouched"] else " (NOT untouched)"),
+        ),
+    ]
+    for label, render in lines:
+        table.add_row(label, *(render(row) for row in rows))
+    return table
 
 
 def _print_summary(summary: SessionSummary, as_json: bool) -> None:
@@ -171,7 +217,7 @@ def demo(
 
     script = Path(str(resources.files("mltrainer.prompts").joinpath("demo_script.yaml")))
     settings = _settings()
-    hook, stop = _progress_hook(not as_json)
+    hook, stop = progress_hook(console, not as_json)
     if not as_json:
         console.print(f"[bold]Goal:[/bold] {DEMO_GOAL}")
     try:
@@ -183,6 +229,7 @@ def demo(
                 transcript_path=transcript,
                 progress=hook,
                 provider_options={"script": str(script)},
+                on_message=message_hook(console, not as_json),
                 interrupt=interrupt,
             )
         )
@@ -192,7 +239,28 @@ def demo(
     _exit_for(summary)
 
 
-@app.command()
+RUN_HELP = (
+    "Run a research session with an LLM; its text and every tool error print as they happen."
+    '\n\nExample: mltrainer run --goal "Is SPX predictable?" --provider anthropic '
+    "--model claude-haiku-4-5"
+    "\n\nScripted runs (--provider scripted --script FILE): the file is a YAML list (JSON when "
+    "it ends in .json) of assistant turns, played in order whatever the agent says. A turn is a "
+    'string (free text, which the bridge reads and builds on the last trial: "continue", '
+    '"retrain with a 0.9 ratio", "switch to logistic regression"), or a mapping with '
+    '"text" and/or "tool_calls"; a tool call has a "name" and "arguments" (a '
+    "mapping, or a string sent as is, e.g. malformed JSON on purpose). A script that ends "
+    'without a finish call ends as "script finished". A complete example ships as '
+    "prompts/example_script.yaml:"
+    '\n\n- "Train a random forest on SPX with an 80/20 split and a 30 day lookback."'
+    '\n- "retrain with a 0.9 ratio"'
+    "\n- tool_calls:\n    - name: train_model\n"
+    "      arguments: {symbol: IXIC, model: lightgbm, train_ratio: 0.8}"
+    "\n- tool_calls:\n    - name: finish\n"
+    '      arguments: {conclusion: "Nothing beats the baseline."}'
+)
+
+
+@app.command(help=RUN_HELP)
 def run(
     goal: Annotated[str, typer.Option(help="The research goal, sent as the first user turn.")],
     provider: Annotated[str, typer.Option(help="openai, anthropic or scripted.")] = "openai",
@@ -202,7 +270,10 @@ def run(
     base_url: Annotated[
         str | None, typer.Option(help="OpenAI-compatible server (vLLM, Ollama, ...).")
     ] = None,
-    script: Annotated[Path | None, typer.Option(help="Turns file for --provider scripted.")] = None,
+    script: Annotated[
+        Path | None,
+        typer.Option(help="Turns file (YAML or JSON) for --provider scripted; format below."),
+    ] = None,
     max_turns: Annotated[int, typer.Option(min=1, max=1_000_000)] = 20,
     max_tool_calls: Annotated[int, typer.Option(min=1, max=1_000_000)] = 60,
     max_tokens: Annotated[int, typer.Option(min=1000, max=10**12)] = 400_000,
@@ -216,11 +287,8 @@ def run(
     transcript: Annotated[Path | None, typer.Option(help="Where to write the transcript.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run a research session with an LLM.
-
-    Example: mltrainer run --goal "Is SPX predictable?" --provider anthropic
-    --model claude-haiku-4-5
-    """
+    """Run a research session with an LLM; its text and every tool error print as they happen.
+    The full help (`RUN_HELP`) also documents the scripted-turns file format."""
     from mltrainer.agent.providers import make_provider
     from mltrainer.agent.runs import start_session
     from mltrainer.agent.session import Budgets
@@ -232,7 +300,7 @@ def run(
         "base_url": redact_text(base_url) if base_url else None,
         "script": str(script.resolve()) if script else None,
     }
-    hook, stop = _progress_hook(not as_json)
+    hook, stop = progress_hook(console, not as_json)
     try:
         summary = _await_session(
             lambda interrupt: start_session(
@@ -243,6 +311,7 @@ def run(
                 transcript_path=transcript,
                 progress=hook,
                 provider_options=options,
+                on_message=message_hook(console, not as_json),
                 interrupt=interrupt,
             )
         )
@@ -323,7 +392,7 @@ def resume(
 
     settings = _settings()
     request = ProviderRequest(provider, model, base_url, script)
-    hook, stop = _progress_hook(not as_json)
+    hook, stop = progress_hook(console, not as_json)
     try:
         summary = _await_session(
             lambda interrupt: resume_session(
@@ -333,42 +402,13 @@ def resume(
                 request=request,
                 notice=lambda note: errors.print(f"note: {note}", markup=False),
                 interrupt=interrupt,
+                on_message=message_hook(console, not as_json),
             )
         )
     finally:
         stop()
     _print_summary(summary, as_json)
     _exit_for(summary)
-
-
-@app.command()
-def train(
-    instruction: Annotated[
-        str, typer.Argument(help="e.g. 'train a random forest on MSFT with an 80/20 split'")
-    ],
-    as_json: JsonOption = False,
-) -> None:
-    """Train one model from a natural-language instruction and print the out-of-sample result.
-
-    Example: mltrainer train "LightGBM on SPX, 70/30 split, 30 day lookback"
-    """
-    from mltrainer.agent.trainer import MLTrainer
-
-    with console.status("training ...", spinner="dots") if not as_json else nullcontext():
-        outcome = _run(lambda: MLTrainer().process_ai_instruction(instruction))
-    result = outcome["ml_result"]
-    if as_json:
-        print(json.dumps(outcome, indent=2, default=str))
-    else:
-        if result.get("status") == "success":
-            from mltrainer.engine.runner import result_summary
-
-            console.print(_trials_table([result_summary(result)], "Trial (out of sample)"))
-        console.print(outcome["feedback_question"], soft_wrap=True)
-    if result.get("status") != "success":
-        if not as_json:
-            errors.print(f"error: {result.get('error')}", markup=False, highlight=False)
-        raise typer.Exit(1)
 
 
 @app.command()
@@ -410,6 +450,15 @@ def finalize(
     console.print(_finalized_table([final_summary(final.model_dump(mode="json"))]))
     for note in final.notes:
         console.print(f"note: {note}")
+
+
+# `train` and `trials` live in their own modules and use the helpers above, so they are
+# registered last.
+from mltrainer.agent.cli_train import train  # noqa: E402
+from mltrainer.agent.cli_trials import trials_app  # noqa: E402
+
+app.command()(train)
+app.add_typer(trials_app, name="trials")
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""`mltrainer trials`: the ledger's recorded trials, with their selection statistics as of now."""
+"""`mltrainer trials`: the ledger's recorded trials, listed or shown in full with their
+selection statistics as of now."""
 
 from __future__ import annotations
 
@@ -6,18 +7,14 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from mltrainer.agent.cli_errors import OneLineErrors, fail, load_cli_settings, run_reported
-from mltrainer.agent.cli_tables import p_text, trials_table
+from mltrainer.agent.cli import JsonOption, _fail, _p, _run, _settings, _trials_table, console
+from mltrainer.agent.cli_errors import OneLineErrors
 
 trials_app = typer.Typer(
     help="Recorded trials (the ledger).", no_args_is_help=True, cls=OneLineErrors
 )
-# Pipes get 80 columns from rich by default, too narrow for the results table.
-console = Console(width=None if Console().is_terminal else 140)
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
 
 @trials_app.command("list")
@@ -34,8 +31,8 @@ def trials_list(
     from mltrainer.engine.ledger import Ledger
     from mltrainer.engine.selection import adjusted_p_values
 
-    settings = load_cli_settings()
-    ledger = run_reported(lambda: Ledger(settings.db_path))
+    settings = _settings()
+    ledger = _run(lambda: Ledger(settings.db_path))
     rows = ledger.rows(limit=limit, symbol=symbol)
     adjusted: dict[str, dict[int, float]] = {}
     tries: dict[str, int] = {}
@@ -58,7 +55,7 @@ def trials_list(
         print(json.dumps(table_rows, indent=2))
         return
     console.print(
-        trials_table(table_rows, f"{len(rows)} recorded trials (selection segment, out of sample)")
+        _trials_table(table_rows, f"{len(rows)} recorded trials (selection segment, out of sample)")
     )
 
 
@@ -75,12 +72,12 @@ def trials_show(
     from mltrainer.engine.selection import selection_stats
     from mltrainer.engine.service import ResearchService
 
-    settings = load_cli_settings()
-    service = run_reported(lambda: ResearchService(settings))
+    settings = _settings()
+    service = _run(lambda: ResearchService(settings))
     stored = service.ledger.result(trial)
     if stored is None:
-        raise fail(f"no recorded trial '{trial}'; see `mltrainer trials list`")
-    result = run_reported(lambda: service.recorded(stored["trial"])).model_dump(mode="json")
+        raise _fail(f"no recorded trial '{trial}'; see `mltrainer trials list`")
+    result = _run(lambda: service.recorded(stored["trial"])).model_dump(mode="json")
     predictions = service.ledger.predictions(stored["trial"])
     assert predictions is not None
     stats = selection_stats(
@@ -96,7 +93,7 @@ def trials_show(
     from mltrainer.engine.runner import result_summary
 
     console.print(
-        trials_table([result_summary(result)], f"Trial {result['trial']}: {result['model_id']}")
+        _trials_table([result_summary(result)], f"Trial {result['trial']}: {result['model_id']}")
     )
     table = Table(title="Details")
     table.add_column("field")
@@ -127,7 +124,7 @@ def trials_show(
             f"{result['walk_forward_accuracy']:.1%} over {len(result['walk_forward'])} folds",
         ),
         ("precision / recall", f"{selection['precision']:.3f} / {selection['recall']:.3f}"),
-        ("AUC / log loss", f"{p_text(selection['auc'])} / {p_text(selection['log_loss'])}"),
+        ("AUC / log loss", f"{_p(selection['auc'])} / {_p(selection['log_loss'])}"),
         (
             "vs best baseline",
             f"binomial p {result['baselines']['p_value']:.3f}, McNemar p "
@@ -138,8 +135,8 @@ def trials_show(
             "selection statistics",
             f"{stats['tries']} tries on the dataset; Holm p {stats['p_value_adjusted']:.3f}; "
             f"best-of-N noise bar {stats['noise_bar']:.1%} (95%: {stats['noise_bar_95']:.1%}); "
-            f"PSR {p_text(stats['psr'])}, DSR {p_text(stats['dsr'])}; "
-            f"PBO {p_text(stats['pbo'])} over {stats['pbo_trials']} trials in the window",
+            f"PSR {_p(stats['psr'])}, DSR {_p(stats['dsr'])}; PBO {_p(stats['pbo'])} over "
+            f"{stats['pbo_trials']} trials in the window",
         ),
         (
             "long/flat",

@@ -3,8 +3,9 @@
 1. Write the session header and the user's goal (unless resuming).
 2. Take a turn: check budgets, ask the provider, record the reply.
 3. Tool calls run through the executor; their results are the next message.
-4. Free text goes through the bridge's regex fallback; a trial's feedback is the next user
-   turn; no instruction gets one reminder, then the session ends.
+4. Free text goes through the bridge, which builds on the last trial; a trial's feedback, or
+   what could not be done, is the next user turn; no instruction gets one reminder, then the
+   session ends.
 5. End on `finish`, a budget, Ctrl-C or a fatal provider error, always with a summary and an
    intact transcript; an interrupted session's end is marked resumable.
 """

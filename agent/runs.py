@@ -31,6 +31,7 @@ from mltrainer.agent.providers.replay import ReplayProvider
 from mltrainer.agent.resume_provider import ProviderRequest, provider_for_resume
 from mltrainer.agent.session import (
     Budgets,
+    MessageHook,
     SessionState,
     resume_pending,
     tool_specs,
@@ -63,6 +64,7 @@ def _live_state(
     data: Mapping[str, Any] | None = None,
     recorded: dict[str, dict[str, Any]] | None = None,
     interrupt: asyncio.Event | None = None,
+    on_message: MessageHook | None = None,
 ) -> SessionState:
     bridge = MLAgentBridge()
     service = ResearchService(settings, session=session_id, data=data)
@@ -79,6 +81,7 @@ def _live_state(
         budgets=budgets,
         bridge=bridge,
         interrupt=interrupt or asyncio.Event(),
+        on_message=on_message,
     )
 
 
@@ -93,11 +96,13 @@ async def start_session(
     provider_options: dict[str, Any] | None = None,
     data: Mapping[str, Any] | None = None,
     interrupt: asyncio.Event | None = None,
+    on_message: MessageHook | None = None,
 ) -> SessionSummary:
     """A new research session towards `goal`; the transcript goes under the data home.
 
     `data` maps symbols to bars the caller brings (a pandas OHLCV frame or a `BarSet`); the
-    session's tools use them for those symbols, labelled CALLER DATA. Setting `interrupt`
+    session's tools use them for those symbols, labelled CALLER DATA. `on_message` sees every
+    message as it is added (the CLI prints the LLM's text with it). Setting `interrupt`
     (Ctrl-C) stops the session after the running tools return, with a summary and a
     transcript that `resume_session` continues.
     """
@@ -120,6 +125,7 @@ async def start_session(
             progress=progress,
             data=data,
             interrupt=interrupt,
+            on_message=on_message,
         )
         header = {
             "session_id": session_id,
@@ -146,6 +152,7 @@ async def resume_session(
     request: ProviderRequest | None = None,
     notice: Callable[[str], None] | None = None,
     interrupt: asyncio.Event | None = None,
+    on_message: MessageHook | None = None,
 ) -> SessionSummary:
     """Continue a killed or interrupted session: rebuild its state from the transcript and
     keep appending. The transcript stays locked for the whole run, so a second resume of the
@@ -182,6 +189,7 @@ async def resume_session(
             progress=progress,
             recorded=recorded,
             interrupt=interrupt,
+            on_message=on_message,
         )
         state.messages = messages
         state.turns = assistant_turns
@@ -192,8 +200,11 @@ async def resume_session(
         for message in messages:
             if isinstance(message, AssistantTurn):
                 state.usage = state.usage + message.usage
+        # The summary's trials and the bridge's memory, rebuilt as they were: every recorded
+        # tool run, in order.
         for run in runs:
             state.note_payload(run["payload"])
+            state.bridge.observe_tool_run(run["name"], run["payload"], run.get("arguments"))
         transcript.write({"event": "resumed", "after_turns": assistant_turns, "notes": notes})
         step = await resume_pending(state, recorded)
         return await run_session(state, None, header, first_step=step)

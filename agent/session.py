@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
@@ -24,7 +25,7 @@ from mltrainer.agent.messages import (
     with_unique_call_ids,
 )
 from mltrainer.agent.model_call import CallStopped, ask_model
-from mltrainer.agent.providers.base import Provider, ProviderError
+from mltrainer.agent.providers.base import Provider, ProviderError, ScriptFinished
 from mltrainer.agent.transcript import Transcript, message_to_event
 from mltrainer.engine.runner import result_summary
 from mltrainer.prompts import load_text
@@ -35,6 +36,9 @@ REMINDER = (
     "Your last reply had no tool call and no instruction I could run. Use the tools "
     "(e.g. train_model) or call finish with your conclusion."
 )
+
+
+MessageHook = Callable[[Message], None]
 
 
 @dataclass(frozen=True)
@@ -95,10 +99,13 @@ class SessionState:
     started: float = field(default_factory=time.monotonic)
     interrupt: asyncio.Event = field(default_factory=asyncio.Event)
     call_ids: set[str] = field(default_factory=set)
+    on_message: MessageHook | None = None  # e.g. the CLI, printing the LLM's text as it comes
 
     def add(self, message: Message, **extra: Any) -> None:
         self.messages.append(message)
         self.transcript.write({**message_to_event(message), **extra})
+        if self.on_message is not None:
+            self.on_message(message)
 
     def seconds_left(self) -> float:
         return self.budgets.max_seconds - (time.monotonic() - self.started)
@@ -127,6 +134,7 @@ class SessionState:
     def record_run(self, run: ToolRun) -> None:
         """Written the moment the tool returns: a kill later in the turn loses nothing."""
         self.transcript.write(run.event())
+        self.bridge.observe_tool_run(run.result.name, run.payload, run.arguments)
         self.note_payload(run.payload)
 
     def note_payload(self, payload: dict[str, Any]) -> None:
@@ -159,6 +167,8 @@ async def take_turn(state: SessionState) -> NextStep:
         if stop.kind == "interrupted":
             return Stopped(INTERRUPTED, resumable=True)
         return Stopped(state.wall_time_reason() + " while waiting for the model")
+    except ScriptFinished as end:
+        return Stopped(str(end))
     except ProviderError as error:
         return Stopped(f"provider error: {error}")
     state.turns += 1
@@ -207,38 +217,39 @@ async def _run_tool_calls(state: SessionState, calls: tuple[ToolCall, ...]) -> N
 
 async def _run_free_text(state: SessionState, turn: AssistantTurn) -> NextStep:
     """The regex fallback: a free-text conclusion ends the session, a request to compare runs
-    compare_trials, and an instruction naming a symbol runs train_model."""
+    compare_trials, and an instruction runs train_model on the whole configuration the bridge
+    makes of it with the conversation so far. What it cannot do is said back; nothing runs."""
     parsed = state.bridge.parse_mltrainer_response(turn.text)
     action = parsed["extracted_params"].get("action")
     if action == "finish":
         return Finished(turn.text, None)
-    call = _call_from_text(state, parsed, action)
-    if call is None:
+    call_id = f"text_{state.turns}"
+    if action == "compare":
+        call = ToolCall(id=call_id, name="compare_trials", arguments="{}")
+        return await _run_text_call(state, call, "Read from your text: compare_trials {}.")
+    resolution = state.bridge.resolve(parsed)
+    if resolution.config is None:
+        if resolution.not_done:
+            state.reminded = False
+            state.add(UserMessage(state.bridge.describe(resolution)))
+            return Continue()
         if state.reminded:
             return Stopped("the model replied without a tool call or a runnable instruction twice")
         state.reminded = True
-        state.add(UserMessage(REMINDER))
+        asked = f"{state.bridge.describe(resolution)} " if resolution.asked else ""
+        state.add(UserMessage(asked + REMINDER))
         return Continue()
+    call = ToolCall(id=call_id, name="train_model", arguments=_json(resolution.config))
+    return await _run_text_call(state, call, state.bridge.describe(resolution))
+
+
+async def _run_text_call(state: SessionState, call: ToolCall, read: str) -> NextStep:
     state.reminded = False
     report = await _execute(state, (call,))
-    parsed_as = f"{call.name} {call.arguments}" if call.name != "train_model" else call.arguments
-    state.add(UserMessage(f"(Parsed from your text: {parsed_as}.) {report.runs[0].result.content}"))
+    state.add(UserMessage(f"({read}) {report.runs[0].result.content}"))
     if report.exhausted:
         return Stopped(report.exhausted)
     return Continue()
-
-
-def _call_from_text(
-    state: SessionState, parsed: dict[str, Any], action: str | None
-) -> ToolCall | None:
-    call_id = f"text_{state.turns}"
-    if action == "compare":
-        return ToolCall(id=call_id, name="compare_trials", arguments="{}")
-    config = state.bridge.create_trial_config(parsed)
-    if config is None:
-        return None
-    arguments = {k: v for k, v in config.items() if k != "id"}
-    return ToolCall(id=call_id, name="train_model", arguments=_json(arguments))
 
 
 def _json(value: Any) -> str:

@@ -1,12 +1,14 @@
 """The seed's Phase 5 system: one natural-language instruction in, one trained trial and a
-feedback question out. Safe to call from several threads at once.
+feedback question out. Safe to call from several threads at once; like a session, each
+instruction builds on the last one ("now switch to SVM").
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from mltrainer.agent.bridge import MLAgentBridge
+from mltrainer.agent.bridge import MLAgentBridge, config_line
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.ml_engine import MLEngine
 from mltrainer.engine.settings import Settings, load_settings
@@ -19,11 +21,17 @@ class MLTrainer:
         self.ml_engine = MLEngine(self.settings)
         self.compliance = ComplianceEngine(self.settings)
 
-    def process_ai_instruction(self, instruction: str) -> dict[str, Any]:
-        """Parse, check, train, and phrase the result as the next question for the AI."""
+    def process_ai_instruction(
+        self, instruction: str, *, defaults: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Parse, check, train, and phrase the result as the next question for the AI.
+
+        `defaults` (trial settings, e.g. from the CLI's flags) fill in what the instruction
+        leaves out; an instruction that says otherwise is refused, naming both values.
+        """
         parsed = self.bridge.parse_mltrainer_response(instruction)
-        config = self.bridge.create_trial_config(parsed)
         source = parsed.get("data_source")
+        config: dict[str, Any] | None = None
         if not self.compliance.check_data_source(source):
             result: dict[str, Any] = {
                 "status": "error",
@@ -31,18 +39,43 @@ class MLTrainer:
                 "error": f"data source '{source}' is not allowed; allowed sources are "
                 + ", ".join(self.compliance.allowed_sources),
             }
-        elif config is None:
-            result = {
-                "status": "error",
-                "type": "no_instruction",
-                "error": "no ticker symbol found in the instruction (e.g. 'train a random "
-                "forest on MSFT')",
-            }
         else:
-            result = self.ml_engine.train_model(config)
+            resolution = self.bridge.resolve(parsed, defaults)
+            clash = _clash(resolution.config, resolution.read, defaults or {})
+            if resolution.not_done or clash:
+                result = {
+                    "status": "error",
+                    "type": "not_done",
+                    "error": clash or self.bridge.describe(resolution),
+                }
+            elif resolution.config is None:
+                result = {
+                    "status": "error",
+                    "type": "no_instruction",
+                    "error": "no ticker symbol found in the instruction (e.g. 'train a random "
+                    "forest on MSFT')",
+                }
+            else:
+                config = resolution.config
+                result = self.ml_engine.train_model(config)
+        ran = result.get("config") if result.get("status") == "success" else config
         return {
             "original_instruction": instruction,
             "parsed_config": config,
+            "configuration": config_line(ran) if isinstance(ran, Mapping) else None,
             "ml_result": result,
             "feedback_question": self.bridge.format_ml_feedback_as_question(result),
         }
+
+
+def _clash(
+    config: Mapping[str, Any] | None, read: tuple[str, ...], defaults: Mapping[str, Any]
+) -> str | None:
+    """A setting the instruction states differently from a default the caller gave."""
+    if config is None:
+        return None
+    for name, value in defaults.items():
+        given = value.isoformat() if hasattr(value, "isoformat") else value
+        if name in read and config.get(name) != given:
+            return f"the instruction says {name}={config.get(name)} but the option says {given}"
+    return None

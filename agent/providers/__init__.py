@@ -14,6 +14,7 @@ from mltrainer.agent.providers.base import (
     ProviderConfigError,
     ProviderError,
     ReplayDivergence,
+    ScriptFinished,
 )
 from mltrainer.agent.providers.replay import ReplayProvider
 from mltrainer.agent.providers.scripted import ScriptedProvider
@@ -31,6 +32,7 @@ __all__ = [
     "ProviderError",
     "ReplayDivergence",
     "ReplayProvider",
+    "ScriptFinished",
     "ScriptedProvider",
     "make_provider",
 ]

@@ -43,6 +43,11 @@ class ProviderConfigError(ProviderError):
     """A provider cannot start: missing key, unknown model, unreadable script."""
 
 
+class ScriptFinished(ProviderError):
+    """A scripted (or replayed) provider has played every turn it had: a normal end, not a
+    failure. The session stops with the message as its reason ("script finished")."""
+
+
 class ReplayDivergence(ProviderError):
     """A replayed session asked the model something the recording does not match."""
 

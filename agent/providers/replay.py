@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from mltrainer.agent.messages import AssistantTurn, Message, ToolSpec, Usage
-from mltrainer.agent.providers.base import Provider, ProviderConfigError, ReplayDivergence
+from mltrainer.agent.providers.base import (
+    Provider,
+    ProviderConfigError,
+    ReplayDivergence,
+    ScriptFinished,
+)
 from mltrainer.agent.transcript import (
     TranscriptError,
     messages_from_events,
@@ -45,6 +50,9 @@ class ReplayProvider(Provider):
         ]
         self._served = 0
         self._checked = 0
+        self._ended = next(
+            (e.get("reason") for e in events if e.get("event") == "session_end"), None
+        )
 
     @property
     def recorded_messages(self) -> tuple[Message, ...]:
@@ -69,6 +77,11 @@ class ReplayProvider(Provider):
     ) -> AssistantTurn:
         turn_number = self._served + 1
         if self._served >= len(self._turns):
+            if self._ended == "script finished":
+                _check_new_messages(
+                    turn_number, self._recording, len(self._recording), messages, self._checked
+                )
+                raise ScriptFinished("script finished")
             raise ReplayDivergence(
                 f"replay diverged at turn {turn_number}: the recording has only "
                 f"{len(self._turns)} assistant turns"

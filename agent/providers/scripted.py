@@ -20,7 +20,8 @@ feed the agent malformed JSON on purpose. Call ids are `call_1`, `call_2`, ... i
           arguments: {conclusion: "Nothing beats the baseline out of sample."}
 
 The conversation is not read: turn N is the script's Nth entry whatever the agent sent.
-When the script runs out, `complete` raises `ProviderError`.
+When the script runs out, `complete` raises `ScriptFinished` and the session ends as
+"script finished" (a normal end; a script that calls `finish` ends as "finished").
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 import yaml
 
 from mltrainer.agent.messages import AssistantTurn, Message, ToolCall, ToolSpec
-from mltrainer.agent.providers.base import Provider, ProviderConfigError, ProviderError
+from mltrainer.agent.providers.base import Provider, ProviderConfigError, ScriptFinished
 
 _TURN_KEYS = {"text", "tool_calls"}
 _CALL_KEYS = {"name", "arguments"}
@@ -82,7 +83,7 @@ class ScriptedProvider(Provider):
         timeout: float | None = None,
     ) -> AssistantTurn:
         if self._next >= len(self.turns):
-            raise ProviderError(f"script exhausted after {len(self.turns)} turns")
+            raise ScriptFinished("script finished")
         turn = self.turns[self._next]
         self._next += 1
         return turn

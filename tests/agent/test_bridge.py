@@ -1,18 +1,18 @@
-"""The bridge: the seed's Phase 2 acceptance tests, trial configs, feedback text, and fuzzing."""
+"""The bridge facade: the seed's Phase 2 acceptance tests, trial configs, the conversation's
+memory through the seed's names, what is said back, and fuzzing. Reading, feedback and the
+vocabulary have their own test files."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from mltrainer.agent.bridge import MLAgentBridge
-from mltrainer.engine.trial import TrialConfig, TrialResult
+from mltrainer.engine.trial import TrialConfig
 
 
 def trial_config_kwargs(config: dict[str, Any]) -> dict[str, Any]:
@@ -134,10 +134,35 @@ def test_parse_result_shape():
         "data_source": "sample",
         "features": [],
         "macro": [],
-        "validation_strategy": None,
         "action": "train",
-        "stop_loss": None,
+        "start": None,
+        "end": None,
+        "features_only": False,
+        "features_removed": [],
+        "macro_only": False,
+        "macro_removed": [],
+        "other_symbols": [],
+        "excluded_symbols": [],
+        "excluded_models": [],
+        "unavailable_model": None,
+        "model_directed": True,
+        "said": {},
+        "continues": False,
+        "reset": False,
+        "reported_only": False,
+        "not_done": [],
     }
+
+
+def test_parse_reads_the_text_alone_not_the_conversation():
+    bridge = MLAgentBridge()
+    bridge.create_trial_config(bridge.parse_mltrainer_response("RF on SPX, 30 day lookback"))
+
+    parsed = bridge.parse_mltrainer_response("switch to SVM")
+
+    assert parsed["extracted_params"]["symbol"] is None
+    assert parsed["extracted_params"]["parameters"] == {}
+    assert parsed["extracted_params"]["model"] == "svm"
 
 
 # --- create_trial_config ------------------------------------------------------------------------
@@ -207,15 +232,18 @@ def test_trial_config_leaves_out_settings_that_were_not_asked_for():
     assert config.get("lookback", 100) == 100
 
 
-def test_trial_config_source_only_for_engine_sources():
+def test_trial_config_with_a_source_trials_cannot_use_is_none_and_says_why():
     bridge = MLAgentBridge()
 
     parsed = bridge.parse_mltrainer_response("use data from yahoo for a random forest on MSFT")
     config = bridge.create_trial_config(parsed)
 
     assert parsed["data_source"] == "yahoo"
-    assert config is not None
-    assert "source" not in config
+    assert config is None
+    assert bridge.describe(bridge.resolve(parsed)) == (
+        "Not done, nothing was run: data source 'yahoo': trials cannot use it "
+        "(allowed: auto, sample, synthetic, polygon)."
+    )
 
 
 @pytest.mark.parametrize(
@@ -224,7 +252,7 @@ def test_trial_config_source_only_for_engine_sources():
         "Let's train a random forest model on AAPL with 80% train ratio",
         "Train an LSTM model on TSLA with 70% train ratio for 50 epochs",
         "symbol: SPX\nmodel: lightgbm\ntrain_ratio: 0.7\nlookback: 30",
-        "Use XGBoost on MSFT with 500 trees, max depth 3, 5-fold walk-forward, 10 bps costs",
+        "Use gradient boosting on MSFT with 500 trees, max depth 3, 5-fold walk-forward, 10 bps",
         "k-NN on IXIC with k=15, seed 3, predict 5 days ahead, using synthetic data",
         "Add DGS10 as a feature and train logit on SPX with an 80/20 split",
         "SVM on BRK.B with C=0.5 and a linear kernel, embargo of 10 days",
@@ -241,17 +269,79 @@ def test_trial_config_validates_as_trial_config(text: str):
     assert trial.model == config["model"]
 
 
-def test_trial_config_passes_out_of_bounds_values_on_for_validation_to_report():
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            "Random forest on SPX with a lookback of 900 days",
+            "'lookback of 900': lookback 900 is out of range (allowed: 2 to 250)",
+        ),
+        (
+            "Random forest on SPX with lookback -3",
+            "'lookback -3': lookback -3 is out of range (allowed: 2 to 250)",
+        ),
+        (
+            "Random forest on SPX with train ratio 1.5",
+            "'train ratio 1.5': train_ratio 1.5 is out of range "
+            "(allowed: 0.5 to 0.95 (a share: 0.8 or 80%))",
+        ),
+        (
+            "Random forest on SPX with a lookback of 2.5",
+            "'lookback of 2.5': lookback must be a whole number (allowed: 2 to 250)",
+        ),
+        (
+            "SVM on SPX with 300 trees",
+            "'300 trees': svm has no parameter n_estimators (allowed: C, kernel)",
+        ),
+    ],
+    ids=["too-big", "negative", "ratio-not-a-percentage", "not-whole", "not-this-models"],
+)
+def test_impossible_values_are_refused_quoting_what_was_written(text: str, said: str):
+    bridge = MLAgentBridge()
+    parsed = bridge.parse_mltrainer_response(text)
+
+    resolution = bridge.resolve(parsed)
+
+    assert resolution.config is None
+    assert bridge.create_trial_config(parsed) is None
+    assert bridge.describe(resolution) == f"Not done, nothing was run: {said}."
+
+
+def test_an_unknown_model_is_refused_not_replaced():
     bridge = MLAgentBridge()
 
-    config = bridge.create_trial_config(
-        bridge.parse_mltrainer_response("Random forest on SPX with a lookback of 900 days")
+    resolution = bridge.resolve(bridge.parse_mltrainer_response("Train a transformer on SPX"))
+
+    assert resolution.config is None
+    assert bridge.describe(resolution) == (
+        "Not done, nothing was run: model 'transformer': there is no transformer model "
+        "(allowed: random_forest, extra_trees, decision_tree, gradient_boosting, lightgbm, "
+        "logistic_regression, svm, knn, naive_bayes, mlp, lstm)."
     )
 
-    assert config is not None
-    assert config["lookback"] == 900
-    with pytest.raises(ValidationError, match="lookback"):
-        TrialConfig(**trial_config_kwargs(config))
+
+def test_xgboost_is_refused_not_trained_as_gradient_boosting():
+    bridge = MLAgentBridge()
+
+    parsed = bridge.parse_mltrainer_response("Use XGBoost on SPX with 300 trees")
+
+    assert bridge.create_trial_config(parsed) is None
+    assert "model 'XGBoost': xgboost is not installed" in bridge.describe(bridge.resolve(parsed))
+
+
+def test_every_problem_of_a_reply_is_named_at_once():
+    bridge = MLAgentBridge()
+
+    text = bridge.describe(
+        bridge.resolve(
+            bridge.parse_mltrainer_response(
+                "a transformer on SPX and IXIC with lookback -3, stop loss of 2%, add MACD"
+            )
+        )
+    )
+
+    for part in ("transformer", "symbols SPX, IXIC", "'lookback -3'", "stop loss", "'MACD'"):
+        assert part in text
 
 
 @pytest.mark.parametrize("parsed", [{}, {"extracted_params": None}, {"symbol": "not a ticker"}])
@@ -259,193 +349,108 @@ def test_trial_config_of_malformed_input_is_none(parsed: dict[str, Any]):
     assert MLAgentBridge().create_trial_config(parsed) is None
 
 
-# --- feedback -----------------------------------------------------------------------------------
+# --- the conversation's memory through the seed's names ----------------------------------------
 
 
-def full_result(*, synthetic: bool = False) -> dict[str, Any]:
-    """A TrialResult as the engine returns it (JSON mode), written out by hand."""
-    period = {"start": "2015-01-02", "end": "2018-12-31"}
-    result = {
-        "status": "success",
-        "type": "training_complete",
-        "model_id": "SPX_lstm_trial_0a1b2c3d",
-        "model": "lstm",
-        "symbol": "SPX",
-        "train_accuracy": 0.61,
-        "selection_accuracy": 0.5234,
-        "overfitting_risk": 0.0866,
-        "synthetic": synthetic,
-        "data_label": "SYNTHETIC DATA" if synthetic else "REAL DATA",
-        "config": {"symbol": "SPX", "model": "lstm"},
-        "selection": {
-            "accuracy": 0.5234,
-            "precision": 0.54,
-            "recall": 0.7,
-            "auc": 0.52,
-            "log_loss": 0.69,
-            "n": 500,
-        },
-        "walk_forward": [
-            {
-                "fold": 0,
-                "train_rows": 1000,
-                "test_rows": 200,
-                "test_start": "2013-01-02",
-                "test_end": "2013-10-15",
-                "accuracy": 0.51,
-            }
-        ],
-        "walk_forward_accuracy": 0.51,
-        "baselines": {
-            "majority_class": 0.531,
-            "always_up": 0.531,
-            "previous_direction": 0.49,
-            "best_name": "always_up",
-            "best_accuracy": 0.531,
-            "p_value": 0.62,
-            "mcnemar_p_value": 0.7,
-            "tested_days": 500,
-        },
-        "backtest": {
-            "cost_bps": 2.0,
-            "long_flat": {
-                "annual_return": 0.05,
-                "sharpe": 0.45,
-                "max_drawdown": -0.2,
-                "turnover": 0.3,
-            },
-            "long_short": {
-                "annual_return": 0.01,
-                "sharpe": 0.1,
-                "max_drawdown": -0.3,
-                "turnover": 0.6,
-            },
-            "buy_and_hold": {
-                "annual_return": 0.07,
-                "sharpe": 0.6,
-                "max_drawdown": -0.5,
-                "turnover": 0.0,
-            },
-        },
-        "features": ["returns", "rsi"],
-        "train_period": ["1999-01-04", "2014-12-31"],
-        "selection_period": [period["start"], period["end"]],
-        "dataset": {
-            "key": "sample:SPX:bars",
-            "holdout": {"start": "2015-01-02", "end": "2018-12-31", "rows": 1000},
-            "used": {"start": "1999-01-04", "end": "2014-12-31", "rows": 4000},
-            "used_hash": "0123456789abcdef",
-        },
-        "provenance": {
-            "source": "synthetic" if synthetic else "sample",
-            "kind": "synthetic" if synthetic else "real",
-            "symbol": "SPX",
-            "rows": 5000,
-            "start": "1999-01-04",
-            "end": "2018-12-31",
-            "content_hash": "0123456789abcdef",
-        },
-        "timings": {"total": 1.5},
-        "seed": 42,
-        "code_version": "0.1.0",
-    }
-    TrialResult.model_validate(result)  # the hand-written keys must stay TrialResult's keys
-    return result
+def configure(bridge: MLAgentBridge, text: str) -> dict[str, Any] | None:
+    return bridge.create_trial_config(bridge.parse_mltrainer_response(text))
 
 
-def test_feedback_on_a_full_trial_result():
-    question = MLAgentBridge().format_ml_feedback_as_question(full_result())
-
-    assert question == (
-        "lstm on SPX: selection accuracy 52.3%, walk-forward 51.0%, train-selection gap 8.7 pts. "
-        "Best baseline (always up) 53.1%, p-value 0.620: no significant edge. "
-        "Long-flat Sharpe 0.45 vs buy-and-hold 0.60 after 2 bps costs. "
-        "Should we continue, retrain, or switch?"
-    )
-
-
-def test_feedback_reports_a_significant_edge():
-    result = full_result()
-    result["baselines"]["p_value"] = 0.0004
-
-    question = MLAgentBridge().format_ml_feedback_as_question(result)
-
-    assert "p-value <0.001: a significant edge" in question
-
-
-def test_feedback_flags_synthetic_data_first():
-    question = MLAgentBridge().format_ml_feedback_as_question(full_result(synthetic=True))
-
-    assert question.startswith("SYNTHETIC DATA")
-
-
-def test_feedback_accepts_the_trial_result_model():
+def test_a_reply_that_builds_on_the_last_trial_is_a_whole_configuration():
     bridge = MLAgentBridge()
-    result = TrialResult.model_validate(full_result())
+    configure(bridge, "Train a logistic regression on SPX with an 80/20 split, 30 day lookback")
 
-    assert bridge.format_ml_feedback_as_question(result) == (
-        bridge.format_ml_feedback_as_question(full_result())
+    config = configure(bridge, "retrain with a 0.9 ratio")
+
+    assert config is not None
+    assert trial_config_kwargs(config) == {
+        "symbol": "SPX",
+        "model": "logistic_regression",
+        "params": {},
+        "train_ratio": 0.9,
+        "lookback": 30,
+    }
+
+
+def test_switching_models_keeps_the_settings_and_drops_parameters_the_new_model_lacks():
+    bridge = MLAgentBridge()
+    configure(bridge, "random forest on SPX with 300 trees and a 60 day lookback")
+
+    resolution = bridge.resolve(bridge.parse_mltrainer_response("switch to SVM"))
+
+    assert resolution.config is not None
+    assert trial_config_kwargs(resolution.config) == {
+        "symbol": "SPX",
+        "model": "svm",
+        "params": {},
+        "lookback": 60,
+    }
+    assert bridge.describe(resolution) == (
+        "Read from your text: model=svm; the rest as in the last trial; "
+        "not carried over to svm: n_estimators=300."
     )
 
 
-def test_feedback_on_an_error_result():
-    question = MLAgentBridge().format_ml_feedback_as_question(
-        {
-            "status": "error",
-            "error": "lookback=500 is out of bounds; allowed 2 to 250",
-            "error_type": "ConfigError",
-        }
+def test_continue_runs_the_last_configuration_again_and_says_so():
+    bridge = MLAgentBridge()
+    first = configure(bridge, "LightGBM on IXIC since 2010, seed 7")
+
+    resolution = bridge.resolve(bridge.parse_mltrainer_response("Continue."))
+
+    assert first is not None and resolution.config is not None
+    assert resolution.config == trial_config_kwargs(first)
+    assert bridge.describe(resolution) == (
+        "Read from your text: nothing new, so the last trial's configuration again."
     )
 
-    assert question == (
-        "The trial failed (ConfigError): lookback=500 is out of bounds; allowed 2 to 250. "
-        "What should we change (symbol, model, data source or parameters) before trying again?"
+
+def test_a_refused_reply_leaves_the_memory_alone():
+    bridge = MLAgentBridge()
+    configure(bridge, "RF on SPX with a 30 day lookback")
+
+    assert configure(bridge, "switch to a transformer") is None
+    config = configure(bridge, "same on IXIC")
+
+    assert config is not None
+    assert (config["symbol"], config["model"], config["lookback"]) == ("IXIC", "random_forest", 30)
+
+
+def test_observe_trial_makes_a_tool_call_trial_the_base():
+    bridge = MLAgentBridge()
+    bridge.observe_trial(
+        TrialConfig(symbol="MSFT", model="lightgbm", train_ratio=0.7).model_dump(mode="json")
     )
 
+    config = configure(bridge, "switch to logistic regression")
 
-def test_feedback_on_an_error_with_only_a_message():
-    question = MLAgentBridge().format_ml_feedback_as_question(
-        {"status": "error", "message": "Unknown action: explode"}
-    )
-
-    assert "failed" in question
-    assert "Unknown action: explode" in question
-    assert "What should we change" in question
+    assert config is not None
+    trial = TrialConfig(**trial_config_kwargs(config))
+    assert (trial.symbol, trial.model, trial.train_ratio) == ("MSFT", "logistic_regression", 0.7)
 
 
-@pytest.mark.parametrize(
-    "result",
-    [
-        full_result(),
-        full_result(synthetic=True),
-        {"status": "error", "error": "no data " * 200, "error_type": "DataSourceError"},
-        {f"metric_{i}": i for i in range(100)},
-    ],
-    ids=["full", "synthetic", "long-error", "many-fields"],
-)
-def test_feedback_stays_under_90_words(result: dict[str, Any]):
-    question = MLAgentBridge().format_ml_feedback_as_question(result)
+def test_observe_tool_run_keeps_what_ran_and_ignores_invalid_calls():
+    bridge = MLAgentBridge()
+    ran = TrialConfig(symbol="SPX", model="naive_bayes", lookback=40).model_dump(mode="json")
 
-    assert len(question.split()) < 90
+    bridge.observe_tool_run("train_model", {"status": "success", "config": ran}, {"x": 1})
+    bridge.observe_tool_run("train_model", {"status": "error", "type": "invalid_call"}, None)
+    bridge.observe_tool_run("list_symbols", {"status": "success"}, {"source": "sample"})
+
+    assert bridge.last_trial == ran
 
 
-@pytest.mark.parametrize(
-    "result",
-    [
-        {},
-        {"status": "success"},
-        {"model": "svm"},
-        {"accuracy": "not a number", "model": ["odd"]},
-        {"baselines": {"best_accuracy": 0.5}},
-        {"backtest": {"long_flat": None}},
-        {"baselines": "none", "backtest": 3},
-        {"test_accuracy": float("nan")},
-    ],
-)
-def test_feedback_never_raises_on_missing_or_odd_keys(result: dict[str, Any]):
-    question = MLAgentBridge().format_ml_feedback_as_question(result)
+def test_a_fresh_start_ignores_the_last_trial():
+    bridge = MLAgentBridge()
+    configure(bridge, "RF on SPX with a 30 day lookback and seed 9")
 
-    assert question.endswith("Should we continue, retrain, or switch?")
+    config = configure(bridge, "Start over: logistic regression on IXIC")
+
+    assert config is not None
+    assert trial_config_kwargs(config) == {
+        "symbol": "IXIC",
+        "model": "logistic_regression",
+        "params": {},
+    }
 
 
 # --- fuzzing ------------------------------------------------------------------------------------
@@ -535,9 +540,8 @@ def assert_parse_and_config_never_raise(text: str) -> None:
     symbol = parsed["extracted_params"]["symbol"]
     assert symbol is None or SYMBOL_SHAPE.match(symbol)
     if config is not None:
-        # Out-of-bounds values are the validator's to report, not the bridge's.
-        with contextlib.suppress(ValidationError):
-            TrialConfig(**trial_config_kwargs(config))
+        # The bridge refuses what TrialConfig would refuse, so what it makes always validates.
+        TrialConfig(**trial_config_kwargs(config))
 
 
 @settings(max_examples=300, deadline=None)
@@ -550,77 +554,3 @@ def test_fuzz_any_text(text: str):
 @given(st.lists(st.sampled_from(VOCABULARY), max_size=40).map(" ".join))
 def test_fuzz_instruction_vocabulary(text: str):
     assert_parse_and_config_never_raise(text)
-
-
-PARAMETER_WORDS = [
-    "80%",
-    "80/20",
-    "split",
-    "train",
-    "training",
-    "test",
-    "60",
-    "day",
-    "lookback",
-    "window",
-    "of",
-    "horizon",
-    "ahead",
-    "5-fold",
-    "bps",
-    "costs",
-    "seed",
-    "epochs",
-    "lr=0.01",
-    "learning rate",
-    "300",
-    "trees",
-    "depth",
-    "k=15",
-    "neighbours",
-    "hidden",
-    "units",
-    "layers",
-    "batch",
-    "dropout",
-    "leaves",
-    "embargo",
-    "rbf kernel",
-    "distance weights",
-    "C=0.5",
-]
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(PARAMETER_WORDS + VOCABULARY), max_size=30).map(" ".join))
-def test_parameter_hints_only_skip_patterns_that_cannot_match(text: str):
-    import mltrainer.agent.bridge as bridge_module
-
-    hinted = bridge_module.extract_parameters(text)
-    everything = {name: ("",) for name in bridge_module._PARAM_HINTS}
-    original = bridge_module._PARAM_HINTS
-    bridge_module._PARAM_HINTS = everything
-    try:
-        assert bridge_module.extract_parameters(text) == hinted
-    finally:
-        bridge_module._PARAM_HINTS = original
-
-
-@settings(max_examples=100, deadline=None)
-@given(
-    st.dictionaries(
-        st.text(max_size=20),
-        st.recursive(
-            st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=30),
-            lambda children: (
-                st.lists(children, max_size=3)
-                | st.dictionaries(st.text(max_size=10), children, max_size=3)
-            ),
-            max_leaves=10,
-        ),
-    )
-)
-def test_fuzz_feedback_never_raises(result: dict[str, Any]):
-    question = MLAgentBridge().format_ml_feedback_as_question(result)
-
-    assert len(question.split()) < 90

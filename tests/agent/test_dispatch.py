@@ -232,8 +232,8 @@ async def test_train_result_text_has_trial_percentage_and_closing_question(
 
     text = describe_for_model("train_model", payload, MLAgentBridge())
 
-    assert text.startswith(f"Trial 1 ({payload['model_id']}). naive_bayes on SPX")
-    assert f"selection accuracy {payload['selection_accuracy']:.1%}" in text
+    assert text.startswith(f"Trial 1 ({payload['model_id']}). Ran naive_bayes on SPX: ")
+    assert f"Selection accuracy {payload['selection_accuracy']:.1%}" in text
     assert text.endswith("continue, retrain, or switch?")
     assert report.runs[0].result.content == text
 

@@ -19,7 +19,7 @@ from mltrainer.agent.messages import (
     Usage,
     UserMessage,
 )
-from mltrainer.agent.providers import ScriptedProvider
+from mltrainer.agent.providers import ProviderError, ScriptedProvider
 from mltrainer.agent.runs import start_session
 from mltrainer.agent.session import REMINDER, Budgets
 from mltrainer.agent.transcript import messages_from_events, read_events
@@ -267,10 +267,14 @@ async def test_free_text_feedback_is_the_next_user_message(tmp_path: Path):
     assert isinstance(messages[1], AssistantTurn)
     feedback = messages[2]
     assert isinstance(feedback, UserMessage)
-    assert feedback.text.startswith('(Parsed from your text: {"symbol": "SPX", ')
-    assert '"train_ratio": 0.8' in feedback.text
-    assert "Trial 1 (SPX-logistic_regression-" in feedback.text
-    assert "logistic_regression on SPX: selection accuracy " in feedback.text
+    assert feedback.text.startswith(
+        "(Read from your text: symbol=SPX, model=logistic_regression, train_ratio=0.8.) "
+        "Trial 1 (SPX-logistic_regression-"
+    )
+    assert "Ran logistic_regression on SPX: source=auto, dates=all, train_ratio=0.8, " in (
+        feedback.text
+    )
+    assert ". Selection accuracy " in feedback.text
     assert feedback.text.endswith("continue, retrain, or switch?")
 
 
@@ -303,16 +307,39 @@ async def test_second_text_without_instruction_ends_the_session(tmp_path: Path):
 # --- provider failure ---------------------------------------------------------------------------
 
 
+class FailsWhenDone(ScriptedProvider):
+    """Plays its turns, then fails the way a server does."""
+
+    async def complete(self, **kwargs: Any) -> AssistantTurn:
+        if self._next >= len(self.turns):
+            raise ProviderError("HTTP 500: upstream overloaded", status=500)
+        return await super().complete(**kwargs)
+
+
+async def run_failing(turns: list[AssistantTurn], tmp_path: Path) -> SessionSummary:
+    return await start_session(
+        FailsWhenDone(turns), GOAL, settings=load_settings(), transcript_path=tmp_path / "s.jsonl"
+    )
+
+
 async def test_provider_error_ends_the_session_with_a_readable_reason(tmp_path: Path):
+    summary = await run_failing([calls(LIST_SOURCES)], tmp_path)
+
+    assert summary.reason == "provider error: HTTP 500: upstream overloaded"
+    assert summary.finished is False
+    assert summary.turns == 1
+
+
+async def test_a_script_that_ends_without_finish_ends_as_script_finished(tmp_path: Path):
     summary = await run([calls(LIST_SOURCES)], tmp_path)
 
-    assert summary.reason == "provider error: script exhausted after 1 turns"
+    assert summary.reason == "script finished"
     assert summary.finished is False
     assert summary.turns == 1
 
 
 async def test_provider_error_leaves_an_intact_transcript(tmp_path: Path):
-    summary = await run([calls(LIST_SOURCES)], tmp_path)
+    summary = await run_failing([calls(LIST_SOURCES)], tmp_path)
 
     events = events_of(summary)
     assert [e["event"] for e in events] == [
@@ -323,7 +350,7 @@ async def test_provider_error_leaves_an_intact_transcript(tmp_path: Path):
         "tool_results",
         "session_end",
     ]
-    assert events[-1]["reason"] == "provider error: script exhausted after 1 turns"
+    assert events[-1]["reason"] == "provider error: HTTP 500: upstream overloaded"
 
 
 # --- parallel calls -----------------------------------------------------------------------------

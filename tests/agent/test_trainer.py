@@ -102,7 +102,8 @@ def test_synthetic_data_is_flagged_in_the_feedback():
     result = MLTrainer().process_ai_instruction("Train logistic regression on TSLA")
 
     assert result["ml_result"]["synthetic"] is True
-    assert result["feedback_question"].startswith("SYNTHETIC DATA:")
+    # The configuration that ran comes first, then the label, before any number.
+    assert result["feedback_question"].startswith(f"Ran {result['configuration']}. SYNTHETIC DATA:")
 
 
 def test_without_the_fallback_a_symbol_with_no_data_is_refused_and_not_recorded(

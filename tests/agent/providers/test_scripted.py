@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from mltrainer.agent.messages import AssistantTurn, ToolCall, UserMessage
-from mltrainer.agent.providers import ProviderConfigError, ProviderError, scripted
+from mltrainer.agent.providers import (
+    ProviderConfigError,
+    ProviderError,
+    ScriptFinished,
+    scripted,
+)
 from mltrainer.agent.providers.scripted import ScriptedProvider
 
 YAML_SCRIPT = """\
@@ -102,13 +107,14 @@ async def test_yaml_dates_become_iso_text(tmp_path: Path) -> None:
     assert turn.tool_calls[0].arguments == '{"start": "2015-01-02"}'
 
 
-async def test_exhausted_script_raises_provider_error() -> None:
+async def test_exhausted_script_raises_script_finished() -> None:
     provider = ScriptedProvider([AssistantTurn(text="one"), AssistantTurn(text="two")])
     await play(provider, 2)
 
-    with pytest.raises(ProviderError, match="script exhausted after 2 turns") as raised:
+    with pytest.raises(ScriptFinished, match=r"^script finished$") as raised:
         await play(provider, 1)
 
+    assert isinstance(raised.value, ProviderError)
     assert not isinstance(raised.value, ProviderConfigError)
 
 

@@ -1,0 +1,298 @@
+"""From an engine result to the short text that becomes the LLM's next user turn: the resolved
+configuration in one line, the out-of-sample numbers against their baseline, and the question.
+
+Templates live in `prompts/feedback.md`. Results are read by the names the engine uses now and
+used before: `selection_accuracy`, then `test_accuracy`, then the seed's `accuracy`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from mltrainer.engine.trial import TrialConfig
+from mltrainer.prompts import load_text
+
+FEEDBACK_WORDS = 85
+_ERROR_CHARS = 240
+_NUMERIC_TEXT = re.compile(r"\s*-?(?:\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+)\s*%?\s*")
+# Shown by name in the line's head or in their own slot, not as `name=value` pairs.
+_OWN_SLOT = frozenset(
+    {"symbol", "model", "params", "features", "macro", "start", "end", "days", "save_model"}
+)
+
+
+@cache
+def templates() -> dict[str, str]:
+    """`## name` sections of prompts/feedback.md, each body joined into one line."""
+    sections: dict[str, str] = {}
+    name: str | None = None
+    lines: list[str] = []
+    for line in [*load_text("feedback.md").splitlines(), "## "]:
+        if line.startswith("## "):
+            if name:
+                sections[name] = " ".join(part.strip() for part in lines if part.strip())
+            name, lines = line[3:].strip(), []
+        elif name:
+            lines.append(line)
+    return sections
+
+
+def _lookup(data: Mapping[str, Any], paths: str) -> Any:
+    """The value at the first of the space-separated dotted paths that has one."""
+    for path in paths.split():
+        value: Any = data
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value is not None:
+            return value
+    return None
+
+
+def _number(raw: str) -> float | None:
+    try:
+        value = float(raw)
+    except (ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _real(value: Any) -> float | None:
+    """A finite number from a number or a numeric string ("0.87", "87%"); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number: float | None = float(value)
+    elif isinstance(value, str) and _NUMERIC_TEXT.fullmatch(value):
+        text = value.strip()
+        number = _number(text.rstrip("%").strip())
+        if number is not None and text.endswith("%"):
+            number /= 100
+    else:
+        return None
+    return number if number is not None and math.isfinite(number) else None
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100 if abs(value) <= 1 else value:.1f}%"
+
+
+def _placeholders(value: float) -> dict[str, str]:
+    return {
+        "pct": _percent(value),
+        "num": f"{value:.2f}",
+        "int": f"{value:.0f}",
+        "pts": f"{value * 100 if abs(value) <= 1 else value:.1f}",
+    }
+
+
+def _fill(name: str, values: Mapping[str, Any]) -> str:
+    """Template `name` filled in; empty when the template is missing or a value is."""
+    template = templates().get(name, "")
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return ""
+
+
+def _label(value: Any, limit: int = 40) -> str | None:
+    if value is None or isinstance(value, Mapping | list | tuple | set):
+        return None
+    text = " ".join(str(value).split())
+    return text[:limit] or None
+
+
+def _shorten(text: str, words: int) -> str:
+    parts = text.split()
+    return text if len(parts) <= words else " ".join(parts[:words]) + " ..."
+
+
+def _p(value: float) -> str:
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value) or "none"
+    return str(value)
+
+
+def config_line(config: Mapping[str, Any]) -> str:
+    """The whole configuration of a trial in one line: `model on SYMBOL: name=value, ...`.
+
+    Every setting is shown, defaults included, so what ran is never a guess; hyper-parameters
+    are shown where they differ from the model's defaults.
+    """
+    fields = TrialConfig.model_fields
+    model = _label(config.get("model")) or str(fields["model"].default)
+    symbol = _label(config.get("symbol")) or "?"
+    parts = []
+    for name, field in fields.items():
+        if name in _OWN_SLOT:
+            continue
+        parts.append(f"{name}={_value(config.get(name, field.default))}")
+    start, end, days = config.get("start"), config.get("end"), config.get("days")
+    dates = [f"dates={start or 'first'}..{end or 'last'}"] if start or end else []
+    dates += [f"days={days}"] if days else []
+    parts[1:1] = dates or ["dates=all"]
+    features = config.get("features")
+    parts.append(f"features={_value(features) if features else 'default'}")
+    parts.append(f"macro={_value(config.get('macro') or [])}")
+    parts.append(f"params={_params(model, config.get('params'))}")
+    return f"{model} on {symbol}: " + ", ".join(parts)
+
+
+def _params(model: str, params: Any) -> str:
+    from mltrainer.engine.models import MODELS
+
+    if not isinstance(params, Mapping) or not params:
+        return "default"
+    spec = MODELS.get(model)
+    chosen = {
+        name: value
+        for name, value in params.items()
+        if spec is None or name not in spec.params or spec.params[name].default != value
+    }
+    return ",".join(f"{k}:{_value(v)}" for k, v in chosen.items()) or "default"
+
+
+def _is_error(data: Mapping[str, Any]) -> bool:
+    status = str(data.get("status", "")).lower()
+    accuracy = _lookup(data, "selection_accuracy test_accuracy accuracy")
+    return status in ("error", "failed", "failure") or (
+        bool(data.get("error")) and _real(accuracy) is None
+    )
+
+
+def _error_feedback(data: Mapping[str, Any]) -> str:
+    message = _label(data.get("error") or data.get("message") or data.get("detail"), _ERROR_CHARS)
+    values = {
+        "error": _shorten(message or "no error message was given", 40).rstrip(". "),
+        "error_type": _label(data.get("error_type")) or "",
+    }
+    head = _fill("error_typed" if values["error_type"] else "error", values)
+    return " ".join(part for part in (head, _fill("error_question", values)) if part)
+
+
+def _data_label(data: Mapping[str, Any]) -> str:
+    label = str(data.get("data_label", "")).upper()
+    if data.get("synthetic") is True or label == "SYNTHETIC DATA":
+        return _fill("synthetic", {})
+    if label == "CALLER DATA":
+        return _fill("caller_data", {})
+    return ""
+
+
+def _metrics(data: Mapping[str, Any], subject: str) -> str:
+    metrics = []
+    for name in templates():
+        if name.startswith("metric "):
+            value = _real(_lookup(data, name.removeprefix("metric ")))
+            if value is not None:
+                metrics.append(_fill(name, _placeholders(value)))
+    listed = ", ".join(metric for metric in metrics if metric)
+    if not listed:
+        return ""
+    return f"{subject}: {listed}." if subject else f"{listed[0].upper()}{listed[1:]}."
+
+
+def _verdict(data: Mapping[str, Any]) -> str:
+    p_value = _real(_lookup(data, "baselines.p_value"))
+    best = _real(_lookup(data, "baselines.best_accuracy"))
+    if best is None or p_value is None:
+        return ""
+    name = _label(_lookup(data, "baselines.best_name")) or "baseline"
+    tries = _real(data.get("tries"))
+    adjusted = _real(data.get("p_value_adjusted"))
+    # After several tries the verdict rests on the adjusted p-value, not the raw one.
+    deciding = adjusted if adjusted is not None and tries is not None and tries > 1 else p_value
+    values = {
+        "baseline": name.replace("_", " "),
+        "baseline_accuracy": _percent(best),
+        "p_value": _p(p_value),
+        "verdict": _fill("verdict_edge" if deciding < 0.05 else "verdict_no_edge", {}),
+    }
+    if deciding is p_value:
+        return _fill("baseline", values)
+    return _fill("baseline_adjusted", {**values, "tries": f"{tries:.0f}", "adjusted": _p(deciding)})
+
+
+def _backtest(data: Mapping[str, Any]) -> str:
+    strategy = _real(_lookup(data, "backtest.long_flat.sharpe"))
+    hold = _real(_lookup(data, "backtest.buy_and_hold.sharpe"))
+    if strategy is None or hold is None:
+        return ""
+    cost = _real(_lookup(data, "backtest.cost_bps"))
+    sharpes = {"sharpe": f"{strategy:.2f}", "buy_and_hold_sharpe": f"{hold:.2f}"}
+    if cost is None:
+        return _fill("backtest_no_cost", sharpes)
+    return _fill("backtest", {**sharpes, "cost_bps": f"{cost:g}"})
+
+
+def _notes(data: Mapping[str, Any]) -> str:
+    """The engine's notes on a trial (a substitute it made, a fit that did not converge); the
+    synthetic-data note is already the label."""
+    notes = data.get("notes")
+    if not isinstance(notes, list):
+        return ""
+    said = [
+        _shorten(text, 25).rstrip(". ")
+        for note in notes
+        if (text := _label(note, 300)) and not text.upper().startswith("SYNTHETIC DATA")
+    ]
+    return _fill("notes", {"notes": "; ".join(said)}) if said else ""
+
+
+def _trial_feedback(data: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """The configuration line (when the result carries its config) and the other sentences."""
+    config = data.get("config")
+    head = ""
+    if isinstance(config, Mapping) and config.get("symbol"):
+        head = _fill("config", {"config": config_line(config)})
+    model = _label(data.get("model")) or _label(_lookup(data, "config.model"))
+    symbol = _label(data.get("symbol")) or _label(_lookup(data, "config.symbol"))
+    if head:
+        subject = ""
+    elif model and symbol:
+        subject = _fill("subject", {"model": model, "symbol": symbol})
+    else:
+        subject = _fill("subject_alone", {"name": model or symbol}) if model or symbol else ""
+    metrics = _metrics(data, subject)
+    rest = [_verdict(data), _backtest(data), _notes(data)]
+    if subject and not metrics and any(rest):
+        metrics = f"{subject}."
+    parts = [_data_label(data), metrics, *rest]
+    return head, [part for part in parts if part]
+
+
+def _fields_feedback(data: Mapping[str, Any]) -> str:
+    fields = []
+    for key, value in data.items():
+        label = _label(value, 30)
+        if label is not None and key not in ("type", "status"):
+            fields.append(f"{_label(key, 30)} {label}")
+        if len(fields) == 6:
+            break
+    return _fill("fields", {"fields": ", ".join(fields)}) if fields else _fill("empty", {})
+
+
+def format_feedback(result: Any) -> str:
+    """A short, complete account of a result, ending in the question for the next turn.
+
+    Works on a full `TrialResult` (dict or model), on partial dicts with only some metrics,
+    and on error results; keys that are missing are left out of the text, never raised on.
+    """
+    raw: Any = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
+    data: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    if _is_error(data):
+        return _error_feedback(data)
+    question = _fill("question", {})
+    head, sentences = _trial_feedback(data)
+    body = " ".join(sentences) if sentences or head else _fields_feedback(data)
+    budget = FEEDBACK_WORDS - len(question.split()) - len(head.split())
+    return " ".join(part for part in (head, _shorten(body, budget), question) if part)
