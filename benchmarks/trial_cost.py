@@ -1,7 +1,8 @@
 """Trial cost estimates against measured trials: the calibration behind the parameter limits.
 
-For each model, a few configurations run as real trials (`runner.run_trial`: walk-forward folds
-plus the final fit) on the largest offline sample (MSFT daily bars, about 8,000 rows). Each line
+For each model, a few configurations run as real trials (`ResearchService.train`: walk-forward
+folds plus the final fit, in a temporary data home) on the largest offline sample (MSFT daily
+bars, about 8,000 rows, of which the locked holdout takes the newest share). Each line
 prints the measured seconds, the estimate from `engine/costs.py`, their ratio, and the seconds
 per unit of work (the number the estimate uses). An estimate at or above the measurement is
 conservative; the limit of 60 s per trial applies to the estimate.
@@ -17,6 +18,8 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 import time
 import warnings
 from typing import Any
@@ -67,15 +70,14 @@ WORST: dict[str, dict[str, Any]] = {
 
 
 def run(model: str, params: dict[str, Any], folds: int) -> tuple[float, float, float]:
-    """Measured seconds, estimated seconds, and work units of one trial."""
+    """Measured seconds, estimated seconds, and work units of one trial, trained the way a
+    session trains it (`ResearchService.train`: data, locked holdout, folds, final fit)."""
     from mltrainer.engine.costs import REFERENCE_ROWS
-    from mltrainer.engine.data.registry import resolve_bars
     from mltrainer.engine.models import resolve_model
-    from mltrainer.engine.runner import run_trial
+    from mltrainer.engine.service import ResearchService
     from mltrainer.engine.settings import load_settings
     from mltrainer.engine.trial import TrialConfig
 
-    bars = resolve_bars("MSFT", "sample", load_settings(), start=None, end=None)
     config = TrialConfig(symbol="MSFT", model=model, params=params, folds=folds, save_model=False)
     spec = resolve_model(model)
     checked = spec.cost_inputs(spec.validate_params(params), config.lookback)
@@ -83,10 +85,11 @@ def run(model: str, params: dict[str, Any], folds: int) -> tuple[float, float, f
     fits = folds + 1
     estimate = spec.cost.seconds(checked, fits=fits, rows=REFERENCE_ROWS)
     units = spec.cost.work(checked) * fits
+    service = ResearchService(load_settings())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         started = time.perf_counter()
-        run_trial(config, bars)
+        service.train(config)
     return time.perf_counter() - started, estimate, units
 
 
@@ -95,6 +98,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=list(PROBES))
     parser.add_argument("--largest", action="store_true")
     options = parser.parse_args()
+    os.environ["MLTRAINER_HOME"] = tempfile.mkdtemp(prefix="trial-cost-")
     from mltrainer.engine.costs import TRIAL_SECONDS_LIMIT
     from mltrainer.engine.models import largest_allowed
 

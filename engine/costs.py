@@ -95,12 +95,15 @@ def leaf_boosting(seconds_per_unit: float) -> TrialCost:
 
 
 def perceptron(seconds_per_unit: float) -> TrialCost:
+    # + 7000: the per-batch Python overhead of an epoch, which dominates small networks.
     return TrialCost(
-        "epochs x hidden_size x (13 + hidden_size x (num_layers - 1))",
+        "epochs x (hidden_size x (13 + hidden_size x (num_layers - 1)) + 7000)",
         lambda p: (
             p["epochs"]
-            * p["hidden_size"]
-            * (REFERENCE_FEATURES + p["hidden_size"] * (p["num_layers"] - 1))
+            * (
+                p["hidden_size"] * (REFERENCE_FEATURES + p["hidden_size"] * (p["num_layers"] - 1))
+                + 7000
+            )
         ),
         seconds_per_unit,
         ("epochs", "hidden_size", "num_layers"),
