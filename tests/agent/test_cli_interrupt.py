@@ -9,7 +9,9 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +33,7 @@ SCRIPT = """\
 def mltrainer(*arguments: str, home: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "MLTRAINER_HOME": str(home), "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
-        [sys.executable, "-m", "mltrainer.agent.cli", *arguments],
+        [str(Path(sys.executable).parent / "mltrainer"), *arguments],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -53,19 +55,26 @@ def events(path: Path) -> list[dict[str, object]]:
 
 
 @pytest.fixture
+def tmp_path() -> Iterator[Path]:
+    """A private folder: pytest prunes old `tmp_path` roots when other pytest runs of the same
+    user start, and these tests run for a minute."""
+    with tempfile.TemporaryDirectory(prefix="mltrainer-interrupt-") as folder:
+        yield Path(folder)
+
+
+@pytest.fixture
 def script(tmp_path: Path) -> Path:
     path = tmp_path / "script.yaml"
     path.write_text(SCRIPT, encoding="utf-8")
     return path
 
 
-def test_ctrl_c_stops_cleanly_and_resume_finishes(
-    tmp_path: Path, isolated_home: Path, script: Path
-) -> None:
+def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path: Path, script: Path) -> None:
+    home = tmp_path / "home"
     transcript = tmp_path / "s.jsonl"
     process = mltrainer(
         "run", "--goal", "g", "--provider", "scripted", "--script", str(script),
-        "--transcript", str(transcript), home=isolated_home,
+        "--transcript", str(transcript), home=home,
     )  # fmt: skip
     wait_for_event(transcript, "assistant")
     time.sleep(0.5)  # the trial is running now
@@ -82,22 +91,23 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(
     run = next(e for e in recorded if e["event"] == "tool_run")
     assert run["payload"]["status"] == "success"  # finished after the signal, recorded
     assert (recorded[-1]["event"], recorded[-1]["resumable"]) == ("session_end", True)
-    assert Ledger(isolated_home / "mltrainer.db").count() == 1
+    assert Ledger(home / "mltrainer.db").count() == 1
 
-    resumed = mltrainer("resume", str(transcript), home=isolated_home)
+    resumed = mltrainer("resume", str(transcript), home=home)
     stdout, stderr = resumed.communicate(timeout=120)
 
     assert resumed.returncode == 0, stderr
     assert "Session ended: finished" in stdout
-    assert Ledger(isolated_home / "mltrainer.db").count() == 1
+    assert Ledger(home / "mltrainer.db").count() == 1
     assert events(transcript)[-1]["reason"] == "finished"
 
 
-def test_a_second_ctrl_c_quits_at_once(tmp_path: Path, isolated_home: Path, script: Path) -> None:
+def test_a_second_ctrl_c_quits_at_once(tmp_path: Path, script: Path) -> None:
+    home = tmp_path / "home"
     transcript = tmp_path / "s.jsonl"
     process = mltrainer(
         "run", "--goal", "g", "--provider", "scripted", "--script", str(script),
-        "--transcript", str(transcript), home=isolated_home,
+        "--transcript", str(transcript), home=home,
     )  # fmt: skip
     wait_for_event(transcript, "assistant")
     time.sleep(0.5)

@@ -22,7 +22,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +142,7 @@ class Home:
         self, *arguments: str, crash_at: str | None = None, pause_at: str | None = None
     ) -> subprocess.Popen[str]:
         env = {**os.environ, "MLTRAINER_HOME": str(self.root)}
-        command = [sys.executable, "-m", "mltrainer.agent.cli", *arguments]
+        command = [str(Path(sys.executable).parent / "mltrainer"), *arguments]
         if crash_at is not None or pause_at is not None:
             env["CRASH_AT"] = crash_at or ""
             env["PAUSE_AT"] = pause_at or ""
@@ -204,6 +206,14 @@ def assert_nothing_lost_or_doubled(home: Path, transcript: Path) -> None:
 
 
 @pytest.fixture
+def tmp_path() -> Iterator[Path]:
+    """A private folder: pytest prunes old `tmp_path` roots when other pytest runs of the same
+    user start, and these tests run for minutes."""
+    with tempfile.TemporaryDirectory(prefix="mltrainer-crash-") as folder:
+        yield Path(folder)
+
+
+@pytest.fixture
 def home(tmp_path: Path) -> Home:
     script = tmp_path / "script.yaml"
     script.write_text(SCRIPT, encoding="utf-8")
@@ -232,8 +242,9 @@ def test_twenty_random_kills_lose_and_double_nothing(home: Home, tmp_path: Path)
         if process.poll() is None:
             _sigkill(process)
             kills += 1
-        else:
-            process.communicate(timeout=60)
+        else:  # it ended on its own: only by finishing the session
+            _, stderr = process.communicate(timeout=60)
+            assert process.returncode == 0 and ended(transcripts[-1]) == "finished", stderr
         if ended(transcripts[-1]):
             transcripts.append(tmp_path / f"random-{len(transcripts) + 1}.jsonl")
             process = home.run(transcripts[-1])
