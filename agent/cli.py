@@ -1,4 +1,4 @@
-"""The `mltrainer` command line. Library errors become one line on stderr and exit code 1."""
+"""The `mltrainer` command line. Every failure is one line on stderr (see `cli_errors`)."""
 
 from __future__ import annotations
 
@@ -9,30 +9,29 @@ from contextlib import nullcontext
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from mltrainer.agent.cli_data import data_app
+from mltrainer.agent.cli_errors import OneLineErrors, errors, fail, load_cli_settings, run_reported
+from mltrainer.agent.cli_interrupt import run_interruptible
 from mltrainer.agent.cli_progress import message_hook, progress_hook
 from mltrainer.agent.loop import SessionSummary
-from mltrainer.engine.errors import MLTrainerError
-from mltrainer.engine.settings import Settings, load_settings
+from mltrainer.engine.redaction import redact_text
+from mltrainer.engine.settings import Settings
 
 app = typer.Typer(
     help="Honest machine-learning research on market data, driven by an LLM.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=OneLineErrors,
 )
 app.add_typer(data_app, name="data")
 
 # Pipes get 80 columns from rich by default, too narrow for the results table.
 console = Console(width=None if Console().is_terminal else 140)
-errors = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 DEMO_GOAL = (
@@ -43,39 +42,25 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 
 
 def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {escape(message)}", highlight=False)
-    return typer.Exit(1)
+    return fail(message)
 
 
 def _run(action: Callable[[], T]) -> T:
-    try:
-        return action()
-    except MLTrainerError as error:
-        raise _fail(str(error)) from error
-
-
-def _without_credentials(url: str | None) -> str | None:
-    """The URL as it may be written to a transcript: no user:password@, no query tokens."""
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    result: T = run_reported(action)
+    return result
 
 
 def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ValidationError as error:
-        raise _fail(
-            f"invalid settings in the environment or .env: {error.errors()[0]['msg']} "
-            f"({'.'.join(str(p) for p in error.errors()[0]['loc'])})"
-        ) from error
+    return load_cli_settings()
 
 
 def _await(coroutine_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return _run(lambda: asyncio.run(coroutine_factory()))
+
+
+def _await_session(session: Callable[[asyncio.Event], Coroutine[Any, Any, T]]) -> T:
+    """Like `_await`, with Ctrl-C stopping the session cleanly (see `cli_interrupt`)."""
+    return _run(lambda: run_interruptible(session, errors))
 
 
 _BASELINE_NAMES = {
@@ -187,6 +172,8 @@ def _print_summary(summary: SessionSummary, as_json: bool) -> None:
     if summary.conclusion:
         console.print(f"[bold]Conclusion:[/bold] {summary.conclusion}")
     console.print(f"Transcript: {summary.transcript}")
+    if summary.resumable:
+        console.print(f"Resume with: mltrainer resume {summary.transcript}")
 
 
 def _summary_dict(summary: SessionSummary) -> dict[str, Any]:
@@ -205,13 +192,14 @@ def _summary_dict(summary: SessionSummary) -> dict[str, Any]:
         "trials": summary.trials,
         "finalized": summary.finalized,
         "transcript": str(summary.transcript),
+        "resumable": summary.resumable,
     }
 
 
 def _exit_for(summary: SessionSummary) -> None:
-    """Budgets end a session normally; a provider failure or a tool failing past its retry
-    budget is a failed run."""
-    if summary.reason.startswith(("provider error", "tool ")):
+    """Budgets end a session normally; a provider failure, a tool failing past its retry
+    budget or Ctrl-C is a failed (or unfinished) run."""
+    if summary.reason.startswith(("provider error", "tool ")) or summary.resumable:
         raise typer.Exit(1)
 
 
@@ -233,8 +221,8 @@ def demo(
     if not as_json:
         console.print(f"[bold]Goal:[/bold] {DEMO_GOAL}")
     try:
-        summary = _await(
-            lambda: start_session(
+        summary = _await_session(
+            lambda interrupt: start_session(
                 ScriptedProvider.from_file(script),
                 DEMO_GOAL,
                 settings=settings,
@@ -242,6 +230,7 @@ def demo(
                 progress=hook,
                 provider_options={"script": str(script)},
                 on_message=message_hook(console, not as_json),
+                interrupt=interrupt,
             )
         )
     finally:
@@ -285,13 +274,16 @@ def run(
         Path | None,
         typer.Option(help="Turns file (YAML or JSON) for --provider scripted; format below."),
     ] = None,
-    max_turns: Annotated[int, typer.Option(min=1)] = 20,
-    max_tool_calls: Annotated[int, typer.Option(min=1)] = 60,
-    max_tokens: Annotated[int, typer.Option(min=1000)] = 400_000,
+    max_turns: Annotated[int, typer.Option(min=1, max=1_000_000)] = 20,
+    max_tool_calls: Annotated[int, typer.Option(min=1, max=1_000_000)] = 60,
+    max_tokens: Annotated[int, typer.Option(min=1000, max=10**12)] = 400_000,
     max_cost: Annotated[
-        float | None, typer.Option(help="Stop when the LLM cost reaches this (USD).")
+        float | None,
+        typer.Option(min=0, max=1_000_000, help="Stop when the LLM cost reaches this (USD)."),
     ] = None,
-    max_seconds: Annotated[float, typer.Option(min=1)] = 900.0,
+    max_seconds: Annotated[
+        float, typer.Option(min=1, max=7 * 24 * 3600, help="Wall-time deadline (seconds).")
+    ] = 900.0,
     transcript: Annotated[Path | None, typer.Option(help="Where to write the transcript.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -305,13 +297,13 @@ def run(
     llm = _run(lambda: make_provider(provider, model=model, base_url=base_url, script=script))
     budgets = Budgets(max_turns, max_tool_calls, max_tokens, max_cost, max_seconds)
     options = {
-        "base_url": _without_credentials(base_url),
+        "base_url": redact_text(base_url) if base_url else None,
         "script": str(script.resolve()) if script else None,
     }
     hook, stop = progress_hook(console, not as_json)
     try:
-        summary = _await(
-            lambda: start_session(
+        summary = _await_session(
+            lambda interrupt: start_session(
                 llm,
                 goal,
                 settings=settings,
@@ -320,6 +312,7 @@ def run(
                 progress=hook,
                 provider_options=options,
                 on_message=message_hook(console, not as_json),
+                interrupt=interrupt,
             )
         )
     finally:
@@ -376,22 +369,39 @@ def replay(
 @app.command()
 def resume(
     file: Annotated[Path, typer.Argument(help="The transcript of a session that was killed.")],
+    provider: Annotated[
+        str | None, typer.Option(help="openai, anthropic or scripted (default: as recorded).")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model name (default: as recorded).")] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="Server to continue against; a recorded one is used only if repeated."),
+    ] = None,
+    script: Annotated[Path | None, typer.Option(help="Turns file for a scripted session.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Continue a session that was killed, appending to its transcript.
+    """Continue a session that was killed or stopped with Ctrl-C, appending to its transcript.
+
+    Your API key goes only to the server you name: a base URL recorded in the transcript is
+    used only when you repeat it with --base-url.
 
     Example: mltrainer resume ~/.local/share/mltrainer/transcripts/SESSION.jsonl
     """
+    from mltrainer.agent.resume_provider import ProviderRequest
     from mltrainer.agent.runs import resume_session
 
     settings = _settings()
+    request = ProviderRequest(provider, model, base_url, script)
     hook, stop = progress_hook(console, not as_json)
     try:
-        summary = _await(
-            lambda: resume_session(
+        summary = _await_session(
+            lambda interrupt: resume_session(
                 file,
                 settings=settings,
                 progress=hook,
+                request=request,
+                notice=lambda note: errors.print(f"note: {note}", markup=False),
+                interrupt=interrupt,
                 on_message=message_hook(console, not as_json),
             )
         )

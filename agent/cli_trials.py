@@ -10,8 +10,11 @@ import typer
 from rich.table import Table
 
 from mltrainer.agent.cli import JsonOption, _fail, _p, _run, _settings, _trials_table, console
+from mltrainer.agent.cli_errors import OneLineErrors
 
-trials_app = typer.Typer(help="Recorded trials (the ledger).", no_args_is_help=True)
+trials_app = typer.Typer(
+    help="Recorded trials (the ledger).", no_args_is_help=True, cls=OneLineErrors
+)
 
 
 @trials_app.command("list")

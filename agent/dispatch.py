@@ -2,7 +2,9 @@
 (concurrently, off the event loop), and phrase each result for the model.
 
 A malformed call becomes an error result that says what to fix; only a tool that keeps failing
-past its retry budget ends the session.
+past its retry budget ends the session. Each run is handed to `on_run` the moment it completes,
+so a kill during a slow parallel call loses none that finished; a resumed session passes the
+runs its transcript recorded, and those calls are answered from the recording, not run again.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -46,6 +48,9 @@ VOLATILE_KEYS = frozenset(
         "untouched",
     }
 )
+# A tool still running at the session deadline gets this long to stop on its own (the engine
+# checks the deadline between folds) before it is abandoned and reported.
+DEADLINE_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,46 @@ class ToolRun:
     payload: dict[str, Any]
     seconds: float
     arguments: dict[str, Any] | None = None
+    recorded: bool = False
+    refused: bool = False
+
+    def event(self) -> dict[str, Any]:
+        """The transcript's `tool_run` line for this run."""
+        return {
+            "event": "tool_run",
+            "call_id": self.result.call_id,
+            "name": self.result.name,
+            "arguments": self.arguments,
+            "payload": self.payload,
+            "content": self.result.content,
+            "is_error": self.result.is_error,
+            "seconds": round(self.seconds, 3),
+            **({"refused": True} if self.refused else {}),
+        }
+
+    @classmethod
+    def from_event(cls, call: ToolCall, event: Mapping[str, Any]) -> ToolRun:
+        """A run a transcript recorded, answered again without running the tool."""
+        payload = event.get("payload")
+        arguments = event.get("arguments")
+        return cls(
+            ToolResult(
+                call.id, call.name, str(event.get("content", "")), event.get("is_error") is True
+            ),
+            payload if isinstance(payload, dict) else {},
+            0.0,
+            arguments if isinstance(arguments, dict) else None,
+            recorded=True,
+            refused=event.get("refused") is True,
+        )
+
+
+def refused_run(call: ToolCall, reason: str) -> ToolRun:
+    """A call that was not run (a budget is spent): still answered, as every call must be."""
+    payload = {"status": "error", "type": "budget", "error": reason}
+    return ToolRun(
+        ToolResult(call.id, call.name, f"NOT RUN: {reason}", True), payload, 0.0, refused=True
+    )
 
 
 @dataclass
@@ -65,8 +110,18 @@ class DispatchReport:
     exhausted: str | None = None
 
 
+RunHook = Callable[[ToolRun], None]
+
+
 class ToolExecutor(Protocol):
-    async def execute(self, calls: Sequence[ToolCall]) -> DispatchReport: ...
+    async def execute(
+        self,
+        calls: Sequence[ToolCall],
+        *,
+        deadline: float | None = None,
+        on_run: RunHook | None = None,
+        calls_left: int | None = None,
+    ) -> DispatchReport: ...
 
 
 # (event, tool name, payload): "start" with the arguments, "progress" with the engine's
@@ -122,6 +177,7 @@ class LiveExecutor:
         progress: ProgressHook | None = None,
         tools: Mapping[str, Tool] = TOOLS_BY_NAME,
         deadline: float | None = None,
+        recorded: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.service = service
         self.deadline = deadline
@@ -129,13 +185,43 @@ class LiveExecutor:
         self.retries_per_tool = retries_per_tool
         self.progress = progress
         self.tools = tools
+        self.recorded = dict(recorded or {})
         self._failures: Counter[str] = Counter()
 
-    async def execute(self, calls: Sequence[ToolCall]) -> DispatchReport:
+    async def execute(
+        self,
+        calls: Sequence[ToolCall],
+        *,
+        deadline: float | None = None,
+        on_run: RunHook | None = None,
+        calls_left: int | None = None,
+    ) -> DispatchReport:
+        """Run `calls` concurrently. `deadline` (epoch seconds; the executor's own when not
+        given) bounds how long they may take; at most `calls_left` of them run, the rest are
+        answered as not run."""
+        deadline = self.deadline if deadline is None else deadline
         report = DispatchReport()
-        runs = await asyncio.gather(*(self._run_one(call) for call in calls))
+        new_calls = [call for call in calls if call.id not in self.recorded]
+        allowed = {
+            call.id for call in new_calls[: len(new_calls) if calls_left is None else calls_left]
+        }
+
+        async def run_and_report(call: ToolCall) -> ToolRun:
+            if call.id in self.recorded:
+                return ToolRun.from_event(call, self.recorded[call.id])
+            if call.id in allowed:
+                run = await self._run_one(call, deadline)
+            else:
+                run = refused_run(call, "the session's tool-call budget is spent")
+            if on_run is not None:
+                on_run(run)
+            return run
+
+        runs = await asyncio.gather(*(run_and_report(call) for call in calls))
         for call, run in zip(calls, runs, strict=True):
             report.runs.append(run)
+            if run.refused:  # a spent budget is not the tool failing
+                continue
             if run.result.is_error:
                 self._failures[call.name] += 1
                 if self._failures[call.name] > self.retries_per_tool:
@@ -148,8 +234,10 @@ class LiveExecutor:
                     report.conclusion = run.payload
         return report
 
-    async def _run_one(self, call: ToolCall) -> ToolRun:
+    async def _run_one(self, call: ToolCall, deadline: float | None) -> ToolRun:
         started = time.perf_counter()
+        if deadline is not None and time.time() >= deadline:
+            return refused_run(call, "the session's wall-time budget is spent")
         try:
             tool = get_tool(call.name, self.tools)
             arguments = tool.parse(call.arguments)
@@ -162,9 +250,20 @@ class LiveExecutor:
         if self.progress:
             self.progress("start", call.name, dumped)
         try:
-            context = ToolContext(self.service, call_id=call.id, deadline=self.deadline)
+            context = ToolContext(self.service, call_id=call.id, deadline=deadline)
             with listening(self._engine_progress(call) if self.progress else None):
-                payload = await asyncio.to_thread(tool.handler, context, arguments)
+                payload = await _within(
+                    asyncio.to_thread(tool.handler, context, arguments), deadline
+                )
+            if payload is None:
+                payload = {
+                    "status": "error",
+                    "type": "deadline",
+                    "error": (
+                        f"{call.name} was still running at the session's wall-time deadline "
+                        "and was abandoned; its result is not used"
+                    ),
+                }
         except Exception as error:
             # A crash inside a tool is reported to the model like any other failure (and
             # counts against the retry budget) instead of ending the session with a traceback.
@@ -197,3 +296,17 @@ class LiveExecutor:
             )
 
         return forward
+
+
+async def _within(work: Coroutine[Any, Any, dict[str, Any]], deadline: float | None) -> Any:
+    """The handler's payload, or None when it is still running past the deadline plus grace
+    (the worker thread cannot be killed; its late result is dropped)."""
+    task = asyncio.ensure_future(work)
+    if deadline is None:
+        return await task
+    wait = max(deadline - time.time(), 0.0) + DEADLINE_GRACE_SECONDS
+    done, _ = await asyncio.wait({task}, timeout=wait)
+    if not done:
+        task.cancel()
+        return None
+    return task.result()

@@ -6,8 +6,8 @@
 4. Free text goes through the bridge, which builds on the last trial; a trial's feedback, or
    what could not be done, is the next user turn; no instruction gets one reminder, then the
    session ends.
-5. End on `finish`, a budget, or a fatal provider error, always with a summary and an intact
-   transcript.
+5. End on `finish`, a budget, Ctrl-C or a fatal provider error, always with a summary and an
+   intact transcript; an interrupted session's end is marked resumable.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class SessionSummary:
     trials: list[dict[str, Any]] = field(default_factory=list)
     finalized: list[dict[str, Any]] = field(default_factory=list)
     transcript: Path | None = None
+    resumable: bool = False
 
 
 async def run_session(
@@ -54,6 +55,7 @@ async def run_session(
         state.add(UserMessage(goal))
     conclusion: str | None = None
     best: int | None = None
+    resumable = False
     step = first_step
     while True:
         step = step if step is not None else await take_turn(state)
@@ -65,7 +67,7 @@ async def run_session(
             case Finished():
                 reason, conclusion, best = "finished", step.conclusion, step.best_trial
             case Stopped():
-                reason = step.reason
+                reason, resumable = step.reason, step.resumable
             case _:
                 assert_never(step)
         break
@@ -80,6 +82,7 @@ async def run_session(
         trials=state.trials,
         finalized=state.finalized,
         transcript=state.transcript.path,
+        resumable=resumable,
     )
     state.transcript.write(
         {
@@ -96,6 +99,7 @@ async def run_session(
             },
             "trials": state.trials,
             "finalized": state.finalized,
+            **({"resumable": True} if resumable else {}),
         }
     )
     return summary

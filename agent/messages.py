@@ -6,6 +6,8 @@ outside a provider module knows what an OpenAI or Anthropic message looks like.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -82,3 +84,28 @@ class ToolResults:
 
 
 Message = UserMessage | AssistantTurn | ToolResults
+
+
+_CALL_ID = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+
+
+def with_unique_call_ids(turn: AssistantTurn, seen: set[str], turn_number: int) -> AssistantTurn:
+    """The turn with call ids no earlier call of the session had, adding them to `seen`.
+
+    Some compatible servers number calls per reply ("call_0" in every turn) or send none, and
+    a resumed session matches recorded runs (and the ledger its trials) by call id, so a
+    repeated id would answer a new call with an old result. Such ids are renamed here, before
+    the turn is recorded, so the conversation and the transcript carry the same ids.
+    """
+    calls: list[ToolCall] = []
+    for index, call in enumerate(turn.tool_calls):
+        call_id = call.id
+        if call_id in seen or not _CALL_ID.fullmatch(call_id):
+            call_id = f"call_t{turn_number}_{index}"
+            while call_id in seen:
+                call_id += "x"
+        seen.add(call_id)
+        calls.append(call if call_id == call.id else dataclasses.replace(call, id=call_id))
+    if all(new is old for new, old in zip(calls, turn.tool_calls, strict=True)):
+        return turn
+    return dataclasses.replace(turn, tool_calls=tuple(calls))

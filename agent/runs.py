@@ -4,9 +4,12 @@ into `SessionState`, then handing it to the loop.
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,14 +20,15 @@ from mltrainer.agent.dispatch import (
     DispatchReport,
     LiveExecutor,
     ProgressHook,
+    RunHook,
     ToolRun,
     stable_payload,
 )
 from mltrainer.agent.loop import SessionSummary, run_session
 from mltrainer.agent.messages import AssistantTurn, ToolCall, ToolResult, ToolResults
-from mltrainer.agent.providers import ScriptedProvider, make_provider
-from mltrainer.agent.providers.base import Provider, ProviderConfigError
+from mltrainer.agent.providers.base import Provider
 from mltrainer.agent.providers.replay import ReplayProvider
+from mltrainer.agent.resume_provider import ProviderRequest, provider_for_resume
 from mltrainer.agent.session import (
     Budgets,
     MessageHook,
@@ -54,11 +58,13 @@ def _live_state(
     provider: Provider,
     *,
     session_id: str,
-    transcript_path: Path,
+    transcript: Transcript,
     budgets: Budgets,
     settings: Settings,
     progress: ProgressHook | None,
     data: Mapping[str, Any] | None = None,
+    recorded: dict[str, dict[str, Any]] | None = None,
+    interrupt: asyncio.Event | None = None,
     on_message: MessageHook | None = None,
     control: SessionControl | None = None,
 ) -> SessionState:
@@ -67,11 +73,16 @@ def _live_state(
     return SessionState(
         provider=provider,
         executor=LiveExecutor(
-            service, bridge, progress=progress, deadline=time.time() + budgets.max_seconds
+            service,
+            bridge,
+            progress=progress,
+            deadline=time.time() + budgets.max_seconds,
+            recorded=recorded,
         ),
-        transcript=Transcript(transcript_path, known_secrets(settings)),
+        transcript=transcript,
         budgets=budgets,
         bridge=bridge,
+        interrupt=interrupt or asyncio.Event(),
         on_message=on_message,
         control=control or SessionControl(),
     )
@@ -87,6 +98,7 @@ async def start_session(
     progress: ProgressHook | None = None,
     provider_options: dict[str, Any] | None = None,
     data: Mapping[str, Any] | None = None,
+    interrupt: asyncio.Event | None = None,
     on_message: MessageHook | None = None,
     control: SessionControl | None = None,
     session_id: str | None = None,
@@ -96,50 +108,47 @@ async def start_session(
     `data` maps symbols to bars the caller brings (a pandas OHLCV frame or a `BarSet`); the
     session's tools use them for those symbols, labelled CALLER DATA. `on_message` sees every
     message as it is added (the CLI prints the LLM's text with it); `control` lets another
-    thread add a person's messages and stop the session (the UI's chat).
+    thread add a person's messages and stop the session (the UI's chat). Setting `interrupt`
+    (Ctrl-C) stops the session after the running tools return, with a summary and a
+    transcript that `resume_session` continues.
     """
     session_id = session_id or new_session_id()
     path = transcript_path or settings.transcripts_dir / f"{session_id}.jsonl"
+    if path.is_file() and path.stat().st_size:
+        raise TranscriptError(
+            f"{path} already holds a transcript; choose a new path, or continue that session "
+            "with `mltrainer resume`"
+        )
     budgets = budgets or Budgets()
-    state = _live_state(
-        provider,
-        session_id=session_id,
-        transcript_path=path,
-        budgets=budgets,
-        settings=settings,
-        progress=progress,
-        on_message=on_message,
-        data=data,
-        control=control,
-    )
-    header = {
-        "session_id": session_id,
-        "provider": provider.name,
-        "model": provider.model,
-        "provider_options": provider_options or {},
-        "goal": goal,
-        "system": state.system,
-        "tools": [spec.name for spec in tool_specs()],
-        "budgets": asdict(budgets),
-        "version": CODE_VERSION,
-    }
+    transcript = Transcript(path, known_secrets(settings))
     try:
+        state = _live_state(
+            provider,
+            session_id=session_id,
+            transcript=transcript,
+            budgets=budgets,
+            settings=settings,
+            progress=progress,
+            data=data,
+            interrupt=interrupt,
+            on_message=on_message,
+            control=control,
+        )
+        header = {
+            "session_id": session_id,
+            "provider": provider.name,
+            "model": provider.model,
+            "provider_options": provider_options or {},
+            "goal": goal,
+            "system": state.system,
+            "tools": [spec.name for spec in tool_specs()],
+            "budgets": asdict(budgets),
+            "version": CODE_VERSION,
+        }
         return await run_session(state, goal, header)
     finally:
-        state.transcript.close()
+        transcript.close()
         await provider.aclose()
-
-
-def _provider_for_resume(header: dict[str, Any], assistant_turns: int) -> Provider:
-    options = header.get("provider_options", {})
-    name = header.get("provider", "")
-    if name == "scripted":
-        script = options.get("script")
-        if not script:
-            raise ProviderConfigError("the transcript does not name the script it ran from")
-        scripted = ScriptedProvider.from_file(Path(script), model=header.get("model", "scripted"))
-        return ScriptedProvider(scripted.turns[assistant_turns:], model=scripted.model)
-    return make_provider(name, model=header.get("model", ""), base_url=options.get("base_url"))
 
 
 async def resume_session(
@@ -147,52 +156,88 @@ async def resume_session(
     *,
     settings: Settings,
     progress: ProgressHook | None = None,
+    request: ProviderRequest | None = None,
+    notice: Callable[[str], None] | None = None,
+    interrupt: asyncio.Event | None = None,
     on_message: MessageHook | None = None,
     control: SessionControl | None = None,
     provider: Provider | None = None,
 ) -> SessionSummary:
-    """Continue a killed session: rebuild its state from the transcript and keep appending.
+    """Continue a killed or interrupted session: rebuild its state from the transcript and
+    keep appending. The transcript stays locked for the whole run, so a second resume of the
+    same session is refused while this one runs. `request` names the provider, model and base
+    URL to use (see `resume_provider`); `notice` hears where they differ from the recording.
     `provider` replaces the one the transcript names (the UI's direct mode brings its own)."""
-    events = read_events(path)
-    header = session_header(events)
-    if any(e.get("event") == "session_end" for e in events):
-        raise TranscriptError(f"{path} already ended; start a new session with `mltrainer run`")
-    _drop_torn_tail(path)
-    messages = list(messages_from_events(events))
-    assistant_turns = sum(isinstance(m, AssistantTurn) for m in messages)
-    provider = provider or _provider_for_resume(header, assistant_turns)
-    state = _live_state(
-        provider,
-        session_id=header["session_id"],
-        transcript_path=path,
-        budgets=Budgets(**header.get("budgets", {})),
-        settings=settings,
-        progress=progress,
-        on_message=on_message,
-        control=control,
-    )
-    state.messages = messages
-    state.turns = assistant_turns
-    state.tool_calls = sum(len(m.tool_calls) for m in messages if isinstance(m, AssistantTurn))
-    for message in messages:
-        if isinstance(message, AssistantTurn):
-            state.usage = state.usage + message.usage
-    # The summary's trials and the bridge's memory, rebuilt as they were: every recorded
-    # tool run, in order.
-    for event in events:
-        if event.get("event") == "tool_run":
-            state.note_payload(event.get("payload") or {})
-            state.bridge.observe_tool_run(
-                str(event.get("name", "")), event.get("payload") or {}, event.get("arguments")
-            )
-    state.transcript.write({"event": "resumed", "after_turns": assistant_turns})
+    if not path.is_file():
+        read_events(path)  # says what the path is instead (missing, a directory, ...)
+    transcript = Transcript(path, known_secrets(settings))
     try:
-        recorded = {e["call_id"]: e for e in events if e.get("event") == "tool_run"}
+        events = read_events(path)
+        header = session_header(events)
+        ends = [e for e in events if e.get("event") == "session_end"]
+        if ends and not ends[-1].get("resumable"):
+            raise TranscriptError(
+                f"{path} already ended; start a new session with `mltrainer run` (it ended: "
+                f"{ends[-1].get('reason')})"
+            )
+        _drop_torn_tail(path)
+        messages = list(messages_from_events(events))
+        assistant_turns = sum(isinstance(m, AssistantTurn) for m in messages)
+        notes: list[str] = []
+        if provider is None:
+            provider, notes = provider_for_resume(
+                header, assistant_turns, request or ProviderRequest()
+            )
+        for note in notes:
+            if notice is not None:
+                notice(note)
+        runs = [e for e in events if e.get("event") == "tool_run"]
+        recorded = {e["call_id"]: e for e in runs}
+        state = _live_state(
+            provider,
+            session_id=header["session_id"],
+            transcript=transcript,
+            budgets=Budgets(**header["budgets"]),
+            settings=settings,
+            progress=progress,
+            recorded=recorded,
+            interrupt=interrupt,
+            on_message=on_message,
+            control=control,
+        )
+        state.messages = messages
+        state.turns = assistant_turns
+        state.call_ids = {
+            call.id for m in messages if isinstance(m, AssistantTurn) for call in m.tool_calls
+        }
+        state.tool_calls = sum(not e.get("refused") for e in runs)
+        for message in messages:
+            if isinstance(message, AssistantTurn):
+                state.usage = state.usage + message.usage
+        # The summary's trials and the bridge's memory, rebuilt as they were: every recorded
+        # tool run, in order.
+        for run in runs:
+            state.note_payload(run["payload"])
+            state.bridge.observe_tool_run(run["name"], run["payload"], run.get("arguments"))
+        transcript.write({"event": "resumed", "after_turns": assistant_turns, "notes": notes})
         step = await resume_pending(state, recorded)
         return await run_session(state, None, header, first_step=step)
     finally:
-        state.transcript.close()
-        await provider.aclose()
+        transcript.close()
+        if provider is not None:
+            await provider.aclose()
+
+
+@contextmanager
+def _recording_out_of_gc() -> Iterator[None]:
+    """A recording can hold 100,000 events, all alive until the replay ends. Frozen, the
+    cyclic collector stops rescanning them on every full collection (which doubled the time
+    of a long replay); they hold no cycles, so reference counting still frees them after."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _drop_torn_tail(path: Path) -> None:
@@ -214,11 +259,18 @@ class RecordedExecutor:
     differences: list[str] = field(default_factory=list)
     checked: int = 0
 
-    async def execute(self, calls: Sequence[ToolCall]) -> DispatchReport:
+    async def execute(
+        self,
+        calls: Sequence[ToolCall],
+        *,
+        deadline: float | None = None,
+        on_run: RunHook | None = None,
+        calls_left: int | None = None,
+    ) -> DispatchReport:
         report = DispatchReport()
         live_runs: list[ToolRun] = []
         if self.live is not None:
-            live_runs = (await self.live.execute(calls)).runs
+            live_runs = (await self.live.execute(calls, deadline=deadline)).runs
         for index, call in enumerate(calls):
             recorded = self.runs.get(call.id, {})
             payload = recorded.get("payload") or {}
@@ -229,7 +281,16 @@ class RecordedExecutor:
                 self.checked += 1
                 if stable_payload(live_runs[index].payload) != stable_payload(payload):
                     self.differences.append(_difference(call, payload, live_runs[index].payload))
-            report.runs.append(ToolRun(result, payload, 0.0, recorded.get("arguments")))
+            run = ToolRun(
+                result,
+                payload,
+                0.0,
+                recorded.get("arguments"),
+                refused=recorded.get("refused", False),
+            )
+            report.runs.append(run)
+            if on_run is not None:
+                on_run(run)
             if call.name == "finish" and not result.is_error:
                 report.conclusion = payload
         return report
@@ -258,7 +319,7 @@ async def replay_session(
     runs = {e["call_id"]: e for e in events if e.get("event") == "tool_run"}
     results = {
         r.call_id: r
-        for m in messages_from_events(events)
+        for m in provider.recorded_messages
         if isinstance(m, ToolResults)
         for r in m.results
     }
@@ -274,14 +335,15 @@ async def replay_session(
     state = SessionState(
         provider=provider,
         executor=executor,
-        transcript=Transcript(out, known_secrets(settings)),
-        budgets=Budgets(**header.get("budgets", {})),
+        transcript=Transcript(out, known_secrets(settings), durable=False),
+        budgets=Budgets(**header["budgets"]),
         bridge=bridge,
         system=header.get("system", ""),
     )
     replay_header = {**header, "session_id": session_id, "replay_of": str(path)}
     try:
-        summary = await run_session(state, header["goal"], replay_header)
+        with _recording_out_of_gc():
+            summary = await run_session(state, header["goal"], replay_header)
     finally:
         state.transcript.close()
     return ReplayReport(summary=summary, checked=executor.checked, differences=executor.differences)

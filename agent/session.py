@@ -4,6 +4,7 @@ decides what the loop does next. `loop.py` only dispatches on these steps.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections import deque
@@ -13,17 +14,18 @@ from functools import cache
 from typing import Any, Literal
 
 from mltrainer.agent.bridge import MLAgentBridge
-from mltrainer.agent.dispatch import DispatchReport, ToolExecutor
+from mltrainer.agent.dispatch import DispatchReport, ToolExecutor, ToolRun
 from mltrainer.agent.messages import (
     AssistantTurn,
     Message,
     ToolCall,
-    ToolResult,
     ToolResults,
     ToolSpec,
     Usage,
     UserMessage,
+    with_unique_call_ids,
 )
+from mltrainer.agent.model_call import CallStopped, ask_model
 from mltrainer.agent.providers.base import Provider, ProviderError, ScriptFinished
 from mltrainer.agent.transcript import Transcript, message_to_event
 from mltrainer.engine.runner import result_summary
@@ -70,7 +72,11 @@ class Finished:
 @dataclass(frozen=True)
 class Stopped:
     reason: str
+    resumable: bool = False
     kind: Literal["stopped"] = "stopped"
+
+
+INTERRUPTED = "interrupted (Ctrl-C)"
 
 
 NextStep = Continue | Finished | Stopped
@@ -109,6 +115,8 @@ class SessionState:
     trials: list[dict[str, Any]] = field(default_factory=list)
     finalized: list[dict[str, Any]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    interrupt: asyncio.Event = field(default_factory=asyncio.Event)
+    call_ids: set[str] = field(default_factory=set)
     on_message: MessageHook | None = None  # e.g. the CLI, printing the LLM's text as it comes
     control: SessionControl = field(default_factory=SessionControl)
 
@@ -117,6 +125,16 @@ class SessionState:
         self.transcript.write({**message_to_event(message), **extra})
         if self.on_message is not None:
             self.on_message(message)
+
+    def seconds_left(self) -> float:
+        return self.budgets.max_seconds - (time.monotonic() - self.started)
+
+    def deadline(self) -> float:
+        """The wall-time budget's end in epoch seconds, as the engine's tools take it."""
+        return time.time() + self.seconds_left()
+
+    def wall_time_reason(self) -> str:
+        return f"wall-time budget reached ({self.budgets.max_seconds:.0f} s)"
 
     def budget_hit(self) -> str | None:
         b = self.budgets
@@ -128,26 +146,15 @@ class SessionState:
             return f"token budget reached ({self.usage.total_tokens} >= {b.max_tokens})"
         if b.max_cost_usd is not None and (self.usage.cost_usd or 0.0) >= b.max_cost_usd:
             return f"cost budget reached (${self.usage.cost_usd:.4f} >= ${b.max_cost_usd})"
-        if time.monotonic() - self.started >= b.max_seconds:
-            return f"wall-time budget reached ({b.max_seconds:.0f} s)"
+        if self.seconds_left() <= 0:
+            return self.wall_time_reason()
         return None
 
-    def record_runs(self, report: DispatchReport) -> None:
-        for run in report.runs:
-            self.transcript.write(
-                {
-                    "event": "tool_run",
-                    "call_id": run.result.call_id,
-                    "name": run.result.name,
-                    "arguments": run.arguments,
-                    "payload": run.payload,
-                    "content": run.result.content,
-                    "is_error": run.result.is_error,
-                    "seconds": round(run.seconds, 3),
-                }
-            )
-            self.bridge.observe_tool_run(run.result.name, run.payload, run.arguments)
-            self.note_payload(run.payload)
+    def record_run(self, run: ToolRun) -> None:
+        """Written the moment the tool returns: a kill later in the turn loses nothing."""
+        self.transcript.write(run.event())
+        self.bridge.observe_tool_run(run.result.name, run.payload, run.arguments)
+        self.note_payload(run.payload)
 
     def note_payload(self, payload: dict[str, Any]) -> None:
         """Keep what the summary shows: every trial, and every holdout score."""
@@ -163,20 +170,32 @@ async def take_turn(state: SessionState) -> NextStep:
     """One model turn and what it leads to (see `loop.run_session` for the steps)."""
     if reason := state.budget_hit():
         return Stopped(reason)
+    if state.interrupt.is_set():
+        return Stopped(INTERRUPTED, resumable=True)
     if state.control.stop_reason is not None:
         return Stopped(state.control.stop_reason)
     while state.control.inbox:
         state.add(UserMessage(state.control.inbox.popleft()), source="person")
     asked = time.monotonic()
     try:
-        turn = await state.provider.complete(
-            system=state.system, messages=state.messages, tools=tool_specs()
+        turn = await ask_model(
+            state.provider,
+            system=state.system,
+            messages=state.messages,
+            tools=tool_specs(),
+            seconds_left=state.seconds_left(),
+            interrupt=state.interrupt,
         )
+    except CallStopped as stop:
+        if stop.kind == "interrupted":
+            return Stopped(INTERRUPTED, resumable=True)
+        return Stopped(state.wall_time_reason() + " while waiting for the model")
     except ScriptFinished as end:
         return Stopped(str(end))
     except ProviderError as error:
         return Stopped(f"provider error: {error}")
     state.turns += 1
+    turn = with_unique_call_ids(turn, state.call_ids, state.turns)
     state.usage = state.usage + turn.usage
     state.add(turn, latency_s=round(time.monotonic() - asked, 3))
     if (
@@ -194,13 +213,26 @@ async def take_turn(state: SessionState) -> NextStep:
     return await _run_free_text(state, turn)
 
 
+async def _execute(state: SessionState, calls: tuple[ToolCall, ...]) -> DispatchReport:
+    """Run calls within the budgets: only as many new calls as the tool-call budget has left
+    (the rest are answered as not run), none past the wall-time deadline."""
+    report = await state.executor.execute(
+        calls,
+        deadline=state.deadline(),
+        on_run=state.record_run,
+        calls_left=max(state.budgets.max_tool_calls - state.tool_calls, 0),
+    )
+    state.tool_calls += sum(not run.recorded and not run.refused for run in report.runs)
+    return report
+
+
 async def _run_tool_calls(state: SessionState, calls: tuple[ToolCall, ...]) -> NextStep:
-    state.tool_calls += len(calls)
-    report = await state.executor.execute(calls)
-    state.record_runs(report)
+    report = await _execute(state, calls)
     state.add(ToolResults(tuple(run.result for run in report.runs)))
     if report.conclusion is not None:
         return Finished(report.conclusion["conclusion"], report.conclusion.get("best_trial"))
+    if state.interrupt.is_set():
+        return Stopped(INTERRUPTED, resumable=True)
     if report.exhausted:
         return Stopped(report.exhausted)
     return Continue()
@@ -237,9 +269,7 @@ async def _run_free_text(state: SessionState, turn: AssistantTurn) -> NextStep:
 
 async def _run_text_call(state: SessionState, call: ToolCall, read: str) -> NextStep:
     state.reminded = False
-    state.tool_calls += 1
-    report = await state.executor.execute((call,))
-    state.record_runs(report)
+    report = await _execute(state, (call,))
     state.add(UserMessage(f"({read}) {report.runs[0].result.content}"))
     if report.exhausted:
         return Stopped(report.exhausted)
@@ -253,32 +283,22 @@ def _json(value: Any) -> str:
 async def resume_pending(state: SessionState, recorded: dict[str, dict[str, Any]]) -> NextStep:
     """After a kill: finish the step the last recorded turn started, if it did not complete.
 
-    Tool calls whose runs were recorded (the kill came before their results message) are not
-    run again: their recorded results are replayed, so no trial is trained twice.
+    The executor answers calls whose runs were recorded from the recording, so no trial is
+    trained twice; a `finish` that ran closes the session without asking the model again.
     """
-    if not state.messages:
+    turn = next((m for m in reversed(state.messages) if isinstance(m, AssistantTurn)), None)
+    if turn is None:
         return Continue()
-    last = state.messages[-1]
-    if not isinstance(last, AssistantTurn):
-        return Continue()
-    if not last.tool_calls:
-        return await _run_free_text(state, last)
-    if all(call.id in recorded for call in last.tool_calls):
-        runs = [recorded[call.id] for call in last.tool_calls]
-        state.add(
-            ToolResults(
-                tuple(
-                    ToolResult(
-                        call.id, call.name, run.get("content", ""), run.get("is_error", False)
-                    )
-                    for call, run in zip(last.tool_calls, runs, strict=True)
-                )
-            )
-        )
-        for call, run in zip(last.tool_calls, runs, strict=True):
-            if call.name == "finish" and not run.get("is_error", False):
-                return Finished(run["payload"]["conclusion"], run["payload"].get("best_trial"))
-        return Continue()
-    # These calls were counted when the transcript was read; running them counts them again.
-    state.tool_calls -= len(last.tool_calls)
-    return await _run_tool_calls(state, last.tool_calls)
+    if state.messages[-1] is turn:
+        if turn.tool_calls:
+            return await _run_tool_calls(state, turn.tool_calls)
+        return await _run_free_text(state, turn)
+    for call in turn.tool_calls:
+        payload = recorded.get(call.id, {}).get("payload")
+        if (
+            call.name == "finish"
+            and isinstance(payload, dict)
+            and payload.get("status") == "success"
+        ):
+            return Finished(str(payload.get("conclusion", "")), payload.get("best_trial"))
+    return Continue()

@@ -11,11 +11,11 @@ Events (every line has `v`, `ts`, `event`):
 
 from __future__ import annotations
 
+import fcntl
+import gc
 import json
 import os
-import re
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, assert_never
@@ -29,13 +29,13 @@ from mltrainer.agent.messages import (
     Usage,
     UserMessage,
 )
+from mltrainer.agent.transcript_events import checked_header, event_problem
 from mltrainer.engine.errors import MLTrainerError
+from mltrainer.engine.redaction import REDACTED as REDACTED
+from mltrainer.engine.redaction import redact_json_text, register_secrets
 from mltrainer.engine.settings import Settings
 
 SCHEMA_VERSION = 1
-REDACTED = "[REDACTED]"
-# Shapes of common API keys, caught even when the value is not one we were configured with.
-_KEY_SHAPES = re.compile(r"\b(sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{16,})\b")
 
 
 class TranscriptError(MLTrainerError):
@@ -43,27 +43,16 @@ class TranscriptError(MLTrainerError):
 
 
 def known_secrets(settings: Settings) -> list[str]:
+    """The keys configured in settings; registered for redaction of log records too."""
     keys = (
         settings.polygon_api_key,
         settings.fred_api_key,
         settings.openai_api_key,
         settings.anthropic_api_key,
     )
-    return [k.get_secret_value() for k in keys if k is not None and k.get_secret_value()]
-
-
-def redact(value: Any, secrets: Iterable[str]) -> Any:
-    """Replace every secret (and anything shaped like an API key) anywhere inside `value`."""
-    secret_list = [s for s in secrets if s]
-    if isinstance(value, str):
-        for secret in secret_list:
-            value = value.replace(secret, REDACTED)
-        return _KEY_SHAPES.sub(REDACTED, value)
-    if isinstance(value, dict):
-        return {k: redact(v, secret_list) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v, secret_list) for v in value]
-    return value
+    found = [k.get_secret_value() for k in keys if k is not None and k.get_secret_value()]
+    register_secrets(found)
+    return found
 
 
 def message_to_event(message: Message) -> dict[str, Any]:
@@ -71,16 +60,35 @@ def message_to_event(message: Message) -> dict[str, Any]:
         case UserMessage(text=text):
             return {"event": "user", "text": text}
         case AssistantTurn():
+            usage = message.usage
             return {
                 "event": "assistant",
                 "text": message.text,
-                "tool_calls": [asdict(call) for call in message.tool_calls],
-                "usage": asdict(message.usage),
+                "tool_calls": [
+                    {"id": call.id, "name": call.name, "arguments": call.arguments}
+                    for call in message.tool_calls
+                ],
+                "usage": {
+                    "input_tokens": usage.input_tokens,
+                    "output_tokens": usage.output_tokens,
+                    "cost_usd": usage.cost_usd,
+                },
                 "stop_reason": message.stop_reason,
                 "model": message.model,
             }
         case ToolResults(results=results):
-            return {"event": "tool_results", "results": [asdict(r) for r in results]}
+            return {
+                "event": "tool_results",
+                "results": [
+                    {
+                        "call_id": r.call_id,
+                        "name": r.name,
+                        "content": r.content,
+                        "is_error": r.is_error,
+                    }
+                    for r in results
+                ],
+            }
         case _:
             assert_never(message)
 
@@ -107,29 +115,52 @@ def event_to_message(event: dict[str, Any]) -> Message | None:
 class Transcript:
     """An open transcript file. Every `write` is one line, flushed to the OS before returning,
     so a killed process loses nothing it wrote; `sync` fsyncs, which the loop does once per
-    turn (and `close` always), so a machine crash loses at most the turn in flight."""
+    turn (and `close` always), so a machine crash loses at most the turn in flight.
 
-    def __init__(self, path: Path, secrets: Iterable[str] = ()) -> None:
+    The file is locked (`flock`, released by the OS even when the process is killed) while it
+    is open, so a second process cannot append to it: two resumes of one session at once
+    would run every call twice. A derived file (a replay's copy) is written buffered instead,
+    flushed and fsynced on close only.
+    """
+
+    def __init__(self, path: Path, secrets: Iterable[str] = (), *, durable: bool = True) -> None:
         self.path = path
         self._secrets = list(secrets)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("a", encoding="utf-8")
+        self._durable = durable
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("a", encoding="utf-8")
+        except OSError as error:
+            raise TranscriptError(
+                f"cannot write the transcript {path}: {error.strerror or error}; "
+                "choose a writable path (or fix MLTRAINER_HOME)"
+            ) from error
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            self._file.close()
+            raise TranscriptError(
+                f"{path} is in use: another mltrainer process is writing to it (the session "
+                "itself or a resume of it). Wait for that process to end or stop it, then retry"
+            ) from error
 
     def write(self, event: dict[str, Any]) -> None:
         record = {"v": SCHEMA_VERSION, "ts": datetime.now(UTC).isoformat(), **event}
-        line = json.dumps(redact(record, self._secrets), ensure_ascii=False, default=str)
+        line = redact_json_text(json.dumps(record, ensure_ascii=False, default=str), self._secrets)
         self._file.write(line + "\n")
-        self._file.flush()
+        if self._durable:
+            self._file.flush()
 
     def sync(self) -> None:
-        os.fsync(self._file.fileno())
+        if self._durable:
+            os.fsync(self._file.fileno())
 
     def write_message(self, message: Message) -> None:
         self.write(message_to_event(message))
 
     def close(self) -> None:
         if not self._file.closed:
-            self.sync()
+            os.fsync(self._file.fileno())
             self._file.close()
 
     def __enter__(self) -> Transcript:
@@ -140,29 +171,96 @@ class Transcript:
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:
-    """All events of a transcript; a torn last line (a killed writer) is dropped, not fatal."""
-    if not path.exists():
-        raise TranscriptError(f"no transcript at {path}")
+    """All events of a transcript, each checked for the shape readers rely on.
+
+    A torn last line (a killed writer) is dropped, not fatal; anything else that is not a
+    transcript raises `TranscriptError` naming the file, the line and what is wrong.
+    """
+    lines, complete = _lines(path)
+    # Parsing JSON makes no reference cycles, so the cyclic collector has nothing to find
+    # here; paused, it does not rescan the growing list of events over and over.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _parsed(path, lines, complete)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _parsed(path: Path, lines: list[str], complete: bool) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
-    lines = path.read_text(encoding="utf-8").splitlines()
+    last = len(lines)
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             event = json.loads(line)
-        except json.JSONDecodeError as error:
-            if number == len(lines):
+        except ValueError as error:
+            if number == last and not complete:
                 break
-            raise TranscriptError(f"{path}:{number} is not valid JSON ({error.msg})") from error
+            detail = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+            raise TranscriptError(f"{path}:{number} is not valid JSON ({detail})") from error
+        except RecursionError:
+            raise TranscriptError(f"{path}:{number} nests JSON too deeply to be an event") from None
         if not isinstance(event, dict):
-            raise TranscriptError(f"{path}:{number} is not a JSON object")
+            raise TranscriptError(
+                f"{path}:{number} is not a JSON object (got a JSON {_json_kind(event)}); "
+                "every line of a transcript is one event object"
+            )
         if event.get("v") != SCHEMA_VERSION:
             raise TranscriptError(
-                f"{path}:{number} has schema version {event.get('v')!r}; "
+                f"{path}:{number} has schema version {_clip(event.get('v'))}; "
                 f"this mltrainer reads version {SCHEMA_VERSION}"
             )
+        if problem := event_problem(event):
+            raise TranscriptError(
+                f"{path}:{number}: {problem}; the file is not a transcript mltrainer wrote, "
+                "or it was edited"
+            )
         events.append(event)
+    if not events:
+        raise TranscriptError(f"{path} holds no events: no session was recorded in it")
     return events
+
+
+def _lines(path: Path) -> tuple[list[str], bool]:
+    """The file's lines, split on newlines only (text may hold U+2028 and other characters
+    that `str.splitlines` would also split on), and whether the last line is complete. A
+    killed writer can cut the last line inside a multi-byte character: that line is torn,
+    not an error."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise TranscriptError(f"no transcript at {path}") from None
+    except IsADirectoryError:
+        raise TranscriptError(f"{path} is a directory; give a transcript .jsonl file") from None
+    except OSError as error:
+        raise TranscriptError(f"cannot read {path}: {error.strerror or error}") from error
+    complete = data.endswith(b"\n") or not data
+    end = len(data) if complete else data.rfind(b"\n") + 1
+    try:
+        text = data[:end].decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise TranscriptError(
+            f"{path}:{line} is not UTF-8 text (byte {error.start}); a transcript is JSON lines"
+        ) from None
+    lines = text.split("\n")
+    lines.pop()  # after the last newline: nothing, or the torn line decoded below
+    if not complete:
+        lines.append(data[end:].decode("utf-8", errors="replace"))
+    return lines, complete
+
+
+def _json_kind(value: Any) -> str:
+    names = {list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
+
+
+def _clip(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "..."
 
 
 def messages_from_events(events: Iterable[dict[str, Any]]) -> Iterator[Message]:
@@ -173,7 +271,10 @@ def messages_from_events(events: Iterable[dict[str, Any]]) -> Iterator[Message]:
 
 
 def session_header(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The session_start event, with budgets and options filled in and typed."""
     for event in events:
         if event.get("event") == "session_start":
-            return event
+            if problem := event_problem(event):
+                raise TranscriptError(f"transcript header: {problem}")
+            return checked_header(event)
     raise TranscriptError("transcript has no session_start event")

@@ -1,5 +1,6 @@
 """The compliance gate: which data a trial may use, which symbols are well-formed, which
-parameters are in bounds, and whether synthetic data is allowed at all.
+parameters are in bounds (each alone, and together: a trial estimated over the time limit is
+refused, see `costs`), and whether synthetic data is allowed at all.
 
 A failed check raises `ComplianceError` with a message an LLM can act on; it never logs and lets
 the trial run anyway.
@@ -106,6 +107,18 @@ class ComplianceEngine:
             self.require_series_id(series_id)
         try:
             resolve_model(config.model).validate_params(config.params)
+        except ConfigError as error:
+            raise ComplianceError(str(error)) from error
+        if config.days is not None:  # an upper bound on the rows, known before any data
+            self.check_trial_cost(config, rows=config.days)
+
+    def check_trial_cost(self, config: TrialConfig, *, rows: int) -> None:
+        """Refuse a trial whose estimated time on two cores is over the per-trial limit
+        (see `costs`); `rows` is the number of bars it will use, once they are known."""
+        try:
+            resolve_model(config.model).check_cost(
+                config.params, folds=config.folds, rows=rows, lookback=config.lookback
+            )
         except ConfigError as error:
             raise ComplianceError(str(error)) from error
 

@@ -27,5 +27,9 @@ class InsufficientDataError(ConfigError):
     """Too few rows for the requested split, folds, lookback or horizon."""
 
 
+class DataHomeError(MLTrainerError):
+    """The data home (`MLTRAINER_HOME`) or a file in it cannot be created, read or written."""
+
+
 class DeadlineError(MLTrainerError):
     """Work stopped because it reached its deadline (a session's wall-time budget)."""

@@ -22,7 +22,7 @@ from mltrainer.engine.data.registry import resolve_bars, resolve_series
 from mltrainer.engine.errors import ConfigError
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.models import resolve_model
-from mltrainer.engine.persistence import load_model, model_digest
+from mltrainer.engine.persistence import load_model
 from mltrainer.engine.runner import build_design
 from mltrainer.engine.settings import Settings
 from mltrainer.engine.trial import TrialConfig
@@ -75,6 +75,7 @@ def selection_rows(
 
 
 def _load(result: dict[str, Any]) -> Any:
+    """The trial's saved model, only if it is the file the ledger recorded (its SHA-256)."""
     path = result.get("model_path")
     if not path:
         raise ConfigError(
@@ -84,12 +85,12 @@ def _load(result: dict[str, Any]) -> Any:
     model_file = Path(path)
     if not model_file.exists():
         raise ConfigError(f"trial {result['trial']}'s model file {path} is missing")
-    if result.get("model_sha256") and model_digest(model_file) != result["model_sha256"]:
+    sha256 = result.get("model_sha256")
+    if not sha256:
         raise ConfigError(
-            f"trial {result['trial']}'s model file {path} does not match the SHA-256 recorded "
-            "when it was saved; it is not loaded"
+            f"trial {result['trial']} recorded no SHA-256 for its model file, so it is not loaded"
         )
-    return load_model(model_file)
+    return load_model(model_file, sha256=sha256)
 
 
 def permutation_importance(

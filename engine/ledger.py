@@ -300,7 +300,7 @@ class Ledger:
 
     def _find(self, key: str | int) -> Any:
         with connected(self.path) as connection:
-            if isinstance(key, int) or str(key).isdigit():
+            if isinstance(key, int) or (str(key).isascii() and str(key).isdigit()):
                 number = int(key)
                 if not 0 < number <= _MAX_ID:
                     return None

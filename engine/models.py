@@ -27,6 +27,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
+from mltrainer.engine import costs
+from mltrainer.engine.costs import TrialCost
 from mltrainer.engine.errors import ConfigError, ModelUnavailableError
 
 
@@ -78,6 +80,7 @@ class ModelSpec:
     scaled: bool = False
     needs_torch: bool = False
     sequence: bool = field(default=False)
+    cost: TrialCost | None = None
 
     def validate_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults filled in, aliases of parameter names applied, every value bounds-checked."""
@@ -94,6 +97,18 @@ class ModelSpec:
             checked[name] = self.params[name].check(self.name, name, value)
         return checked
 
+    def cost_inputs(self, checked: Mapping[str, Any], lookback: int) -> dict[str, Any]:
+        """What the cost formula reads: the checked parameters, and the window for sequences."""
+        return {**checked, "lookback": lookback}
+
+    def check_cost(
+        self, params: Mapping[str, Any], *, folds: int, rows: int, lookback: int
+    ) -> None:
+        """Refuse (`ConfigError`) a configuration estimated over the per-trial time limit."""
+        if self.cost is not None:
+            inputs = self.cost_inputs(self.validate_params(params), lookback)
+            self.cost.check(self.name, inputs, folds=folds, rows=rows)
+
     def make_estimator(self, params: Mapping[str, Any], seed: int) -> Pipeline:
         checked = self.validate_params(params)
         if self.needs_torch:
@@ -105,6 +120,9 @@ class ModelSpec:
         steps.append(("model", estimator))
         return Pipeline(steps)
 
+
+# About 10 s of libsvm on the largest sample: enough to converge at the default C.
+SVM_MAX_ITER = 200_000
 
 PARAM_ALIASES = {
     "lr": "learning_rate",
@@ -179,6 +197,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "forest",
             "randomforestclassifier",
         ),
+        cost=costs.forest(2.8e-3),
     ),
     ModelSpec(
         name="extra_trees",
@@ -193,6 +212,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "extremely randomized trees",
             "extratreesclassifier",
         ),
+        cost=costs.forest(8.5e-4),
     ),
     ModelSpec(
         name="decision_tree",
@@ -204,6 +224,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "min_samples_leaf": _int(50, 1, 5000, "minimum rows in a leaf"),
         },
         aliases=("dt", "tree", "decision tree", "cart", "decisiontreeclassifier"),
+        cost=costs.single_tree(5e-3),
     ),
     ModelSpec(
         name="gradient_boosting",
@@ -243,6 +264,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "histgradientboostingclassifier",
             "xgbclassifier",
         ),
+        cost=costs.histogram_boosting(1.8e-3, leaf_cap=31),
     ),
     ModelSpec(
         name="lightgbm",
@@ -259,6 +281,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "colsample_bytree": _float(1.0, 0.1, 1.0, "share of features per tree"),
         },
         aliases=("lgbm", "lgb", "light gbm", "light_gbm", "lgbmclassifier"),
+        cost=costs.leaf_boosting(8.5e-5),
     ),
     ModelSpec(
         name="logistic_regression",
@@ -271,18 +294,22 @@ _SPECS: tuple[ModelSpec, ...] = (
         },
         aliases=("logit", "logistic", "logistic regression", "logreg"),
         scaled=True,
+        cost=costs.iterations(2.2e-4, "epochs"),
     ),
     ModelSpec(
         name="svm",
         family="kernel",
         description="support vector machine (no probabilities, so AUC and log loss are n/a)",
-        build=lambda p, s: SVC(C=p["C"], kernel=p["kernel"], random_state=s),
+        # libsvm has no iteration cap by default: a linear kernel with a large C on noisy
+        # returns can run for hours. At the cap the result carries a note that it stopped.
+        build=lambda p, s: SVC(C=p["C"], kernel=p["kernel"], max_iter=SVM_MAX_ITER, random_state=s),
         params={
             "C": _float(1.0, 1e-4, 1e4, "inverse regularisation strength"),
             "kernel": _choice("rbf", "rbf", "linear", "poly", "sigmoid"),
         },
         aliases=("svc", "support vector machine", "support vector", "svm classifier"),
         scaled=True,
+        cost=costs.kernel_machine(1.4, capped_at=5),
     ),
     ModelSpec(
         name="knn",
@@ -304,6 +331,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "kneighborsclassifier",
         ),
         scaled=True,
+        cost=costs.flat(2.0, rows_power=2),
     ),
     ModelSpec(
         name="naive_bayes",
@@ -313,6 +341,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         params={"var_smoothing": _float(1e-9, 1e-12, 1.0, "variance added for stability")},
         aliases=("nb", "gaussian nb", "naive bayes", "gaussiannb", "bayes"),
         scaled=True,
+        cost=costs.flat(0.05),
     ),
     ModelSpec(
         name="mlp",
@@ -343,6 +372,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "mlpclassifier",
         ),
         scaled=True,
+        cost=costs.perceptron(2.5e-6),
     ),
     ModelSpec(
         name="lstm",
@@ -361,6 +391,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         scaled=True,
         needs_torch=True,
         sequence=True,
+        cost=costs.recurrent(7e-6),
     ),
 )
 
@@ -407,3 +438,28 @@ def resolve_model(name: str) -> ModelSpec:
         f"unknown model '{name}'; available models are {', '.join(MODELS)} "
         "(aliases such as 'rf', 'logit', 'xgboost', 'lgbm' also work)"
     )
+
+
+def largest_allowed(
+    model: str, fixed: Mapping[str, Any] | None = None, folds: int = 5
+) -> tuple[dict[str, Any], int]:
+    """The largest value of `model`'s first cost knob that the per-trial limit still allows at
+    `folds`, with the `fixed` parameters: for `benchmarks/trial_cost.py`."""
+    spec = resolve_model(model)
+    fixed = dict(fixed or {})
+    if spec.cost is None or not spec.cost.knobs:
+        return fixed, folds
+    knob = spec.cost.knobs[0]
+    bound = spec.params[knob]
+    low, high = int(bound.low or 1), int(bound.high or 1)
+    while low < high:
+        middle = (low + high + 1) // 2
+        try:
+            spec.check_cost(
+                {**fixed, knob: middle}, folds=folds, rows=costs.REFERENCE_ROWS, lookback=20
+            )
+        except ConfigError:
+            high = middle - 1
+        else:
+            low = middle
+    return {**fixed, knob: low}, folds

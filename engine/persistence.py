@@ -1,10 +1,15 @@
 """Fitted models on disk in formats that run no code when loaded: skops for scikit-learn and
 LightGBM pipelines, `state_dict` + JSON for the PyTorch LSTM. Never bare pickle.
+
+No code on load is not enough: a crafted tree file made only of trusted types can still send
+`predict` into an endless loop or out of bounds. So every file's SHA-256 is recorded when it
+is saved, and `load_model` loads only a file whose content still has that hash.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import shutil
 import time
@@ -19,7 +24,11 @@ from mltrainer.engine.errors import MLTrainerError
 
 
 class UntrustedModelError(MLTrainerError):
-    """A model file holds types this engine never writes; it is refused, not loaded."""
+    """A model file holds types this engine never writes, or is not the file that was saved
+    (its SHA-256 differs); it is refused, not loaded."""
+
+
+_CHUNK = 1 << 20
 
 
 _STAGING = ".staging-"
@@ -96,15 +105,22 @@ def save_model(pipeline: Pipeline, folder: Path, model_id: str) -> Path:
 
 
 def model_digest(path: Path) -> str:
-    """SHA-256 of a model file, or of a model folder's files (names and bytes, in order)."""
+    """SHA-256 of a model file's bytes, or for a folder (the LSTM) of every file's relative
+    path and SHA-256 in name order, so renaming, adding or changing a file shows."""
+    if not path.is_dir():
+        return _file_sha256(path)
     digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        if path.is_dir():
-            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
-        with file.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        digest.update(bytes.fromhex(_file_sha256(file)))
+    return digest.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -152,25 +168,39 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def load_model(path: Path) -> Any:
-    """Load what `save_model` wrote; unknown types in the file are refused, not executed."""
+def load_model(path: Path, *, sha256: str) -> Any:
+    """Load what `save_model` wrote, if its content still has the SHA-256 recorded when it was
+    saved (the ledger's `model_sha256`); unknown types in the file are refused, not executed."""
     if path.is_dir():
+        _check_hash(path, model_digest(path), sha256)
         from mltrainer.engine.lstm import LSTMClassifier
 
         steps: list[tuple[str, Any]] = []
         preprocessing = path / "preprocessing.skops"
         if preprocessing.exists():
-            steps.extend(_load_skops(preprocessing).steps)
+            steps.extend(_load_skops(preprocessing.read_bytes(), preprocessing).steps)
         steps.append(("model", LSTMClassifier.load(path / "estimator")))
         return Pipeline(steps)
-    return _load_skops(path)
+    # Read once: the bytes that are hashed are the bytes that are loaded.
+    data = path.read_bytes()
+    _check_hash(path, hashlib.sha256(data).hexdigest(), sha256)
+    return _load_skops(data, path)
 
 
-def _load_skops(path: Path) -> Any:
+def _check_hash(path: Path, actual: str, expected: str) -> None:
+    if not hmac.compare_digest(actual.encode(), expected.lower().encode()):
+        raise UntrustedModelError(
+            f"{path} is not the model file that was saved (its SHA-256 is {actual[:12]}..., "
+            f"the ledger recorded {expected[:12]}...); it is refused, not loaded. Train the "
+            "trial again to get a fresh file"
+        )
+
+
+def _load_skops(data: bytes, path: Path) -> Any:
     import skops.io as sio
 
-    untrusted = sio.get_untrusted_types(file=path)
+    untrusted = sio.get_untrusted_types(data=data)
     refused = [t for t in untrusted if t not in _TRUSTED_EXTRA]
     if refused:
         raise UntrustedModelError(f"{path} contains types this engine never writes: {refused}")
-    return sio.load(path, trusted=untrusted)
+    return sio.loads(data, trusted=untrusted)

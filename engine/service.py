@@ -140,6 +140,7 @@ class ResearchService:
                     "random walk was used"
                 )
         development = self._development(config, bars, history)
+        self.compliance.check_trial_cost(config, rows=len(development.bars.frame))
         macro = self._macro(config.macro, development.info.used.end)
         outcome = run_trial(
             config,

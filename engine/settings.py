@@ -5,12 +5,15 @@ Keys are `SecretStr` so they never appear in a repr, a log line or an exception 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from mltrainer.engine.errors import DataHomeError
 
 ALL_SOURCES = ("sample", "synthetic", "polygon", "fred")
 
@@ -84,8 +87,28 @@ class Settings(BaseSettings):
         return self.home / "reports"
 
     def ensure_home(self) -> None:
+        """Create the data home's folders; `DataHomeError` says which one failed and why."""
         for folder in (self.home, self.transcripts_dir, self.models_dir, self.reports_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise data_home_error(folder, error) from error
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise DataHomeError(
+                    f"the data home folder {folder} is not writable; set MLTRAINER_HOME to a "
+                    "folder you can write to"
+                )
+
+
+def data_home_error(path: Path, error: OSError) -> DataHomeError:
+    """One message for every way a path under the data home can fail."""
+    reason = error.strerror or str(error)
+    if isinstance(error, FileExistsError | NotADirectoryError):
+        reason = "a file is in the way (the data home must be a folder)"
+    return DataHomeError(
+        f"cannot use {path} in the data home: {reason}; set MLTRAINER_HOME to a writable "
+        "folder (or remove what is in the way)"
+    )
 
 
 def load_settings() -> Settings:

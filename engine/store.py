@@ -10,13 +10,29 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+from mltrainer.engine.errors import DataHomeError
+from mltrainer.engine.settings import data_home_error
+
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open the database with WAL and a busy timeout so several processes can write in turn."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-    connection.execute("PRAGMA busy_timeout=30000")
-    _use_wal(connection)
+    connection: sqlite3.Connection | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+        connection.execute("PRAGMA busy_timeout=30000")
+        _use_wal(connection)
+    except OSError as error:
+        raise data_home_error(path, error) from error
+    except sqlite3.DatabaseError as error:
+        if connection is not None:
+            connection.close()
+        if "locked" in str(error):
+            raise
+        raise DataHomeError(
+            f"cannot open the database {path}: {error}; it must be an SQLite file mltrainer "
+            "wrote, in a folder you can write to (set MLTRAINER_HOME to move the data home)"
+        ) from error
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.row_factory = sqlite3.Row
     return connection

@@ -6,6 +6,7 @@ Exported as OpenAI function tools, Anthropic tools, or plain JSON from the same 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -18,6 +19,42 @@ if TYPE_CHECKING:
     from mltrainer.engine.service import ResearchService
 
 SchemaFormat = Literal["openai", "anthropic", "json"]
+
+# Every tool's arguments fit well inside these; a call beyond them is a model's mistake (or an
+# attack), refused with the limit stated before any JSON parser recurses into it.
+MAX_ARGUMENT_CHARS = 20_000
+MAX_ARGUMENT_DEPTH = 8
+_SHOWN_INPUT_CHARS = 80
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest in JSON `text`, without parsing it (strings skipped),
+    so a call nested thousands deep is measured in linear time and no recursion."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_JSON_STRING.sub("", text)):
+        if bracket in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def check_argument_size(name: str, raw: str) -> None:
+    """Refuse arguments too large or too deeply nested, naming the limit."""
+    if len(raw) > MAX_ARGUMENT_CHARS:
+        raise ToolArgumentError(
+            f"{name}: arguments are {len(raw)} characters long; the limit is "
+            f"{MAX_ARGUMENT_CHARS}. Send only the fields the tool takes"
+        )
+    depth = json_depth(raw)
+    if depth > MAX_ARGUMENT_DEPTH:
+        raise ToolArgumentError(
+            f"{name}: arguments nest {depth} levels deep; the limit is {MAX_ARGUMENT_DEPTH}. "
+            "Send one flat JSON object of the tool's fields"
+        )
 
 
 class ToolArgumentError(MLTrainerError):
@@ -60,6 +97,11 @@ class Tool:
 
     def parse(self, raw: str) -> BaseModel:
         """Validate raw JSON arguments; every problem comes back as one actionable message."""
+        if not isinstance(raw, str):
+            raise ToolArgumentError(
+                f"{self.name}: arguments must be JSON text, got {type(raw).__name__}"
+            )
+        check_argument_size(self.name, raw)
         try:
             data = json.loads(raw) if raw.strip() else {}
         except json.JSONDecodeError as error:
@@ -77,7 +119,7 @@ class Tool:
             problems = []
             for item in error.errors():
                 where = ".".join(str(p) for p in item["loc"]) or "arguments"
-                given = "" if item["type"] == "missing" else f" (got {item['input']!r})"
+                given = "" if item["type"] == "missing" else f" (got {_shown(item['input'])})"
                 problems.append(f"{where}: {item['msg']}{given}")
             raise ToolArgumentError(f"{self.name}: " + "; ".join(problems)) from error
 
@@ -104,6 +146,12 @@ class Tool:
                     "description": self.description,
                     "inputSchema": self.parameters(),
                 }
+
+
+def _shown(value: Any) -> str:
+    """The offending value as the model sent it, clipped: an error must not echo 20 kB back."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN_INPUT_CHARS else text[:_SHOWN_INPUT_CHARS] + "..."
 
 
 def _example(tool: Tool) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Literal, assert_never
 
 import anthropic
 import httpx2
-from anthropic.types import ContentBlockParam, MessageParam, TextBlock, ToolParam, ToolUseBlock
+from anthropic.types import ContentBlockParam, MessageParam, ToolParam
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mltrainer.agent.messages import (
     AssistantTurn,
@@ -21,9 +23,17 @@ from mltrainer.agent.messages import (
     Usage,
     UserMessage,
 )
-from mltrainer.agent.providers.base import Provider, ProviderConfigError, ProviderError
-from mltrainer.agent.transcript import redact
+from mltrainer.agent.providers.base import (
+    MalformedReplyError,
+    Provider,
+    ProviderConfigError,
+    ProviderError,
+    reply_object,
+    shape_problem,
+)
+from mltrainer.engine.redaction import redact_text, register_secrets
 from mltrainer.engine.settings import load_settings
+from mltrainer.tools.base import MAX_ARGUMENT_CHARS, MAX_ARGUMENT_DEPTH, json_depth
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 # Proxies and gateways in front of a custom base_url may not need a key; the SDK wants one.
@@ -88,6 +98,8 @@ class AnthropicProvider(Provider):
                 )
             key = PLACEHOLDER_KEY
         self._key = key
+        if key != PLACEHOLDER_KEY:
+            register_secrets([key])
         self._timeout = timeout
         # An explicit key and base_url keep the SDK from consulting profiles and other
         # environment variables: keys come from our settings only.
@@ -105,15 +117,33 @@ class AnthropicProvider(Provider):
         system: str,
         messages: Sequence[Message],
         tools: Sequence[ToolSpec],
+        timeout: float | None = None,
     ) -> AssistantTurn:
-        try:
-            response = await self._client.messages.create(
+        wait = self._timeout if timeout is None else max(min(timeout, self._timeout), 0.001)
+        with self._mapped_errors(wait):
+            raw = await self._client.messages.with_raw_response.create(
                 model=self.model,
                 max_tokens=self.max_tokens,
                 system=system,
                 messages=_to_wire(messages),
                 tools=[_tool_to_wire(tool) for tool in tools] if tools else anthropic.omit,
+                timeout=wait,
             )
+            body = await raw.read()
+        where = self._scrub(f"the Anthropic API at {self._base_url}")
+        return self._from_wire(_reply(reply_object(body, where), where))
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    def _scrub(self, text: str) -> str:
+        return redact_text(text, [self._key])
+
+    @contextmanager
+    def _mapped_errors(self, wait: float) -> Iterator[None]:
+        """Every SDK and transport failure as one `ProviderError`, key and credentials removed."""
+        try:
+            yield
         except anthropic.APIStatusError as error:
             raise ProviderError(
                 self._scrub(
@@ -125,8 +155,10 @@ class AnthropicProvider(Provider):
             ) from error
         except anthropic.APITimeoutError as error:
             raise ProviderError(
-                f"Anthropic API at {self._base_url} did not answer within {self._timeout:g} s "
-                f"(after {self._client.max_retries} retries)"
+                self._scrub(
+                    f"Anthropic API at {self._base_url} did not answer within {wait:g} s "
+                    f"(after {self._client.max_retries} retries)"
+                )
             ) from error
         except anthropic.APIConnectionError as error:
             raise ProviderError(
@@ -137,23 +169,16 @@ class AnthropicProvider(Provider):
             ) from error
         except anthropic.AnthropicError as error:
             raise ProviderError(self._scrub(f"Anthropic client error: {error}")) from error
-        return self._from_wire(response)
 
-    async def aclose(self) -> None:
-        await self._client.close()
-
-    def _scrub(self, text: str) -> str:
-        return str(redact(text, [self._key]))
-
-    def _from_wire(self, response: anthropic.types.Message) -> AssistantTurn:
+    def _from_wire(self, response: _Reply) -> AssistantTurn:
         texts: list[str] = []
         calls: list[ToolCall] = []
         for block in response.content:
-            if isinstance(block, TextBlock):
+            if block.type == "text" and block.text is not None:
                 texts.append(block.text)
-            elif isinstance(block, ToolUseBlock):
+            elif block.type == "tool_use" and block.name is not None:
                 calls.append(
-                    ToolCall(id=block.id, name=block.name, arguments=json.dumps(block.input))
+                    ToolCall(id=block.id or "", name=block.name, arguments=json.dumps(block.input))
                 )
         model = response.model or self.model
         input_tokens = response.usage.input_tokens
@@ -165,6 +190,54 @@ class AnthropicProvider(Provider):
             stop_reason=STOP_REASONS.get(response.stop_reason or "", "other"),
             model=model,
         )
+
+
+# --- the reply, as far as this provider reads it -------------------------------------------
+# Validated here rather than trusted: the SDK builds its response objects without checking
+# them, so `[]`, HTML or `"content": null` would otherwise surface as TypeErrors.
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Block(_Wire):
+    """A content block; text and tool_use are read, other kinds (thinking, ...) skipped."""
+
+    type: str
+    text: str | None = None
+    id: str | None = None
+    name: str | None = None
+    input: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _complete(self) -> _Block:
+        if self.type == "text" and self.text is None:
+            raise ValueError("a text block needs its text")
+        if self.type == "tool_use" and not self.name:
+            raise ValueError("a tool_use block needs the tool's name")
+        return self
+
+
+class _TokenUsage(_Wire):
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+
+
+class _Reply(_Wire):
+    content: list[_Block]
+    model: str | None = None
+    stop_reason: str | None = None
+    usage: _TokenUsage
+
+
+def _reply(data: dict[str, Any], where: str) -> _Reply:
+    try:
+        return _Reply.model_validate(data)
+    except ValidationError as error:
+        raise MalformedReplyError(
+            f"{where} sent a reply of the wrong shape ({shape_problem(error)})"
+        ) from None
 
 
 def _key_from_settings() -> str | None:
@@ -234,6 +307,9 @@ def _blocks(message: Message) -> tuple[Role, list[ContentBlockParam]]:
 def _tool_input(arguments: str) -> dict[str, Any]:
     # Calls recorded from another provider or a script may carry malformed JSON; the API
     # insists on an object, so the raw text travels inside one and the model sees what it sent.
+    # Arguments beyond the tools' limits travel as (clipped) text too, never re-parsed.
+    if len(arguments) > MAX_ARGUMENT_CHARS or json_depth(arguments) > MAX_ARGUMENT_DEPTH:
+        return {"raw_arguments": arguments[:MAX_ARGUMENT_CHARS]}
     try:
         parsed = json.loads(arguments)
     except json.JSONDecodeError:

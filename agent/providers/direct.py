@@ -54,7 +54,9 @@ class DirectProvider(Provider):
         system: str,
         messages: Sequence[Message],
         tools: Sequence[ToolSpec],
+        timeout: float | None = None,
     ) -> AssistantTurn:
+        # `timeout` needs nothing here: the loop cancels this wait when the session's time ends.
         if self._arrived is None or self._loop is not asyncio.get_running_loop():
             self._arrived = asyncio.Event()
             self._loop = asyncio.get_running_loop()

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, assert_never
 
 import httpx2
 import openai
-from openai.types.chat import (
-    ChatCompletion,
-    ChatCompletionMessageFunctionToolCall,
-    ChatCompletionMessageParam,
-    ChatCompletionToolParam,
-)
+from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mltrainer.agent.messages import (
     AssistantTurn,
@@ -29,8 +26,15 @@ from mltrainer.agent.messages import (
     Usage,
     UserMessage,
 )
-from mltrainer.agent.providers.base import Provider, ProviderConfigError, ProviderError
-from mltrainer.agent.transcript import redact
+from mltrainer.agent.providers.base import (
+    MalformedReplyError,
+    Provider,
+    ProviderConfigError,
+    ProviderError,
+    reply_object,
+    shape_problem,
+)
+from mltrainer.engine.redaction import redact_text, register_secrets
 from mltrainer.engine.settings import load_settings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -92,6 +96,8 @@ class OpenAIProvider(Provider):
                 )
             key = PLACEHOLDER_KEY
         self._key = key
+        if key != PLACEHOLDER_KEY:
+            register_secrets([key])
         self._timeout = timeout
         self._client = openai.AsyncOpenAI(
             api_key=key,
@@ -107,6 +113,7 @@ class OpenAIProvider(Provider):
         system: str,
         messages: Sequence[Message],
         tools: Sequence[ToolSpec],
+        timeout: float | None = None,
     ) -> AssistantTurn:
         wire_messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": system}]
         wire_messages.extend(_to_wire(messages))
@@ -117,13 +124,29 @@ class OpenAIProvider(Provider):
             if self._official
             else {"max_tokens": self.max_tokens}
         )
-        try:
-            response = await self._client.chat.completions.create(
+        wait = self._timeout if timeout is None else max(min(timeout, self._timeout), 0.001)
+        with self._mapped_errors(wait):
+            raw = await self._client.chat.completions.with_raw_response.create(
                 model=self.model,
                 messages=wire_messages,
                 tools=[_tool_to_wire(tool) for tool in tools] if tools else openai.omit,
+                timeout=wait,
                 **limit,
             )
+        where = self._scrub(f"the OpenAI-compatible API at {self._base_url}")
+        return self._from_wire(_completion(reply_object(raw.content, where), where))
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    def _scrub(self, text: str) -> str:
+        return redact_text(text, [self._key])
+
+    @contextmanager
+    def _mapped_errors(self, wait: float) -> Iterator[None]:
+        """Every SDK and transport failure as one `ProviderError`, key and credentials removed."""
+        try:
+            yield
         except openai.APIStatusError as error:
             raise ProviderError(
                 self._scrub(
@@ -135,8 +158,10 @@ class OpenAIProvider(Provider):
             ) from error
         except openai.APITimeoutError as error:
             raise ProviderError(
-                f"OpenAI-compatible API at {self._base_url} did not answer within "
-                f"{self._timeout:g} s (after {self._client.max_retries} retries)"
+                self._scrub(
+                    f"OpenAI-compatible API at {self._base_url} did not answer within "
+                    f"{wait:g} s (after {self._client.max_retries} retries)"
+                )
             ) from error
         except openai.APIConnectionError as error:
             raise ProviderError(
@@ -147,25 +172,15 @@ class OpenAIProvider(Provider):
             ) from error
         except openai.OpenAIError as error:
             raise ProviderError(self._scrub(f"OpenAI client error: {error}")) from error
-        return self._from_wire(response)
 
-    async def aclose(self) -> None:
-        await self._client.close()
-
-    def _scrub(self, text: str) -> str:
-        return str(redact(text, [self._key]))
-
-    def _from_wire(self, response: ChatCompletion) -> AssistantTurn:
-        if not response.choices:
-            raise ProviderError(f"OpenAI-compatible API at {self._base_url} returned no choices")
+    def _from_wire(self, response: _Completion) -> AssistantTurn:
         choice = response.choices[0]
         message = choice.message
         calls = tuple(
-            ToolCall(id=call.id, name=call.function.name, arguments=call.function.arguments)
+            ToolCall(id=call.id, name=call.function.name, arguments=call.function.text())
             for call in message.tool_calls or ()
-            if isinstance(call, ChatCompletionMessageFunctionToolCall)
         )
-        stop_reason = FINISH_REASONS.get(choice.finish_reason, "other")
+        stop_reason = FINISH_REASONS.get(choice.finish_reason or "", "other")
         # llama.cpp and older Ollama answer tool calls with finish_reason "stop".
         if calls and stop_reason == "end_turn":
             stop_reason = "tool_use"
@@ -183,6 +198,63 @@ class OpenAIProvider(Provider):
         return AssistantTurn(
             text=text, tool_calls=calls, usage=usage, stop_reason=stop_reason, model=model
         )
+
+
+# --- the reply, as far as this provider reads it -------------------------------------------
+# Validated here rather than trusted: the SDK builds its response objects without checking
+# them, so `[]`, HTML or `"message": null` would otherwise surface as AttributeErrors.
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Function(_Wire):
+    name: str
+    # A few compatible servers send the arguments as an object instead of JSON text.
+    arguments: str | dict[str, Any] = ""
+
+    def text(self) -> str:
+        if isinstance(self.arguments, str):
+            return self.arguments
+        return json.dumps(self.arguments)
+
+
+class _ToolCall(_Wire):
+    id: str = ""
+    type: str = "function"
+    function: _Function
+
+
+class _Message(_Wire):
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[_ToolCall] | None = None
+
+
+class _Choice(_Wire):
+    message: _Message
+    finish_reason: str | None = None
+
+
+class _TokenUsage(_Wire):
+    prompt_tokens: int = Field(default=0, ge=0)
+    completion_tokens: int = Field(default=0, ge=0)
+
+
+class _Completion(_Wire):
+    choices: list[_Choice] = Field(min_length=1)
+    model: str | None = None
+    usage: _TokenUsage | None = None
+
+
+def _completion(data: dict[str, Any], where: str) -> _Completion:
+    try:
+        return _Completion.model_validate(data)
+    except ValidationError as error:
+        raise MalformedReplyError(
+            f"{where} sent a reply of the wrong shape ({shape_problem(error)})"
+        ) from None
 
 
 def _key_from_settings() -> str | None:

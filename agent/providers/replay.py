@@ -1,5 +1,8 @@
 """A provider that replays the assistant turns of a recorded transcript, and fails loudly
 (`ReplayDivergence`) the moment the conversation stops matching the recording.
+
+The conversation only grows, so each message is compared with the recording once, when it is
+new: a replay of N messages costs O(N), not the O(N^2) of re-checking the whole prefix per turn.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ _DIFF_WIDTH = 160
 class ReplayProvider(Provider):
     """Serves the recorded assistant turns in order, checking the conversation before each."""
 
+    offline = True
+
     def __init__(self, events: list[dict[str, Any]]) -> None:
         try:
             header = session_header(events)
@@ -44,9 +49,15 @@ class ReplayProvider(Provider):
             if isinstance(message, AssistantTurn)
         ]
         self._served = 0
+        self._checked = 0
         self._ended = next(
             (e.get("reason") for e in events if e.get("event") == "session_end"), None
         )
+
+    @property
+    def recorded_messages(self) -> tuple[Message, ...]:
+        """Every message of the recording, in order."""
+        return tuple(self._recording)
 
     @classmethod
     def from_transcript(cls, path: Path) -> ReplayProvider:
@@ -62,38 +73,52 @@ class ReplayProvider(Provider):
         system: str,
         messages: Sequence[Message],
         tools: Sequence[ToolSpec],
+        timeout: float | None = None,
     ) -> AssistantTurn:
         turn_number = self._served + 1
         if self._served >= len(self._turns):
             if self._ended == "script finished":
-                _check_prefix(turn_number, self._recording, messages)
+                _check_new_messages(
+                    turn_number, self._recording, len(self._recording), messages, self._checked
+                )
                 raise ScriptFinished("script finished")
             raise ReplayDivergence(
                 f"replay diverged at turn {turn_number}: the recording has only "
                 f"{len(self._turns)} assistant turns"
             )
         position, turn = self._turns[self._served]
-        _check_prefix(turn_number, self._recording[:position], messages)
+        _check_new_messages(turn_number, self._recording, position, messages, self._checked)
+        self._checked = position
         self._served += 1
         return turn
 
 
-def _check_prefix(turn_number: int, expected: Sequence[Message], got: Sequence[Message]) -> None:
-    for index, (want, have) in enumerate(zip(expected, got, strict=False)):
-        if _comparable(want) != _comparable(have):
+def _check_new_messages(
+    turn_number: int,
+    recording: Sequence[Message],
+    expected_length: int,
+    got: Sequence[Message],
+    start: int,
+) -> None:
+    """Compare the messages from `start` on (the earlier ones matched at an earlier turn) with
+    the recording's first `expected_length` messages."""
+    for index in range(start, min(expected_length, len(got))):
+        if recording[index] is got[index]:  # the recorded turn itself, served back
+            continue
+        want, have = _comparable(recording[index]), _comparable(got[index])
+        if want != have:
             raise ReplayDivergence(
-                f"replay diverged at turn {turn_number}, message {index}:\n"
-                + _diff(_comparable(want), _comparable(have))
+                f"replay diverged at turn {turn_number}, message {index}:\n" + _diff(want, have)
             )
-    if len(expected) != len(got):
-        index = min(len(expected), len(got))
-        if len(got) > len(expected):
+    if expected_length != len(got):
+        index = min(expected_length, len(got))
+        if len(got) > expected_length:
             detail = f"the conversation has an extra message: {_clip(repr(got[index]), 0)}"
         else:
-            detail = f"the conversation lacks the recorded {_clip(repr(expected[index]), 0)}"
+            detail = f"the conversation lacks the recorded {_clip(repr(recording[index]), 0)}"
         raise ReplayDivergence(
             f"replay diverged at turn {turn_number}, message {index}: the recording has "
-            f"{len(expected)} messages before this turn, the conversation {len(got)}; {detail}"
+            f"{expected_length} messages before this turn, the conversation {len(got)}; {detail}"
         )
 
 

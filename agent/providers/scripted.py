@@ -45,6 +45,7 @@ class ScriptedProvider(Provider):
     """Returns the given turns one per call, in order."""
 
     name = "scripted"
+    offline = True
 
     def __init__(self, turns: Sequence[AssistantTurn], *, model: str = "scripted") -> None:
         self.model = model
@@ -79,6 +80,7 @@ class ScriptedProvider(Provider):
         system: str,
         messages: Sequence[Message],
         tools: Sequence[ToolSpec],
+        timeout: float | None = None,
     ) -> AssistantTurn:
         if self._next >= len(self.turns):
             raise ScriptFinished("script finished")

@@ -10,11 +10,10 @@ import json
 import logging
 import math
 import random
-import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -25,56 +24,11 @@ import httpx2
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from mltrainer.engine.errors import DataSourceError
+from mltrainer.engine.redaction import redact_text, register_secrets
 
 logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-REDACTED = "[REDACTED]"
-
-_KEY_IN_QUERY = re.compile(r"(?i)((?:api_?key|apikey|token)=)[^&\s'\"#]+")
-_BEARER = re.compile(r"(?i)(bearer\s+)[^\s'\",]+")
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with every known secret and anything shaped like a key parameter replaced."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    text = _KEY_IN_QUERY.sub(rf"\g<1>{REDACTED}", text)
-    return _BEARER.sub(rf"\g<1>{REDACTED}", text)
-
-
-class _RedactingFilter(logging.Filter):
-    """httpx2 logs every request URL at INFO; FRED's key is a query parameter of that URL."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg = cleaned
-            record.args = None
-        return True
-
-
-# Filters on a parent logger do not see a child's records, so each emitting logger gets one.
-_HTTP_LOGGERS = (
-    "httpx2",
-    "httpcore2.connection",
-    "httpcore2.http11",
-    "httpcore2.http2",
-    "httpcore2.proxy",
-    "httpcore2.socks",
-)
-
-
-def _install_log_redaction() -> None:
-    for name in _HTTP_LOGGERS:
-        target = logging.getLogger(name)
-        if not any(isinstance(existing, _RedactingFilter) for existing in target.filters):
-            target.addFilter(_RedactingFilter())
-
-
-_install_log_redaction()
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -228,6 +182,7 @@ class JsonFetcher:
     ) -> None:
         self.provider = provider
         self.secrets = tuple(s for s in secrets if s)
+        register_secrets(self.secrets)
         self.policy = policy or RetryPolicy()
         self.limiter = limiter
         self._own_client = client is None
@@ -244,7 +199,7 @@ class JsonFetcher:
         self.close()
 
     def redact(self, text: str) -> str:
-        return redact(text, self.secrets)
+        return redact_text(text, self.secrets)
 
     def get(
         self,

@@ -50,7 +50,12 @@ class KilledAtTurn(ScriptedProvider):
         self.kill_at = kill_at
 
     async def complete(
-        self, *, system: str, messages: Sequence[Message], tools: Sequence[ToolSpec]
+        self,
+        *,
+        system: str,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        timeout: float | None = None,
     ) -> AssistantTurn:
         if self._next + 1 == self.kill_at:
             raise SimulatedKill

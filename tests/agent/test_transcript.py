@@ -225,6 +225,15 @@ def test_torn_last_line_is_dropped(tmp_path: Path):
     ]
 
 
+def test_a_last_line_cut_inside_a_multibyte_character_is_torn_not_an_error(tmp_path: Path):
+    path = tmp_path / "s.jsonl"
+    write_session(path)
+    with path.open("ab") as file:
+        file.write('{"v": 1, "event": "user", "text": "€'.encode()[:-1])
+
+    assert [e["event"] for e in read_events(path)][-1] == "tool_results"
+
+
 def test_torn_middle_line_raises(tmp_path: Path):
     path = tmp_path / "s.jsonl"
     path.write_text(
@@ -301,7 +310,16 @@ def test_messages_from_events_skips_bookkeeping_events(tmp_path: Path):
     with Transcript(path) as transcript:
         transcript.write(HEADER)
         transcript.write_message(MESSAGES[0])
-        transcript.write({"event": "tool_run", "call_id": "call_1", "payload": {}})
+        transcript.write(
+            {
+                "event": "tool_run",
+                "call_id": "call_1",
+                "name": "list_models",
+                "payload": {},
+                "content": "{}",
+                "is_error": False,
+            }
+        )
         transcript.write_message(TURN)
         transcript.write({"event": "resumed", "after_turns": 1})
         transcript.write_message(RESULTS)

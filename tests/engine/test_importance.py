@@ -13,7 +13,7 @@ from sklearn.inspection import permutation_importance as sklearn_importance
 
 from mltrainer.engine.errors import ConfigError
 from mltrainer.engine.importance import permutation_importance, selection_rows
-from mltrainer.engine.persistence import load_model
+from mltrainer.engine.persistence import UntrustedModelError, load_model
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
 from mltrainer.engine.trial import TrialConfig
@@ -51,7 +51,8 @@ def test_agrees_with_scikit_learn_on_a_tabular_model(service: ResearchService):
     predictions = service.ledger.predictions(1)
     assert result is not None and predictions is not None and trained.result.model_path
     X, y, _, window = selection_rows(service.settings, result, predictions.dates)
-    model = load_model(Path(trained.result.model_path))
+    assert trained.result.model_sha256 is not None
+    model = load_model(Path(trained.result.model_path), sha256=trained.result.model_sha256)
 
     ours = permutation_importance(service.ledger, service.settings, 1, repeats=40, seed=1)
     theirs = sklearn_importance(model, X, y, scoring="accuracy", n_repeats=40, random_state=2)
@@ -73,7 +74,7 @@ def test_a_model_file_that_changed_since_it_was_saved_is_refused(service: Resear
     with open(trained.result.model_path, "ab") as handle:
         handle.write(b"\0")
 
-    with pytest.raises(ConfigError, match="does not match the SHA-256"):
+    with pytest.raises(UntrustedModelError, match="is not the model file that was saved"):
         permutation_importance(service.ledger, service.settings, 1)
 
 

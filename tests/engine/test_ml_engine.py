@@ -201,7 +201,7 @@ def test_saved_model_loads_and_reproduces_the_recorded_predictions(
     path = Path(result["model_path"])
     assert path.parent == load_settings().models_dir
 
-    loaded = load_model(path)
+    loaded = load_model(path, sha256=result["model_sha256"])
 
     recorded = engine.ledger.predictions(result["model_id"])
     X_test = rebuilt_selection_rows(result, recorded.dates)

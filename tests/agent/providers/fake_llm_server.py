@@ -3,6 +3,11 @@ APIs, so the real SDKs can be tested offline at the HTTP layer.
 
 Each test queues replies (status, JSON body, headers) and reads back every request body the
 SDK sent. The JSON builders below follow the shapes of the real APIs' responses.
+
+Faults a real server (or a hostile one) produces can be queued too: any raw bytes as the body
+(HTML, truncated JSON, `[]`), a body cut off before its declared length, a body trickled one
+byte at a time, and a request that is never answered. `always(...)` answers every request the
+same way, for sessions that retry.
 """
 
 from __future__ import annotations
@@ -27,9 +32,14 @@ RETRY_NOW = {"retry-after": "0", "retry-after-ms": "1"}
 @dataclass(frozen=True)
 class Reply:
     status: int
-    body: dict[str, Any]
+    body: Any
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    raw: bytes | None = None
+    content_type: str = "application/json"
+    cut_after: int | None = None
+    trickle_s: float | None = None
+    hang: bool = False
 
 
 @dataclass(frozen=True)
@@ -39,14 +49,21 @@ class RecordedRequest:
     body: dict[str, Any]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (a timeout, a cancelled call) is expected here, not news."""
+
+
 class FakeLLMServer:
     """Serves queued replies on 127.0.0.1 from a background thread; records every request."""
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self._replies: deque[Reply] = deque()
+        self._always: Reply | None = None
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.stopping = threading.Event()
+        self._httpd = _QuietServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True
         self._httpd.fake = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(
@@ -61,16 +78,43 @@ class FakeLLMServer:
 
     def reply(
         self,
-        body: dict[str, Any],
+        body: Any = None,
         *,
         status: int = 200,
         headers: dict[str, str] | None = None,
         delay_s: float = 0.0,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+        cut_after: int | None = None,
+        trickle_s: float | None = None,
+        hang: bool = False,
     ) -> None:
+        """Queue one reply. `raw` is sent verbatim instead of `body` as JSON; `cut_after` sends
+        only that many bytes of a body whose full length is declared, then closes; `trickle_s`
+        sends the body one byte per that many seconds; `hang` never answers."""
         with self._lock:
-            self._replies.append(Reply(status, body, headers or {}, delay_s))
+            self._replies.append(
+                Reply(
+                    status,
+                    body,
+                    headers or {},
+                    delay_s,
+                    raw,
+                    content_type,
+                    cut_after,
+                    trickle_s,
+                    hang,
+                )
+            )
+
+    def always(self, body: Any = None, **options: Any) -> None:
+        """Answer every request that finds the queue empty with this reply."""
+        self.reply(body, **options)
+        with self._lock:
+            self._always = self._replies.pop()
 
     def close(self) -> None:
+        self.stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
@@ -80,6 +124,8 @@ class FakeLLMServer:
             self.requests.append(request)
             if request.path not in ANSWERED_PATHS:
                 return Reply(404, {"error": {"message": f"no route {request.path}"}})
+            if not self._replies and self._always is not None:
+                return self._always
             if not self._replies:
                 # Not retryable, so a test that forgot to queue a reply fails fast.
                 return Reply(
@@ -99,15 +145,34 @@ class _Handler(BaseHTTPRequestHandler):
             headers={name.lower(): value for name, value in self.headers.items()},
             body=json.loads(raw) if raw else {},
         )
-        reply = self.server.fake._next_reply(request)  # type: ignore[attr-defined]
+        fake: FakeLLMServer = self.server.fake  # type: ignore[attr-defined]
+        reply = fake._next_reply(request)
+        if reply.hang:
+            fake.stopping.wait()
+            return
         time.sleep(reply.delay_s)
-        payload = json.dumps(reply.body).encode()
+        payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
         self.send_response(reply.status)
-        self.send_header("content-type", "application/json")
+        self.send_header("content-type", reply.content_type)
         self.send_header("content-length", str(len(payload)))
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()
+        if reply.cut_after is not None:
+            self.wfile.write(payload[: reply.cut_after])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if reply.trickle_s is not None:
+            for index in range(len(payload)):
+                if fake.stopping.wait(reply.trickle_s):
+                    return
+                try:
+                    self.wfile.write(payload[index : index + 1])
+                    self.wfile.flush()
+                except OSError:  # the client gave up, as it should
+                    return
+            return
         self.wfile.write(payload)
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -56,7 +56,15 @@ def test_scripted_without_a_script_is_a_config_error() -> None:
 def test_replay_reads_the_transcript(tmp_path: Path) -> None:
     path = tmp_path / "session.jsonl"
     with Transcript(path) as recording:
-        recording.write({"event": "session_start", "provider": "anthropic", "model": "m"})
+        recording.write(
+            {
+                "event": "session_start",
+                "session_id": "s-1",
+                "provider": "anthropic",
+                "model": "m",
+                "goal": "g",
+            }
+        )
 
     provider = make_provider("replay", model="ignored", transcript=path)
 

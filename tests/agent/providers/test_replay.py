@@ -58,7 +58,18 @@ def transcript(tmp_path: Path) -> Path:
         )
         for message in (GOAL, FIRST, RESULTS):
             recording.write_message(message)
-        recording.write({"event": "tool_run", "name": "train_model", "duration_s": 1.5})
+        recording.write(
+            {
+                "event": "tool_run",
+                "call_id": "call_1",
+                "name": "train_model",
+                "arguments": {"symbol": "SPX"},
+                "payload": {"status": "success"},
+                "content": "Trial 1.",
+                "is_error": False,
+                "seconds": 1.5,
+            }
+        )
         recording.write_message(SECOND)
         recording.write({"event": "session_end", "reason": "finish", "summary": "no edge"})
     return path

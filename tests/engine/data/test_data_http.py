@@ -16,9 +16,9 @@ from mltrainer.engine.data.http import (
     RateLimiter,
     RetryPolicy,
     parse_retry_after,
-    redact,
 )
 from mltrainer.engine.errors import DataSourceError
+from mltrainer.engine.redaction import redact_text as redact
 
 OK = {"status": "OK", "results": []}
 

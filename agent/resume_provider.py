@@ -1,0 +1,87 @@
+"""Which provider a resumed session talks to. Keys go only where the user sends them.
+
+A transcript can come from someone else, so nothing in it decides where the user's API key
+goes: the provider and model default to the recorded ones (names are harmless), but a base URL
+recorded in the transcript is used only when the user repeats it on the command line. Without
+it, resume refuses and says how to repeat it; with another one, the difference is named.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mltrainer.agent.providers import ScriptedProvider, make_provider
+from mltrainer.agent.providers.base import Provider, ProviderConfigError
+from mltrainer.engine.redaction import REDACTED, redact_text
+
+KEY_NAMES = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+
+
+@dataclass(frozen=True)
+class ProviderRequest:
+    """What the user asked for on the command line; None means "as recorded"."""
+
+    provider: str | None = None
+    model: str | None = None
+    base_url: str | None = None
+    script: Path | None = None
+
+
+def provider_for_resume(
+    header: dict[str, Any], assistant_turns: int, request: ProviderRequest
+) -> tuple[Provider, list[str]]:
+    """The provider to continue with, and notes naming where it differs from the recording."""
+    recorded_name = str(header.get("provider", ""))
+    recorded_model = str(header.get("model", ""))
+    options = header.get("provider_options") or {}
+    name = request.provider or recorded_name
+    model = request.model or recorded_model
+    notes: list[str] = []
+    if name != recorded_name:
+        notes.append(f"the session ran with provider {recorded_name!r}; continuing with {name!r}")
+    if model != recorded_model:
+        notes.append(f"the session ran with model {recorded_model!r}; continuing with {model!r}")
+    if name == "replay":
+        raise ProviderConfigError(
+            "a resumed session needs a live or scripted provider; to re-run a transcript "
+            "offline, use `mltrainer replay`"
+        )
+    if name == "scripted":
+        return _scripted(options, request.script, model, assistant_turns), notes
+    recorded_url = options.get("base_url") if name == recorded_name else None
+    if request.base_url is None:
+        if recorded_url:
+            raise ProviderConfigError(_repeat_url_message(name, recorded_url))
+        return make_provider(name, model=model), notes
+    shown = redact_text(request.base_url)
+    if recorded_url and shown != recorded_url:
+        notes.append(f"the session ran against {recorded_url}; continuing against {shown}")
+    elif not recorded_url:
+        notes.append(
+            f"the session ran against the provider's default server; continuing against {shown}"
+        )
+    return make_provider(name, model=model, base_url=request.base_url), notes
+
+
+def _repeat_url_message(name: str, recorded_url: str) -> str:
+    key = KEY_NAMES.get(name, "API key")
+    credentials = " (with its credentials)" if REDACTED in recorded_url else ""
+    return (
+        f"the session ran against {recorded_url}, a server named in the transcript; mltrainer "
+        f"sends your {key} only to a server you name yourself. To continue there, repeat it: "
+        f"--base-url {recorded_url}{credentials}; or give another --base-url, or --provider"
+    )
+
+
+def _scripted(
+    options: dict[str, Any], script: Path | None, model: str, assistant_turns: int
+) -> Provider:
+    path = script or (Path(options["script"]) if options.get("script") else None)
+    if path is None:
+        raise ProviderConfigError(
+            "the transcript does not name the script it ran from; give it with --script"
+        )
+    scripted = ScriptedProvider.from_file(path, model=model or "scripted")
+    return ScriptedProvider(scripted.turns[assistant_turns:], model=scripted.model)
