@@ -292,7 +292,11 @@ async def test_empty_assistant_turn_is_dropped_and_user_turns_merge(
             "role": "user",
             "content": [
                 {"type": "text", "text": "Go"},
-                {"type": "text", "text": "Use your tools."},
+                {
+                    "type": "text",
+                    "text": "Use your tools.",
+                    "cache_control": {"type": "ephemeral"},
+                },
             ],
         }
     ]
