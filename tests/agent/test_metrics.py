@@ -4,6 +4,7 @@ long as the test process, so every check compares a value before and after."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import subprocess
@@ -23,6 +24,7 @@ from mltrainer.agent.messages import AssistantTurn, Message, ToolCall, ToolSpec,
 from mltrainer.agent.providers import ScriptedProvider
 from mltrainer.agent.providers.base import MalformedReplyError, Provider, ProviderError
 from mltrainer.agent.runs import start_session
+from mltrainer.agent.session import Budgets
 from mltrainer.engine.settings import load_settings
 
 GOAL = "Is the next day's direction of SPX predictable?"
@@ -192,6 +194,30 @@ async def test_a_provider_error_is_counted_under_its_http_status(tmp_path: Path)
     assert summary.reason == "provider error: HTTP 503: overloaded"
     assert changes["flaky 503"] == 1
     assert changes["flaky ok"] == 0
+
+
+class Hung(Flaky):
+    name = "hung"
+
+    async def complete(self, **_: Any) -> AssistantTurn:
+        await asyncio.sleep(60)
+        raise AssertionError("the call should have been cancelled at the deadline")
+
+
+async def test_a_model_call_cut_off_at_the_deadline_is_counted_as_deadline(tmp_path: Path):
+    before = value("mltrainer_provider_errors_total", provider="hung", status="deadline")
+
+    summary = await start_session(
+        Hung([], []),
+        GOAL,
+        settings=load_settings(),
+        budgets=Budgets(max_seconds=1),
+        transcript_path=tmp_path / "s.jsonl",
+    )
+
+    assert summary.reason == "wall-time budget reached (1 s) while waiting for the model"
+    after = value("mltrainer_provider_errors_total", provider="hung", status="deadline")
+    assert after - before == 1
 
 
 # --- data requests: cache hits and misses come from the provenance a result carries -------------
