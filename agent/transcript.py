@@ -60,7 +60,6 @@ def message_to_event(message: Message) -> dict[str, Any]:
         case UserMessage(text=text):
             return {"event": "user", "text": text}
         case AssistantTurn():
-            usage = message.usage
             return {
                 "event": "assistant",
                 "text": message.text,
@@ -68,11 +67,7 @@ def message_to_event(message: Message) -> dict[str, Any]:
                     {"id": call.id, "name": call.name, "arguments": call.arguments}
                     for call in message.tool_calls
                 ],
-                "usage": {
-                    "input_tokens": usage.input_tokens,
-                    "output_tokens": usage.output_tokens,
-                    "cost_usd": usage.cost_usd,
-                },
+                "usage": message.usage.as_record(),
                 "stop_reason": message.stop_reason,
                 "model": message.model,
             }
