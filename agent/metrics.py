@@ -24,6 +24,8 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
+from mltrainer.agent.messages import Usage
+
 # --- the seed's metrics, under the seed's names --------------------------------------------------
 MODEL_TRAININGS = Counter("ml_model_training", "Total model trainings (trials recorded).")
 MODEL_ACCURACY = Gauge(
@@ -92,8 +94,6 @@ DATA_REQUESTS = Counter(
     ["source", "cache"],
 )
 
-_TOKEN_KINDS = ("input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens")
-
 
 @contextmanager
 def active_session() -> Iterator[None]:
@@ -102,16 +102,16 @@ def active_session() -> Iterator[None]:
         yield
 
 
-def record_turn(provider: str, usage: Any) -> None:
-    """One model turn and its usage. Token kinds a usage object lacks count as 0."""
+def record_turn(provider: str, usage: Usage) -> None:
+    """One model turn and its tokens and cost."""
     TURNS.labels(provider).inc()
-    for attribute in _TOKEN_KINDS:
-        count = getattr(usage, attribute, 0) or 0
-        if count:
-            TOKENS.labels(provider, attribute.removesuffix("_tokens")).inc(count)
-    cost = getattr(usage, "cost_usd", None)
-    if cost:
-        COST.labels(provider).inc(cost)
+    tokens = TOKENS.labels
+    tokens(provider, "input").inc(usage.input_tokens)
+    tokens(provider, "cached_input").inc(usage.cached_input_tokens)
+    tokens(provider, "cache_write").inc(usage.cache_write_tokens)
+    tokens(provider, "output").inc(usage.output_tokens)
+    if usage.cost_usd:
+        COST.labels(provider).inc(usage.cost_usd)
 
 
 def provider_status(error: BaseException) -> str:

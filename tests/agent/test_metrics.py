@@ -62,6 +62,8 @@ SAMPLES = {
     ),
     "input tokens": ("mltrainer_llm_tokens_total", {"provider": "flaky", "kind": "input"}),
     "output tokens": ("mltrainer_llm_tokens_total", {"provider": "flaky", "kind": "output"}),
+    "cached tokens": ("mltrainer_llm_tokens_total", {"provider": "flaky", "kind": "cached_input"}),
+    "written tokens": ("mltrainer_llm_tokens_total", {"provider": "flaky", "kind": "cache_write"}),
     "cost": ("mltrainer_llm_cost_usd_total", {"provider": "flaky"}),
 }
 
@@ -170,7 +172,13 @@ class Flaky(Provider):
 
 async def test_model_calls_are_counted_by_status_with_retries_tokens_and_cost(tmp_path: Path):
     changes = Changes()
-    paid = Usage(input_tokens=1200, output_tokens=80, cost_usd=0.0125)
+    paid = Usage(
+        input_tokens=1200,
+        output_tokens=80,
+        cost_usd=0.0125,
+        cached_input_tokens=1000,
+        cache_write_tokens=150,
+    )
     provider = Flaky([MalformedReplyError("HTML instead of JSON")], [turn(FINISH, usage=paid)])
 
     summary = await run(provider, tmp_path)
@@ -183,6 +191,8 @@ async def test_model_calls_are_counted_by_status_with_retries_tokens_and_cost(tm
     assert changes["flaky latency"] == 1
     assert changes["input tokens"] == 1200
     assert changes["output tokens"] == 80
+    assert changes["cached tokens"] == 1000
+    assert changes["written tokens"] == 150
     assert changes["cost"] == pytest.approx(0.0125)
 
 
