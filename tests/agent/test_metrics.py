@@ -143,6 +143,27 @@ async def test_the_accuracy_gauge_holds_the_latest_trial_per_model_and_symbol(tm
     )
 
 
+def test_the_seed_system_counts_concurrent_instructions_it_trains():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mltrainer.agent.trainer import MLTrainer
+
+    changes = Changes()
+    system = MLTrainer()
+    defaults = {"days": 1500, "save_model": False}
+    instructions = [f"Train a naive Bayes model on {symbol}" for symbol in ("SPX", "IXIC", "MSFT")]
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(
+            pool.map(lambda i: system.process_ai_instruction(i, defaults=defaults), instructions)
+        )
+
+    assert [r["ml_result"]["status"] for r in results] == ["success"] * 3
+    assert changes["trainings"] == 3
+    assert changes["nb trials"] == 3
+    assert changes["parses"] == 3
+
+
 # --- the provider: requests, latency, retries, errors, tokens, cost ------------------------------
 
 
