@@ -31,8 +31,8 @@ from mltrainer.agent.providers.base import (
 )
 from mltrainer.agent.providers.pricing import priced
 from mltrainer.agent.providers.sdk_errors import mapped_sdk_errors
+from mltrainer.agent.settings import load_agent_settings
 from mltrainer.engine.redaction import redact_text, register_secrets
-from mltrainer.engine.settings import load_settings
 from mltrainer.tools.base import MAX_ARGUMENT_CHARS, MAX_ARGUMENT_DEPTH, json_depth
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -210,7 +210,7 @@ def _reply(data: dict[str, Any], where: str) -> _Reply:
 
 
 def _key_from_settings() -> str | None:
-    secret = load_settings().anthropic_api_key
+    secret = load_agent_settings().anthropic_api_key
     return secret.get_secret_value() if secret is not None else None
 
 

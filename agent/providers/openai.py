@@ -34,8 +34,8 @@ from mltrainer.agent.providers.base import (
 )
 from mltrainer.agent.providers.pricing import priced
 from mltrainer.agent.providers.sdk_errors import mapped_sdk_errors
+from mltrainer.agent.settings import load_agent_settings
 from mltrainer.engine.redaction import redact_text, register_secrets
-from mltrainer.engine.settings import load_settings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # OpenAI-compatible servers mostly ignore the key, but the SDK refuses to start without one.
@@ -234,7 +234,7 @@ def _completion(data: dict[str, Any], where: str) -> _Completion:
 
 
 def _key_from_settings() -> str | None:
-    secret = load_settings().openai_api_key
+    secret = load_agent_settings().openai_api_key
     return secret.get_secret_value() if secret is not None else None
 
 
