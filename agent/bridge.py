@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from mltrainer.agent import metrics
 from mltrainer.agent.conversation import ConversationMemory, Resolution
 from mltrainer.agent.feedback import config_line, format_feedback
-from mltrainer.agent.metrics import PARSING_DURATION
 from mltrainer.agent.reading import read_reply
 from mltrainer.agent.reply import ParsedReply
 
@@ -33,7 +33,7 @@ class MLAgentBridge:
     def __init__(self) -> None:
         self.memory = ConversationMemory()
 
-    @PARSING_DURATION.time()
+    @metrics.PARSING_DURATION.time()
     def parse_mltrainer_response(self, text: str) -> dict[str, Any]:
         """Everything the text asks for, under `extracted_params`; nothing found is None/empty."""
         reply = read_reply(text)
