@@ -276,6 +276,33 @@ def test_a_data_request_is_a_hit_a_miss_or_uncached(provenance: dict[str, Any], 
     assert after - before == 1
 
 
+async def test_polygon_fetches_count_as_misses_and_offline_answers_from_the_cache_as_hits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine" / "data"))
+    from market_fakes import POLYGON_KEY, FakeMarket
+
+    market = FakeMarket().start()
+    monkeypatch.setenv("POLYGON_API_KEY", POLYGON_KEY)
+    monkeypatch.setenv("POLYGON_BASE_URL", market.url)
+    monkeypatch.setenv("POLYGON_REQUESTS_PER_MINUTE", "100000")
+    hits = ("mltrainer_data_requests_total", {"source": "polygon", "cache": "hit"})
+    misses = ("mltrainer_data_requests_total", {"source": "polygon", "cache": "miss"})
+    before = {"hit": value(hits[0], **hits[1]), "miss": value(misses[0], **misses[1])}
+    fetch = turn(("fetch_data", {"symbol": "MSFT", "source": "polygon", "start": "2012-01-01"}))
+    try:
+        online = await run(ScriptedProvider([fetch, turn(FINISH)]), tmp_path / "online")
+        monkeypatch.delenv("POLYGON_API_KEY")  # the next session works offline, from the cache
+        offline = await run(ScriptedProvider([fetch, turn(FINISH)]), tmp_path / "offline")
+    finally:
+        market.stop()
+
+    assert (online.reason, offline.reason) == ("finished", "finished")
+    assert len(market.requests) == 1
+    assert value(misses[0], **misses[1]) - before["miss"] == 1
+    assert value(hits[0], **hits[1]) - before["hit"] == 1
+
+
 def test_a_trial_counts_its_bars_and_each_macro_series_as_data_requests():
     cached_fred = {"source": "fred", "cached": True, "fetched_at": "2026-01-02T00:00:00Z"}
     before = value("mltrainer_data_requests_total", source="fred", cache="hit")
