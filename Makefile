@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck install install-dev bench clean image image-test browser readme-images
+.PHONY: demo test lint typecheck install install-dev bench clean image image-test browser prometheus readme-images
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,16 @@ browser:
 		|| echo "chromium could not be installed; the browser test will skip"; \
 	else echo "chromium is missing and cannot be installed here (needs root and apt-get); the browser test will skip"; fi
 
-test: lint typecheck browser
+# The metrics test has Debian's Prometheus scrape a session. Installed here when missing and
+# possible (root with apt-get); otherwise the test skips and says why.
+prometheus:
+	@if command -v prometheus >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null \
+		|| echo "prometheus could not be installed; the Prometheus scrape test will skip"; \
+	else echo "prometheus is missing and cannot be installed here (needs root and apt-get); the Prometheus scrape test will skip"; fi
+
+test: lint typecheck browser prometheus
 	$(BIN)/python -m pytest -q
 
 # The README's chat screenshot and report figure (docs/images/), from a fresh data home.

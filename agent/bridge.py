@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from mltrainer.agent import metrics
 from mltrainer.agent.conversation import ConversationMemory, Resolution
 from mltrainer.agent.feedback import config_line, format_feedback
 from mltrainer.agent.reading import read_reply
@@ -32,6 +33,7 @@ class MLAgentBridge:
     def __init__(self) -> None:
         self.memory = ConversationMemory()
 
+    @metrics.PARSING_DURATION.time()
     def parse_mltrainer_response(self, text: str) -> dict[str, Any]:
         """Everything the text asks for, under `extracted_params`; nothing found is None/empty."""
         reply = read_reply(text)

@@ -17,6 +17,7 @@ from rich.table import Table
 from mltrainer.agent.cli_data import data_app
 from mltrainer.agent.cli_errors import OneLineErrors, errors, fail, load_cli_settings, run_reported
 from mltrainer.agent.cli_interrupt import run_interruptible
+from mltrainer.agent.cli_metrics import MetricsHost, MetricsLinger, MetricsPort, metrics_served
 from mltrainer.agent.cli_progress import message_hook, progress_hook
 from mltrainer.agent.loop import SessionSummary
 from mltrainer.engine.redaction import redact_text
@@ -287,6 +288,9 @@ def run(
     ] = 900.0,
     transcript: Annotated[Path | None, typer.Option(help="Where to write the transcript.")] = None,
     as_json: JsonOption = False,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
+    metrics_linger: MetricsLinger = 0.0,
 ) -> None:
     """Run a research session with an LLM; its text and every tool error print as they happen.
     The full help (`RUN_HELP`) also documents the scripted-turns file format."""
@@ -301,25 +305,26 @@ def run(
         "base_url": redact_text(base_url) if base_url else None,
         "script": str(script.resolve()) if script else None,
     }
-    hook, stop = progress_hook(console, not as_json)
-    try:
-        summary = _await_session(
-            lambda interrupt: start_session(
-                llm,
-                goal,
-                settings=settings,
-                budgets=budgets,
-                transcript_path=transcript,
-                progress=hook,
-                provider_options=options,
-                on_message=message_hook(console, not as_json),
-                interrupt=interrupt,
+    with metrics_served(metrics_port, metrics_host, metrics_linger):
+        hook, stop = progress_hook(console, not as_json)
+        try:
+            summary = _await_session(
+                lambda interrupt: start_session(
+                    llm,
+                    goal,
+                    settings=settings,
+                    budgets=budgets,
+                    transcript_path=transcript,
+                    progress=hook,
+                    provider_options=options,
+                    on_message=message_hook(console, not as_json),
+                    interrupt=interrupt,
+                )
             )
-        )
-    finally:
-        stop()
-    _print_summary(summary, as_json)
-    _exit_for(summary)
+        finally:
+            stop()
+        _print_summary(summary, as_json)
+        _exit_for(summary)
 
 
 @app.command()

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from mltrainer.agent.bridge import MLAgentBridge
 from mltrainer.agent.messages import ToolCall, ToolResult
+from mltrainer.agent.metrics import record_tool_run
 from mltrainer.engine.progress import listening
 from mltrainer.engine.service import ResearchService
 from mltrainer.tools import TOOLS_BY_NAME, Tool, ToolArgumentError, get_tool
@@ -213,6 +214,9 @@ class LiveExecutor:
                 run = await self._run_one(call, deadline)
             else:
                 run = refused_run(call, "the session's tool-call budget is spent")
+            record_tool_run(
+                call.name, run.payload, is_error=run.result.is_error, refused=run.refused
+            )
             if on_run is not None:
                 on_run(run)
             return run

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, assert_never
 
 from mltrainer.agent.messages import Usage, UserMessage
+from mltrainer.agent.metrics import active_session
 from mltrainer.agent.session import (
     Continue,
     Finished,
@@ -50,6 +51,13 @@ async def run_session(
     first_step: NextStep | None = None,
 ) -> SessionSummary:
     """Run until finish, a budget or a fatal error. `goal=None` continues a resumed session."""
+    with active_session():
+        return await _run_session(state, goal, header, first_step)
+
+
+async def _run_session(
+    state: SessionState, goal: str | None, header: dict[str, Any], first_step: NextStep | None
+) -> SessionSummary:
     if goal is not None:
         state.transcript.write({"event": "session_start", **header})
         state.add(UserMessage(goal))

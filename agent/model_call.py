@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mltrainer.agent.messages import AssistantTurn, Message, ToolSpec
+from mltrainer.agent.metrics import provider_request, record_retry
 from mltrainer.agent.providers.base import Provider, ProviderError
 
 MALFORMED_REPLY_RETRIES = 2
@@ -42,7 +43,8 @@ async def ask_model(
     """The provider's next turn. Raises `CallStopped` at the deadline or on Ctrl-C, and
     `ProviderError` when the provider fails for good."""
     if provider.offline:
-        return await provider.complete(system=system, messages=messages, tools=tools)
+        with provider_request(provider.name):
+            return await provider.complete(system=system, messages=messages, tools=tools)
     deadline = time.monotonic() + seconds_left
     attempt = 0
     while True:
@@ -51,10 +53,12 @@ async def ask_model(
             raise CallStopped("deadline")
         call = provider.complete(system=system, messages=messages, tools=tools, timeout=left)
         try:
-            return await _race(asyncio.ensure_future(call), left, interrupt)
+            with provider_request(provider.name):
+                return await _race(asyncio.ensure_future(call), left, interrupt)
         except ProviderError as error:
             if not error.retryable or attempt >= MALFORMED_REPLY_RETRIES:
                 raise
+            record_retry(provider.name, error)
         attempt += 1
         pause = min(RETRY_PAUSE_SECONDS * attempt, max(deadline - time.monotonic(), 0.0))
         if await _interrupted_within(interrupt, pause):

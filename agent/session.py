@@ -25,6 +25,7 @@ from mltrainer.agent.messages import (
     UserMessage,
     with_unique_call_ids,
 )
+from mltrainer.agent.metrics import record_turn
 from mltrainer.agent.model_call import CallStopped, ask_model
 from mltrainer.agent.providers.base import Provider, ProviderError, ScriptFinished
 from mltrainer.agent.transcript import Transcript, message_to_event
@@ -197,6 +198,7 @@ async def take_turn(state: SessionState) -> NextStep:
     state.turns += 1
     turn = with_unique_call_ids(turn, state.call_ids, state.turns)
     state.usage = state.usage + turn.usage
+    record_turn(state.provider.name, turn.usage)
     state.add(turn, latency_s=round(time.monotonic() - asked, 3))
     if (
         state.budgets.max_cost_usd is not None

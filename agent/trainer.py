@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mltrainer.agent.bridge import MLAgentBridge, config_line
+from mltrainer.agent.metrics import record_trial
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.ml_engine import MLEngine
 from mltrainer.engine.settings import Settings, load_settings
@@ -58,6 +59,8 @@ class MLTrainer:
             else:
                 config = resolution.config
                 result = self.ml_engine.train_model(config)
+                if result.get("type") == "training_complete":
+                    record_trial(result)
         ran = result.get("config") if result.get("status") == "success" else config
         return {
             "original_instruction": instruction,

@@ -74,12 +74,24 @@ def wait_until_healthy(url: str, server: subprocess.Popen[bytes], seconds: float
 
 
 @pytest.fixture
-def server(isolated_home: Path, tmp_path: Path) -> Iterator[str]:
+def metrics_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def server(isolated_home: Path, tmp_path: Path, metrics_port: int) -> Iterator[str]:
     port = free_port()
     log = (tmp_path / "ui.log").open("wb")
     environment = {**os.environ, "MLTRAINER_HOME": str(isolated_home), "NO_PROXY": "127.0.0.1"}
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "mltrainer"), "ui", "--port", str(port)],
+        [
+            str(Path(sys.executable).parent / "mltrainer"),
+            "ui",
+            "--port",
+            str(port),
+            "--metrics-port",
+            str(metrics_port),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=environment,
@@ -116,7 +128,9 @@ def browser(tmp_path: Path) -> Iterator[object]:
         driver.quit()
 
 
-def test_an_instruction_typed_in_the_chat_shows_its_trial_card(server, browser, isolated_home):
+def test_an_instruction_typed_in_the_chat_shows_its_trial_card(
+    server, browser, isolated_home, metrics_port
+):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ready
@@ -159,6 +173,9 @@ def test_an_instruction_typed_in_the_chat_shows_its_trial_card(server, browser, 
     shot = ARTIFACTS / "chat.png"
     assert browser.save_screenshot(str(shot))  # type: ignore[attr-defined]
     assert shot.stat().st_size > 10_000
+    # The UI's process counted the trial on the /metrics that `--metrics-port` serves.
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as answer:
+        assert "\nml_model_training_total 1.0\n" in answer.read().decode()
 
 
 def test_the_browser_and_its_driver_are_the_debian_packages():
