@@ -454,6 +454,7 @@ def finalize(
 
 # `train` and `trials` live in their own modules and use the helpers above, so they are
 # registered last.
+from mltrainer.agent.cli_mcp import mcp  # noqa: E402
 from mltrainer.agent.cli_report import report  # noqa: E402
 from mltrainer.agent.cli_train import train  # noqa: E402
 from mltrainer.agent.cli_trials import trials_app  # noqa: E402
@@ -462,6 +463,7 @@ from mltrainer.agent.cli_ui import ui  # noqa: E402
 app.command()(train)
 app.command()(report)
 app.command()(ui)
+app.command()(mcp)
 app.add_typer(trials_app, name="trials")
 
 
