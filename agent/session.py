@@ -30,7 +30,7 @@ from mltrainer.agent.providers.base import Provider, ProviderError, ScriptFinish
 from mltrainer.agent.transcript import Transcript, message_to_event
 from mltrainer.engine.runner import result_summary
 from mltrainer.prompts import load_text
-from mltrainer.tools import TOOLS
+from mltrainer.tools import TOOLS_BY_NAME, Tool
 from mltrainer.tools.research import final_summary
 
 REMINDER = (
@@ -93,10 +93,18 @@ class SessionControl:
     stop_reason: str | None = None
 
 
+def registered_tools() -> tuple[Tool, ...]:
+    """The registry's tools as a session's set: built-ins, registered and plugin tools."""
+    return tuple(TOOLS_BY_NAME.values())
+
+
 @cache
-def tool_specs() -> tuple[ToolSpec, ...]:
-    """Built once: the schemas never change, and building them costs milliseconds per turn."""
-    return tuple(ToolSpec(t.name, t.description, t.parameters()) for t in TOOLS)
+def tool_specs(tools: tuple[Tool, ...] | None = None) -> tuple[ToolSpec, ...]:
+    """The specs the model sees for a tool set (the registry's when None). Cached per set: a
+    set's schemas never change, and building them costs milliseconds per turn."""
+    return tuple(
+        ToolSpec(t.name, t.description, t.parameters()) for t in tools or registered_tools()
+    )
 
 
 @dataclass
@@ -119,6 +127,10 @@ class SessionState:
     call_ids: set[str] = field(default_factory=set)
     on_message: MessageHook | None = None  # e.g. the CLI, printing the LLM's text as it comes
     control: SessionControl = field(default_factory=SessionControl)
+    tools: tuple[Tool, ...] = field(default_factory=registered_tools)
+
+    def ends_session(self, name: str) -> bool:
+        return any(tool.name == name and tool.ends_session for tool in self.tools)
 
     def add(self, message: Message, **extra: Any) -> None:
         self.messages.append(message)
@@ -182,7 +194,7 @@ async def take_turn(state: SessionState) -> NextStep:
             state.provider,
             system=state.system,
             messages=state.messages,
-            tools=tool_specs(),
+            tools=tool_specs(state.tools),
             seconds_left=state.seconds_left(),
             interrupt=state.interrupt,
         )
@@ -230,7 +242,9 @@ async def _run_tool_calls(state: SessionState, calls: tuple[ToolCall, ...]) -> N
     report = await _execute(state, calls)
     state.add(ToolResults(tuple(run.result for run in report.runs)))
     if report.conclusion is not None:
-        return Finished(report.conclusion["conclusion"], report.conclusion.get("best_trial"))
+        return Finished(
+            str(report.conclusion.get("conclusion", "")), report.conclusion.get("best_trial")
+        )
     if state.interrupt.is_set():
         return Stopped(INTERRUPTED, resumable=True)
     if report.exhausted:
@@ -296,7 +310,7 @@ async def resume_pending(state: SessionState, recorded: dict[str, dict[str, Any]
     for call in turn.tool_calls:
         payload = recorded.get(call.id, {}).get("payload")
         if (
-            call.name == "finish"
+            state.ends_session(call.name)
             and isinstance(payload, dict)
             and payload.get("status") == "success"
         ):

@@ -6,6 +6,7 @@ with units and bounds. Handlers return JSON-ready dicts; failures are `status: "
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal
@@ -17,6 +18,7 @@ from mltrainer.engine.errors import ConfigError, MLTrainerError
 from mltrainer.engine.ml_engine import MLEngine, error_result
 from mltrainer.engine.trial import RankBy, TrialConfig
 from mltrainer.tools.base import Tool, ToolContext
+from mltrainer.tools.feedback import format_feedback
 
 
 class _Args(BaseModel):
@@ -200,12 +202,27 @@ def _finish(context: ToolContext, args: Finish) -> dict[str, Any]:
     return payload
 
 
+def _read_trial(payload: dict[str, Any]) -> str:
+    """A trial as the model reads it: its number, then the feedback question."""
+    prefix = f"Trial {payload['trial']} ({payload['model_id']}). " if "trial" in payload else ""
+    return prefix + format_feedback(payload)
+
+
+def _read_models(payload: dict[str, Any]) -> str:
+    """Names and defaults only: bounds and descriptions are in the schema, and cost tokens."""
+    slim = [
+        {"name": m["name"], "params": {k: v["default"] for k, v in m["params"].items()}}
+        for m in payload["models"]
+    ]
+    return json.dumps({"models": slim}, separators=(",", ":"))
+
+
 TOOLS: tuple[Tool, ...] = (
     Tool("list_sources", ListSources, _list_sources),
     Tool("list_symbols", ListSymbols, _list_symbols),
-    Tool("list_models", ListModels, _list_models),
+    Tool("list_models", ListModels, _list_models, render=_read_models),
     Tool("fetch_data", FetchData, _fetch_data),
-    Tool("train_model", TrainModel, _train_model),
+    Tool("train_model", TrainModel, _train_model, render=_read_trial),
     Tool("evaluate_trial", EvaluateTrial, _evaluate),
     Tool("compare_trials", CompareTrials, _compare),
     Tool("finalize", Finalize, _finalize),

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mltrainer.agent.feedback import config_line, format_feedback
+from mltrainer.tools.feedback import config_line, format_feedback
 from mltrainer.engine.trial import TrialConfig, TrialResult
 
 
