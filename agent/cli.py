@@ -419,8 +419,10 @@ def tools(
 
     Example: mltrainer tools --format anthropic
     """
+    from mltrainer.agent.plugins import load_plugins
     from mltrainer.tools import export_schemas
 
+    _run(load_plugins)
     if fmt not in ("openai", "anthropic", "json"):
         raise _fail(f"unknown format '{fmt}'; choose openai, anthropic or json")
     print(json.dumps(export_schemas(fmt), indent=2))  # type: ignore[arg-type]

@@ -30,11 +30,12 @@ def mcp(
     """
     from mltrainer.agent.mcp_server import ResearchTools, serve_http, serve_stdio
     from mltrainer.agent.runs import new_session_id
-    from mltrainer.tools import TOOLS_BY_NAME
+    from mltrainer.agent.session import registered_tools
 
     settings = load_cli_settings()
     session_id = "mcp-" + new_session_id()
-    research = run_reported(lambda: ResearchTools(settings, TOOLS_BY_NAME, session_id))
+    tools = {tool.name: tool for tool in run_reported(registered_tools)}
+    research = run_reported(lambda: ResearchTools(settings, tools, session_id))
     where = f"http://{host}:{port}/mcp (metrics on /metrics)" if http else "stdio"
     errors.print(f"mltrainer MCP server on {where}; session {session_id}", highlight=False)
     if http:

@@ -26,6 +26,7 @@ from mltrainer.agent.messages import (
     with_unique_call_ids,
 )
 from mltrainer.agent.model_call import CallStopped, ask_model
+from mltrainer.agent.plugins import load_plugins
 from mltrainer.agent.providers.base import Provider, ProviderError, ScriptFinished
 from mltrainer.agent.transcript import Transcript, message_to_event
 from mltrainer.engine.runner import result_summary
@@ -95,16 +96,19 @@ class SessionControl:
 
 def registered_tools() -> tuple[Tool, ...]:
     """The registry's tools as a session's set: built-ins, registered and plugin tools."""
+    load_plugins()
     return tuple(TOOLS_BY_NAME.values())
 
 
-@cache
 def tool_specs(tools: tuple[Tool, ...] | None = None) -> tuple[ToolSpec, ...]:
-    """The specs the model sees for a tool set (the registry's when None). Cached per set: a
-    set's schemas never change, and building them costs milliseconds per turn."""
-    return tuple(
-        ToolSpec(t.name, t.description, t.parameters()) for t in tools or registered_tools()
-    )
+    """The specs the model sees for a tool set (the registry's as it is now when None)."""
+    return _specs(tools if tools is not None else registered_tools())
+
+
+@cache
+def _specs(tools: tuple[Tool, ...]) -> tuple[ToolSpec, ...]:
+    """Cached per set: a set's schemas never change, and building them costs milliseconds."""
+    return tuple(ToolSpec(t.name, t.description, t.parameters()) for t in tools)
 
 
 @dataclass
