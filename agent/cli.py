@@ -8,7 +8,7 @@ from collections.abc import Callable, Coroutine
 from contextlib import nullcontext
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,9 +18,11 @@ from mltrainer.agent.cli_data import data_app
 from mltrainer.agent.cli_errors import OneLineErrors, errors, fail, load_cli_settings, run_reported
 from mltrainer.agent.cli_interrupt import run_interruptible
 from mltrainer.agent.cli_progress import message_hook, progress_hook
-from mltrainer.agent.loop import SessionSummary
 from mltrainer.engine.redaction import redact_text
-from mltrainer.engine.settings import Settings
+
+if TYPE_CHECKING:  # the session machinery and settings load with the command that needs them
+    from mltrainer.agent.loop import SessionSummary
+    from mltrainer.engine.settings import Settings
 
 app = typer.Typer(
     help="Honest machine-learning research on market data, driven by an LLM.",

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from mltrainer.engine.data.base import Provenance
+from mltrainer.engine.data.provenance import Provenance
 
 SourceName = Literal["auto", "sample", "synthetic", "polygon"]
 Execution = Literal["next_bar", "close"]

@@ -2,6 +2,8 @@
 
 Argument docstrings and field descriptions are written for the model reading them: short,
 with units and bounds. Handlers return JSON-ready dicts; failures are `status: "error"`.
+Handlers import the engine's heavy parts (scikit-learn, pandas) when they run, so listing or
+exporting the tools (`mltrainer tools`, an MCP `tools/list`) loads no ML library.
 """
 
 from __future__ import annotations
@@ -13,9 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mltrainer.engine.data.registry import get_source, list_sources
 from mltrainer.engine.errors import ConfigError, MLTrainerError
-from mltrainer.engine.ml_engine import MLEngine, error_result
 from mltrainer.engine.trial import RankBy, TrialConfig
 from mltrainer.tools.base import Tool, ToolContext
 from mltrainer.tools.feedback import format_feedback
@@ -118,6 +118,8 @@ def _failure(kind: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..
             try:
                 return handler(context, args)
             except (MLTrainerError, ValidationError) as error:
+                from mltrainer.engine.ml_engine import error_result
+
                 return error_result(error, kind)
 
         return run
@@ -126,6 +128,8 @@ def _failure(kind: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..
 
 
 def _list_sources(context: ToolContext, _: ListSources) -> dict[str, Any]:
+    from mltrainer.engine.data.registry import list_sources
+
     return {
         "status": "success",
         "type": "sources",
@@ -135,6 +139,8 @@ def _list_sources(context: ToolContext, _: ListSources) -> dict[str, Any]:
 
 @_failure("list_failed")
 def _list_symbols(context: ToolContext, args: ListSymbols) -> dict[str, Any]:
+    from mltrainer.engine.data.registry import get_source
+
     source = get_source(args.source, context.service.settings)
     return {
         "status": "success",
@@ -144,6 +150,8 @@ def _list_symbols(context: ToolContext, args: ListSymbols) -> dict[str, Any]:
 
 
 def _list_models(context: ToolContext, _: ListModels) -> dict[str, Any]:
+    from mltrainer.engine.ml_engine import MLEngine
+
     return {"status": "success", "type": "models", "models": MLEngine.available_models()}
 
 
