@@ -8,7 +8,8 @@ The public API, by use:
   `ScriptedProvider` (fixed turns), `register_provider` (buildable by name);
 - the messages a provider reads and writes: `AssistantTurn`, `ToolCall`, `ToolSpec`,
   `UserMessage`, `ToolResults`, `ToolResult`, `Usage`;
-- add a tool: `Tool`, `ToolContext`, `register_tool`; plugins: `load_plugins`;
+- add a tool: `Tool`, `ToolContext`, `register_tool`; a model: `ModelSpec`, `ParamBound`,
+  `register_model`; plugins: `load_plugins`;
 - the seed's facade: `MLTrainer`.
 
 Names resolve on first use, so `import mltrainer.agent` pulls in no ML library.
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from mltrainer.agent.runs import replay_session, resume_session, start_session
     from mltrainer.agent.session import Budgets, SessionControl
     from mltrainer.agent.trainer import MLTrainer
+    from mltrainer.engine.models import ModelSpec, ParamBound, register_model
     from mltrainer.tools import Tool, ToolContext, register_tool
 
 _WHERE = {
@@ -66,6 +68,9 @@ _WHERE = {
     "ToolContext": "mltrainer.tools",
     "register_tool": "mltrainer.tools",
     "load_plugins": "mltrainer.agent.plugins",
+    "register_model": "mltrainer.engine.models",
+    "ModelSpec": "mltrainer.engine.models",
+    "ParamBound": "mltrainer.engine.models",
     "MLTrainer": "mltrainer.agent.trainer",
 }
 
@@ -75,6 +80,8 @@ __all__ = [
     "FunctionInfo",
     "FunctionProvider",
     "MLTrainer",
+    "ModelSpec",
+    "ParamBound",
     "Provider",
     "ScriptedProvider",
     "SessionControl",
@@ -88,6 +95,7 @@ __all__ = [
     "Usage",
     "UserMessage",
     "load_plugins",
+    "register_model",
     "register_provider",
     "register_tool",
     "replay_session",
