@@ -9,7 +9,7 @@ The public API, by use:
 - the messages a provider reads and writes: `AssistantTurn`, `ToolCall`, `ToolSpec`,
   `UserMessage`, `ToolResults`, `ToolResult`, `Usage`;
 - add a tool: `Tool`, `ToolContext`, `register_tool`; a model: `ModelSpec`, `ParamBound`,
-  `register_model`; plugins: `load_plugins`;
+  `register_model`; a data source: `register_source`; plugins: `load_plugins`;
 - the seed's facade: `MLTrainer`.
 
 Names resolve on first use, so `import mltrainer.agent` pulls in no ML library.
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from mltrainer.agent.runs import replay_session, resume_session, start_session
     from mltrainer.agent.session import Budgets, SessionControl
     from mltrainer.agent.trainer import MLTrainer
+    from mltrainer.engine.data.catalog import register_source
     from mltrainer.engine.models import ModelSpec, ParamBound, register_model
     from mltrainer.tools import Tool, ToolContext, register_tool
 
@@ -69,6 +70,7 @@ _WHERE = {
     "register_tool": "mltrainer.tools",
     "load_plugins": "mltrainer.agent.plugins",
     "register_model": "mltrainer.engine.models",
+    "register_source": "mltrainer.engine.data.catalog",
     "ModelSpec": "mltrainer.engine.models",
     "ParamBound": "mltrainer.engine.models",
     "MLTrainer": "mltrainer.agent.trainer",
@@ -97,6 +99,7 @@ __all__ = [
     "load_plugins",
     "register_model",
     "register_provider",
+    "register_source",
     "register_tool",
     "replay_session",
     "resume_session",

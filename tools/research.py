@@ -13,10 +13,11 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mltrainer.engine.data.catalog import bar_source_names, source_names
 from mltrainer.engine.errors import ConfigError, MLTrainerError
-from mltrainer.engine.trial import RankBy, TrialConfig
+from mltrainer.engine.trial import RankBy, TrialConfig, one_of
 from mltrainer.tools.base import Tool, ToolContext
 from mltrainer.tools.feedback import format_feedback
 
@@ -33,7 +34,15 @@ class ListSources(_Args):
 class ListSymbols(_Args):
     """List the symbols a source serves. Sample symbols work offline."""
 
-    source: Literal["sample", "synthetic", "polygon", "fred"] = "sample"
+    source: str = Field(
+        default="sample",
+        json_schema_extra=lambda schema: schema.update(enum=list(source_names())),
+    )
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        return one_of(value, source_names())
 
 
 class ListModels(_Args):
@@ -45,10 +54,18 @@ class FetchData(_Args):
     only the part before the dataset's locked holdout is described; its dates are given."""
 
     symbol: str = Field(description="ticker (e.g. MSFT, SPX) or FRED series id when kind=series")
-    source: Literal["auto", "sample", "synthetic", "polygon"] = "auto"
+    source: str = Field(
+        default="auto",
+        json_schema_extra=lambda schema: schema.update(enum=list(bar_source_names())),
+    )
     kind: Literal["bars", "series"] = "bars"
     start: date | None = Field(default=None, description="YYYY-MM-DD")
     end: date | None = Field(default=None, description="YYYY-MM-DD")
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        return one_of(value, bar_source_names())
 
 
 class TrainModel(TrialConfig):
