@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Coroutine
 from contextlib import nullcontext
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -16,11 +14,12 @@ from rich.table import Table
 
 from mltrainer.agent.cli_data import data_app
 from mltrainer.agent.cli_errors import OneLineErrors, errors, fail, load_cli_settings, run_reported
-from mltrainer.agent.cli_interrupt import run_interruptible
 from mltrainer.agent.cli_progress import message_hook, progress_hook
 from mltrainer.engine.redaction import redact_text
 
-if TYPE_CHECKING:  # the session machinery and settings load with the command that needs them
+if TYPE_CHECKING:  # asyncio, sessions and settings load with the command that needs them
+    import asyncio
+
     from mltrainer.agent.loop import SessionSummary
     from mltrainer.engine.settings import Settings
 
@@ -57,11 +56,15 @@ def _settings() -> Settings:
 
 
 def _await(coroutine_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    import asyncio
+
     return _run(lambda: asyncio.run(coroutine_factory()))
 
 
 def _await_session(session: Callable[[asyncio.Event], Coroutine[Any, Any, T]]) -> T:
     """Like `_await`, with Ctrl-C stopping the session cleanly (see `cli_interrupt`)."""
+    from mltrainer.agent.cli_interrupt import run_interruptible
+
     return _run(lambda: run_interruptible(session, errors))
 
 
@@ -214,6 +217,8 @@ def demo(
 
     Example: mltrainer demo
     """
+    from importlib import resources
+
     from mltrainer.agent.providers import ScriptedProvider
     from mltrainer.agent.runs import start_session
 

@@ -10,7 +10,6 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -48,6 +47,8 @@ EndOption = Annotated[
 @contextmanager
 def _reported_errors() -> Iterator[None]:
     """Library errors become one line on stderr and exit code 1; nothing else is swallowed."""
+    from pydantic import ValidationError
+
     try:
         yield
     except MLTrainerError as error:

@@ -14,7 +14,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
@@ -49,6 +48,8 @@ def run_reported(action: Callable[[], Any]) -> Any:
 
 def load_cli_settings() -> Settings:
     """Settings from the environment and `.env`; a bad value is one line naming it."""
+    from pydantic import ValidationError
+
     from mltrainer.engine.settings import load_settings
 
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
@@ -28,6 +27,8 @@ def mcp(
 
     Example (HTTP): mltrainer mcp --http --port 8000   # then http://127.0.0.1:8000/mcp
     """
+    import asyncio
+
     from mltrainer.agent.mcp_server import ResearchTools, serve_http, serve_stdio
     from mltrainer.agent.runs import new_session_id
     from mltrainer.agent.session import registered_tools

@@ -6,7 +6,8 @@ the figure is the median wall time. `python -c pass` is the floor every Python p
 and `mltrainer tools` under 0.6 s; `import mltrainer.tools` loads no scikit-learn, pandas or
 LightGBM (checked here on the same run, and by a test).
 
-Other jobs on the machine inflate every figure alike; compare the ratios to the floor.
+Other jobs on the machine inflate every wall time; the CPU time (user + system) of each
+process is printed beside it, and the load average with the run.
 
 Example:
     python benchmarks/import_time.py --repeats 5
@@ -15,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -28,13 +30,17 @@ TARGET_SECONDS = 0.6
 HEAVY = ("sklearn", "pandas", "lightgbm", "torch", "scipy", "matplotlib")
 
 
-def wall_time(command: list[str], env: dict[str, str], repeats: int) -> float:
-    times = []
+def wall_and_cpu(command: list[str], env: dict[str, str], repeats: int) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + system) of the child process."""
+    walls, cpus = [], []
     for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main() -> None:
@@ -53,11 +59,15 @@ def main() -> None:
             ("mltrainer tools", [mltrainer, "tools"], TARGET_SECONDS),
         ]
         floor = None
-        print(f"median of {args.repeats} whole-process runs (os.cpu_count()={os.cpu_count()})")
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        print(
+            f"median of {args.repeats} whole-process runs; {os.cpu_count()} cores, "
+            f"load average {load}; x = wall time over the floor's"
+        )
         for label, command, target in rows:
-            seconds = wall_time(command, env, args.repeats)
+            seconds, cpu = wall_and_cpu(command, env, args.repeats)
             floor = floor or seconds
-            line = f"{label:30s} {seconds:6.3f} s  {seconds / floor:5.1f} x floor"
+            line = f"{label:28s} wall {seconds:6.3f} s  cpu {cpu:6.3f} s  {seconds / floor:5.1f} x"
             if target is not None:
                 line += f"  target < {target} s: {verdict(seconds < target)}"
             print(line)
