@@ -16,9 +16,9 @@ from typing import Any
 
 from mltrainer.agent import metrics
 from mltrainer.agent.conversation import ConversationMemory, Resolution
-from mltrainer.agent.feedback import config_line, format_feedback
 from mltrainer.agent.reading import read_reply
 from mltrainer.agent.reply import ParsedReply
+from mltrainer.tools.feedback import config_line, format_feedback
 
 __all__ = ["MLAgentBridge", "Resolution", "config_line"]
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable, Coroutine
 from contextlib import nullcontext
-from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -16,12 +14,15 @@ from rich.table import Table
 
 from mltrainer.agent.cli_data import data_app
 from mltrainer.agent.cli_errors import OneLineErrors, errors, fail, load_cli_settings, run_reported
-from mltrainer.agent.cli_interrupt import run_interruptible
 from mltrainer.agent.cli_metrics import MetricsHost, MetricsLinger, MetricsPort, metrics_served
 from mltrainer.agent.cli_progress import message_hook, progress_hook
-from mltrainer.agent.loop import SessionSummary
 from mltrainer.engine.redaction import redact_text
-from mltrainer.engine.settings import Settings
+
+if TYPE_CHECKING:  # asyncio, sessions and settings load with the command that needs them
+    import asyncio
+
+    from mltrainer.agent.loop import SessionSummary
+    from mltrainer.engine.settings import Settings
 
 app = typer.Typer(
     help="Honest machine-learning research on market data, driven by an LLM.",
@@ -56,11 +57,15 @@ def _settings() -> Settings:
 
 
 def _await(coroutine_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    import asyncio
+
     return _run(lambda: asyncio.run(coroutine_factory()))
 
 
 def _await_session(session: Callable[[asyncio.Event], Coroutine[Any, Any, T]]) -> T:
     """Like `_await`, with Ctrl-C stopping the session cleanly (see `cli_interrupt`)."""
+    from mltrainer.agent.cli_interrupt import run_interruptible
+
     return _run(lambda: run_interruptible(session, errors))
 
 
@@ -214,6 +219,8 @@ def demo(
 
     Example: mltrainer demo
     """
+    from importlib import resources
+
     from mltrainer.agent.providers import ScriptedProvider
     from mltrainer.agent.runs import start_session
 
@@ -425,8 +432,10 @@ def tools(
 
     Example: mltrainer tools --format anthropic
     """
+    from mltrainer.agent.plugins import load_plugins
     from mltrainer.tools import export_schemas
 
+    _run(load_plugins)
     if fmt not in ("openai", "anthropic", "json"):
         raise _fail(f"unknown format '{fmt}'; choose openai, anthropic or json")
     print(json.dumps(export_schemas(fmt), indent=2))  # type: ignore[arg-type]
@@ -460,6 +469,7 @@ def finalize(
 
 # `train` and `trials` live in their own modules and use the helpers above, so they are
 # registered last.
+from mltrainer.agent.cli_mcp import mcp  # noqa: E402
 from mltrainer.agent.cli_report import report  # noqa: E402
 from mltrainer.agent.cli_train import train  # noqa: E402
 from mltrainer.agent.cli_trials import trials_app  # noqa: E402
@@ -468,6 +478,7 @@ from mltrainer.agent.cli_ui import ui  # noqa: E402
 app.command()(train)
 app.command()(report)
 app.command()(ui)
+app.command()(mcp)
 app.add_typer(trials_app, name="trials")
 
 

@@ -7,20 +7,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from mltrainer.engine.data.base import BarSet, SeriesSet
-from mltrainer.engine.data.cache import MarketCache
-from mltrainer.engine.data.registry import resolve_bars, resolve_series
-from mltrainer.engine.data.sample import SampleSource
 from mltrainer.engine.errors import MLTrainerError
-from mltrainer.engine.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # pandas, the data sources and settings load with the command that needs them
+    import pandas as pd
+
+    from mltrainer.engine.data.base import BarSet, SeriesSet
+    from mltrainer.engine.settings import Settings
 
 data_app = typer.Typer(
     help="Market and macro data: fetch into the cache, list what is cached, clear it.",
@@ -48,6 +47,8 @@ EndOption = Annotated[
 @contextmanager
 def _reported_errors() -> Iterator[None]:
     """Library errors become one line on stderr and exit code 1; nothing else is swallowed."""
+    from pydantic import ValidationError
+
     try:
         yield
     except MLTrainerError as error:
@@ -60,6 +61,8 @@ def _reported_errors() -> Iterator[None]:
 
 
 def _settings() -> Settings:
+    from mltrainer.engine.settings import load_settings
+
     with _reported_errors():
         return load_settings()
 
@@ -107,6 +110,9 @@ def _fetch(
     *,
     as_of: bool,
 ) -> BarSet | SeriesSet:
+    from mltrainer.engine.data.registry import resolve_bars, resolve_series
+    from mltrainer.engine.data.sample import SampleSource
+
     sample = SampleSource()
     is_sample_series = sample.has_series(symbol) and not sample.has_bars(symbol)
     if source == "fred" or (source == "sample" and is_sample_series):
@@ -117,6 +123,8 @@ def _fetch(
 
 
 def _tail(data: BarSet | SeriesSet) -> pd.DataFrame:
+    import pandas as pd
+
     tail = data.frame.tail(_TAIL_ROWS).reset_index()
     for column in tail.columns:
         if pd.api.types.is_datetime64_any_dtype(tail[column]):
@@ -125,6 +133,8 @@ def _tail(data: BarSet | SeriesSet) -> pd.DataFrame:
 
 
 def _fetch_json(data: BarSet | SeriesSet) -> str:
+    from mltrainer.engine.data.base import SeriesSet
+
     payload: dict[str, Any] = {
         "dataset": "series" if isinstance(data, SeriesSet) else "bars",
         "point_in_time": data.point_in_time if isinstance(data, SeriesSet) else None,
@@ -135,6 +145,8 @@ def _fetch_json(data: BarSet | SeriesSet) -> str:
 
 
 def _print_fetch(data: BarSet | SeriesSet) -> None:
+    from mltrainer.engine.data.base import SeriesSet
+
     console = Console()
     provenance = data.provenance
     if provenance.kind == "synthetic":
@@ -169,6 +181,8 @@ def _print_fetch(data: BarSet | SeriesSet) -> None:
 
 
 def _cell(column: str, value: object) -> str:
+    import pandas as pd
+
     if isinstance(value, str):
         return value
     if isinstance(value, float) and pd.isna(value):
@@ -185,6 +199,8 @@ def list_cached(
     Example: mltrainer data list --json
     """
     settings = _settings()
+    from mltrainer.engine.data.cache import MarketCache
+
     with _reported_errors():
         entries = MarketCache(settings.db_path).entries()
     if as_json:
@@ -227,6 +243,8 @@ def clear(
     )
     if not yes:
         typer.confirm(f"Delete cached data ({what or 'everything'})?", abort=True)
+    from mltrainer.engine.data.cache import MarketCache
+
     with _reported_errors():
         removed = MarketCache(settings.db_path).clear(
             source=source.lower() if source else None, symbol=symbol.upper() if symbol else None

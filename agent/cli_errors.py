@@ -11,17 +11,18 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from mltrainer.engine.errors import MLTrainerError
-from mltrainer.engine.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from mltrainer.engine.settings import Settings
 
 errors = Console(stderr=True, soft_wrap=True)
 
@@ -47,6 +48,10 @@ def run_reported(action: Callable[[], Any]) -> Any:
 
 def load_cli_settings() -> Settings:
     """Settings from the environment and `.env`; a bad value is one line naming it."""
+    from pydantic import ValidationError
+
+    from mltrainer.engine.settings import load_settings
+
     try:
         return load_settings()
     except ValidationError as error:

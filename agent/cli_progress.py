@@ -4,13 +4,15 @@ tools at work, a line per finished trial, the LLM's text and every tool error as
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from mltrainer.agent.dispatch import ProgressHook
 from mltrainer.agent.messages import AssistantTurn, Message, ToolResults, UserMessage
+
+if TYPE_CHECKING:
+    from mltrainer.agent.dispatch import ProgressHook
 
 
 def progress_hook(

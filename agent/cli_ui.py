@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-from importlib import resources
 from typing import Annotated
 
 import typer
@@ -31,6 +30,8 @@ def ui(
     """
     if importlib.util.find_spec("streamlit") is None:
         raise _fail("the UI needs Streamlit: pip install 'mltrainer[ui]'")
+    from importlib import resources
+
     from streamlit.web import cli as streamlit_cli
 
     app = resources.files("mltrainer.agent.ui").joinpath("app.py")

@@ -10,7 +10,6 @@ runs its transcript recorded, and those calls are answered from the recording, n
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import Counter
@@ -24,7 +23,7 @@ from mltrainer.agent.metrics import record_tool_run
 from mltrainer.engine.progress import listening
 from mltrainer.engine.service import ResearchService
 from mltrainer.tools import TOOLS_BY_NAME, Tool, ToolArgumentError, get_tool
-from mltrainer.tools.base import ToolContext
+from mltrainer.tools.base import ToolContext, compact_json
 
 logger = logging.getLogger(__name__)
 
@@ -139,31 +138,16 @@ def stable_payload(payload: Any) -> Any:
     return payload
 
 
-def describe_for_model(name: str, payload: dict[str, Any], bridge: MLAgentBridge) -> str:
-    """Short text for the model: training feedback through the bridge, compact JSON otherwise."""
+def describe_for_model(
+    name: str, payload: dict[str, Any], tools: Mapping[str, Tool] = TOOLS_BY_NAME
+) -> str:
+    """Short text for the model, as the tool reads its own result (compact JSON by default)."""
+    tool = tools.get(name)
+    if tool is not None:
+        return tool.read(payload)
     if payload.get("status") == "error":
         return f"ERROR from {name}: {payload.get('error')}"
-    if name == "train_model":
-        prefix = f"Trial {payload['trial']} ({payload['model_id']}). " if "trial" in payload else ""
-        return prefix + bridge.format_ml_feedback_as_question(payload)
-    if name == "list_models":
-        slim = [
-            {"name": m["name"], "params": {k: v["default"] for k, v in m["params"].items()}}
-            for m in payload["models"]
-        ]
-        return json.dumps({"models": slim}, separators=(",", ":"))
-    return json.dumps(_rounded(payload), separators=(",", ":"), default=str)
-
-
-def _rounded(value: Any) -> Any:
-    """Four significant decimals are plenty for a model reading results, and save tokens."""
-    if isinstance(value, float):
-        return round(value, 4)
-    if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items() if k not in ("timings", "model_path")}
-    if isinstance(value, list):
-        return [_rounded(v) for v in value]
-    return value
+    return compact_json(payload)
 
 
 class LiveExecutor:
@@ -234,7 +218,8 @@ class LiveExecutor:
                     )
             else:
                 self._failures[call.name] = 0
-                if call.name == "finish":
+                tool = self.tools.get(call.name)
+                if tool is not None and tool.ends_session:
                     report.conclusion = run.payload
         return report
 
@@ -279,7 +264,7 @@ class LiveExecutor:
             }
         if self.progress:
             self.progress("end", call.name, payload)
-        text = describe_for_model(call.name, payload, self.bridge)
+        text = tool.read(payload)
         is_error = payload.get("status") == "error"
         return ToolRun(
             ToolResult(call.id, call.name, text, is_error),

@@ -34,8 +34,8 @@ from mltrainer.agent.session import (
     MessageHook,
     SessionControl,
     SessionState,
+    registered_tools,
     resume_pending,
-    tool_specs,
 )
 from mltrainer.agent.transcript import (
     Transcript,
@@ -48,6 +48,7 @@ from mltrainer.agent.transcript import (
 from mltrainer.engine.runner import CODE_VERSION
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings
+from mltrainer.tools import TOOLS_BY_NAME, Tool
 
 
 def new_session_id() -> str:
@@ -67,7 +68,9 @@ def _live_state(
     interrupt: asyncio.Event | None = None,
     on_message: MessageHook | None = None,
     control: SessionControl | None = None,
+    tools: Sequence[Tool] | None = None,
 ) -> SessionState:
+    tool_set = tuple(tools) if tools is not None else registered_tools()
     bridge = MLAgentBridge()
     service = ResearchService(settings, session=session_id, data=data)
     return SessionState(
@@ -76,9 +79,11 @@ def _live_state(
             service,
             bridge,
             progress=progress,
+            tools={tool.name: tool for tool in tool_set},
             deadline=time.time() + budgets.max_seconds,
             recorded=recorded,
         ),
+        tools=tool_set,
         transcript=transcript,
         budgets=budgets,
         bridge=bridge,
@@ -102,6 +107,7 @@ async def start_session(
     on_message: MessageHook | None = None,
     control: SessionControl | None = None,
     session_id: str | None = None,
+    tools: Sequence[Tool] | None = None,
 ) -> SessionSummary:
     """A new research session towards `goal`; the transcript goes under the data home.
 
@@ -110,7 +116,8 @@ async def start_session(
     message as it is added (the CLI prints the LLM's text with it); `control` lets another
     thread add a person's messages and stop the session (the UI's chat). Setting `interrupt`
     (Ctrl-C) stops the session after the running tools return, with a summary and a
-    transcript that `resume_session` continues.
+    transcript that `resume_session` continues. `tools` is the session's tool set (default:
+    every registered tool); the model sees exactly these.
     """
     session_id = session_id or new_session_id()
     path = transcript_path or settings.transcripts_dir / f"{session_id}.jsonl"
@@ -133,6 +140,7 @@ async def start_session(
             interrupt=interrupt,
             on_message=on_message,
             control=control,
+            tools=tools,
         )
         header = {
             "session_id": session_id,
@@ -141,7 +149,7 @@ async def start_session(
             "provider_options": provider_options or {},
             "goal": goal,
             "system": state.system,
-            "tools": [spec.name for spec in tool_specs()],
+            "tools": [tool.name for tool in state.tools],
             "budgets": asdict(budgets),
             "version": CODE_VERSION,
         }
@@ -162,12 +170,15 @@ async def resume_session(
     on_message: MessageHook | None = None,
     control: SessionControl | None = None,
     provider: Provider | None = None,
+    tools: Sequence[Tool] | None = None,
 ) -> SessionSummary:
     """Continue a killed or interrupted session: rebuild its state from the transcript and
     keep appending. The transcript stays locked for the whole run, so a second resume of the
     same session is refused while this one runs. `request` names the provider, model and base
     URL to use (see `resume_provider`); `notice` hears where they differ from the recording.
-    `provider` replaces the one the transcript names (the UI's direct mode brings its own)."""
+    `provider` replaces the one the transcript names (the UI's direct mode or a custom
+    provider brings its own); `tools` is the tool set (default: every registered tool), which
+    must hold every tool the session was started with."""
     if not path.is_file():
         read_events(path)  # says what the path is instead (missing, a directory, ...)
     transcript = Transcript(path, known_secrets(settings))
@@ -179,6 +190,13 @@ async def resume_session(
             raise TranscriptError(
                 f"{path} already ended; start a new session with `mltrainer run` (it ended: "
                 f"{ends[-1].get('reason')})"
+            )
+        tool_set = tuple(tools) if tools is not None else registered_tools()
+        missing = sorted(set(header.get("tools") or ()) - {tool.name for tool in tool_set})
+        if missing:
+            raise TranscriptError(
+                f"{path} was started with tools this process lacks: {', '.join(missing)}; "
+                "register them (or install their plugin), or pass them with tools="
             )
         _drop_torn_tail(path)
         messages = list(messages_from_events(events))
@@ -204,6 +222,7 @@ async def resume_session(
             interrupt=interrupt,
             on_message=on_message,
             control=control,
+            tools=tool_set,
         )
         state.messages = messages
         state.turns = assistant_turns
@@ -256,6 +275,7 @@ class RecordedExecutor:
     runs: dict[str, dict[str, Any]]
     results: dict[str, ToolResult]
     live: LiveExecutor | None = None
+    tools: Mapping[str, Tool] = field(default_factory=lambda: TOOLS_BY_NAME)
     differences: list[str] = field(default_factory=list)
     checked: int = 0
 
@@ -291,7 +311,8 @@ class RecordedExecutor:
             report.runs.append(run)
             if on_run is not None:
                 on_run(run)
-            if call.name == "finish" and not result.is_error:
+            tool = self.tools.get(call.name)
+            if tool is not None and tool.ends_session and not result.is_error:
                 report.conclusion = payload
         return report
 

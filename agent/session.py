@@ -27,11 +27,12 @@ from mltrainer.agent.messages import (
 )
 from mltrainer.agent.metrics import record_turn
 from mltrainer.agent.model_call import CallStopped, ask_model
+from mltrainer.agent.plugins import load_plugins
 from mltrainer.agent.providers.base import Provider, ProviderError, ScriptFinished
 from mltrainer.agent.transcript import Transcript, message_to_event
 from mltrainer.engine.runner import result_summary
 from mltrainer.prompts import load_text
-from mltrainer.tools import TOOLS
+from mltrainer.tools import TOOLS_BY_NAME, Tool
 from mltrainer.tools.research import final_summary
 
 REMINDER = (
@@ -94,10 +95,21 @@ class SessionControl:
     stop_reason: str | None = None
 
 
+def registered_tools() -> tuple[Tool, ...]:
+    """The registry's tools as a session's set: built-ins, registered and plugin tools."""
+    load_plugins()
+    return tuple(TOOLS_BY_NAME.values())
+
+
+def tool_specs(tools: tuple[Tool, ...] | None = None) -> tuple[ToolSpec, ...]:
+    """The specs the model sees for a tool set (the registry's as it is now when None)."""
+    return _specs(tools if tools is not None else registered_tools())
+
+
 @cache
-def tool_specs() -> tuple[ToolSpec, ...]:
-    """Built once: the schemas never change, and building them costs milliseconds per turn."""
-    return tuple(ToolSpec(t.name, t.description, t.parameters()) for t in TOOLS)
+def _specs(tools: tuple[Tool, ...]) -> tuple[ToolSpec, ...]:
+    """Cached per set: a set's schemas never change, and building them costs milliseconds."""
+    return tuple(ToolSpec(t.name, t.description, t.parameters()) for t in tools)
 
 
 @dataclass
@@ -120,6 +132,10 @@ class SessionState:
     call_ids: set[str] = field(default_factory=set)
     on_message: MessageHook | None = None  # e.g. the CLI, printing the LLM's text as it comes
     control: SessionControl = field(default_factory=SessionControl)
+    tools: tuple[Tool, ...] = field(default_factory=registered_tools)
+
+    def ends_session(self, name: str) -> bool:
+        return any(tool.name == name and tool.ends_session for tool in self.tools)
 
     def add(self, message: Message, **extra: Any) -> None:
         self.messages.append(message)
@@ -183,7 +199,7 @@ async def take_turn(state: SessionState) -> NextStep:
             state.provider,
             system=state.system,
             messages=state.messages,
-            tools=tool_specs(),
+            tools=tool_specs(state.tools),
             seconds_left=state.seconds_left(),
             interrupt=state.interrupt,
         )
@@ -232,7 +248,9 @@ async def _run_tool_calls(state: SessionState, calls: tuple[ToolCall, ...]) -> N
     report = await _execute(state, calls)
     state.add(ToolResults(tuple(run.result for run in report.runs)))
     if report.conclusion is not None:
-        return Finished(report.conclusion["conclusion"], report.conclusion.get("best_trial"))
+        return Finished(
+            str(report.conclusion.get("conclusion", "")), report.conclusion.get("best_trial")
+        )
     if state.interrupt.is_set():
         return Stopped(INTERRUPTED, resumable=True)
     if report.exhausted:
@@ -298,7 +316,7 @@ async def resume_pending(state: SessionState, recorded: dict[str, dict[str, Any]
     for call in turn.tool_calls:
         payload = recorded.get(call.id, {}).get("payload")
         if (
-            call.name == "finish"
+            state.ends_session(call.name)
             and isinstance(payload, dict)
             and payload.get("status") == "success"
         ):

@@ -18,9 +18,10 @@ from typing import Any
 import annotated_types
 import yaml
 
+from mltrainer.engine.data.catalog import bar_source_names
 from mltrainer.engine.features import ALL_FEATURES, LAG_FEATURES
 from mltrainer.engine.models import MODELS, PARAM_ALIASES, known_model_names, resolve_model
-from mltrainer.engine.trial import SourceName, TrialConfig
+from mltrainer.engine.trial import TrialConfig
 from mltrainer.prompts import load_text
 
 _SEPARATORS = re.compile(r"[\s_\-()]+")
@@ -192,7 +193,7 @@ def vocabulary() -> Vocabulary:
         macro_names=MappingProxyType({phrase_key(k): v for k, v in data["macro_names"].items()}),
         index_names=MappingProxyType({k.lower(): v for k, v in data["index_names"].items()}),
         sources=MappingProxyType({phrase_key(k): v for k, v in data["sources"].items()}),
-        trial_sources=typing.get_args(SourceName),
+        trial_sources=bar_source_names(),
         models=MappingProxyType(models),
         model_phrases=model_phrases,
         model_names=tuple(MODELS),

@@ -12,9 +12,10 @@ import re
 import threading
 from datetime import date
 
+from mltrainer.engine.data.catalog import source_names
 from mltrainer.engine.errors import ComplianceError, ConfigError
 from mltrainer.engine.models import resolve_model
-from mltrainer.engine.settings import ALL_SOURCES, Settings, load_settings
+from mltrainer.engine.settings import Settings, load_settings
 from mltrainer.engine.trial import TICKER_PATTERN, TrialConfig
 
 _TICKER = re.compile(TICKER_PATTERN)
@@ -29,7 +30,10 @@ class ComplianceEngine:
 
     @property
     def allowed_sources(self) -> tuple[str, ...]:
-        return self.settings.allowed_sources
+        """MLTRAINER_ALLOWED_SOURCES when set; otherwise every source, registered ones too."""
+        if "allowed_sources" in self.settings.model_fields_set:
+            return self.settings.allowed_sources
+        return source_names()
 
     def check_data_source(self, source: str | None) -> bool:
         """True when the source may be used; `None` or "auto" means the default resolution."""
@@ -57,7 +61,7 @@ class ComplianceEngine:
                 "strict mode refuses synthetic data; use a real source "
                 f"({', '.join(s for s in self.allowed_sources if s != 'synthetic')})"
             )
-        known = "" if name in ALL_SOURCES else f" ('{source}' is not a data source)"
+        known = "" if name in source_names() else f" ('{source}' is not a data source)"
         raise ComplianceError(
             f"data source '{source}' is not allowed{known}; allowed sources are "
             f"{', '.join(self.allowed_sources)} (set MLTRAINER_ALLOWED_SOURCES to change)"

@@ -421,6 +421,27 @@ for _spec in _SPECS:
         _ALIASES[_normalise(_alias)] = _spec.name
 
 
+def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
+    """Add a model to the registry: trials, `list_models` and aliases resolve it like the
+    built-ins. `spec.build(params, seed)` returns a scikit-learn classifier (fit, predict,
+    predict_proba); `params` holds the checked hyper-parameters. A name or alias already taken
+    by another model is refused unless `replace` is set."""
+    if not isinstance(spec, ModelSpec):
+        raise TypeError(f"register_model takes a ModelSpec, got {type(spec).__name__}")
+    taken = [
+        alias
+        for alias in (spec.name, *spec.aliases)
+        if _ALIASES.get(_normalise(alias), spec.name) != spec.name
+    ]
+    if (taken or (spec.name in MODELS and MODELS[spec.name] != spec)) and not replace:
+        clash = ", ".join(taken) or spec.name
+        raise ValueError(f"model name or alias already taken: {clash}; pass replace=True")
+    MODELS[spec.name] = spec
+    for alias in (spec.name, *spec.aliases):
+        _ALIASES[_normalise(alias)] = spec.name
+    return spec
+
+
 def known_model_names() -> list[str]:
     """Every phrase that resolves, longest first so the bridge matches "random forest" before
     "forest" in text."""

@@ -397,7 +397,7 @@ class ResearchService:
                 "last_value": float(series.frame["value"].iloc[-1]),
             }
         self.compliance.require_data_source(source)
-        config = TrialConfig(symbol=symbol, source=source, start=start, end=end)  # type: ignore[arg-type]
+        config = TrialConfig(symbol=symbol, source=source, start=start, end=end)
         bars, history = self._bars(config, None)
         if bars.provenance.kind == "synthetic":
             self.compliance.require_synthetic_allowed(explicit=source == "synthetic")

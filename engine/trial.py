@@ -10,13 +10,24 @@ from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
-from mltrainer.engine.data.base import Provenance
+from mltrainer.engine.data.catalog import bar_source_names
+from mltrainer.engine.data.provenance import Provenance
 
-SourceName = Literal["auto", "sample", "synthetic", "polygon"]
 Execution = Literal["next_bar", "close"]
 RankBy = Literal["accuracy", "sharpe"]
 TICKER_PATTERN = r"^[A-Za-z][A-Za-z0-9.\-]{0,9}$"
+
+
+def one_of(value: str, names: tuple[str, ...]) -> str:
+    """`value` when it is one of `names`; else the error pydantic gives a `Literal`, so a
+    registry-backed field reads the same as a fixed one."""
+    if value in names:
+        return value
+    quoted = [repr(name) for name in names]
+    expected = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
 
 
 class TrialConfig(BaseModel):
@@ -25,8 +36,9 @@ class TrialConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     symbol: str = Field(description="ticker, e.g. MSFT or SPX")
-    source: SourceName = Field(
+    source: str = Field(
         default="auto",
+        json_schema_extra=lambda schema: schema.update(enum=list(bar_source_names())),
         description="auto = sample data if the symbol ships offline, else polygon if a key is set",
     )
     model: str = Field(
@@ -88,6 +100,13 @@ class TrialConfig(BaseModel):
     save_model: bool = Field(
         default=True, description="persist the fitted model under the data home"
     )
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        """Names from the source catalog (built-in and registered), said as pydantic says a
+        literal's choices."""
+        return one_of(value, bar_source_names())
 
     @field_validator("symbol")
     @classmethod

@@ -78,10 +78,24 @@ class ToolContext:
 
 @dataclass(frozen=True)
 class Tool:
+    """One tool: its name, its argument model (whose docstring and field descriptions are what
+    the model reads), its handler, whether a successful call ends the session (its payload is
+    the conclusion: `conclusion`, optional `best_trial`), and how its result reads for the
+    model (`render`; compact JSON without timings when None)."""
+
     name: str
     arguments: type[BaseModel]
     handler: Callable[[ToolContext, Any], dict[str, Any]]
     ends_session: bool = False
+    render: Callable[[dict[str, Any]], str] | None = None
+
+    def read(self, payload: dict[str, Any]) -> str:
+        """The short text the model gets for `payload`; an error names the tool."""
+        if payload.get("status") == "error":
+            return f"ERROR from {self.name}: {payload.get('error')}"
+        if self.render is not None:
+            return self.render(payload)
+        return compact_json(payload)
 
     @property
     def description(self) -> str:
@@ -146,6 +160,22 @@ class Tool:
                     "description": self.description,
                     "inputSchema": self.parameters(),
                 }
+
+
+def compact_json(payload: dict[str, Any]) -> str:
+    """A payload as one line of JSON for a model: floats at four decimals, no timings or paths
+    (plenty for reading results, and fewer tokens)."""
+    return json.dumps(_rounded(payload), separators=(",", ":"), default=str)
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items() if k not in ("timings", "model_path")}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
 
 
 def _shown(value: Any) -> str:

@@ -2,21 +2,24 @@
 
 Argument docstrings and field descriptions are written for the model reading them: short,
 with units and bounds. Handlers return JSON-ready dicts; failures are `status: "error"`.
+Handlers import the engine's heavy parts (scikit-learn, pandas) when they run, so listing or
+exporting the tools (`mltrainer tools`, an MCP `tools/list`) loads no ML library.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from mltrainer.engine.data.registry import get_source, list_sources
+from mltrainer.engine.data.catalog import bar_source_names, source_names
 from mltrainer.engine.errors import ConfigError, MLTrainerError
-from mltrainer.engine.ml_engine import MLEngine, error_result
-from mltrainer.engine.trial import RankBy, TrialConfig
+from mltrainer.engine.trial import RankBy, TrialConfig, one_of
 from mltrainer.tools.base import Tool, ToolContext
+from mltrainer.tools.feedback import format_feedback
 
 
 class _Args(BaseModel):
@@ -31,7 +34,15 @@ class ListSources(_Args):
 class ListSymbols(_Args):
     """List the symbols a source serves. Sample symbols work offline."""
 
-    source: Literal["sample", "synthetic", "polygon", "fred"] = "sample"
+    source: str = Field(
+        default="sample",
+        json_schema_extra=lambda schema: schema.update(enum=list(source_names())),
+    )
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        return one_of(value, source_names())
 
 
 class ListModels(_Args):
@@ -43,10 +54,18 @@ class FetchData(_Args):
     only the part before the dataset's locked holdout is described; its dates are given."""
 
     symbol: str = Field(description="ticker (e.g. MSFT, SPX) or FRED series id when kind=series")
-    source: Literal["auto", "sample", "synthetic", "polygon"] = "auto"
+    source: str = Field(
+        default="auto",
+        json_schema_extra=lambda schema: schema.update(enum=list(bar_source_names())),
+    )
     kind: Literal["bars", "series"] = "bars"
     start: date | None = Field(default=None, description="YYYY-MM-DD")
     end: date | None = Field(default=None, description="YYYY-MM-DD")
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        return one_of(value, bar_source_names())
 
 
 class TrainModel(TrialConfig):
@@ -116,6 +135,8 @@ def _failure(kind: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..
             try:
                 return handler(context, args)
             except (MLTrainerError, ValidationError) as error:
+                from mltrainer.engine.ml_engine import error_result
+
                 return error_result(error, kind)
 
         return run
@@ -124,6 +145,8 @@ def _failure(kind: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..
 
 
 def _list_sources(context: ToolContext, _: ListSources) -> dict[str, Any]:
+    from mltrainer.engine.data.registry import list_sources
+
     return {
         "status": "success",
         "type": "sources",
@@ -133,6 +156,8 @@ def _list_sources(context: ToolContext, _: ListSources) -> dict[str, Any]:
 
 @_failure("list_failed")
 def _list_symbols(context: ToolContext, args: ListSymbols) -> dict[str, Any]:
+    from mltrainer.engine.data.registry import get_source
+
     source = get_source(args.source, context.service.settings)
     return {
         "status": "success",
@@ -142,6 +167,8 @@ def _list_symbols(context: ToolContext, args: ListSymbols) -> dict[str, Any]:
 
 
 def _list_models(context: ToolContext, _: ListModels) -> dict[str, Any]:
+    from mltrainer.engine.ml_engine import MLEngine
+
     return {"status": "success", "type": "models", "models": MLEngine.available_models()}
 
 
@@ -200,12 +227,27 @@ def _finish(context: ToolContext, args: Finish) -> dict[str, Any]:
     return payload
 
 
+def _read_trial(payload: dict[str, Any]) -> str:
+    """A trial as the model reads it: its number, then the feedback question."""
+    prefix = f"Trial {payload['trial']} ({payload['model_id']}). " if "trial" in payload else ""
+    return prefix + format_feedback(payload)
+
+
+def _read_models(payload: dict[str, Any]) -> str:
+    """Names and defaults only: bounds and descriptions are in the schema, and cost tokens."""
+    slim = [
+        {"name": m["name"], "params": {k: v["default"] for k, v in m["params"].items()}}
+        for m in payload["models"]
+    ]
+    return json.dumps({"models": slim}, separators=(",", ":"))
+
+
 TOOLS: tuple[Tool, ...] = (
     Tool("list_sources", ListSources, _list_sources),
     Tool("list_symbols", ListSymbols, _list_symbols),
-    Tool("list_models", ListModels, _list_models),
+    Tool("list_models", ListModels, _list_models, render=_read_models),
     Tool("fetch_data", FetchData, _fetch_data),
-    Tool("train_model", TrainModel, _train_model),
+    Tool("train_model", TrainModel, _train_model, render=_read_trial),
     Tool("evaluate_trial", EvaluateTrial, _evaluate),
     Tool("compare_trials", CompareTrials, _compare),
     Tool("finalize", Finalize, _finalize),

@@ -16,6 +16,8 @@ from mltrainer.agent.providers.base import (
     ReplayDivergence,
     ScriptFinished,
 )
+from mltrainer.agent.providers.function import FunctionInfo, FunctionProvider
+from mltrainer.agent.providers.registry import PROVIDER_FACTORIES, register_provider
 from mltrainer.agent.providers.replay import ReplayProvider
 from mltrainer.agent.providers.scripted import ScriptedProvider
 
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = [
     "PROVIDER_NAMES",
     "AnthropicProvider",
+    "FunctionInfo",
+    "FunctionProvider",
     "OpenAIProvider",
     "Provider",
     "ProviderConfigError",
@@ -35,6 +39,7 @@ __all__ = [
     "ScriptFinished",
     "ScriptedProvider",
     "make_provider",
+    "register_provider",
 ]
 
 PROVIDER_NAMES = ("openai", "anthropic", "scripted", "replay")
@@ -76,8 +81,14 @@ def make_provider(
                 raise ProviderConfigError("the replay provider needs a transcript file")
             return ReplayProvider.from_transcript(transcript)
         case _:
+            from mltrainer.agent.plugins import load_plugins
+
+            load_plugins()
+            if name in PROVIDER_FACTORIES:
+                return PROVIDER_FACTORIES[name](model=model, base_url=base_url)
             raise ProviderConfigError(
-                f"unknown provider {name!r}; choose one of: {', '.join(PROVIDER_NAMES)}"
+                f"unknown provider {name!r}; choose one of: "
+                f"{', '.join([*PROVIDER_NAMES, *PROVIDER_FACTORIES])}"
             )
 
 

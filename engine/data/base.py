@@ -10,45 +10,14 @@ import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
 
+from mltrainer.engine.data.provenance import DataKind, Provenance, SymbolInfo
 from mltrainer.engine.errors import DataSourceError
 
-DataKind = Literal["real", "synthetic"]
 BAR_COLUMNS = ("open", "high", "low", "close", "volume")
 SERIES_COLUMNS = ("value", "available")
-
-
-class Provenance(BaseModel):
-    """Where a frame came from: enough to tell real from synthetic and to detect changed data."""
-
-    model_config = ConfigDict(frozen=True)
-
-    source: str
-    kind: DataKind
-    symbol: str
-    rows: int
-    start: date | None
-    end: date | None
-    content_hash: str
-    cached: bool = False
-    fetched_at: datetime | None = None
-    note: str = ""
-
-
-class SymbolInfo(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    symbol: str
-    source: str
-    kind: Literal["bars", "series"]
-    description: str
-    start: date | None = None
-    end: date | None = None
-    frequency: str = "daily"
 
 
 def content_hash(frame: pd.DataFrame) -> str:

@@ -8,19 +8,21 @@ symbols work offline. Nothing falls back silently.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 from pydantic import BaseModel, SecretStr
 
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet, DataSource, SeriesSet
+from mltrainer.engine.data.catalog import REGISTERED_SOURCES, source_names
 from mltrainer.engine.data.fred import FredSource
 from mltrainer.engine.data.polygon import KEY_HINT as POLYGON_KEY_HINT
 from mltrainer.engine.data.polygon import PolygonSource
 from mltrainer.engine.data.sample import SampleSource
 from mltrainer.engine.data.synthetic import SyntheticSource
 from mltrainer.engine.errors import ComplianceError, DataSourceError
-from mltrainer.engine.settings import ALL_SOURCES, Settings
+from mltrainer.engine.settings import Settings
 
 
 class SourceInfo(BaseModel):
@@ -42,9 +44,11 @@ def get_source(name: str, settings: Settings) -> DataSource:
             return PolygonSource(settings)
         case "fred":
             return FredSource(settings)
+        case registered if registered in REGISTERED_SOURCES:
+            return REGISTERED_SOURCES[registered].factory(settings)
         case _:
             raise DataSourceError(
-                f"unknown data source '{name}'; sources are {', '.join(ALL_SOURCES)}"
+                f"unknown data source '{name}'; sources are {', '.join(source_names())}"
             )
 
 
@@ -82,6 +86,17 @@ def list_sources(settings: Settings) -> list[SourceInfo]:
             needs_key=None,
             key_set=True,
             allowed=gate.check_data_source("synthetic"),
+        ),
+        *(
+            SourceInfo(
+                name=source.name,
+                kind=get_source(source.name, settings).kind,
+                serves=source.serves,
+                needs_key=source.needs_key,
+                key_set=source.needs_key is None or bool(os.environ.get(source.needs_key)),
+                allowed=gate.check_data_source(source.name),
+            )
+            for source in REGISTERED_SOURCES.values()
         ),
     ]
 

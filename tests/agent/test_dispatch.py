@@ -253,7 +253,7 @@ async def test_train_result_text_has_trial_percentage_and_closing_question(
     report = await executor.execute([call("train_model", FAST_TRIAL)])
     payload = report.runs[0].payload
 
-    text = describe_for_model("train_model", payload, MLAgentBridge())
+    text = describe_for_model("train_model", payload)
 
     assert text.startswith(f"Trial 1 ({payload['model_id']}). Ran naive_bayes on SPX: ")
     assert f"Selection accuracy {payload['selection_accuracy']:.1%}" in text
@@ -265,8 +265,7 @@ def test_error_payload_text_names_the_tool():
     payload = {"status": "error", "type": "fetch_failed", "error": "unknown symbol 'ZZZ'"}
 
     assert (
-        describe_for_model("fetch_data", payload, MLAgentBridge())
-        == "ERROR from fetch_data: unknown symbol 'ZZZ'"
+        describe_for_model("fetch_data", payload) == "ERROR from fetch_data: unknown symbol 'ZZZ'"
     )
 
 
@@ -284,7 +283,7 @@ def test_list_models_text_is_names_and_defaults_only():
     }
 
     assert (
-        describe_for_model("list_models", payload, MLAgentBridge())
+        describe_for_model("list_models", payload)
         == '{"models":[{"name":"knn","params":{"n_neighbors":15}}]}'
     )
 
@@ -297,7 +296,7 @@ def test_other_results_are_compact_json_without_timings():
         "test": {"accuracy": 0.5},
     }
 
-    text = describe_for_model("evaluate_trial", payload, MLAgentBridge())
+    text = describe_for_model("evaluate_trial", payload)
 
     assert text == '{"status":"success","type":"evaluation","test":{"accuracy":0.5}}'
 

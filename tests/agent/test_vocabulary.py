@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import typing
-
 import pytest
 
 from mltrainer.agent.vocabulary import (
@@ -14,9 +12,9 @@ from mltrainer.agent.vocabulary import (
     squash,
     vocabulary,
 )
+from mltrainer.engine.data.catalog import bar_source_names
 from mltrainer.engine.features import ALL_FEATURES, LAG_FEATURES
 from mltrainer.engine.models import MODELS
-from mltrainer.engine.trial import SourceName
 
 
 def test_every_registry_model_is_named_by_its_own_name():
@@ -49,7 +47,7 @@ def test_no_unavailable_model_resolves_to_a_registry_model():
 
 
 def test_trial_sources_are_the_trial_configs():
-    assert vocabulary().trial_sources == typing.get_args(SourceName)
+    assert vocabulary().trial_sources == bar_source_names()
 
 
 def test_every_feature_phrase_names_engine_features():

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mltrainer.agent.feedback import config_line, format_feedback
 from mltrainer.engine.trial import TrialConfig, TrialResult
+from mltrainer.tools.feedback import config_line, format_feedback
 
 
 def full_result(*, synthetic: bool = False) -> dict[str, Any]:
