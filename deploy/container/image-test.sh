@@ -13,7 +13,10 @@
 #   5. demo       `mltrainer demo` in the container exits 0 and prints its results table; the
 #                 ledger and transcript land on the data volume; a key passed with --env-file
 #                 is not written there
-#   6. no keys    `podman history` and every saved layer: no canary or host key value, no
+#   6. server     the image's default command (the MCP HTTP server) in the background: the health
+#                 check's own command passes inside it, and `/metrics` scraped from the host
+#                 lists the seed's metrics
+#   7. no keys    `podman history` and every saved layer: no canary or host key value, no
 #                 .env, no build secret, no copy of the CA bundle, no key-like ENV
 #
 # Every container runs with --pull=never: the test fails rather than reach for a registry.
@@ -142,6 +145,43 @@ step_demo() {
     log "demo: exit 0, $rows trials in the table; ledger and transcript on the volume, no key there [$(elapsed)]"
 }
 
+# The default command, as `docker run IMAGE` starts it: with the host network it listens on the
+# host's port 8000, so that port must be free.
+step_server() {
+    local name="mltrainer-image-test-server-$$" out="$work/metrics.txt"
+    if python3 -c 'import socket; socket.create_connection(("127.0.0.1", 8000), timeout=1)' 2> /dev/null; then
+        die "port 8000 is taken on this machine; the image's server needs it (host network)"
+    fi
+    pm run -d --name "$name" --pull=never --network host "${ULIMITS[@]}" --no-healthcheck \
+        -v "$volume:/data" "$IMAGE" > /dev/null
+    # shellcheck disable=SC2064  # expand now: the name is fixed
+    trap "pm rm --force $name > /dev/null 2>&1 || true; cleanup" EXIT
+    for _ in $(seq 60); do
+        if python3 -c 'import urllib.request, sys; sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:8000/metrics", timeout=2).read().decode())' > "$out" 2> /dev/null; then
+            break
+        fi
+        [[ "$(pm inspect --format '{{.State.Running}}' "$name")" == true ]] || {
+            pm logs "$name" >&2
+            die "the image's default command exited (its output above)"
+        }
+        sleep 1
+    done
+    [[ -s "$out" ]] || { pm logs "$name" >&2; die "nothing answered on http://127.0.0.1:8000/metrics within 60 s"; }
+    for metric in ml_model_training_total ml_model_accuracy parsing_duration_seconds; do
+        grep -q "^# TYPE $metric" "$out" || die "/metrics does not list $metric"
+    done
+    # The HEALTHCHECK's own command, run where the runtime would run it.
+    local check
+    check=$(pm image inspect --format '{{json .Config.Healthcheck.Test}}' "$IMAGE" \
+        | python3 -c 'import json, sys; print("\n".join(json.load(sys.stdin)[1:]))')
+    mapfile -t check_argv <<< "$check"
+    pm exec "$name" "${check_argv[@]}" || die "the image's HEALTHCHECK command fails against its own server"
+    pm stop --time 10 "$name" > /dev/null
+    pm rm --force "$name" > /dev/null
+    trap cleanup EXIT
+    log "server: default command answers /metrics on :8000 with the seed's metrics; HEALTHCHECK passes [$(elapsed)]"
+}
+
 # Keys in the repository's .env are searched for too, exported as HOST_DOTENV_<NAME>.
 export_repo_dotenv_keys() {
     local line name value
@@ -192,6 +232,7 @@ main() {
     step_build
     step_config
     step_demo
+    step_server
     step_no_keys
     # Old final images of earlier builds; the layers of the current one stay as the cache.
     pm image prune --force --filter until=24h > /dev/null
