@@ -17,6 +17,7 @@ from mltrainer.engine.errors import ConfigError, MLTrainerError
 from mltrainer.engine.ml_engine import MLEngine, error_result
 from mltrainer.engine.trial import RankBy, TrialConfig
 from mltrainer.tools.base import Tool, ToolContext
+from mltrainer.tools.sweep import Sweep, run_sweep
 
 
 class _Args(BaseModel):
@@ -206,6 +207,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool("list_models", ListModels, _list_models),
     Tool("fetch_data", FetchData, _fetch_data),
     Tool("train_model", TrainModel, _train_model),
+    Tool("sweep", Sweep, run_sweep),
     Tool("evaluate_trial", EvaluateTrial, _evaluate),
     Tool("compare_trials", CompareTrials, _compare),
     Tool("finalize", Finalize, _finalize),
