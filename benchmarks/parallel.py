@@ -10,7 +10,8 @@ warm-up trial per worker so worker start-up and imports are not measured. The ba
 `--rounds` times on each cluster, alternating, and the best batch of each counts, so a burst of
 other work on the machine is less likely to decide the figure (every round is printed). Every
 batch must give the same selection accuracies (checked: a result must not depend on where it
-ran).
+ran). Each line also gives the mean time one trial computed on its worker: with a core per
+worker it is the same on one worker and on two; when it grows on two, the cores were busy.
 
 The goal is 1.8x or more on a 2-core machine. Other work on the machine competes for the
 same cores, so the figure is only as good as the quiet it was measured in; the script prints
@@ -79,13 +80,15 @@ def cluster_service(workers: int, home: Path) -> Iterator[Any]:
             executor.close()
 
 
-def run_batch(service: Any, configs: list[Any]) -> tuple[float, list[float]]:
-    """Seconds for the whole batch, submitted at once, and the selection accuracies."""
+def run_batch(service: Any, configs: list[Any]) -> tuple[float, float, list[float]]:
+    """Seconds for the whole batch, submitted at once; the mean seconds one trial computed on
+    its worker (it grows when the workers do not get a core each); the selection accuracies."""
     started = time.perf_counter()
     with ThreadPoolExecutor(len(configs)) as threads:
         trained = list(threads.map(service.train, configs))
     seconds = time.perf_counter() - started
-    return seconds, [t.result.selection_accuracy for t in trained]
+    on_worker = sum(t.result.timings.total for t in trained) / len(trained)
+    return seconds, on_worker, [t.result.selection_accuracy for t in trained]
 
 
 def main() -> None:
@@ -108,13 +111,13 @@ def main() -> None:
     with cluster_service(1, folder / "one") as one, cluster_service(2, folder / "two") as two:
         for round_number in range(1, args.rounds + 1):
             for workers, service in ((1, one), (2, two)):
-                seconds, accuracy = run_batch(service, configs)
+                seconds, on_worker, accuracy = run_batch(service, configs)
                 times[workers].append(seconds)
                 accuracies.add(tuple(accuracy))
                 print(
                     f"round {round_number}, {workers} worker(s): {args.trials} trials in "
-                    f"{seconds:6.1f} s ({seconds / args.trials:.2f} s/trial), load average "
-                    f"{os.getloadavg()[0]:.2f}"
+                    f"{seconds:6.1f} s ({seconds / args.trials:.2f} s/trial; one trial computes "
+                    f"{on_worker:.2f} s on its worker), load average {os.getloadavg()[0]:.2f}"
                 )
     shutil.rmtree(folder, ignore_errors=True)
     if len(accuracies) != 1:
