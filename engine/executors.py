@@ -254,6 +254,7 @@ class DaskExecutor:
             ) from error
 
     def run(self, job: TrialJob) -> TrialOutcome:
+        from distributed import KilledWorker
         from distributed import TimeoutError as DaskTimeout
 
         future = self.client().submit(run_job_on_worker, job, pure=False)
@@ -262,6 +263,11 @@ class DaskExecutor:
         except DaskTimeout:
             future.cancel()
             raise _timed_out(job, "a Dask worker") from None
+        except KilledWorker as error:
+            raise ExecutorError(
+                f"the Dask workers running the trial on {job.config.symbol} "
+                f"({job.config.model}) died ({error}); nothing was recorded"
+            ) from error
         return outcome
 
     def close(self) -> None:

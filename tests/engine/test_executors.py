@@ -3,7 +3,11 @@ worker, and every executor refuses what it cannot do by name."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -120,3 +124,28 @@ def test_an_unreachable_scheduler_is_an_error_naming_it() -> None:
     ):
         service.train(TrialConfig(symbol="SPX", model="naive_bayes", days=400))
     assert service.ledger.count() == 0
+
+
+@pytest.mark.slow
+def test_a_worker_process_that_dies_fails_its_trial_and_the_pool_recovers() -> None:
+    executor = ProcessExecutor(1)
+    service = ResearchService(executor=executor)
+    slow = TrialConfig(symbol="MSFT", model="random_forest", params={"n_estimators": 500})
+    try:
+        with ThreadPoolExecutor(1) as thread:
+            pending = thread.submit(service.train, slow)
+            give_up = time.time() + 120
+            while not (executor._pool and executor._pool._pending_work_items):
+                assert time.time() < give_up and not pending.done()
+                time.sleep(0.05)
+            while not executor._pool._processes:
+                time.sleep(0.05)
+            for process in list(executor._pool._processes.values()):
+                os.kill(process.pid, signal.SIGKILL)
+            with pytest.raises(ExecutorError, match=r"the worker process running the trial on "):
+                pending.result(timeout=120)
+        assert service.ledger.count() == 0
+        trained = service.train(TrialConfig(symbol="SPX", model="naive_bayes", days=1500))
+        assert trained.result.trial == 1
+    finally:
+        executor.close()
