@@ -168,6 +168,11 @@ def _print_summary(summary: SessionSummary, as_json: bool) -> None:
     console.print(
         f"Session ended: [bold]{summary.reason}[/bold] after {summary.turns} turns, "
         f"{summary.tool_calls} tool calls, {summary.usage.total_tokens} tokens"
+        + (
+            f" ({summary.usage.cached_input_tokens} input tokens from the prompt cache)"
+            if summary.usage.cached_input_tokens
+            else ""
+        )
         + (f", ${summary.usage.cost_usd:.4f}" if summary.usage.cost_usd else "")
     )
     if summary.conclusion:
@@ -185,11 +190,7 @@ def _summary_dict(summary: SessionSummary) -> dict[str, Any]:
         "best_trial": summary.best_trial,
         "turns": summary.turns,
         "tool_calls": summary.tool_calls,
-        "usage": {
-            "input_tokens": summary.usage.input_tokens,
-            "output_tokens": summary.usage.output_tokens,
-            "cost_usd": summary.usage.cost_usd,
-        },
+        "usage": summary.usage.as_record(),
         "trials": summary.trials,
         "finalized": summary.finalized,
         "transcript": str(summary.transcript),

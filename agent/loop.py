@@ -92,11 +92,7 @@ async def run_session(
             "best_trial": best,
             "turns": state.turns,
             "tool_calls": state.tool_calls,
-            "usage": {
-                "input_tokens": state.usage.input_tokens,
-                "output_tokens": state.usage.output_tokens,
-                "cost_usd": state.usage.cost_usd,
-            },
+            "usage": state.usage.as_record(),
             "trials": state.trials,
             "finalized": state.finalized,
             **({"resumable": True} if resumable else {}),

@@ -34,21 +34,48 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class Usage:
+    """Tokens and cost of one or more model calls.
+
+    `input_tokens` counts every prompt token. Of those, `cached_input_tokens` were read from the
+    provider's prompt cache (billed at a fraction of the input price) and `cache_write_tokens`
+    were written to it (Anthropic bills writes above the input price); the rest were plain input.
+    """
+
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float | None = None
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         cost = None
         if self.cost_usd is not None or other.cost_usd is not None:
             cost = (self.cost_usd or 0.0) + (other.cost_usd or 0.0)
         return Usage(
-            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens, cost
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            cost,
+            self.cached_input_tokens + other.cached_input_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
         )
 
     @property
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
+
+    @property
+    def uncached_input_tokens(self) -> int:
+        return self.input_tokens - self.cached_input_tokens - self.cache_write_tokens
+
+    def as_record(self) -> dict[str, int | float | None]:
+        """The usage as transcripts, summaries and `--json` output write it."""
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "cost_usd": self.cost_usd,
+        }
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from mltrainer.agent.messages import (
     Usage,
     UserMessage,
 )
+from mltrainer.agent.settings import load_agent_settings
 from mltrainer.agent.transcript_events import checked_header, event_problem
 from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.redaction import REDACTED as REDACTED
@@ -43,14 +44,11 @@ class TranscriptError(MLTrainerError):
 
 
 def known_secrets(settings: Settings) -> list[str]:
-    """The keys configured in settings; registered for redaction of log records too."""
-    keys = (
-        settings.polygon_api_key,
-        settings.fred_api_key,
-        settings.openai_api_key,
-        settings.anthropic_api_key,
-    )
+    """The data keys in `settings` and the LLM keys in the agent's settings; registered for
+    redaction of log records too."""
+    keys = (settings.polygon_api_key, settings.fred_api_key)
     found = [k.get_secret_value() for k in keys if k is not None and k.get_secret_value()]
+    found += load_agent_settings().keys()
     register_secrets(found)
     return found
 
@@ -60,7 +58,6 @@ def message_to_event(message: Message) -> dict[str, Any]:
         case UserMessage(text=text):
             return {"event": "user", "text": text}
         case AssistantTurn():
-            usage = message.usage
             return {
                 "event": "assistant",
                 "text": message.text,
@@ -68,11 +65,7 @@ def message_to_event(message: Message) -> dict[str, Any]:
                     {"id": call.id, "name": call.name, "arguments": call.arguments}
                     for call in message.tool_calls
                 ],
-                "usage": {
-                    "input_tokens": usage.input_tokens,
-                    "output_tokens": usage.output_tokens,
-                    "cost_usd": usage.cost_usd,
-                },
+                "usage": message.usage.as_record(),
                 "stop_reason": message.stop_reason,
                 "model": message.model,
             }

@@ -31,6 +31,9 @@ class RecordedUsage(_Strict):
     input_tokens: int = Field(ge=0)
     output_tokens: int = Field(ge=0)
     cost_usd: float | None = Field(default=None, ge=0)
+    # Recorded since prompt caching; older transcripts have neither and mean 0.
+    cached_input_tokens: int = Field(default=0, ge=0)
+    cache_write_tokens: int = Field(default=0, ge=0)
 
 
 class RecordedResult(_Strict):

@@ -1,8 +1,9 @@
 """The model registry: every estimator the engine trains, its aliases and its parameter bounds.
 
-Aliases ("RF", "random forest", "logit", "xgboost") resolve here and nowhere else. Models that
-are sensitive to feature scale get a `StandardScaler` inside their `Pipeline`, so the scaler is
-fitted on each training window only.
+Aliases ("RF", "random forest", "logit", "lgbm") resolve here and nowhere else; names of
+models the engine does not have ("xgboost") are refused here, never mapped to a neighbour.
+Models that are sensitive to feature scale get a `StandardScaler` inside their `Pipeline`, so
+the scaler is fitted on each training window only.
 """
 
 from __future__ import annotations
@@ -230,8 +231,8 @@ _SPECS: tuple[ModelSpec, ...] = (
         name="gradient_boosting",
         family="boosted trees",
         description=(
-            "scikit-learn histogram gradient boosting (what 'xgboost' resolves to: xgboost itself "
-            "is not installed)"
+            "scikit-learn histogram gradient boosting (xgboost is not installed, and asking for it "
+            "is refused rather than mapped here)"
         ),
         # early_stopping would hold out a random (shuffled) validation set, so it stays off.
         build=lambda p, s: HistGradientBoostingClassifier(
@@ -254,15 +255,12 @@ _SPECS: tuple[ModelSpec, ...] = (
             "gbdt",
             "gbt",
             "gradient boosting",
-            "xgboost",
-            "xgb",
             "boosting",
             "gradient boosted trees",
             "gradient boosted",
             "boosted trees",
             "gradientboostingclassifier",
             "histgradientboostingclassifier",
-            "xgbclassifier",
         ),
         cost=costs.histogram_boosting(1.8e-3, leaf_cap=31),
     ),
@@ -429,14 +427,24 @@ def known_model_names() -> list[str]:
     return sorted(_ALIASES, key=len, reverse=True)
 
 
+# Names people use for models this engine does not have; refused by name, never replaced.
+NOT_INSTALLED = {
+    "xgboost": "xgboost is not installed; ask for lightgbm or gradient_boosting by name",
+    "xgb": "xgboost is not installed; ask for lightgbm or gradient_boosting by name",
+    "xgbclassifier": "xgboost is not installed; ask for lightgbm or gradient_boosting by name",
+}
+
+
 def resolve_model(name: str) -> ModelSpec:
     """Canonical spec for a name or alias, case- and separator-insensitive."""
     key = _normalise(name)
     if key in _ALIASES:
         return MODELS[_ALIASES[key]]
+    if refusal := NOT_INSTALLED.get(key):
+        raise ConfigError(refusal)
     raise ConfigError(
         f"unknown model '{name}'; available models are {', '.join(MODELS)} "
-        "(aliases such as 'rf', 'logit', 'xgboost', 'lgbm' also work)"
+        "(aliases such as 'rf', 'logit', 'lgbm' also work)"
     )
 
 

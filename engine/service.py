@@ -34,11 +34,6 @@ from mltrainer.engine.selection import adjusted_p_values, same_window, selection
 from mltrainer.engine.settings import Settings, load_settings
 from mltrainer.engine.trial import FinalResult, RankBy, TrialConfig, TrialResult
 
-# Names people use for models this engine does not have; refused by name, never replaced.
-_NOT_INSTALLED = {
-    "xgboost": "xgboost is not installed; ask for lightgbm or gradient_boosting by name",
-    "xgb": "xgboost is not installed; ask for lightgbm or gradient_boosting by name",
-}
 # Sources whose history is fetched over the network: their holdout is fixed on the range first
 # requested, not on a full history that would cost requests (and a paid plan) to learn.
 LIVE_SOURCES = frozenset({"polygon"})
@@ -129,8 +124,6 @@ class ResearchService:
             if recorded is not None:
                 return Trained(self.recorded(recorded), None)
         self.compliance.check_trial(config)
-        if refusal := _NOT_INSTALLED.get(config.model.strip().lower()):
-            raise ConfigError(refusal)
         tick = time.perf_counter()
         bars, history = self._bars(config, data)
         notes: list[str] = []

@@ -1,4 +1,5 @@
-"""Settings from the environment and `.env`: the data home, API keys, base URLs and policy.
+"""Settings from the environment and `.env`: the data home, data API keys, base URLs and
+policy. LLM keys are the agent's (`mltrainer.agent.settings`): the engine knows no LLM.
 
 Keys are `SecretStr` so they never appear in a repr, a log line or an exception message.
 """
@@ -29,8 +30,6 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("POLYGON_API_KEY", "MASSIVE_API_KEY")
     )
     fred_api_key: SecretStr | None = Field(default=None, validation_alias="FRED_API_KEY")
-    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
-    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
     polygon_base_url: str = Field(
         default="https://api.massive.com", validation_alias="POLYGON_BASE_URL"
     )

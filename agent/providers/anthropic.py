@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Literal, assert_never
 
 import anthropic
 import httpx2
-from anthropic.types import ContentBlockParam, MessageParam, ToolParam
+from anthropic.types import CacheControlEphemeralParam, ContentBlockParam, MessageParam, ToolParam
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from mltrainer.agent.messages import (
@@ -27,12 +26,13 @@ from mltrainer.agent.providers.base import (
     MalformedReplyError,
     Provider,
     ProviderConfigError,
-    ProviderError,
     reply_object,
     shape_problem,
 )
+from mltrainer.agent.providers.pricing import priced
+from mltrainer.agent.providers.sdk_errors import mapped_sdk_errors
+from mltrainer.agent.settings import load_agent_settings
 from mltrainer.engine.redaction import redact_text, register_secrets
-from mltrainer.engine.settings import load_settings
 from mltrainer.tools.base import MAX_ARGUMENT_CHARS, MAX_ARGUMENT_DEPTH, json_depth
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -47,27 +47,9 @@ STOP_REASONS: dict[str, StopReason] = {
     "refusal": "refusal",
 }
 
-# USD per 1M tokens (input, output), from Anthropic's published prices.
-PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
-    "claude-opus-4-5": (5.00, 25.00),
-    "claude-opus-4-1": (15.00, 75.00),
-    "claude-opus-4": (15.00, 75.00),
-    "claude-sonnet-4-5": (3.00, 15.00),
-    "claude-sonnet-4": (3.00, 15.00),
-    "claude-3-7-sonnet": (3.00, 15.00),
-    "claude-haiku-4-5": (1.00, 5.00),
-    "claude-3-5-haiku": (0.80, 4.00),
-}
-_SNAPSHOT_SUFFIX = re.compile(r"-(\d{8}|latest)$")
-
 Role = Literal["user", "assistant"]
-
-
-def _cost_usd(model: str, input_tokens: int, output_tokens: int) -> float | None:
-    price = PRICES_PER_MILLION.get(_SNAPSHOT_SUFFIX.sub("", model))
-    if price is None:
-        return None
-    return (input_tokens * price[0] + output_tokens * price[1]) / 1_000_000
+# Marks the end of a prompt prefix that Anthropic caches (five-minute lifetime).
+CACHE_BREAKPOINT: CacheControlEphemeralParam = {"type": "ephemeral"}
 
 
 class AnthropicProvider(Provider):
@@ -124,9 +106,9 @@ class AnthropicProvider(Provider):
             raw = await self._client.messages.with_raw_response.create(
                 model=self.model,
                 max_tokens=self.max_tokens,
-                system=system,
-                messages=_to_wire(messages),
-                tools=[_tool_to_wire(tool) for tool in tools] if tools else anthropic.omit,
+                system=[{"type": "text", "text": system, "cache_control": CACHE_BREAKPOINT}],
+                messages=_with_history_breakpoint(_to_wire(messages)),
+                tools=_tools_to_wire(tools) if tools else anthropic.omit,
                 timeout=wait,
             )
             body = await raw.read()
@@ -139,36 +121,16 @@ class AnthropicProvider(Provider):
     def _scrub(self, text: str) -> str:
         return redact_text(text, [self._key])
 
-    @contextmanager
-    def _mapped_errors(self, wait: float) -> Iterator[None]:
-        """Every SDK and transport failure as one `ProviderError`, key and credentials removed."""
-        try:
-            yield
-        except anthropic.APIStatusError as error:
-            raise ProviderError(
-                self._scrub(
-                    f"Anthropic API at {self._base_url} answered HTTP {error.status_code}: "
-                    f"{_error_detail(error.body)}"
-                ),
-                status=error.status_code,
-                body=self._scrub(_body_text(error.body)),
-            ) from error
-        except anthropic.APITimeoutError as error:
-            raise ProviderError(
-                self._scrub(
-                    f"Anthropic API at {self._base_url} did not answer within {wait:g} s "
-                    f"(after {self._client.max_retries} retries)"
-                )
-            ) from error
-        except anthropic.APIConnectionError as error:
-            raise ProviderError(
-                self._scrub(
-                    f"could not reach the Anthropic API at {self._base_url} "
-                    f"(after {self._client.max_retries} retries): {error.__cause__ or error}"
-                )
-            ) from error
-        except anthropic.AnthropicError as error:
-            raise ProviderError(self._scrub(f"Anthropic client error: {error}")) from error
+    def _mapped_errors(self, wait: float) -> AbstractContextManager[None]:
+        return mapped_sdk_errors(
+            anthropic,
+            anthropic.AnthropicError,
+            api="Anthropic API",
+            base_url=self._base_url,
+            key=self._key,
+            wait=wait,
+            retries=self._client.max_retries,
+        )
 
     def _from_wire(self, response: _Reply) -> AssistantTurn:
         texts: list[str] = []
@@ -181,12 +143,17 @@ class AnthropicProvider(Provider):
                     ToolCall(id=block.id or "", name=block.name, arguments=json.dumps(block.input))
                 )
         model = response.model or self.model
-        input_tokens = response.usage.input_tokens
-        output_tokens = response.usage.output_tokens
+        wire = response.usage
+        # Anthropic's input_tokens are only those after the last cache breakpoint; the neutral
+        # count is every prompt token, with the cached and cache-written parts named.
+        cached = wire.cache_read_input_tokens or 0
+        written = wire.cache_creation_input_tokens or 0
+        total = wire.input_tokens + cached + written
+        usage = Usage(total, wire.output_tokens, None, cached, written)
         return AssistantTurn(
             text="".join(texts),
             tool_calls=tuple(calls),
-            usage=Usage(input_tokens, output_tokens, _cost_usd(model, input_tokens, output_tokens)),
+            usage=priced(self.name, model, usage),
             stop_reason=STOP_REASONS.get(response.stop_reason or "", "other"),
             model=model,
         )
@@ -222,6 +189,8 @@ class _Block(_Wire):
 class _TokenUsage(_Wire):
     input_tokens: int = Field(ge=0)
     output_tokens: int = Field(ge=0)
+    cache_creation_input_tokens: int | None = Field(default=None, ge=0)
+    cache_read_input_tokens: int | None = Field(default=None, ge=0)
 
 
 class _Reply(_Wire):
@@ -241,7 +210,7 @@ def _reply(data: dict[str, Any], where: str) -> _Reply:
 
 
 def _key_from_settings() -> str | None:
-    secret = load_settings().anthropic_api_key
+    secret = load_agent_settings().anthropic_api_key
     return secret.get_secret_value() if secret is not None else None
 
 
@@ -317,21 +286,23 @@ def _tool_input(arguments: str) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {"raw_arguments": arguments}
 
 
-def _tool_to_wire(tool: ToolSpec) -> ToolParam:
-    return {"name": tool.name, "description": tool.description, "input_schema": tool.parameters}
+def _tools_to_wire(tools: Sequence[ToolSpec]) -> list[ToolParam]:
+    """The tools, the last one marked so that tools and system prompt are cached together."""
+    wire: list[ToolParam] = [
+        {"name": tool.name, "description": tool.description, "input_schema": tool.parameters}
+        for tool in tools
+    ]
+    wire[-1] = {**wire[-1], "cache_control": CACHE_BREAKPOINT}
+    return wire
 
 
-def _error_detail(body: object) -> str:
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return str(inner["message"])
-    return _body_text(body)[:300] or "no details"
-
-
-def _body_text(body: object) -> str:
-    if body is None:
-        return ""
-    if isinstance(body, str):
-        return body
-    return json.dumps(body, ensure_ascii=False, default=str)
+def _with_history_breakpoint(wire: list[MessageParam]) -> list[MessageParam]:
+    """The conversation with its last block marked, so the next turn reads everything said so
+    far from the cache and pays full price only for what is new (three breakpoints of the
+    four allowed: tools, system, history). `_to_wire` built these lists; marking in place
+    touches nothing the caller keeps."""
+    if wire:
+        content: Any = wire[-1]["content"]
+        if isinstance(content, list) and content:
+            content[-1] = {**content[-1], "cache_control": CACHE_BREAKPOINT}
+    return wire

@@ -5,9 +5,8 @@ Ollama, llama.cpp, LM Studio). All translation to and from the wire format lives
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any, assert_never
 
 import httpx2
@@ -30,12 +29,13 @@ from mltrainer.agent.providers.base import (
     MalformedReplyError,
     Provider,
     ProviderConfigError,
-    ProviderError,
     reply_object,
     shape_problem,
 )
+from mltrainer.agent.providers.pricing import priced
+from mltrainer.agent.providers.sdk_errors import mapped_sdk_errors
+from mltrainer.agent.settings import load_agent_settings
 from mltrainer.engine.redaction import redact_text, register_secrets
-from mltrainer.engine.settings import load_settings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # OpenAI-compatible servers mostly ignore the key, but the SDK refuses to start without one.
@@ -47,24 +47,6 @@ FINISH_REASONS: dict[str, StopReason] = {
     "length": "max_tokens",
     "content_filter": "refusal",
 }
-
-# USD per 1M tokens (input, output), from OpenAI's published prices.
-PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
-    "gpt-4o": (2.50, 10.00),
-    "gpt-4o-mini": (0.15, 0.60),
-    "gpt-4.1": (2.00, 8.00),
-    "gpt-4.1-mini": (0.40, 1.60),
-    "gpt-4.1-nano": (0.10, 0.40),
-    "o4-mini": (1.10, 4.40),
-}
-_DATED_SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
-
-
-def _cost_usd(model: str, input_tokens: int, output_tokens: int) -> float | None:
-    price = PRICES_PER_MILLION.get(_DATED_SNAPSHOT.sub("", model))
-    if price is None:
-        return None
-    return (input_tokens * price[0] + output_tokens * price[1]) / 1_000_000
 
 
 class OpenAIProvider(Provider):
@@ -142,36 +124,16 @@ class OpenAIProvider(Provider):
     def _scrub(self, text: str) -> str:
         return redact_text(text, [self._key])
 
-    @contextmanager
-    def _mapped_errors(self, wait: float) -> Iterator[None]:
-        """Every SDK and transport failure as one `ProviderError`, key and credentials removed."""
-        try:
-            yield
-        except openai.APIStatusError as error:
-            raise ProviderError(
-                self._scrub(
-                    f"OpenAI-compatible API at {self._base_url} answered HTTP "
-                    f"{error.status_code}: {_error_detail(error.body)}"
-                ),
-                status=error.status_code,
-                body=self._scrub(_body_text(error.body)),
-            ) from error
-        except openai.APITimeoutError as error:
-            raise ProviderError(
-                self._scrub(
-                    f"OpenAI-compatible API at {self._base_url} did not answer within "
-                    f"{wait:g} s (after {self._client.max_retries} retries)"
-                )
-            ) from error
-        except openai.APIConnectionError as error:
-            raise ProviderError(
-                self._scrub(
-                    f"could not reach the OpenAI-compatible API at {self._base_url} "
-                    f"(after {self._client.max_retries} retries): {error.__cause__ or error}"
-                )
-            ) from error
-        except openai.OpenAIError as error:
-            raise ProviderError(self._scrub(f"OpenAI client error: {error}")) from error
+    def _mapped_errors(self, wait: float) -> AbstractContextManager[None]:
+        return mapped_sdk_errors(
+            openai,
+            openai.OpenAIError,
+            api="OpenAI-compatible API",
+            base_url=self._base_url,
+            key=self._key,
+            wait=wait,
+            retries=self._client.max_retries,
+        )
 
     def _from_wire(self, response: _Completion) -> AssistantTurn:
         choice = response.choices[0]
@@ -189,11 +151,20 @@ class OpenAIProvider(Provider):
             text, stop_reason = message.refusal, "refusal"
         model = response.model or self.model
         usage = Usage()
-        if response.usage is not None:
-            input_tokens = response.usage.prompt_tokens
-            output_tokens = response.usage.completion_tokens
-            usage = Usage(
-                input_tokens, output_tokens, _cost_usd(model, input_tokens, output_tokens)
+        if (wire := response.usage) is not None:
+            # OpenAI caches long prompt prefixes by itself (system and tools come first, so they
+            # are the stable prefix); prompt_tokens includes the cached ones.
+            details = wire.prompt_tokens_details
+            cached = details.cached_tokens if details and details.cached_tokens else 0
+            usage = priced(
+                self.name,
+                model,
+                Usage(
+                    wire.prompt_tokens,
+                    wire.completion_tokens,
+                    None,
+                    min(cached, wire.prompt_tokens),
+                ),
             )
         return AssistantTurn(
             text=text, tool_calls=calls, usage=usage, stop_reason=stop_reason, model=model
@@ -237,9 +208,14 @@ class _Choice(_Wire):
     finish_reason: str | None = None
 
 
+class _PromptDetails(_Wire):
+    cached_tokens: int | None = Field(default=None, ge=0)
+
+
 class _TokenUsage(_Wire):
     prompt_tokens: int = Field(default=0, ge=0)
     completion_tokens: int = Field(default=0, ge=0)
+    prompt_tokens_details: _PromptDetails | None = None
 
 
 class _Completion(_Wire):
@@ -258,7 +234,7 @@ def _completion(data: dict[str, Any], where: str) -> _Completion:
 
 
 def _key_from_settings() -> str | None:
-    secret = load_settings().openai_api_key
+    secret = load_agent_settings().openai_api_key
     return secret.get_secret_value() if secret is not None else None
 
 
@@ -310,20 +286,6 @@ def _tool_to_wire(tool: ToolSpec) -> ChatCompletionToolParam:
             "parameters": tool.parameters,
         },
     }
-
-
-def _error_detail(body: object) -> str:
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return str(body["message"])
-    return _body_text(body)[:300] or "no details"
-
-
-def _body_text(body: object) -> str:
-    if body is None:
-        return ""
-    if isinstance(body, str):
-        return body
-    return json.dumps(body, ensure_ascii=False, default=str)
 
 
 def _tool_content(result: ToolResult) -> str:

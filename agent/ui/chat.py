@@ -19,6 +19,7 @@ from mltrainer.agent.live import (
 from mltrainer.agent.providers import make_provider
 from mltrainer.agent.providers.base import Provider
 from mltrainer.agent.session import Budgets
+from mltrainer.agent.settings import AgentSettings, load_agent_settings
 from mltrainer.agent.transcript import read_events
 from mltrainer.agent.ui.widgets import render_events, settings
 from mltrainer.engine.errors import MLTrainerError
@@ -34,11 +35,11 @@ PROVIDERS = {
 MODELS = {"openai": "gpt-4.1-mini", "anthropic": "claude-haiku-4-5", "compatible": "qwen2.5"}
 
 
-def default_provider(config: Settings) -> str:
+def default_provider(keys: AgentSettings) -> str:
     """Direct unless an LLM key is set: then the provider that key is for."""
-    if config.openai_api_key is not None:
+    if keys.openai_api_key is not None:
         return "openai"
-    if config.anthropic_api_key is not None:
+    if keys.anthropic_api_key is not None:
         return "anthropic"
     return "direct"
 
@@ -51,7 +52,7 @@ def sidebar_choices(config: Settings, live: LiveSession | None) -> dict[str, Any
     kind = st.sidebar.selectbox(
         "Provider",
         names,
-        index=names.index(default_provider(config)),
+        index=names.index(default_provider(load_agent_settings())),
         format_func=PROVIDERS.__getitem__,
         disabled=locked,
         key="provider",

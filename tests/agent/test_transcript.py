@@ -331,6 +331,18 @@ def test_messages_from_events_skips_bookkeeping_events(tmp_path: Path):
 # --- message <-> event --------------------------------------------------------------------------
 
 
+def test_cached_tokens_survive_the_transcript(tmp_path: Path):
+    turn = AssistantTurn("ok", usage=Usage(5000, 90, 0.0031, cached_input_tokens=4000))
+    path = tmp_path / "cached.jsonl"
+    with Transcript(path) as transcript:
+        transcript.write(
+            {"event": "session_start", "session_id": "s", "provider": "anthropic", "goal": "g"}
+        )
+        transcript.write_message(turn)
+
+    assert list(messages_from_events(read_events(path))) == [turn]
+
+
 def test_user_message_event():
     assert message_to_event(UserMessage("Is SPX predictable?")) == {
         "event": "user",
@@ -354,7 +366,13 @@ def test_assistant_turn_event():
                 "arguments": '{"symbol": "SPX", "model": "naive_bayes"}',
             },
         ],
-        "usage": {"input_tokens": 1200, "output_tokens": 80, "cost_usd": 0.0021},
+        "usage": {
+            "input_tokens": 1200,
+            "output_tokens": 80,
+            "cached_input_tokens": 0,
+            "cache_write_tokens": 0,
+            "cost_usd": 0.0021,
+        },
         "stop_reason": "tool_use",
         "model": "gpt-4.1-mini",
     }

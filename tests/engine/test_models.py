@@ -50,14 +50,18 @@ def test_registry_holds_every_model_from_the_design() -> None:
     assert list(MODELS) == REGISTERED
 
 
+@pytest.mark.parametrize("name", ["xgboost", "XGB", "XGBClassifier"])
+def test_a_model_that_is_not_installed_is_refused_by_name(name: str) -> None:
+    with pytest.raises(ConfigError, match="xgboost is not installed; ask for lightgbm"):
+        resolve_model(name)
+
+
 @pytest.mark.parametrize(
     ("alias", "name"),
     [
         ("rf", "random_forest"),
         ("Random Forest", "random_forest"),
         ("RANDOM-FOREST", "random_forest"),
-        ("xgboost", "gradient_boosting"),
-        ("XGB", "gradient_boosting"),
         ("logit", "logistic_regression"),
         ("Logistic Regression", "logistic_regression"),
         ("lgbm", "lightgbm"),

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from mltrainer.engine.data.synthetic import synthetic_bars
-from mltrainer.engine.errors import ConfigError
+from mltrainer.engine.errors import ComplianceError, ConfigError
 from mltrainer.engine.persistence import recover_staged, stage_model
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
@@ -233,8 +233,10 @@ def test_recovery_removes_models_staged_by_a_dead_writer_and_finishes_recorded_o
 
 
 def test_xgboost_is_refused_by_name_not_replaced() -> None:
-    with pytest.raises(ConfigError, match="xgboost is not installed; ask for lightgbm"):
-        train(service(), model="xgboost")
+    engine = service()
+    with pytest.raises(ComplianceError, match="xgboost is not installed; ask for lightgbm"):
+        train(engine, model="xgboost")
+    assert engine.ledger.count() == 0
 
 
 def test_a_symbol_with_no_data_is_an_error_and_nothing_is_recorded() -> None:

@@ -195,6 +195,7 @@ def chat_completion(
     prompt_tokens: int = 120,
     completion_tokens: int = 30,
     refusal: str | None = None,
+    cached_tokens: int = 0,
 ) -> dict[str, Any]:
     message: dict[str, Any] = {
         "role": "assistant",
@@ -216,7 +217,7 @@ def chat_completion(
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "prompt_tokens_details": {"cached_tokens": cached_tokens, "audio_tokens": 0},
             "completion_tokens_details": {
                 "reasoning_tokens": 0,
                 "audio_tokens": 0,
@@ -251,6 +252,8 @@ def anthropic_message(
     model: str = "claude-sonnet-4-5-20250929",
     input_tokens: int = 1000,
     output_tokens: int = 200,
+    cache_creation_input_tokens: int = 0,
+    cache_read_input_tokens: int = 0,
 ) -> dict[str, Any]:
     return {
         "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
@@ -263,8 +266,8 @@ def anthropic_message(
         "usage": {
             "input_tokens": input_tokens,
             "output_tokens": output_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": cache_creation_input_tokens,
+            "cache_read_input_tokens": cache_read_input_tokens,
             "service_tier": "standard",
         },
     }

@@ -72,19 +72,76 @@ async def test_first_request_wire_format(
     [request] = fake_llm.requests
     assert request.path == "/v1/messages"
     assert request.headers["authorization"] == f"Bearer {FAKE_KEY}"
+    # Cache breakpoints end the stable prefix: tools and system prompt, then the history.
+    cached = {"type": "ephemeral"}
     assert request.body == {
         "model": MODEL,
         "max_tokens": 2048,
-        "system": SYSTEM,
-        "messages": [{"role": "user", "content": [{"type": "text", "text": "Find an edge"}]}],
+        "system": [{"type": "text", "text": SYSTEM, "cache_control": cached}],
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "Find an edge", "cache_control": cached}],
+            }
+        ],
         "tools": [
             {
                 "name": "train_model",
                 "description": "Train a model walk-forward on one symbol.",
                 "input_schema": TRAIN.parameters,
+                "cache_control": cached,
             }
         ],
     }
+
+
+async def test_cache_breakpoints_move_with_the_history(
+    provider: AnthropicProvider, fake_llm: FakeLLMServer
+) -> None:
+    """Only the last tool and the last block of the conversation carry a breakpoint (with the
+    system prompt: three of the API's four), and the caller's messages are not changed."""
+    fake_llm.reply(anthropic_message(content=[text_block("ok")]))
+    second = ToolSpec("compare_trials", "Compare trials.", {"type": "object", "properties": {}})
+    messages = [
+        UserMessage("Find an edge"),
+        AssistantTurn("Training.", (ToolCall("toolu_1", "train_model", '{"symbol": "SPX"}'),)),
+        ToolResults((ToolResult("toolu_1", "train_model", "accuracy 51.2%"),)),
+    ]
+
+    await provider.complete(system=SYSTEM, messages=messages, tools=[TRAIN, second])
+
+    body = fake_llm.requests[0].body
+    assert ["cache_control" in tool for tool in body["tools"]] == [False, True]
+    marks = [
+        "cache_control" in block for message in body["messages"] for block in message["content"]
+    ]
+    assert marks == [False, False, False, True]
+    assert body["messages"][-1]["content"][-1]["type"] == "tool_result"
+    assert messages[2] == ToolResults((ToolResult("toolu_1", "train_model", "accuracy 51.2%"),))
+
+
+async def test_cached_tokens_are_counted_and_priced_as_cached(
+    provider: AnthropicProvider, fake_llm: FakeLLMServer
+) -> None:
+    fake_llm.reply(
+        anthropic_message(
+            content=[text_block("ok")],
+            model="claude-haiku-4-5",
+            input_tokens=100,
+            cache_read_input_tokens=3000,
+            cache_creation_input_tokens=400,
+            output_tokens=200,
+        )
+    )
+
+    turn = await provider.complete(system=SYSTEM, messages=[UserMessage("Hi")], tools=[TRAIN])
+
+    assert turn.usage.input_tokens == 3500
+    assert (turn.usage.cached_input_tokens, turn.usage.cache_write_tokens) == (3000, 400)
+    assert turn.usage.uncached_input_tokens == 100
+    # claude-haiku-4-5 per 1M: $1 input, $0.10 cache read, $1.25 cache write, $5 output.
+    expected = (100 * 1.00 + 3000 * 0.10 + 400 * 1.25 + 200 * 5.00) / 1_000_000
+    assert turn.usage.cost_usd == pytest.approx(expected)
 
 
 async def test_no_tools_sends_no_tools_key(
@@ -191,7 +248,11 @@ async def test_follow_up_puts_all_tool_results_in_one_user_message_before_text(
                     "content": "unknown model 'svm'",
                     "is_error": True,
                 },
-                {"type": "text", "text": "Continue, retrain, or switch?"},
+                {
+                    "type": "text",
+                    "text": "Continue, retrain, or switch?",
+                    "cache_control": {"type": "ephemeral"},
+                },
             ],
         },
     ]
@@ -231,7 +292,11 @@ async def test_empty_assistant_turn_is_dropped_and_user_turns_merge(
             "role": "user",
             "content": [
                 {"type": "text", "text": "Go"},
-                {"type": "text", "text": "Use your tools."},
+                {
+                    "type": "text",
+                    "text": "Use your tools.",
+                    "cache_control": {"type": "ephemeral"},
+                },
             ],
         }
     ]

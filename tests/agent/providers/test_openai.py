@@ -253,6 +253,29 @@ async def test_usage_and_cost_of_a_dated_snapshot(
     assert turn.usage.cost_usd == pytest.approx(0.0045)
 
 
+async def test_cached_tokens_are_counted_and_priced_as_cached(
+    provider: OpenAIProvider, fake_llm: FakeLLMServer
+) -> None:
+    fake_llm.reply(
+        chat_completion(
+            content="ok",
+            model="gpt-4.1-mini",
+            prompt_tokens=3000,
+            cached_tokens=2048,
+            completion_tokens=100,
+        )
+    )
+
+    turn = await provider.complete(system=SYSTEM, messages=[UserMessage("Hi")], tools=[])
+
+    # OpenAI's prompt_tokens include the cached ones.
+    assert (turn.usage.input_tokens, turn.usage.cached_input_tokens) == (3000, 2048)
+    assert turn.usage.cache_write_tokens == 0
+    # gpt-4.1-mini per 1M: $0.40 input, $0.10 cached input, $1.60 output.
+    expected = (952 * 0.40 + 2048 * 0.10 + 100 * 1.60) / 1_000_000
+    assert turn.usage.cost_usd == pytest.approx(expected)
+
+
 async def test_cost_is_none_for_an_unknown_model(
     provider: OpenAIProvider, fake_llm: FakeLLMServer
 ) -> None:
