@@ -4,6 +4,7 @@ the session's summary, like trials from `train_model`."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -37,14 +38,17 @@ def run_script(tmp_path: Path, *options: str) -> str:
 def test_a_sweeps_trials_are_printed_and_summarised(tmp_path: Path):
     output = run_script(tmp_path)
 
-    assert "✓ trial 1: naive_bayes on SPX selection accuracy" in output
-    assert "✓ trial 2: logistic_regression on SPX selection accuracy" in output
+    # The two trials run in parallel, so either may be recorded (and numbered) first.
+    assert re.search(r"✓ trial [12]: naive_bayes on SPX selection accuracy \d", output)
+    assert re.search(r"✓ trial [12]: logistic_regression on SPX selection accuracy \d", output)
 
 
 def test_a_sweeps_trials_are_in_the_session_summary(tmp_path: Path):
     summary = json.loads(run_script(tmp_path, "--json"))
 
-    assert [(t["trial"], t["model"], t["tries"]) for t in summary["trials"]] == [
-        (1, "naive_bayes", 2),
-        (2, "logistic_regression", 2),
+    trials = summary["trials"]
+    assert [(t["model"], t["tries"]) for t in trials] == [
+        ("naive_bayes", 2),
+        ("logistic_regression", 2),
     ]
+    assert sorted(t["trial"] for t in trials) == [1, 2]
