@@ -15,7 +15,7 @@ install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e . --config-settings editable_mode=strict
 
 install-dev: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,ui]' --config-settings editable_mode=strict
+	$(BIN)/python -m pip install --quiet -e '.[dev,ui,dask]' --config-settings editable_mode=strict
 
 demo: install
 	$(BIN)/mltrainer demo

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from mltrainer.agent.cli_data import data_app
 from mltrainer.agent.cli_errors import OneLineErrors, errors, fail, load_cli_settings, run_reported
+from mltrainer.agent.cli_executor import ExecutorOption, SchedulerOption, executor_settings
 from mltrainer.agent.cli_metrics import MetricsHost, MetricsLinger, MetricsPort, metrics_served
 from mltrainer.agent.cli_progress import message_hook, progress_hook
 from mltrainer.engine.redaction import redact_text
@@ -213,6 +214,7 @@ def _exit_for(summary: SessionSummary) -> None:
 @app.command()
 def demo(
     transcript: Annotated[Path | None, typer.Option(help="Where to write the transcript.")] = None,
+    executor: ExecutorOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Run a short scripted research session on real offline sample data (no key, no network).
@@ -225,7 +227,7 @@ def demo(
     from mltrainer.agent.runs import start_session
 
     script = Path(str(resources.files("mltrainer.prompts").joinpath("demo_script.yaml")))
-    settings = _settings()
+    settings = executor_settings(executor, None)
     hook, stop = progress_hook(console, not as_json)
     if not as_json:
         console.print(f"[bold]Goal:[/bold] {DEMO_GOAL}")
@@ -294,6 +296,8 @@ def run(
         float, typer.Option(min=1, max=7 * 24 * 3600, help="Wall-time deadline (seconds).")
     ] = 900.0,
     transcript: Annotated[Path | None, typer.Option(help="Where to write the transcript.")] = None,
+    executor: ExecutorOption = None,
+    scheduler: SchedulerOption = None,
     as_json: JsonOption = False,
     metrics_port: MetricsPort = None,
     metrics_host: MetricsHost = "127.0.0.1",
@@ -305,7 +309,7 @@ def run(
     from mltrainer.agent.runs import start_session
     from mltrainer.agent.session import Budgets
 
-    settings = _settings()
+    settings = executor_settings(executor, scheduler)
     llm = _run(lambda: make_provider(provider, model=model, base_url=base_url, script=script))
     budgets = Budgets(max_turns, max_tool_calls, max_tokens, max_cost, max_seconds)
     options = {

@@ -45,6 +45,12 @@ def progress_hook(
                     f"  [green]✓[/green] trial {payload.get('trial')}: {payload['model']} on "
                     f"{payload['symbol']} selection accuracy {accuracy:.1%}"
                 )
+            elif payload and payload.get("type") == "sweep":
+                for row in payload["rows"]:
+                    console.print(
+                        f"  [green]✓[/green] trial {row['trial']}: {row['model']} on "
+                        f"{row['symbol']} selection accuracy {row['selection_accuracy']:.1%}"
+                    )
             elif payload and payload.get("type") == "finalized":
                 holdout = payload["holdout"]
                 console.print(

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from mltrainer.agent.cli import JsonOption, _run, _trials_table, console, errors
+from mltrainer.agent.cli_executor import ExecutorOption, SchedulerOption, executor_settings
 
 
 def train(
@@ -31,6 +32,8 @@ def train(
         str | None, typer.Option(help="Comma-separated feature names, e.g. rsi,momentum.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    executor: ExecutorOption = None,
+    scheduler: SchedulerOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Train one model from an instruction in words and print the out-of-sample result.
@@ -51,8 +54,11 @@ def train(
         "seed": seed,
     }
     defaults = {name: value for name, value in options.items() if value is not None}
+    settings = executor_settings(executor, scheduler)
     with console.status("training ...", spinner="dots") if not as_json else nullcontext():
-        outcome = _run(lambda: MLTrainer().process_ai_instruction(instruction, defaults=defaults))
+        outcome = _run(
+            lambda: MLTrainer(settings).process_ai_instruction(instruction, defaults=defaults)
+        )
     result = outcome["ml_result"]
     if as_json:
         print(json.dumps(outcome, indent=2, default=str))

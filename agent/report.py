@@ -268,6 +268,8 @@ def _session_trials(records: list[dict[str, Any]]) -> tuple[list[int], list[dict
             continue
         if payload.get("type") == "training_complete" and payload.get("trial") is not None:
             trials.append(int(payload["trial"]))
+        elif payload.get("type") == "sweep":
+            trials.extend(int(row["trial"]) for row in payload["rows"])
         elif payload.get("type") == "finalized":
             finalized.append(payload)
     return trials, finalized

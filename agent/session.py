@@ -179,6 +179,8 @@ class SessionState:
             return
         if payload.get("type") == "training_complete":
             self.trials.append(result_summary(payload))
+        elif payload.get("type") == "sweep":  # its rows are already trial summaries
+            self.trials.extend(payload["rows"])
         elif payload.get("type") == "finalized":
             self.finalized.append(final_summary(payload))
 

@@ -24,12 +24,12 @@ from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet, SeriesSet, make_provenance
 from mltrainer.engine.data.registry import resolve_bars, resolve_series
 from mltrainer.engine.errors import ConfigError, DataSourceError
+from mltrainer.engine.executors import TrialExecutor, TrialJob, executor_for
 from mltrainer.engine.finalize import score_holdout
 from mltrainer.engine.holdout import Development, dataset_key, development_bars, lock_holdout
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.metrics import backtest, classification_metrics
 from mltrainer.engine.persistence import commit_staged, discard_staged, recover_staged, stage_model
-from mltrainer.engine.runner import run_trial
 from mltrainer.engine.selection import adjusted_p_values, same_window, selection_stats
 from mltrainer.engine.settings import Settings, load_settings
 from mltrainer.engine.trial import FinalResult, RankBy, TrialConfig, TrialResult
@@ -83,11 +83,14 @@ class ResearchService:
         *,
         session: str | None = None,
         data: Mapping[str, pd.DataFrame | BarSet] | None = None,
+        executor: TrialExecutor | None = None,
     ) -> None:
         """`data` maps symbols to bars the caller brings (labelled CALLER DATA): trials on those
-        symbols with `source: auto`, and their finalize, use them instead of a data source."""
+        symbols with `source: auto`, and their finalize, use them instead of a data source.
+        `executor` is where trials compute; by default the process-wide one the settings name."""
         self.settings = settings or load_settings()
         self.settings.ensure_home()
+        self.executor = executor or executor_for(self.settings)
         self.session = session
         self.data = {
             symbol.upper(): bars if isinstance(bars, BarSet) else bars_from_frame(bars, symbol)
@@ -135,14 +138,16 @@ class ResearchService:
         development = self._development(config, bars, history)
         self.compliance.check_trial_cost(config, rows=len(development.bars.frame))
         macro = self._macro(config.macro, development.info.used.end)
-        outcome = run_trial(
-            config,
-            development.bars,
-            macro,
-            dataset=development.info,
-            data_seconds=time.perf_counter() - tick,
-            notes=notes + development.notes,
-            deadline=deadline,
+        outcome = self.executor.run(
+            TrialJob(
+                config,
+                development.bars,
+                macro,
+                development.info,
+                data_seconds=time.perf_counter() - tick,
+                notes=(*notes, *development.notes),
+                deadline=deadline,
+            )
         )
         result = outcome.result
         staged = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     holdout_min_bars: int = Field(
         default=250, ge=20, le=5000, validation_alias="MLTRAINER_HOLDOUT_MIN_BARS"
     )
+    # Where trials compute (engine/executors.py); the ledger and transcripts stay here.
+    executor: Literal["local", "process", "dask"] = Field(
+        default="local", validation_alias="MLTRAINER_EXECUTOR"
+    )
+    scheduler: str | None = Field(default=None, validation_alias="MLTRAINER_SCHEDULER")
+    workers: int | None = Field(default=None, ge=1, le=1024, validation_alias="MLTRAINER_WORKERS")
 
     @field_validator("allowed_sources", mode="before")
     @classmethod

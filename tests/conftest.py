@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,9 @@ _SECRETS = (
     "MLTRAINER_ALLOWED_SOURCES",
     "MLTRAINER_STRICT",
     "MLTRAINER_ALLOW_SYNTHETIC_FALLBACK",
+    "MLTRAINER_EXECUTOR",
+    "MLTRAINER_SCHEDULER",
+    "MLTRAINER_WORKERS",
 )
 
 
@@ -29,3 +33,14 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # `.env` in the working directory must not leak a developer's keys into tests.
     monkeypatch.chdir(tmp_path)
     return home
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler() -> Iterator[str]:
+    """A real two-worker Dask cluster (worker processes, one thread each) for the whole run;
+    tests send trials to its scheduler address as a remote cluster would get them."""
+    distributed = pytest.importorskip("distributed", reason="needs mltrainer[dask]")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        yield cluster.scheduler_address

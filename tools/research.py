@@ -20,6 +20,7 @@ from mltrainer.engine.errors import ConfigError, MLTrainerError
 from mltrainer.engine.trial import RankBy, TrialConfig, one_of
 from mltrainer.tools.base import Tool, ToolContext
 from mltrainer.tools.feedback import format_feedback
+from mltrainer.tools.sweep import Sweep, run_sweep
 
 
 class _Args(BaseModel):
@@ -248,6 +249,7 @@ TOOLS: tuple[Tool, ...] = (
     Tool("list_models", ListModels, _list_models, render=_read_models),
     Tool("fetch_data", FetchData, _fetch_data),
     Tool("train_model", TrainModel, _train_model, render=_read_trial),
+    Tool("sweep", Sweep, run_sweep),
     Tool("evaluate_trial", EvaluateTrial, _evaluate),
     Tool("compare_trials", CompareTrials, _compare),
     Tool("finalize", Finalize, _finalize),

@@ -19,6 +19,7 @@ TOOL_NAMES = [
     "list_models",
     "fetch_data",
     "train_model",
+    "sweep",
     "evaluate_trial",
     "compare_trials",
     "finalize",

@@ -58,7 +58,7 @@ async def test_unknown_tool_is_an_error_result_listing_the_tools(executor: LiveE
     assert result.is_error is True
     assert result.content == (
         "ERROR: unknown tool 'train'; tools are list_sources, list_symbols, list_models, "
-        "fetch_data, train_model, evaluate_trial, compare_trials, finalize, finish. "
+        "fetch_data, train_model, sweep, evaluate_trial, compare_trials, finalize, finish. "
         "Fix the call and try again (3 retries left)."
     )
 

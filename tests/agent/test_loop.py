@@ -115,6 +115,7 @@ async def test_session_start_records_provider_goal_tools_and_budgets(tmp_path: P
         "list_models",
         "fetch_data",
         "train_model",
+        "sweep",
         "evaluate_trial",
         "compare_trials",
         "finalize",

@@ -3,7 +3,8 @@
 Seed Phase 5 `test_complete_system` and Phase 6 `test_system_under_load` keep their inputs and
 assertions; `MLTrainerSystem` became `mltrainer.agent.MLTrainer`. Symbols not in the offline
 sample data (AAPL, TSLA, ...) run on seeded synthetic bars because these tests switch the
-synthetic fallback on (it is off by default), and the feedback says so.
+synthetic fallback on (it is off by default), and the feedback says so. The Phase 6 test runs
+with each executor: trials in threads, in worker processes, and on a Dask cluster.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 import pytest
 
 from mltrainer.agent import MLTrainer
+from mltrainer.engine.executors import close_executors
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.settings import load_settings
 
@@ -160,9 +162,31 @@ def test_successful_instructions_are_recorded_in_the_ledger():
 # --- seed Phase 6: test_system_under_load -------------------------------------------------------
 
 
-def test_system_under_load():
+@pytest.fixture(
+    params=[
+        "local",
+        pytest.param("process", marks=pytest.mark.slow),
+        pytest.param("dask", marks=pytest.mark.slow),
+    ]
+)
+def trial_executor(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """Where the trials run: threads here, spawned worker processes, or a Dask cluster's workers
+    (its scheduler reached by address, as a remote one would be)."""
+    monkeypatch.setenv("MLTRAINER_EXECUTOR", request.param)
+    if request.param == "dask":
+        monkeypatch.setenv("MLTRAINER_SCHEDULER", request.getfixturevalue("dask_scheduler"))
+    try:
+        yield request.param
+    finally:
+        close_executors()
+
+
+def test_system_under_load(trial_executor: str):
     """Test system can handle multiple concurrent requests"""
     system = MLTrainer()
+    assert system.ml_engine.service.executor.kind == trial_executor
 
     instructions = [
         f"Train model on {symbol}" for symbol in ["AAPL", "GOOGL", "MSFT", "TSLA", "AMZN"]

@@ -26,6 +26,7 @@ TOOL_NAMES = [
     "list_models",
     "fetch_data",
     "train_model",
+    "sweep",
     "evaluate_trial",
     "compare_trials",
     "finalize",
@@ -267,7 +268,7 @@ def test_unknown_tool_lists_the_tools():
     with pytest.raises(
         ToolArgumentError,
         match=r"^unknown tool 'train'; tools are list_sources, list_symbols, list_models, "
-        r"fetch_data, train_model, evaluate_trial, compare_trials, finalize, finish$",
+        r"fetch_data, train_model, sweep, evaluate_trial, compare_trials, finalize, finish$",
     ):
         get_tool("train")
 

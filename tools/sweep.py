@@ -1,0 +1,180 @@
+"""`sweep`: a small grid of trial configurations run as one tool call, in parallel on the
+configured executor. Each configuration is recorded and counted as a try exactly as a
+`train_model` call would be, so adjusted p-values and the noise bar stay honest.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ConfigDict, Field, ValidationError, model_validator
+
+from mltrainer.engine.errors import MLTrainerError
+from mltrainer.engine.trial import TrialConfig
+from mltrainer.tools.base import ToolContext
+
+if TYPE_CHECKING:  # the engine's heavy modules load when a sweep runs, not with the schemas
+    from mltrainer.engine.service import Trained
+
+MAX_CONFIGURATIONS = 16
+# The fields a grid may vary: scalars of `TrialConfig`, and one model's hyper-parameters as
+# `params.NAME`. Lists (features, macro) and save_model stay as the base sets them.
+GRID_FIELDS = (
+    "symbol",
+    "source",
+    "model",
+    "train_ratio",
+    "lookback",
+    "horizon",
+    "folds",
+    "embargo",
+    "cost_bps",
+    "seed",
+    "days",
+    "start",
+    "end",
+    "execution",
+)
+_SCALARS = (str, int, float, bool, type(None))
+
+
+class Sweep(TrialConfig):
+    """Train a small grid of configurations in one call, run in parallel: the base
+    configuration (the train_model fields) with every combination of the values in `grid`, at
+    most 16 configurations. Each configuration is scored exactly like a train_model call and
+    counted as one more try on its dataset, so sweep only what you would otherwise train one by
+    one. Returns a table: one row per configuration with its trial number, selection accuracy
+    against the best baseline, p-value adjusted for every try, and Sharpe."""
+
+    model_config = ConfigDict(extra="forbid", title="sweep")
+
+    grid: dict[str, list[Any]] = Field(
+        min_length=1,
+        max_length=4,
+        description=(
+            'fields to vary and their values, e.g. {"model": ["lightgbm", "random_forest"], '
+            '"params.n_estimators": [100, 300]}; fields: ' + ", ".join(GRID_FIELDS) + ", "
+            "params.NAME (a hyper-parameter of the model); at most "
+            f"{MAX_CONFIGURATIONS} combinations in all"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _small_grid(self) -> Sweep:
+        for name, values in self.grid.items():
+            if name not in GRID_FIELDS and not (name.startswith("params.") and len(name) > 7):
+                raise ValueError(
+                    f"grid field '{name}' cannot be varied; vary {', '.join(GRID_FIELDS)} or "
+                    "params.NAME (a hyper-parameter)"
+                )
+            if not values:
+                raise ValueError(f"grid field '{name}' has no values; give at least one")
+            if lists := [v for v in values if not isinstance(v, _SCALARS)]:
+                raise ValueError(
+                    f"grid field '{name}' has {lists[0]!r}; each value must be one string, "
+                    "number, true/false or null"
+                )
+            if len(set(map(repr, values))) != len(values):
+                raise ValueError(f"grid field '{name}' repeats a value: {values}")
+        count = math.prod(len(values) for values in self.grid.values())
+        if count > MAX_CONFIGURATIONS:
+            sizes = " x ".join(f"{len(v)} {k}" for k, v in self.grid.items())
+            raise ValueError(
+                f"the grid has {count} configurations ({sizes}); the limit is "
+                f"{MAX_CONFIGURATIONS}. Drop values, or sweep in steps and compare_trials"
+            )
+        self.configurations()  # every combination must be a valid configuration
+        return self
+
+    def configurations(self) -> list[tuple[dict[str, Any], TrialConfig]]:
+        """Each combination of grid values (field -> value) and the configuration it makes."""
+        base = self.model_dump(exclude={"grid"})
+        names = list(self.grid)
+        made = []
+        for values in itertools.product(*self.grid.values()):
+            varied = dict(zip(names, values, strict=True))
+            fields = {**base, "params": dict(base["params"])}
+            for name, value in varied.items():
+                if name.startswith("params."):
+                    fields["params"][name.removeprefix("params.")] = value
+                else:
+                    fields[name] = value
+            try:
+                made.append((varied, TrialConfig.model_validate(fields)))
+            except ValidationError as error:
+                from mltrainer.engine.service import validation_message
+
+                raise ValueError(f"combination {varied}: {validation_message(error)}") from None
+        return made
+
+
+def run_sweep(context: ToolContext, args: Sweep) -> dict[str, Any]:
+    """Check every configuration before any runs, train them concurrently through the
+    service (so each is recorded with its own call id), then read their statistics once all
+    are counted."""
+    from mltrainer.engine.ml_engine import error_result
+    from mltrainer.engine.models import resolve_model
+    from mltrainer.engine.runner import result_summary
+
+    service = context.service
+    grid = args.configurations()
+    try:
+        for _, config in grid:
+            service.compliance.check_trial(config)
+            resolve_model(config.model).validate_params(config.params)
+    except MLTrainerError as error:
+        return error_result(error, "sweep_failed")
+
+    def train(number: int, config: TrialConfig) -> Trained | MLTrainerError:
+        call_id = None if context.call_id is None else f"{context.call_id}#{number}"
+        try:
+            return service.train(config, call_id=call_id, deadline=context.deadline)
+        except MLTrainerError as error:
+            return error
+
+    threads = max(1, min(len(grid), service.executor.workers))
+    with ThreadPoolExecutor(threads, thread_name_prefix="sweep") as pool:
+        # Each thread gets a copy of the caller's context, so engine progress still reaches
+        # whoever is listening (the CLI's status line, the UI).
+        futures = [
+            pool.submit(contextvars.copy_context().run, train, number, config)
+            for number, (_, config) in enumerate(grid, start=1)
+        ]
+        outcomes = [future.result() for future in futures]
+    rows: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for (varied, _), outcome in zip(grid, outcomes, strict=True):
+        if isinstance(outcome, MLTrainerError):
+            errors.append({**varied, "error": str(outcome)})
+            continue
+        assert outcome.result.trial is not None
+        # Read back now that every configuration is counted: adjusted p-values cover them all.
+        summary = result_summary(service.recorded(outcome.result.trial).model_dump(mode="json"))
+        rows.append({**varied, **summary})
+    if not rows:
+        return {
+            "status": "error",
+            "type": "sweep_failed",
+            "error": "no configuration of the grid could be trained: "
+            + "; ".join(f"{e['error']}" for e in errors),
+            "errors": errors,
+        }
+    best = max(rows, key=lambda row: row["selection_accuracy"])
+    return {
+        "status": "success",
+        "type": "sweep",
+        "configurations": len(grid),
+        "trained": len(rows),
+        "columns": list(rows[0]),
+        "rows": rows,
+        "errors": errors,
+        "best_trial": best["trial"],
+        "note": (
+            f"{len(rows)} tries were added; the best selection accuracy of a grid is optimistic, "
+            "so judge it by its adjusted p-value and finalize only the trial you would report"
+        ),
+    }
