@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mltrainer.agent.cli_errors import fail, load_cli_settings
 from mltrainer.engine.executors import EXECUTOR_HELP, EXECUTOR_KINDS
-from mltrainer.engine.settings import Settings
+
+if TYPE_CHECKING:  # pydantic-settings loads with the command that reads settings
+    from mltrainer.engine.settings import Settings
 
 ExecutorOption = Annotated[
     str | None, typer.Option(help=f"{'|'.join(EXECUTOR_KINDS)}. {EXECUTOR_HELP}")
