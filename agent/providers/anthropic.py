@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import Any, Literal, assert_never
 
 import anthropic
@@ -24,15 +23,14 @@ from mltrainer.agent.messages import (
 )
 from mltrainer.agent.providers.base import (
     MalformedReplyError,
-    Provider,
     ProviderConfigError,
     reply_object,
     shape_problem,
 )
 from mltrainer.agent.providers.pricing import priced
-from mltrainer.agent.providers.sdk_errors import mapped_sdk_errors
+from mltrainer.agent.providers.sdk_errors import SdkProvider
 from mltrainer.agent.settings import load_agent_settings
-from mltrainer.engine.redaction import redact_text, register_secrets
+from mltrainer.engine.redaction import register_secrets
 from mltrainer.tools.base import MAX_ARGUMENT_CHARS, MAX_ARGUMENT_DEPTH, json_depth
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -52,10 +50,13 @@ Role = Literal["user", "assistant"]
 CACHE_BREAKPOINT: CacheControlEphemeralParam = {"type": "ephemeral"}
 
 
-class AnthropicProvider(Provider):
+class AnthropicProvider(SdkProvider):
     """Messages API through the official SDK, whose `max_retries` is the only retry layer."""
 
     name = "anthropic"
+    sdk = anthropic
+    sdk_error = anthropic.AnthropicError
+    api = "Anthropic API"
 
     def __init__(
         self,
@@ -114,23 +115,6 @@ class AnthropicProvider(Provider):
             body = await raw.read()
         where = self._scrub(f"the Anthropic API at {self._base_url}")
         return self._from_wire(_reply(reply_object(body, where), where))
-
-    async def aclose(self) -> None:
-        await self._client.close()
-
-    def _scrub(self, text: str) -> str:
-        return redact_text(text, [self._key])
-
-    def _mapped_errors(self, wait: float) -> AbstractContextManager[None]:
-        return mapped_sdk_errors(
-            anthropic,
-            anthropic.AnthropicError,
-            api="Anthropic API",
-            base_url=self._base_url,
-            key=self._key,
-            wait=wait,
-            retries=self._client.max_retries,
-        )
 
     def _from_wire(self, response: _Reply) -> AssistantTurn:
         texts: list[str] = []

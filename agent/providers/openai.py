@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import Any, assert_never
 
 import httpx2
@@ -27,15 +26,14 @@ from mltrainer.agent.messages import (
 )
 from mltrainer.agent.providers.base import (
     MalformedReplyError,
-    Provider,
     ProviderConfigError,
     reply_object,
     shape_problem,
 )
 from mltrainer.agent.providers.pricing import priced
-from mltrainer.agent.providers.sdk_errors import mapped_sdk_errors
+from mltrainer.agent.providers.sdk_errors import SdkProvider
 from mltrainer.agent.settings import load_agent_settings
-from mltrainer.engine.redaction import redact_text, register_secrets
+from mltrainer.engine.redaction import register_secrets
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # OpenAI-compatible servers mostly ignore the key, but the SDK refuses to start without one.
@@ -49,10 +47,13 @@ FINISH_REASONS: dict[str, StopReason] = {
 }
 
 
-class OpenAIProvider(Provider):
+class OpenAIProvider(SdkProvider):
     """Chat Completions through the official SDK, whose `max_retries` is the only retry layer."""
 
     name = "openai"
+    sdk = openai
+    sdk_error = openai.OpenAIError
+    api = "OpenAI-compatible API"
 
     def __init__(
         self,
@@ -117,23 +118,6 @@ class OpenAIProvider(Provider):
             )
         where = self._scrub(f"the OpenAI-compatible API at {self._base_url}")
         return self._from_wire(_completion(reply_object(raw.content, where), where))
-
-    async def aclose(self) -> None:
-        await self._client.close()
-
-    def _scrub(self, text: str) -> str:
-        return redact_text(text, [self._key])
-
-    def _mapped_errors(self, wait: float) -> AbstractContextManager[None]:
-        return mapped_sdk_errors(
-            openai,
-            openai.OpenAIError,
-            api="OpenAI-compatible API",
-            base_url=self._base_url,
-            key=self._key,
-            wait=wait,
-            retries=self._client.max_retries,
-        )
 
     def _from_wire(self, response: _Completion) -> AssistantTurn:
         choice = response.choices[0]

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from types import ModuleType
+from typing import Any
 
-from mltrainer.agent.providers.base import ProviderError
+from mltrainer.agent.providers.base import Provider, ProviderError
 from mltrainer.engine.redaction import redact_text
 
 
@@ -77,3 +78,33 @@ def body_text(body: object) -> str:
     if isinstance(body, str):
         return body
     return json.dumps(body, ensure_ascii=False, default=str)
+
+
+class SdkProvider(Provider):
+    """What the OpenAI and Anthropic providers share around their SDK client: closing it,
+    scrubbing the key from text, and the error mapping. A subclass names its SDK module, the
+    SDK's root error and the API, and sets `_client`, `_key` and `_base_url`."""
+
+    sdk: ModuleType
+    sdk_error: type[Exception]
+    api: str
+    _client: Any
+    _key: str
+    _base_url: str
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    def _scrub(self, text: str) -> str:
+        return redact_text(text, [self._key])
+
+    def _mapped_errors(self, wait: float) -> AbstractContextManager[None]:
+        return mapped_sdk_errors(
+            self.sdk,
+            self.sdk_error,
+            api=self.api,
+            base_url=self._base_url,
+            key=self._key,
+            wait=wait,
+            retries=self._client.max_retries,
+        )
