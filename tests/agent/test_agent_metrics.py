@@ -127,6 +127,33 @@ async def test_a_scripted_session_counts_its_trials_parses_and_tool_calls(tmp_pa
     assert value("mltrainer_active_sessions") == 0
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["process", "dask"])
+async def test_trials_computed_in_worker_processes_are_counted_here(
+    executor: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+):
+    """Worker processes keep registries nobody scrapes; the session's process records each
+    trial from the result that comes back, so the counts match wherever trials ran."""
+    monkeypatch.setenv("MLTRAINER_EXECUTOR", executor)
+    if executor == "dask":
+        monkeypatch.setenv("MLTRAINER_SCHEDULER", request.getfixturevalue("dask_scheduler"))
+    changes = Changes()
+    script = [
+        turn(("train_model", FAST), ("train_model", {**FAST, "train_ratio": 0.7})),
+        turn(FINISH),
+    ]
+
+    summary = await run(ScriptedProvider(script), tmp_path)
+
+    assert summary.reason == "finished" and len(summary.trials) == 2
+    assert changes["trainings"] == 2
+    assert changes["nb trials"] == 2
+    assert changes["train ok"] == 2
+    assert value("ml_model_accuracy", model_type="naive_bayes", symbol="SPX") == pytest.approx(
+        summary.trials[-1]["selection_accuracy"]
+    )
+
+
 async def test_the_accuracy_gauge_holds_the_latest_trial_per_model_and_symbol(tmp_path: Path):
     script = [
         turn(("train_model", FAST)),
