@@ -124,7 +124,14 @@ class TrialConfig(BaseModel):
         return [v.upper() for v in value]
 
 
-class ClassificationMetrics(BaseModel):
+class _Result(BaseModel):
+    """Results are built when a trial ends, not when the module loads: deferring their
+    validators keeps `mltrainer tools` and `--help` from paying for them."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class ClassificationMetrics(_Result):
     accuracy: float
     precision: float
     recall: float
@@ -133,7 +140,7 @@ class ClassificationMetrics(BaseModel):
     n: int
 
 
-class Baselines(BaseModel):
+class Baselines(_Result):
     """Rules that need no model, and two tests of the model against the best of them.
 
     With `horizon > 1` neighbouring labels overlap, so both tests use every `horizon`-th day
@@ -157,7 +164,7 @@ class Baselines(BaseModel):
     tested_days: int = Field(description="days used by both tests (non-overlapping labels)")
 
 
-class StrategyStats(BaseModel):
+class StrategyStats(_Result):
     annual_return: float
     sharpe: float
     max_drawdown: float
@@ -165,7 +172,7 @@ class StrategyStats(BaseModel):
     total_return: float = 0.0
 
 
-class Backtest(BaseModel):
+class Backtest(_Result):
     cost_bps: float
     execution: Execution = "next_bar"
     long_flat: StrategyStats
@@ -178,7 +185,7 @@ class Backtest(BaseModel):
     )
 
 
-class FoldScore(BaseModel):
+class FoldScore(_Result):
     fold: int
     train_rows: int
     test_rows: int
@@ -187,7 +194,7 @@ class FoldScore(BaseModel):
     accuracy: float
 
 
-class Timings(BaseModel):
+class Timings(_Result):
     data: float = 0.0
     features: float = 0.0
     fit: float = 0.0
@@ -196,7 +203,7 @@ class Timings(BaseModel):
     total: float = 0.0
 
 
-class Segment(BaseModel):
+class Segment(_Result):
     """A stretch of a dataset's bars, by date, and what is in it."""
 
     start: date
@@ -204,7 +211,7 @@ class Segment(BaseModel):
     rows: int
 
 
-class DatasetInfo(BaseModel):
+class DatasetInfo(_Result):
     """The dataset a trial used and its locked final holdout, as the ledger fixed it."""
 
     key: str = Field(description="source:symbol:kind, e.g. sample:SPX:bars")
@@ -216,7 +223,7 @@ class DatasetInfo(BaseModel):
     used_hash: str = Field(description="content hash of exactly the bars this trial used")
 
 
-class TrialResult(BaseModel):
+class TrialResult(_Result):
     """Result of a successful trial. Its out-of-sample numbers are on the *selection* segment:
     the part of the history that trials report and that the LLM picks on; the locked holdout
     after it is only scored by `finalize`."""
@@ -266,7 +273,7 @@ class TrialResult(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-class HoldoutScore(BaseModel):
+class HoldoutScore(_Result):
     """What one trial's configuration, refitted on everything before the holdout, scores on it."""
 
     accuracy: float
@@ -277,7 +284,7 @@ class HoldoutScore(BaseModel):
     train_period: tuple[date, date]
 
 
-class SelectionStats(BaseModel):
+class SelectionStats(_Result):
     """How much of a selection number is luck, given how many tries it was picked from."""
 
     tries: int = Field(description="trials on the dataset, all sessions")
@@ -308,7 +315,7 @@ class SelectionStats(BaseModel):
     pbo_trials: int = 0
 
 
-class FinalResult(BaseModel):
+class FinalResult(_Result):
     """`finalize`: one look at the locked holdout for one trial's configuration."""
 
     status: Literal["success"] = "success"
@@ -329,7 +336,7 @@ class FinalResult(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-class ErrorResult(BaseModel):
+class ErrorResult(_Result):
     status: Literal["error"] = "error"
     type: str = "training_failed"
     error: str
