@@ -26,9 +26,9 @@ def progress_hook(
     status.start()
 
     def label(name: str, payload: dict[str, Any] | None) -> str:
-        if name == "train_model" and payload:
-            return f"training {payload.get('model')} on {payload.get('symbol')}"
-        return name
+        from mltrainer.tools import start_label
+
+        return start_label(name, payload)
 
     def hook(event: str, name: str, payload: dict[str, Any] | None) -> None:
         if event == "progress":
@@ -39,7 +39,8 @@ def progress_hook(
             running.append(label(name, payload))
         elif running:
             running.pop(0)
-            if name == "train_model" and payload and payload.get("status") == "success":
+            trained = payload and payload.get("type") == "training_complete"
+            if trained and payload and payload.get("status") == "success":
                 accuracy = payload.get("selection_accuracy", payload.get("test_accuracy"))
                 console.print(
                     f"  [green]✓[/green] trial {payload.get('trial')}: {payload['model']} on "

@@ -234,11 +234,9 @@ class LiveSession:
 
 
 def _starting(name: str, arguments: dict[str, Any] | None) -> str:
-    if name == "train_model" and arguments:
-        return f"training {arguments.get('model')} on {arguments.get('symbol')}"
-    return {"finalize": "scoring the locked holdout", "compare_trials": "comparing trials"}.get(
-        name, f"running {name}"
-    )
+    from mltrainer.tools import start_label
+
+    return start_label(name, arguments)
 
 
 def _summary_text(summary: SessionSummary) -> str:

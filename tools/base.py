@@ -80,14 +80,22 @@ class ToolContext:
 class Tool:
     """One tool: its name, its argument model (whose docstring and field descriptions are what
     the model reads), its handler, whether a successful call ends the session (its payload is
-    the conclusion: `conclusion`, optional `best_trial`), and how its result reads for the
-    model (`render`; compact JSON without timings when None)."""
+    the conclusion: `conclusion`, optional `best_trial`), how its result reads for the
+    model (`render`; compact JSON without timings when None), and how a running call reads
+    for a person watching (`starting`, from the call's arguments)."""
 
     name: str
     arguments: type[BaseModel]
     handler: Callable[[ToolContext, Any], dict[str, Any]]
     ends_session: bool = False
     render: Callable[[dict[str, Any]], str] | None = None
+    starting: Callable[[dict[str, Any]], str] | None = None
+
+    def start_label(self, arguments: dict[str, Any] | None) -> str:
+        """What a progress line shows while this tool runs ("training lightgbm on SPX")."""
+        if self.starting is not None and arguments:
+            return self.starting(arguments)
+        return f"running {self.name}"
 
     def read(self, payload: dict[str, Any]) -> str:
         """The short text the model gets for `payload`; an error names the tool."""

@@ -243,16 +243,20 @@ def _read_models(payload: dict[str, Any]) -> str:
     return json.dumps({"models": slim}, separators=(",", ":"))
 
 
+def _training(arguments: dict[str, Any]) -> str:
+    return f"training {arguments.get('model')} on {arguments.get('symbol')}"
+
+
 TOOLS: tuple[Tool, ...] = (
     Tool("list_sources", ListSources, _list_sources),
     Tool("list_symbols", ListSymbols, _list_symbols),
     Tool("list_models", ListModels, _list_models, render=_read_models),
     Tool("fetch_data", FetchData, _fetch_data),
-    Tool("train_model", TrainModel, _train_model, render=_read_trial),
-    Tool("sweep", Sweep, run_sweep),
+    Tool("train_model", TrainModel, _train_model, render=_read_trial, starting=_training),
+    Tool("sweep", Sweep, run_sweep, starting=lambda _: "running a sweep"),
     Tool("evaluate_trial", EvaluateTrial, _evaluate),
-    Tool("compare_trials", CompareTrials, _compare),
-    Tool("finalize", Finalize, _finalize),
+    Tool("compare_trials", CompareTrials, _compare, starting=lambda _: "comparing trials"),
+    Tool("finalize", Finalize, _finalize, starting=lambda _: "scoring the locked holdout"),
     Tool("finish", Finish, _finish, ends_session=True),
 )
 

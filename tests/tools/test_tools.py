@@ -457,3 +457,14 @@ def test_finalize_with_no_trials_is_an_error_result(engine: ToolContext):
 
 def test_only_finish_ends_the_session():
     assert [tool.name for tool in TOOLS if tool.ends_session] == ["finish"]
+
+
+def test_a_running_call_reads_as_its_tool_says():
+    from mltrainer.tools import start_label
+
+    assert start_label("train_model", {"model": "lightgbm", "symbol": "SPX"}) == (
+        "training lightgbm on SPX"
+    )
+    assert start_label("finalize", {"trial": 3}) == "scoring the locked holdout"
+    assert start_label("list_symbols", {}) == "running list_symbols"
+    assert start_label("not_a_tool", None) == "running not_a_tool"
