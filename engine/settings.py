@@ -16,8 +16,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from mltrainer.engine.errors import DataHomeError
 
-ALL_SOURCES = ("sample", "synthetic", "polygon", "fred")
-
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -48,8 +46,10 @@ class Settings(BaseSettings):
     http_max_attempts: int = Field(
         default=5, ge=1, le=20, validation_alias="MLTRAINER_HTTP_ATTEMPTS"
     )
+    # Unset means every source in the catalog, registered ones too (see `Compliance`); the
+    # names live in `engine/data/catalog.py`, not here.
     allowed_sources: Annotated[tuple[str, ...], NoDecode] = Field(
-        default=ALL_SOURCES, validation_alias="MLTRAINER_ALLOWED_SOURCES"
+        default=(), validation_alias="MLTRAINER_ALLOWED_SOURCES"
     )
     strict: bool = Field(default=False, validation_alias="MLTRAINER_STRICT")
     allow_synthetic_fallback: bool = Field(
