@@ -436,12 +436,20 @@ def tools(
 
     Example: mltrainer tools --format anthropic
     """
-    from mltrainer.agent.plugins import load_plugins
+    from importlib.metadata import entry_points
+
+    from mltrainer.agent.plugins import PLUGIN_GROUP, load_plugins
+
+    if fmt not in ("openai", "anthropic", "json"):
+        raise _fail(f"unknown format '{fmt}'; choose openai, anthropic or json")
+    if not entry_points(group=PLUGIN_GROUP):  # only the built-in tools: their shipped schemas
+        from mltrainer.agent.tool_schemas import shipped
+
+        print(json.dumps(shipped(fmt), indent=2))
+        return
     from mltrainer.tools import export_schemas
 
     _run(load_plugins)
-    if fmt not in ("openai", "anthropic", "json"):
-        raise _fail(f"unknown format '{fmt}'; choose openai, anthropic or json")
     print(json.dumps(export_schemas(fmt), indent=2))  # type: ignore[arg-type]
 
 
