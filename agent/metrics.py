@@ -25,6 +25,7 @@ from typing import Any
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from mltrainer.agent.messages import Usage
+from mltrainer.tools.base import trials_in
 
 # --- the seed's metrics, under the seed's names --------------------------------------------------
 MODEL_TRAININGS = Counter("ml_model_training", "Total model trainings (trials recorded).")
@@ -161,7 +162,7 @@ def record_tool_run(
     TOOL_CALLS.labels(name, status).inc()
     if status != "ok":
         return
-    trials = _trials_in(payload)
+    trials = trials_in(payload)
     for trial in trials:
         record_trial(trial)
     if not trials and isinstance(provenance := payload.get("provenance"), Mapping):
@@ -193,19 +194,6 @@ def record_data_request(provenance: Mapping[str, Any]) -> None:
     else:
         cache = "none"
     DATA_REQUESTS.labels(str(provenance.get("source", "")), cache).inc()
-
-
-def _trials_in(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The trial results a payload carries: itself, or those listed in it (a sweep)."""
-    if payload.get("type") == "training_complete":
-        return [payload]
-    return [
-        item
-        for value in payload.values()
-        if isinstance(value, list)
-        for item in value
-        if isinstance(item, Mapping) and item.get("type") == "training_complete"
-    ]
 
 
 # --- serving /metrics -----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from mltrainer.agent.transcript import Transcript, message_to_event
 from mltrainer.engine.runner import result_summary
 from mltrainer.prompts import load_text
 from mltrainer.tools import TOOLS_BY_NAME, Tool
+from mltrainer.tools.base import trials_in
 from mltrainer.tools.research import final_summary
 
 REMINDER = (
@@ -175,13 +176,11 @@ class SessionState:
 
     def note_payload(self, payload: dict[str, Any]) -> None:
         """Keep what the summary shows: every trial, and every holdout score."""
-        if payload.get("status") != "success":
-            return
-        if payload.get("type") == "training_complete":
-            self.trials.append(result_summary(payload))
-        elif payload.get("type") == "sweep":  # its rows are already trial summaries
-            self.trials.extend(payload["rows"])
-        elif payload.get("type") == "finalized":
+        for trial in trials_in(payload):  # a sweep's rows are already summaries
+            self.trials.append(
+                result_summary(trial) if trial.get("type") == "training_complete" else dict(trial)
+            )
+        if payload.get("status") == "success" and payload.get("type") == "finalized":
             self.finalized.append(final_summary(payload))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -196,3 +196,16 @@ def _example(tool: Tool) -> str:
     required = tool.parameters().get("required", [])
     sample = {name: "..." for name in required}
     return json.dumps(sample)
+
+
+def trials_in(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The trials a tool's successful payload reports: a trained result itself (`train_model`),
+    or one summary row per configuration (`sweep`). The summary, the metrics and anything else
+    that counts trials read them here, so a new trial-making payload is taught in one place."""
+    if payload.get("status") != "success":
+        return []
+    if payload.get("type") == "training_complete":
+        return [payload]
+    if payload.get("type") == "sweep":
+        return list(payload.get("rows") or [])
+    return []

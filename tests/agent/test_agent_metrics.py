@@ -154,6 +154,19 @@ async def test_trials_computed_in_worker_processes_are_counted_here(
     )
 
 
+async def test_a_sweeps_configurations_each_count_as_a_training(tmp_path: Path):
+    changes = Changes()
+    sweep = {**FAST, "grid": {"train_ratio": [0.7, 0.8]}}
+
+    summary = await run(ScriptedProvider([turn(("sweep", sweep)), turn(FINISH)]), tmp_path)
+
+    assert len(summary.trials) == 2
+    assert changes["trainings"] == 2
+    assert value("ml_model_accuracy", model_type="naive_bayes", symbol="SPX") in {
+        trial["selection_accuracy"] for trial in summary.trials
+    }
+
+
 async def test_the_accuracy_gauge_holds_the_latest_trial_per_model_and_symbol(tmp_path: Path):
     script = [
         turn(("train_model", FAST)),
@@ -344,7 +357,7 @@ def test_a_trial_counts_its_bars_and_each_macro_series_as_data_requests():
         "macro_provenance": [cached_fred, cached_fred],
     }
 
-    metrics.record_tool_run("sweep", {"status": "success", "trials": [trial]}, is_error=False)
+    metrics.record_tool_run("train_model", trial, is_error=False)
 
     assert value("mltrainer_data_requests_total", source="fred", cache="hit") - before == 2
 
