@@ -21,7 +21,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mltrainer.agent.loop import SessionSummary
     from mltrainer.agent.messages import (
         AssistantTurn,
         ToolCall,
@@ -39,20 +38,21 @@ if TYPE_CHECKING:
         ScriptedProvider,
         register_provider,
     )
-    from mltrainer.agent.runs import replay_session, resume_session, start_session
-    from mltrainer.agent.session import Budgets, SessionControl
+    from mltrainer.agent.session.loop import SessionSummary
+    from mltrainer.agent.session.runs import replay_session, resume_session, start_session
+    from mltrainer.agent.session.state import Budgets, SessionControl
     from mltrainer.agent.trainer import MLTrainer
     from mltrainer.engine.data.catalog import register_source
     from mltrainer.engine.models import ModelSpec, ParamBound, register_model
     from mltrainer.tools import Tool, ToolContext, register_tool
 
 _WHERE = {
-    "start_session": "mltrainer.agent.runs",
-    "resume_session": "mltrainer.agent.runs",
-    "replay_session": "mltrainer.agent.runs",
-    "Budgets": "mltrainer.agent.session",
-    "SessionControl": "mltrainer.agent.session",
-    "SessionSummary": "mltrainer.agent.loop",
+    "start_session": "mltrainer.agent.session.runs",
+    "resume_session": "mltrainer.agent.session.runs",
+    "replay_session": "mltrainer.agent.session.runs",
+    "Budgets": "mltrainer.agent.session.state",
+    "SessionControl": "mltrainer.agent.session.state",
+    "SessionSummary": "mltrainer.agent.session.loop",
     "Provider": "mltrainer.agent.providers",
     "FunctionProvider": "mltrainer.agent.providers",
     "FunctionInfo": "mltrainer.agent.providers",

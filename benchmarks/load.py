@@ -143,7 +143,7 @@ def _tool_seconds(transcript: Path) -> dict[str, float]:
 
 
 async def _one_session(settings: Any, session: str, planned: list[PlannedTrial]) -> SessionRun:
-    from mltrainer.agent.runs import start_session
+    from mltrainer.agent.session.runs import start_session
 
     turns = _script(session, planned)
     provider = _timed_provider(turns)

@@ -120,14 +120,14 @@ def script(turns: int) -> list[Any]:
 
 async def scripted_session(turns: int, settings: Any, clocks: dict[str, Clock] | None) -> Any:
     """Run the session through the real loop; with `clocks`, time its parts."""
-    from mltrainer.agent import session as session_module
+    from mltrainer.agent.session import turn as session_module
     from mltrainer.agent.bridge import MLAgentBridge
-    from mltrainer.agent.dispatch import LiveExecutor
-    from mltrainer.agent.loop import run_session
     from mltrainer.agent.providers import ScriptedProvider
-    from mltrainer.agent.runs import new_session_id
-    from mltrainer.agent.session import Budgets, SessionState
-    from mltrainer.agent.transcript import Transcript, known_secrets
+    from mltrainer.agent.session.dispatch import LiveExecutor
+    from mltrainer.agent.session.loop import run_session
+    from mltrainer.agent.session.runs import new_session_id
+    from mltrainer.agent.session.state import Budgets, SessionState
+    from mltrainer.agent.session.transcript import Transcript, known_secrets
     from mltrainer.engine.ml_engine import MLEngine
     from mltrainer.engine.runner import CODE_VERSION
     from mltrainer.tools import TOOLS_BY_NAME, Tool
@@ -197,7 +197,7 @@ def time_bridge(calls: int) -> float:
 
 
 def measure(turns: int) -> dict[str, Any]:
-    from mltrainer.agent.runs import replay_session
+    from mltrainer.agent.session.runs import replay_session
     from mltrainer.engine.settings import load_settings
 
     settings = load_settings()

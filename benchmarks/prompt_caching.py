@@ -48,8 +48,8 @@ def record_session(folder: Path) -> Path:
     import yaml
 
     from mltrainer.agent.providers import ScriptedProvider
-    from mltrainer.agent.runs import start_session
-    from mltrainer.agent.session import Budgets
+    from mltrainer.agent.session.runs import start_session
+    from mltrainer.agent.session.state import Budgets
     from mltrainer.engine.settings import load_settings
 
     grid = [
@@ -104,8 +104,8 @@ def replay_turns(transcript: Path) -> tuple[list[Turn], str]:
     the Anthropic provider would send for it."""
     from mltrainer.agent.messages import AssistantTurn
     from mltrainer.agent.providers.anthropic import _to_wire, _tools_to_wire
-    from mltrainer.agent.session import tool_specs
-    from mltrainer.agent.transcript import messages_from_events, read_events, session_header
+    from mltrainer.agent.session.state import tool_specs
+    from mltrainer.agent.session.transcript import messages_from_events, read_events, session_header
 
     events = read_events(transcript)
     header = session_header(events)

@@ -29,7 +29,7 @@ LINES_PER_TURN = 3
 
 def write_transcript(path: Path, lines: int) -> None:
     """A recorded session of about `lines` lines; every turn calls `list_models` once."""
-    from mltrainer.agent.transcript import Transcript
+    from mltrainer.agent.session.transcript import Transcript
 
     turns = max((lines - 3) // LINES_PER_TURN, 1)
     with Transcript(path, durable=False) as transcript:
@@ -92,7 +92,7 @@ def write_transcript(path: Path, lines: int) -> None:
 
 
 def replay_seconds(path: Path) -> tuple[float, str]:
-    from mltrainer.agent.runs import replay_session
+    from mltrainer.agent.session.runs import replay_session
     from mltrainer.engine.settings import load_settings
 
     started = time.perf_counter()

@@ -27,7 +27,7 @@ def session(symbol: str, seed: int, n_bars: int, folder: Path) -> dict[str, obje
     import json
 
     from mltrainer.agent.providers import ScriptedProvider
-    from mltrainer.agent.runs import start_session
+    from mltrainer.agent.session.runs import start_session
     from mltrainer.engine.data.synthetic import synthetic_bars
     from mltrainer.engine.settings import load_settings
 

@@ -8,9 +8,10 @@ A context variable carries the listener, so it reaches the worker thread a tool 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 ProgressListener = Callable[[str, int, int], None]
 
@@ -33,3 +34,10 @@ def listening(listener: ProgressListener | None) -> Iterator[None]:
         yield
     finally:
         _listener.reset(token)
+
+
+def progress_text(progress: Mapping[str, Any]) -> str:
+    """'walk-forward fold 3 of 5', or the stage alone when it is a single step."""
+    if progress["total"] > 1:
+        return f"{progress['stage']} {progress['done']} of {progress['total']}"
+    return str(progress["stage"])

@@ -19,7 +19,7 @@ from mltrainer.agent.providers.base import (
     ReplayDivergence,
     ScriptFinished,
 )
-from mltrainer.agent.transcript import (
+from mltrainer.agent.session.transcript import (
     TranscriptError,
     messages_from_events,
     read_events,

@@ -8,7 +8,9 @@ from typing import Any
 
 import streamlit as st
 
-from mltrainer.agent.live import (
+from mltrainer.agent.providers import make_provider
+from mltrainer.agent.providers.base import Provider
+from mltrainer.agent.session.live import (
     LiveEvent,
     LiveSession,
     events_from_transcript,
@@ -16,11 +18,9 @@ from mltrainer.agent.live import (
     running_sessions,
     start_live,
 )
-from mltrainer.agent.providers import make_provider
-from mltrainer.agent.providers.base import Provider
-from mltrainer.agent.session import Budgets
+from mltrainer.agent.session.state import Budgets
+from mltrainer.agent.session.transcript import read_events
 from mltrainer.agent.settings import AgentSettings, load_agent_settings
-from mltrainer.agent.transcript import read_events
 from mltrainer.agent.ui.widgets import render_events, settings
 from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.settings import Settings

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mltrainer.agent.live import events_from_transcript, resume_live
-from mltrainer.agent.session_index import SessionInfo, list_sessions
-from mltrainer.agent.transcript import read_events
+from mltrainer.agent.session.index import SessionInfo, list_sessions
+from mltrainer.agent.session.live import events_from_transcript, resume_live
+from mltrainer.agent.session.transcript import read_events
 from mltrainer.agent.ui.widgets import render_events, settings
 from mltrainer.engine.errors import MLTrainerError
 
@@ -43,7 +43,7 @@ def opened(info: SessionInfo) -> None:
         else:
             st.switch_page("chat.py", query_params={"session": live.session_id})
     if right.button("Write the HTML report", icon=":material/description:"):
-        from mltrainer.agent.report import session_report
+        from mltrainer.agent.report.writer import session_report
 
         with st.spinner("drawing the report ..."):
             try:

@@ -94,7 +94,7 @@ def report(trial: int) -> None:
     trial_card(result, config)
     trial_figures(trial, config)
     if st.button("Write the HTML report", key=f"html-{trial}", icon=":material/description:"):
-        from mltrainer.agent.report import trial_report
+        from mltrainer.agent.report.writer import trial_report
 
         with st.spinner("drawing the report ..."):
             written = trial_report(config, trial)

@@ -9,15 +9,15 @@ from typing import Any
 
 import streamlit as st
 
-from mltrainer.agent.figures import (
+from mltrainer.agent.report.figures import (
     confusion_figure,
     equity_figure,
     equity_sparkline,
     importance_figure,
     png_bytes,
 )
-from mltrainer.agent.formatting import data_label, p_value, percent, ratio, signed_percent
-from mltrainer.agent.live import LiveEvent
+from mltrainer.agent.report.formatting import data_label, p_value, percent, ratio, signed_percent
+from mltrainer.agent.session.live import LiveEvent
 from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.importance import permutation_importance
 from mltrainer.engine.ledger import Ledger

@@ -19,12 +19,12 @@ import pytest
 from prometheus_client import REGISTRY
 
 from mltrainer.agent import metrics
-from mltrainer.agent.loop import SessionSummary
 from mltrainer.agent.messages import AssistantTurn, Message, ToolCall, ToolSpec, Usage
 from mltrainer.agent.providers import ScriptedProvider
 from mltrainer.agent.providers.base import MalformedReplyError, Provider, ProviderError
-from mltrainer.agent.runs import start_session
-from mltrainer.agent.session import Budgets
+from mltrainer.agent.session.loop import SessionSummary
+from mltrainer.agent.session.runs import start_session
+from mltrainer.agent.session.state import Budgets
 from mltrainer.engine.settings import load_settings
 
 GOAL = "Is the next day's direction of SPX predictable?"

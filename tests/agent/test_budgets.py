@@ -13,17 +13,17 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from mltrainer.agent import dispatch
 from mltrainer.agent.bridge import MLAgentBridge
-from mltrainer.agent.dispatch import LiveExecutor
-from mltrainer.agent.loop import run_session
 from mltrainer.agent.messages import AssistantTurn, Message, ToolCall, ToolSpec, Usage
-from mltrainer.agent.model_call import CallStopped, ask_model
 from mltrainer.agent.providers import ScriptedProvider
 from mltrainer.agent.providers.base import MalformedReplyError, Provider, ProviderError
-from mltrainer.agent.runs import start_session
-from mltrainer.agent.session import Budgets, SessionState
-from mltrainer.agent.transcript import Transcript, read_events
+from mltrainer.agent.session import dispatch
+from mltrainer.agent.session.dispatch import LiveExecutor
+from mltrainer.agent.session.loop import run_session
+from mltrainer.agent.session.model_call import CallStopped, ask_model
+from mltrainer.agent.session.runs import start_session
+from mltrainer.agent.session.state import Budgets, SessionState
+from mltrainer.agent.session.transcript import Transcript, read_events
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
 from mltrainer.tools import TOOLS_BY_NAME, Tool

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from mltrainer.agent.cli import app
+from mltrainer.agent.cli.app import app
 
 runner = CliRunner()
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine" / "data"))
 from market_fakes import FRED_KEY, POLYGON_KEY, FakeMarket
 
-from mltrainer.agent.cli_data import data_app
+from mltrainer.agent.cli.data import data_app
 
 runner = CliRunner()
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from mltrainer.agent.cli import app
+from mltrainer.agent.cli.app import app
 
 runner = CliRunner()
 HEADER = {

@@ -8,7 +8,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from mltrainer.agent.cli import app
+from mltrainer.agent.cli.app import app
 from mltrainer.engine.executors import ProcessExecutor, close_executors, executor_for
 from mltrainer.engine.settings import load_settings
 

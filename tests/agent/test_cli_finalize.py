@@ -8,7 +8,7 @@ from typing import Any
 
 from typer.testing import CliRunner, Result
 
-from mltrainer.agent.cli import app
+from mltrainer.agent.cli.app import app
 
 runner = CliRunner()
 INSTRUCTION = "Train logistic regression on SPX with 80% train ratio"

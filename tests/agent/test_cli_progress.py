@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from mltrainer.agent.cli import app
-from mltrainer.agent.cli_progress import _bridge_note
+from mltrainer.agent.cli.app import app
+from mltrainer.agent.cli.progress import _bridge_note
 from mltrainer.agent.providers import ScriptedProvider
 
 runner = CliRunner()
@@ -104,7 +104,7 @@ def test_the_example_script_runs_four_trials_and_refuses_the_transformer(tmp_pat
 
 
 def test_engine_progress_reads_as_fold_i_of_k():
-    from mltrainer.agent.cli_progress import progress_text
+    from mltrainer.engine.progress import progress_text
 
     assert progress_text({"stage": "walk-forward fold", "done": 3, "total": 5}) == (
         "walk-forward fold 3 of 5"

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from mltrainer.agent.cli import app
-from mltrainer.agent.transcript import read_events
+from mltrainer.agent.cli.app import app
+from mltrainer.agent.session.transcript import read_events
 from mltrainer.engine.settings import load_settings
 
 runner = CliRunner()
@@ -151,7 +151,7 @@ def test_help_imports_neither_matplotlib_nor_streamlit():
     import sys
 
     code = (
-        "import sys; from typer.testing import CliRunner; from mltrainer.agent.cli import app; "
+        "import sys; from typer.testing import CliRunner; from mltrainer.agent.cli.app import app; "
         "CliRunner().invoke(app, ['--help']); CliRunner().invoke(app, ['report', '--help']); "
         "print(sorted(m for m in ('matplotlib', 'streamlit', 'jinja2') if m in sys.modules))"
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from mltrainer.agent.cli import app
+from mltrainer.agent.cli.app import app
 
 runner = CliRunner()
 

@@ -13,9 +13,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mltrainer.agent.conversation import ConversationMemory, trial_fields
-from mltrainer.agent.reading import read_reply
-from mltrainer.agent.reply import NotDone, ParsedReply
+from mltrainer.agent.bridge.memory import ConversationMemory, trial_fields
+from mltrainer.agent.bridge.reading import read_reply
+from mltrainer.agent.bridge.reply import NotDone, ParsedReply
 from mltrainer.engine.features import DEFAULT_FEATURES
 from mltrainer.engine.models import MODELS
 from mltrainer.engine.trial import TrialConfig

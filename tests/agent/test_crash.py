@@ -92,7 +92,7 @@ def after(owner, attribute, name):
     setattr(owner, attribute, wrapped)
 
 
-from mltrainer.agent import transcript
+from mltrainer.agent.session import transcript
 from mltrainer.engine import ledger, service
 
 after(ledger.Ledger, "record", "after_ledger_commit")
@@ -112,7 +112,7 @@ def write_and_maybe_die(self, event):
 
 transcript.Transcript.write = write_and_maybe_die
 
-from mltrainer.agent.cli import main
+from mltrainer.agent.cli.app import main
 
 sys.argv = ["mltrainer", *sys.argv[1:]]
 main()

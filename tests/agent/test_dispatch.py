@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from mltrainer.agent.bridge import MLAgentBridge
-from mltrainer.agent.dispatch import LiveExecutor, describe_for_model, stable_payload
 from mltrainer.agent.messages import ToolCall
+from mltrainer.agent.session.dispatch import LiveExecutor, describe_for_model, stable_payload
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings

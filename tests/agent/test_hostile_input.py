@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from mltrainer.agent.bridge import MLAgentBridge
-from mltrainer.agent.cli import app
-from mltrainer.agent.dispatch import LiveExecutor
+from mltrainer.agent.cli.app import app
 from mltrainer.agent.messages import ToolCall
+from mltrainer.agent.session.dispatch import LiveExecutor
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
 from mltrainer.tools import TOOLS

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from mltrainer.agent.live import (
+from mltrainer.agent.messages import AssistantTurn, ToolCall
+from mltrainer.agent.providers import ScriptedProvider
+from mltrainer.agent.session.live import (
     STOPPED_BY_PERSON,
     LiveEvent,
     LiveSession,
@@ -20,9 +22,7 @@ from mltrainer.agent.live import (
     running_sessions,
     start_live,
 )
-from mltrainer.agent.messages import AssistantTurn, ToolCall
-from mltrainer.agent.providers import ScriptedProvider
-from mltrainer.agent.transcript import read_events
+from mltrainer.agent.session.transcript import read_events
 from mltrainer.engine.settings import load_settings
 
 FIRST = "Train a naive bayes model on SPX using the last 1500 days."

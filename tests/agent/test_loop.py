@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from mltrainer.agent.loop import SessionSummary
 from mltrainer.agent.messages import (
     AssistantTurn,
     Message,
@@ -20,9 +19,11 @@ from mltrainer.agent.messages import (
     UserMessage,
 )
 from mltrainer.agent.providers import ProviderError, ScriptedProvider
-from mltrainer.agent.runs import start_session
-from mltrainer.agent.session import REMINDER, Budgets
-from mltrainer.agent.transcript import messages_from_events, read_events
+from mltrainer.agent.session.loop import SessionSummary
+from mltrainer.agent.session.runs import start_session
+from mltrainer.agent.session.state import Budgets
+from mltrainer.agent.session.transcript import messages_from_events, read_events
+from mltrainer.agent.session.turn import REMINDER
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.settings import load_settings
 
@@ -405,7 +406,7 @@ async def test_configured_api_key_never_reaches_the_session_transcript(
 async def test_transcript_is_fsynced_once_per_turn_and_on_close(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    import mltrainer.agent.transcript as transcript_module
+    import mltrainer.agent.session.transcript as transcript_module
 
     synced: list[int] = []
     real_fsync = transcript_module.os.fsync

@@ -32,7 +32,7 @@ from mltrainer.agent import (
     start_session,
 )
 from mltrainer.agent.providers.base import ProviderError
-from mltrainer.agent.transcript import TranscriptError, read_events
+from mltrainer.agent.session.transcript import TranscriptError, read_events
 from mltrainer.engine.settings import load_settings
 from mltrainer.tools import TOOLS_BY_NAME
 

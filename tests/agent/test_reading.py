@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import mltrainer.agent.reading_values as reading_values
-from mltrainer.agent.reading import numbers_as_digits, read_reply
-from mltrainer.agent.reply import NotDone, ParsedReply
+import mltrainer.agent.bridge.reading.values as reading_values
+from mltrainer.agent.bridge.reading import numbers_as_digits, read_reply
+from mltrainer.agent.bridge.reply import NotDone, ParsedReply
 
 
 def test_a_parsed_reply_is_frozen():

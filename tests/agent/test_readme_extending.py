@@ -12,7 +12,7 @@ import pytest
 
 from mltrainer.agent.providers import make_provider
 from mltrainer.agent.providers.registry import PROVIDER_FACTORIES
-from mltrainer.agent.transcript import read_events
+from mltrainer.agent.session.transcript import read_events
 from mltrainer.engine.data.catalog import REGISTERED_SOURCES
 from mltrainer.engine.data.registry import get_source, list_sources
 from mltrainer.engine.data.sample import SampleSource

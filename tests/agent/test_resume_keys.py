@@ -25,8 +25,8 @@ from fake_llm_server import (
     tool_use_block,
 )
 
-from mltrainer.agent.cli import app
-from mltrainer.agent.transcript import Transcript, read_events
+from mltrainer.agent.cli.app import app
+from mltrainer.agent.session.transcript import Transcript, read_events
 
 runner = CliRunner()
 KEYS = {"openai": "sk-user-openai-canary-0123456789", "anthropic": "user-anthropic-canary-98765"}

@@ -13,9 +13,9 @@ import pytest
 
 from mltrainer.agent.messages import AssistantTurn, Message, ToolCall, ToolSpec
 from mltrainer.agent.providers import ScriptedProvider
-from mltrainer.agent.resume_provider import ProviderRequest
-from mltrainer.agent.runs import resume_session, start_session
-from mltrainer.agent.transcript import Transcript, TranscriptError, read_events
+from mltrainer.agent.session.resume import ProviderRequest
+from mltrainer.agent.session.runs import resume_session, start_session
+from mltrainer.agent.session.transcript import Transcript, TranscriptError, read_events
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.settings import load_settings
 

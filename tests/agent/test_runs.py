@@ -16,8 +16,8 @@ import pytest
 
 from mltrainer.agent.messages import AssistantTurn, Message, ToolCall, ToolSpec
 from mltrainer.agent.providers import ProviderConfigError, ScriptedProvider
-from mltrainer.agent.runs import ReplayReport, replay_session, resume_session, start_session
-from mltrainer.agent.transcript import Transcript, TranscriptError, read_events
+from mltrainer.agent.session.runs import ReplayReport, replay_session, resume_session, start_session
+from mltrainer.agent.session.transcript import Transcript, TranscriptError, read_events
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.settings import load_settings
 

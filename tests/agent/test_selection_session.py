@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from mltrainer.agent.loop import SessionSummary
 from mltrainer.agent.messages import AssistantTurn, ToolCall
 from mltrainer.agent.providers import ScriptedProvider
-from mltrainer.agent.runs import start_session
+from mltrainer.agent.session.loop import SessionSummary
+from mltrainer.agent.session.runs import start_session
 from mltrainer.engine.data.synthetic import synthetic_bars
 from mltrainer.engine.settings import load_settings
 

@@ -9,9 +9,10 @@ from pathlib import Path
 from mltrainer.agent.messages import AssistantTurn, ToolCall, UserMessage
 from mltrainer.agent.providers import ScriptedProvider
 from mltrainer.agent.providers.direct import DirectProvider
-from mltrainer.agent.runs import start_session
-from mltrainer.agent.session import DIRECT_HINT, SessionControl
-from mltrainer.agent.transcript import messages_from_events, read_events
+from mltrainer.agent.session.runs import start_session
+from mltrainer.agent.session.state import SessionControl
+from mltrainer.agent.session.transcript import messages_from_events, read_events
+from mltrainer.agent.session.turn import DIRECT_HINT
 from mltrainer.engine.settings import load_settings
 
 GOAL = "Is SPX predictable?"

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from mltrainer.agent.loop import SessionSummary
 from mltrainer.agent.messages import AssistantTurn, Message, ToolCall, ToolSpec, UserMessage
 from mltrainer.agent.providers import ScriptedProvider
-from mltrainer.agent.runs import replay_session, resume_session, start_session
-from mltrainer.agent.session import REMINDER
-from mltrainer.agent.transcript import messages_from_events, read_events
+from mltrainer.agent.session.loop import SessionSummary
+from mltrainer.agent.session.runs import replay_session, resume_session, start_session
+from mltrainer.agent.session.transcript import messages_from_events, read_events
+from mltrainer.agent.session.turn import REMINDER
 from mltrainer.engine.settings import load_settings
 
 GOAL = "Is the next day's direction of SPX predictable?"

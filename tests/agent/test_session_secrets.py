@@ -18,7 +18,7 @@ from market_fakes import FRED_KEY, POLYGON_KEY, FakeMarket
 
 from mltrainer.agent.messages import AssistantTurn, ToolCall
 from mltrainer.agent.providers import ScriptedProvider
-from mltrainer.agent.runs import start_session
+from mltrainer.agent.session.runs import start_session
 from mltrainer.engine.settings import load_settings
 
 OPENAI_KEY = "sk-OPENAIKEY-SECRET-789-abcdefghijklmnop"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from mltrainer.agent.cli import app
+from mltrainer.agent.cli.app import app
 
 SCRIPT = """\
 - tool_calls:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from mltrainer.agent.tool_schemas import FORMATS, live, shipped, write
+from mltrainer.agent.cli.schemas import FORMATS, live, shipped, write
 from mltrainer.tools import TOOLS, export_schemas
 
 STALE = (
     "agent/tool_schemas.json is stale; rewrite it with "
-    "`python -m mltrainer.agent.tool_schemas agent/tool_schemas.json`"
+    "`python -m mltrainer.agent.cli.schemas agent/tool_schemas.json`"
 )
 
 

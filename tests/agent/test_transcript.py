@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mltrainer.agent import transcript as transcript_module
 from mltrainer.agent.messages import (
     AssistantTurn,
     Message,
@@ -20,7 +19,8 @@ from mltrainer.agent.messages import (
     Usage,
     UserMessage,
 )
-from mltrainer.agent.transcript import (
+from mltrainer.agent.session import transcript as transcript_module
+from mltrainer.agent.session.transcript import (
     REDACTED,
     SCHEMA_VERSION,
     Transcript,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mltrainer.agent.vocabulary import (
+from mltrainer.agent.bridge.vocabulary import (
     Bounds,
     _feature_table,
     phrase_key,

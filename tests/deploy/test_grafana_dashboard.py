@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 
 from mltrainer.agent.messages import AssistantTurn, ToolCall
 from mltrainer.agent.providers import ScriptedProvider
-from mltrainer.agent.runs import start_session
+from mltrainer.agent.session.runs import start_session
 from mltrainer.engine.settings import load_settings
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "mltrainer.json"

@@ -28,4 +28,4 @@ def test_exporting_the_schemas_loads_no_ml_library():
 
 
 def test_the_command_line_loads_no_ml_library_before_a_command_runs():
-    assert _loaded_after("import mltrainer.agent.cli") == []
+    assert _loaded_after("import mltrainer.agent.cli.app") == []

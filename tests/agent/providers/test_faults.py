@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from mltrainer.agent.cli import app
-from mltrainer.agent.transcript import read_events
+from mltrainer.agent.cli.app import app
+from mltrainer.agent.session.transcript import read_events
 
 from .fake_llm_server import (
     FakeLLMServer,

@@ -14,7 +14,7 @@ from mltrainer.agent.providers import (
     ScriptedProvider,
     make_provider,
 )
-from mltrainer.agent.transcript import Transcript
+from mltrainer.agent.session.transcript import Transcript
 
 
 async def test_openai_with_a_local_base_url() -> None:

@@ -19,7 +19,7 @@ from mltrainer.agent.messages import (
 )
 from mltrainer.agent.providers import ProviderConfigError, ReplayDivergence
 from mltrainer.agent.providers.replay import ReplayProvider
-from mltrainer.agent.transcript import Transcript, read_events
+from mltrainer.agent.session.transcript import Transcript, read_events
 
 GOAL = UserMessage("Find a model that beats the baseline on SP500.")
 FIRST = AssistantTurn(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mltrainer.agent.live import running_sessions
+from mltrainer.agent.session.live import running_sessions
 
 APP = Path(str(resources.files("mltrainer.agent.ui").joinpath("app.py")))
 

@@ -11,7 +11,7 @@ import yaml
 from conftest import metric_values, rerun_until
 from streamlit.testing.v1 import AppTest
 
-from mltrainer.agent.live import get_session, running_sessions
+from mltrainer.agent.session.live import get_session, running_sessions
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.settings import load_settings
 

@@ -1,0 +1,44 @@
+"""The `mltrainer` command line: one typer app over the command modules beside this one. Every
+failure is one line on stderr (see `errors`)."""
+
+from __future__ import annotations
+
+import typer
+
+from mltrainer.agent.cli.data import data_app
+from mltrainer.agent.cli.errors import OneLineErrors
+from mltrainer.agent.cli.finalize import finalize
+from mltrainer.agent.cli.mcp import mcp
+from mltrainer.agent.cli.report import report
+from mltrainer.agent.cli.schemas import tools
+from mltrainer.agent.cli.sessions import RUN_HELP, demo, replay, resume, run
+from mltrainer.agent.cli.train import train
+from mltrainer.agent.cli.trials import trials_app
+from mltrainer.agent.cli.ui import ui
+
+app = typer.Typer(
+    help="Honest machine-learning research on market data, driven by an LLM.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    cls=OneLineErrors,
+)
+app.command()(demo)
+app.command(help=RUN_HELP)(run)
+app.command()(replay)
+app.command()(resume)
+app.command()(tools)
+app.command()(finalize)
+app.command()(train)
+app.command()(report)
+app.command()(ui)
+app.command()(mcp)
+app.add_typer(data_app, name="data")
+app.add_typer(trials_app, name="trials")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""`mltrainer finalize`: one look at a dataset's locked holdout for one trial's configuration."""
+
+from __future__ import annotations
+
+import json
+from contextlib import nullcontext
+from typing import Annotated
+
+import typer
+
+from mltrainer.agent.cli.common import JsonOption, console
+from mltrainer.agent.cli.errors import load_cli_settings, run_reported
+from mltrainer.agent.cli.tables import finalized_table
+
+
+def finalize(
+    trial: Annotated[int, typer.Argument(help="The trial whose configuration to score.", min=1)],
+    as_json: JsonOption = False,
+) -> None:
+    """Score one trial's configuration on its dataset's locked holdout: refit on everything
+    before the holdout, score the holdout. Every look is counted in the ledger; from the second
+    look on, results say the holdout is no longer untouched.
+
+    Example: mltrainer finalize 3
+    """
+    from mltrainer.engine.service import ResearchService
+    from mltrainer.tools.research import final_summary
+
+    settings = load_cli_settings()
+    service = run_reported(lambda: ResearchService(settings))
+    with console.status("refitting and scoring the holdout ...") if not as_json else nullcontext():
+        final = run_reported(lambda: service.finalize(trial))
+    if as_json:
+        print(json.dumps(final.model_dump(mode="json"), indent=2))
+        return
+    console.print(finalized_table([final_summary(final.model_dump(mode="json"))]))
+    for note in final.notes:
+        console.print(f"note: {note}")

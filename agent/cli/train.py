@@ -1,0 +1,81 @@
+"""`mltrainer train`: one instruction in words, one trial out, starting with the configuration
+that ran; options fill in what the words leave out."""
+
+from __future__ import annotations
+
+import json
+from contextlib import nullcontext
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+
+from mltrainer.agent.cli.common import JsonOption, console
+from mltrainer.agent.cli.errors import errors, run_reported
+from mltrainer.agent.cli.executor import ExecutorOption, SchedulerOption, executor_settings
+from mltrainer.agent.cli.tables import trials_table
+
+
+def train(
+    instruction: Annotated[
+        str, typer.Argument(help="e.g. 'train a random forest on MSFT with an 80/20 split'")
+    ],
+    source: Annotated[
+        str | None, typer.Option(help="Data source: auto, sample, synthetic or polygon.")
+    ] = None,
+    start: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First bar, YYYY-MM-DD.")
+    ] = None,
+    end: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last bar, YYYY-MM-DD.")
+    ] = None,
+    days: Annotated[int | None, typer.Option(help="Use only the most recent N bars.")] = None,
+    features: Annotated[
+        str | None, typer.Option(help="Comma-separated feature names, e.g. rsi,momentum.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    executor: ExecutorOption = None,
+    scheduler: SchedulerOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Train one model from an instruction in words and print the out-of-sample result.
+
+    The output starts with the configuration that ran, in one line. The options fill in what
+    the text leaves out; an instruction that says otherwise is refused.
+
+    Example: mltrainer train "LightGBM on SPX, 70/30 split, 30 day lookback" --start 2005-01-01
+    """
+    from mltrainer.agent.trainer import MLTrainer
+
+    options: dict[str, Any] = {
+        "source": source,
+        "start": start.date() if start else None,
+        "end": end.date() if end else None,
+        "days": days,
+        "features": [f.strip() for f in features.split(",") if f.strip()] if features else None,
+        "seed": seed,
+    }
+    defaults = {name: value for name, value in options.items() if value is not None}
+    settings = executor_settings(executor, scheduler)
+    with console.status("training ...", spinner="dots") if not as_json else nullcontext():
+        outcome = run_reported(
+            lambda: MLTrainer(settings).process_ai_instruction(instruction, defaults=defaults)
+        )
+    result = outcome["ml_result"]
+    if as_json:
+        print(json.dumps(outcome, indent=2, default=str))
+    else:
+        question = outcome["feedback_question"]
+        if outcome["configuration"]:
+            head = f"Ran {outcome['configuration']}."
+            console.print(head, highlight=False, markup=False, soft_wrap=True)
+            question = question.removeprefix(head).strip()
+        if result.get("status") == "success":
+            from mltrainer.engine.runner import result_summary
+
+            console.print(trials_table([result_summary(result)], "Trial (out of sample)"))
+        console.print(question, highlight=False, markup=False, soft_wrap=True)
+    if result.get("status") != "success":
+        if not as_json:
+            errors.print(f"error: {result.get('error')}", markup=False, highlight=False)
+        raise typer.Exit(1)

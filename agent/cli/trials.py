@@ -1,0 +1,159 @@
+"""`mltrainer trials`: the ledger's recorded trials, listed or shown in full with their
+selection statistics as of now."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from mltrainer.agent.cli.common import JsonOption, console
+from mltrainer.agent.cli.errors import OneLineErrors, fail, load_cli_settings, run_reported
+from mltrainer.agent.cli.tables import p_text, trials_table
+
+trials_app = typer.Typer(
+    help="Recorded trials (the ledger).", no_args_is_help=True, cls=OneLineErrors
+)
+
+
+@trials_app.command("list")
+def trials_list(
+    symbol: Annotated[str | None, typer.Option(help="Only this symbol.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List recorded trials, newest first, with p-values adjusted (Holm) over every try on each
+    trial's dataset as of now.
+
+    Example: mltrainer trials list --symbol SPX
+    """
+    from mltrainer.engine.ledger import Ledger
+    from mltrainer.engine.selection import adjusted_p_values
+
+    settings = load_cli_settings()
+    ledger = run_reported(lambda: Ledger(settings.db_path))
+    rows = ledger.rows(limit=limit, symbol=symbol)
+    adjusted: dict[str, dict[int, float]] = {}
+    tries: dict[str, int] = {}
+    for dataset in {r.dataset for r in rows if r.dataset}:
+        on_dataset = ledger.tries(dataset)
+        adjusted[dataset] = adjusted_p_values(on_dataset)
+        tries[dataset] = len(on_dataset)
+    table_rows = [
+        {
+            **r.model_dump(),
+            "data": "SYNTHETIC DATA" if r.synthetic else "REAL DATA",
+            "baseline_accuracy": r.best_baseline,
+            "best_baseline": "",
+            "p_value_adjusted": adjusted.get(r.dataset or "", {}).get(r.trial),
+            "tries": tries.get(r.dataset or ""),
+        }
+        for r in rows
+    ]
+    if as_json:
+        print(json.dumps(table_rows, indent=2))
+        return
+    console.print(
+        trials_table(table_rows, f"{len(rows)} recorded trials (selection segment, out of sample)")
+    )
+
+
+@trials_app.command("show")
+def trials_show(
+    trial: Annotated[str, typer.Argument(help="Trial number or model id.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one recorded trial in full, with its selection statistics as of now (tries on its
+    dataset, Holm-adjusted p-value, best-of-N noise bar, deflated Sharpe ratio, PBO).
+
+    Example: mltrainer trials show 3
+    """
+    from mltrainer.engine.selection import selection_stats
+    from mltrainer.engine.service import ResearchService
+
+    settings = load_cli_settings()
+    service = run_reported(lambda: ResearchService(settings))
+    stored = service.ledger.result(trial)
+    if stored is None:
+        raise fail(f"no recorded trial '{trial}'; see `mltrainer trials list`")
+    result = run_reported(lambda: service.recorded(stored["trial"])).model_dump(mode="json")
+    predictions = service.ledger.predictions(stored["trial"])
+    assert predictions is not None
+    stats = selection_stats(
+        service.ledger,
+        result["dataset"]["key"],
+        stored["trial"],
+        predictions,
+        result["backtest"]["long_flat"]["sharpe"],
+    ).model_dump()
+    if as_json:
+        print(json.dumps({**result, "selection_stats": stats}, indent=2))
+        return
+    from mltrainer.engine.runner import result_summary
+
+    console.print(
+        trials_table([result_summary(result)], f"Trial {result['trial']}: {result['model_id']}")
+    )
+    table = Table(title="Details")
+    table.add_column("field")
+    table.add_column("value")
+    selection = result["selection"]
+    bt = result["backtest"]
+    dataset = result["dataset"]
+    for name, value in (
+        (
+            "data",
+            "{data_label} {provenance[source]}, used {used[rows]} bars "
+            "{used[start]} to {used[end]}, hash {used_hash}".format(**result, **dataset),
+        ),
+        (
+            "locked holdout",
+            "{start} to {end} ({rows} bars), looked at {looks} time(s)".format(
+                **dataset["holdout"], looks=dataset["holdout_looks"]
+            ),
+        ),
+        ("train period", " to ".join(result["train_period"])),
+        ("selection period", " to ".join(result["selection_period"])),
+        (
+            "train / selection accuracy",
+            f"{result['train_accuracy']:.1%} / {result['selection_accuracy']:.1%}",
+        ),
+        (
+            "walk-forward accuracy",
+            f"{result['walk_forward_accuracy']:.1%} over {len(result['walk_forward'])} folds",
+        ),
+        ("precision / recall", f"{selection['precision']:.3f} / {selection['recall']:.3f}"),
+        ("AUC / log loss", f"{p_text(selection['auc'])} / {p_text(selection['log_loss'])}"),
+        (
+            "vs best baseline",
+            f"binomial p {result['baselines']['p_value']:.3f}, McNemar p "
+            f"{result['baselines']['mcnemar_p_value']:.3f} on "
+            f"{result['baselines']['tested_days']} days",
+        ),
+        (
+            "selection statistics",
+            f"{stats['tries']} tries on the dataset; Holm p {stats['p_value_adjusted']:.3f}; "
+            f"best-of-N noise bar {stats['noise_bar']:.1%} (95%: {stats['noise_bar_95']:.1%}); "
+            f"PSR {p_text(stats['psr'])}, DSR {p_text(stats['dsr'])}; "
+            f"PBO {p_text(stats['pbo'])} over "
+            f"{stats['pbo_trials']} trials in the window",
+        ),
+        (
+            "long/flat",
+            _strategy_line(bt["long_flat"]) + f", max DD {bt['long_flat']['max_drawdown']:.1%}",
+        ),
+        ("long/short", _strategy_line(bt["long_short"])),
+        ("buy and hold", _strategy_line(bt["buy_and_hold"])),
+        ("costs / execution", f"{bt['cost_bps']} bps, {bt['execution']}"),
+        ("config", json.dumps(result["config"])),
+        ("seed / version", f"{result['seed']} / {result['code_version']}"),
+        ("notes", "; ".join(result.get("notes", [])) or "-"),
+    ):
+        table.add_row(name, value)
+    console.print(table)
+
+
+def _strategy_line(stats: dict[str, Any]) -> str:
+    return f"return {stats['annual_return']:.1%}, Sharpe {stats['sharpe']:.2f}"

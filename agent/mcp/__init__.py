@@ -1,0 +1,1 @@
+"""The research tools over the Model Context Protocol (stdio and streamable HTTP)."""

@@ -1,0 +1,400 @@
+"""Reports people look at instead of read: one HTML file that stands alone (figures embedded)
+plus the same figures as PNG files, under the data home's `reports/`.
+
+`trial_report` covers one recorded trial; `session_report` a transcript's session: its goal,
+conclusion and holdout scores, its accuracies against baselines and luck, then every trial.
+Numbers come from the engine (ledger, selection statistics, report data); this module only
+lays them out.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, select_autoescape
+from matplotlib.figure import Figure
+
+from mltrainer.agent.report.figures import (
+    accuracy_figure,
+    confusion_figure,
+    equity_figure,
+    importance_figure,
+    png_bytes,
+)
+from mltrainer.agent.report.formatting import data_label, p_value, percent, ratio, signed_percent
+from mltrainer.agent.session.transcript import read_events, session_header
+from mltrainer.engine.errors import ConfigError, MLTrainerError
+from mltrainer.engine.importance import permutation_importance
+from mltrainer.engine.report_data import (
+    EquityCurves,
+    config_text,
+    confusion_matrix,
+    equity_curves,
+    session_accuracy,
+)
+from mltrainer.engine.runner import CODE_VERSION
+from mltrainer.engine.selection import selection_stats
+from mltrainer.engine.service import ResearchService
+from mltrainer.engine.settings import Settings
+from mltrainer.prompts import load_text
+
+
+@dataclass(frozen=True)
+class WrittenFigure:
+    file: Path
+    caption: str
+    data_uri: str
+
+
+@dataclass
+class WrittenReport:
+    html: Path
+    figures: list[Path] = field(default_factory=list)
+    data: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Section:
+    title: str
+    meta: list[str]
+    numbers: list[tuple[str, str]]
+    notes: list[str]
+    figures: list[WrittenFigure]
+
+
+class _Writer:
+    """Writes figures into one folder and remembers them for the HTML."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.written: list[Path] = []
+        self.written_data: list[Path] = []
+
+    def table(self, frame: pd.DataFrame, name: str) -> Path:
+        """A figure's data as CSV beside it, for re-plotting or checking."""
+        path = self.folder / f"{name}.csv"
+        frame.to_csv(path, index=False, float_format="%.10g")
+        self.written_data.append(path)
+        return path
+
+    def figure(self, figure: Figure, name: str, caption: str) -> WrittenFigure:
+        data = png_bytes(figure)
+        path = self.folder / f"{name}.png"
+        path.write_bytes(data)
+        self.written.append(path)
+        uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+        return WrittenFigure(path, caption, uri)
+
+
+def _strategy(stats: dict[str, Any]) -> str:
+    return (
+        f"{signed_percent(stats['total_return'])} total, Sharpe {ratio(stats['sharpe'])}, "
+        f"max drawdown {percent(stats['max_drawdown'])}"
+    )
+
+
+def _trial_numbers(service: ResearchService, trial: int) -> tuple[list[str], list[tuple[str, str]]]:
+    result = service.recorded(trial).model_dump(mode="json")
+    session = (service.ledger.result(trial) or {}).get("session")
+    predictions = service.ledger.predictions(trial)
+    assert predictions is not None
+    stats = selection_stats(
+        service.ledger,
+        result["dataset"]["key"],
+        trial,
+        predictions,
+        result["backtest"]["long_flat"]["sharpe"],
+    )
+    baselines, backtest = result["baselines"], result["backtest"]
+    used = result["dataset"]["used"]
+    meta = [
+        f"{result['model']} on {result['symbol']}, {result['data_label']} "
+        f"({result['provenance']['source']}), session {session or '-'}",
+        f"model id {result['model_id']}, seed {result['seed']}, code {result['code_version']}, "
+        f"bars {used['start']} to {used['end']} (hash {result['dataset']['used_hash']})",
+        f"configuration: {config_text(result['config'])}",
+    ]
+    numbers = [
+        ("selection period", " to ".join(result["selection_period"])),
+        (
+            "selection accuracy",
+            f"{percent(result['selection_accuracy'])} on {len(predictions.dates)} days",
+        ),
+        ("best baseline", f"{baselines['best_name']} {percent(baselines['best_accuracy'])}"),
+        (
+            "p-value vs baseline (binomial / McNemar)",
+            f"{p_value(baselines['p_value'])} / {p_value(baselines['mcnemar_p_value'])}",
+        ),
+        (
+            "Holm-adjusted p-value",
+            f"{p_value(stats.p_value_adjusted)} over {stats.tries} tries on "
+            f"{result['dataset']['key']}",
+        ),
+        (
+            "best-of-N noise bar",
+            f"{percent(stats.noise_bar)} (95th percentile {percent(stats.noise_bar_95)})",
+        ),
+        ("walk-forward accuracy", percent(result["walk_forward_accuracy"])),
+        ("long/flat", _strategy(backtest["long_flat"])),
+        ("long/short", _strategy(backtest["long_short"])),
+        ("buy-and-hold", _strategy(backtest["buy_and_hold"])),
+        ("costs / execution", f"{backtest['cost_bps']:g} bps, {backtest['execution']}"),
+        ("PSR / DSR (over buy-and-hold)", f"{p_value(stats.psr)} / {p_value(stats.dsr)}"),
+        (
+            "PBO (selection window)",
+            f"{p_value(stats.pbo)} over {stats.pbo_trials} trials"
+            if stats.pbo is not None
+            else f"- (needs 4 trials in the window; it has {stats.pbo_trials})",
+        ),
+    ]
+    for look in service.ledger.looks(result["dataset"]["key"]):
+        if look.trial != trial:
+            continue
+        holdout = look.result["holdout"]
+        numbers.append(
+            (
+                f"locked holdout (look {look.look})",
+                f"{percent(holdout['accuracy'])} vs {holdout['baselines']['best_name']} "
+                f"{percent(holdout['baselines']['best_accuracy'])}, p "
+                f"{p_value(holdout['baselines']['p_value'])}, long/flat Sharpe "
+                f"{ratio(holdout['backtest']['long_flat']['sharpe'])} vs "
+                f"{ratio(holdout['backtest']['buy_and_hold']['sharpe'])}",
+            )
+        )
+    return meta, numbers
+
+
+def _trial_section(
+    service: ResearchService, writer: _Writer, trial: int, *, repeats: int
+) -> _Section:
+    meta, numbers = _trial_numbers(service, trial)
+    result = service.ledger.result(trial) or {}
+    label = data_label(result.get("data_label"), bool(result.get("synthetic")))
+    title = f"Trial {trial}: {result.get('model')} on {result.get('symbol')}" + (
+        "" if label == "REAL" else f" ({label} DATA)"
+    )
+    curves = equity_curves(service.ledger, trial)
+    writer.table(_curves_frame(curves), f"trial-{trial}-equity")
+    figures = [
+        writer.figure(
+            equity_figure(curves),
+            f"trial-{trial}-equity",
+            f"Trial {trial}: equity and drawdown of each strategy against buy-and-hold",
+        ),
+        writer.figure(
+            confusion_figure(confusion_matrix(service.ledger, trial)),
+            f"trial-{trial}-confusion",
+            f"Trial {trial}: calls against what happened on the selection days",
+        ),
+    ]
+    notes = list(result.get("notes", [])[1:])  # the first note is always the holdout's
+    try:
+        importance = permutation_importance(
+            service.ledger, service.settings, trial, repeats=repeats
+        )
+    except MLTrainerError as error:
+        notes.append(f"No feature importance: {error}")
+    else:
+        figures.append(
+            writer.figure(
+                importance_figure(importance),
+                f"trial-{trial}-importance",
+                f"Trial {trial}: permutation importance on the selection segment",
+            )
+        )
+    return _Section(title, meta, numbers, notes, figures)
+
+
+def _curves_frame(curves: EquityCurves) -> pd.DataFrame:
+    columns: dict[str, list[Any]] = {"date": list(curves.dates)}
+    for curve in curves.curves:
+        columns[f"{curve.strategy}_equity"] = curve.equity
+        columns[f"{curve.strategy}_drawdown"] = curve.drawdown
+    return pd.DataFrame(columns)
+
+
+def _render(
+    path: Path,
+    *,
+    title: str,
+    meta: list[str],
+    notes: list[str] | None = None,
+    tables: list[dict[str, Any]] | None = None,
+    figures: list[WrittenFigure] | None = None,
+    sections: list[_Section] | None = None,
+) -> None:
+    environment = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+    html = environment.from_string(load_text("report.html")).render(
+        title=title,
+        meta=meta,
+        notes=notes or [],
+        tables=tables or [],
+        figures=figures or [],
+        sections=sections or [],
+        version=CODE_VERSION,
+        written=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    path.write_text(html, encoding="utf-8")
+
+
+def trial_report(settings: Settings, trial: int, *, repeats: int = 10) -> WrittenReport:
+    """`reports/trial-N/report.html` and its PNG figures."""
+    service = ResearchService(settings)
+    if service.ledger.result(trial) is None:
+        raise ConfigError(f"no recorded trial '{trial}'; list them with `mltrainer trials list`")
+    writer = _Writer(settings.reports_dir / f"trial-{trial}")
+    section = _trial_section(service, writer, trial, repeats=repeats)
+    html = writer.folder / "report.html"
+    _render(html, title=section.title, meta=[], sections=[section])
+    return WrittenReport(html, writer.written, writer.written_data, section.notes)
+
+
+def _session_trials(records: list[dict[str, Any]]) -> tuple[list[int], list[dict[str, Any]]]:
+    """Trial numbers and holdout scores a transcript's tool runs produced, in order."""
+    trials: list[int] = []
+    finalized: list[dict[str, Any]] = []
+    for record in records:
+        if record.get("event") != "tool_run":
+            continue
+        payload = record.get("payload") or {}
+        if payload.get("status") != "success":
+            continue
+        if payload.get("type") == "training_complete" and payload.get("trial") is not None:
+            trials.append(int(payload["trial"]))
+        elif payload.get("type") == "sweep":
+            trials.extend(int(row["trial"]) for row in payload["rows"])
+        elif payload.get("type") == "finalized":
+            finalized.append(payload)
+    return trials, finalized
+
+
+def session_report(settings: Settings, transcript: Path, *, repeats: int = 10) -> WrittenReport:
+    """`reports/session-ID/report.html`: the session's goal, end and conclusion, its holdout
+    scores, its accuracies against baselines and luck, and a section per trial."""
+    records = read_events(transcript)
+    header = session_header(records)
+    session_id = str(header.get("session_id"))
+    trials, finalized = _session_trials(records)
+    service = ResearchService(settings)
+    missing = [t for t in trials if service.ledger.result(t) is None]
+    if missing:
+        raise ConfigError(
+            f"{transcript} names trials {missing} that this data home's ledger does not have; "
+            "set MLTRAINER_HOME to the data home the session ran in"
+        )
+    writer = _Writer(settings.reports_dir / f"session-{session_id}")
+    end = next((r for r in reversed(records) if r.get("event") == "session_end"), None)
+    meta = [
+        f"Goal: {header.get('goal')}",
+        f"Provider {header.get('provider')} ({header.get('model')}), started "
+        f"{str(header.get('ts', ''))[:19]}",
+        (
+            f"Ended: {end.get('reason')} after {end.get('turns')} turns and "
+            f"{end.get('tool_calls')} tool calls"
+            if end
+            else "Not ended: the session was killed or is still running"
+        ),
+    ]
+    notes = [f"Conclusion: {end['conclusion']}"] if end and end.get("conclusion") else []
+    figures = []
+    if trials:
+        figures.append(
+            writer.figure(
+                accuracy_figure(session_accuracy(service.ledger, trials, session_id)),
+                "session-accuracy",
+                "Selection accuracy of each trial against its best baseline and the best-of-N "
+                "noise band",
+            )
+        )
+    else:
+        notes.append("The session recorded no trial.")
+    tables = [_trials_table(service, trials)] if trials else []
+    if finalized:
+        tables.append(_finalized_table(finalized))
+    elif trials:
+        notes.append(
+            f"No trial was finalized: the selection numbers are the best of {len(trials)} "
+            "tries and optimistic (see the adjusted p-values)."
+        )
+    sections = [_trial_section(service, writer, t, repeats=repeats) for t in trials]
+    html = writer.folder / "report.html"
+    _render(
+        html,
+        title=f"Session {session_id}",
+        meta=meta,
+        notes=notes,
+        tables=tables,
+        figures=figures,
+        sections=sections,
+    )
+    notes = [n for s in sections for n in s.notes]
+    return WrittenReport(html, writer.written, writer.written_data, notes)
+
+
+def _trials_table(service: ResearchService, trials: list[int]) -> dict[str, Any]:
+    rows = []
+    for trial in trials:
+        result = service.recorded(trial)
+        rows.append(
+            [
+                str(trial),
+                result.model,
+                result.symbol,
+                data_label(result.data_label, result.synthetic),
+                percent(result.selection_accuracy),
+                f"{percent(result.baselines.best_accuracy)} {result.baselines.best_name}",
+                p_value(result.baselines.p_value),
+                p_value(result.p_value_adjusted),
+                ratio(result.backtest.long_flat.sharpe),
+                ratio(result.backtest.buy_and_hold.sharpe),
+                signed_percent(result.backtest.long_flat.total_return),
+            ]
+        )
+    names = [
+        ("trial", True), ("model", False), ("symbol", False), ("data", False),
+        ("selection acc", True), ("best baseline", True), ("p-value", True), ("adj. p", True),
+        ("Sharpe", True), ("B&H Sharpe", True), ("total return", True),
+    ]  # fmt: skip
+    return {
+        "title": "Trials (selection segment, out of sample)",
+        "columns": [{"name": n, "numeric": numeric} for n, numeric in names],
+        "rows": rows,
+    }
+
+
+def _finalized_table(finalized: list[dict[str, Any]]) -> dict[str, Any]:
+    rows = []
+    for final in finalized:
+        holdout = final["holdout"]
+        rows.append(
+            [
+                str(final["trial"]),
+                f"{final['model']} / {final['symbol']}",
+                " to ".join(holdout["period"]),
+                percent(final["selection_accuracy"]),
+                percent(holdout["accuracy"]),
+                f"{percent(holdout['baselines']['best_accuracy'])} "
+                f"{holdout['baselines']['best_name']}",
+                p_value(holdout["baselines"]["p_value"]),
+                f"{ratio(holdout['backtest']['long_flat']['sharpe'])} vs "
+                f"{ratio(holdout['backtest']['buy_and_hold']['sharpe'])}",
+                f"{final['look']}" + (" (untouched)" if final["untouched"] else " (NOT untouched)"),
+            ]
+        )
+    names = [
+        ("trial", True), ("model / symbol", False), ("holdout period", False),
+        ("selection acc", True), ("holdout acc", True), ("best baseline", True),
+        ("p-value", True), ("Sharpe vs B&H", True), ("look", True),
+    ]  # fmt: skip
+    return {
+        "title": "Locked holdout (finalize): the numbers to report",
+        "columns": [{"name": n, "numeric": numeric} for n, numeric in names],
+        "rows": rows,
+    }

@@ -1,0 +1,77 @@
+"""Every session in the data home, from its transcript: goal, provider, how it ended (or that it
+did not), its trials and conclusion. What the UI's Sessions page lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mltrainer.agent.session.live import get_session
+from mltrainer.agent.session.transcript import TranscriptError, read_events
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    session_id: str
+    path: Path
+    goal: str
+    provider: str
+    model: str
+    started: str
+    status: str
+    trials: int
+    conclusion: str | None
+    resumable: bool
+    replay_of: str | None = None
+
+
+def _status(ended: dict[str, object] | None, running_here: bool) -> tuple[str, bool]:
+    if running_here:
+        return "running", False
+    if ended is not None:
+        return f"ended: {ended.get('reason')}", bool(ended.get("resumable"))
+    return "not ended (killed, or running in another process)", True
+
+
+def session_info(path: Path) -> SessionInfo | None:
+    """None for a file that is not a readable transcript (it is skipped, not fatal)."""
+    try:
+        records = read_events(path)
+    except TranscriptError:
+        return None
+    header = next((r for r in records if r.get("event") == "session_start"), None)
+    if header is None:
+        return None
+    session_id = str(header.get("session_id", path.stem))
+    ended = next((r for r in reversed(records) if r.get("event") == "session_end"), None)
+    live = get_session(session_id)
+    status, resumable = _status(ended, live is not None and live.running)
+    trials = sum(
+        1
+        for r in records
+        if r.get("event") == "tool_run"
+        and (r.get("payload") or {}).get("type") == "training_complete"
+        and (r.get("payload") or {}).get("status") == "success"
+    )
+    replay_of = header.get("replay_of")
+    return SessionInfo(
+        session_id=session_id,
+        path=path,
+        goal=str(header.get("goal", "")),
+        provider=str(header.get("provider", "")),
+        model=str(header.get("model", "")),
+        started=str(header.get("ts", ""))[:19].replace("T", " "),
+        status=status,
+        trials=trials,
+        conclusion=str(ended["conclusion"]) if ended and ended.get("conclusion") else None,
+        resumable=resumable and replay_of is None,
+        replay_of=str(replay_of) if replay_of else None,
+    )
+
+
+def list_sessions(folder: Path) -> list[SessionInfo]:
+    """Newest first."""
+    if not folder.is_dir():
+        return []
+    infos = [session_info(path) for path in folder.glob("*.jsonl")]
+    return sorted((i for i in infos if i is not None), key=lambda i: i.started, reverse=True)
