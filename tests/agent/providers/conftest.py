@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .fake_llm_server import FakeLLMServer
+from tests.agent.providers.fake_llm_server import FakeLLMServer
 
 
 @pytest.fixture

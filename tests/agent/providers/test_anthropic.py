@@ -18,8 +18,7 @@ from mltrainer.agent.messages import (
 )
 from mltrainer.agent.providers import ProviderConfigError, ProviderError
 from mltrainer.agent.providers.anthropic import AnthropicProvider
-
-from .fake_llm_server import (
+from tests.agent.providers.fake_llm_server import (
     FAKE_KEY,
     RETRY_NOW,
     FakeLLMServer,

@@ -14,8 +14,7 @@ from typer.testing import CliRunner
 
 from mltrainer.agent.cli.app import app
 from mltrainer.agent.session.transcript import read_events
-
-from .fake_llm_server import (
+from tests.agent.providers.fake_llm_server import (
     FakeLLMServer,
     anthropic_message,
     chat_completion,

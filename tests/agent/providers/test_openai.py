@@ -19,8 +19,7 @@ from mltrainer.agent.messages import (
 )
 from mltrainer.agent.providers import ProviderConfigError, ProviderError
 from mltrainer.agent.providers.openai import OpenAIProvider
-
-from .fake_llm_server import (
+from tests.agent.providers.fake_llm_server import (
     FAKE_KEY,
     RETRY_NOW,
     FakeLLMServer,

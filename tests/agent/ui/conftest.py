@@ -3,7 +3,6 @@ Sessions a test starts are stopped after it, so no thread outlives its data home
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -28,19 +27,3 @@ def stop_sessions_after_the_test() -> Iterator[None]:
     for live in running_sessions():
         live.stop()
         live.wait(60)
-
-
-def rerun_until(at: AppTest, done: Callable[[AppTest], bool], seconds: float = 120) -> AppTest:
-    """Rerun the page (as its one-second refresh does) until `done` holds."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        if done(at):
-            return at
-        time.sleep(0.2)
-    raise AssertionError(f"timed out; the page shows: {[m.value for m in at.markdown]}")
-
-
-def metric_values(at: AppTest, label: str) -> list[str]:
-    return [m.value for m in at.metric if m.label == label]

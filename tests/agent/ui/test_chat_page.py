@@ -8,12 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
-from conftest import metric_values, rerun_until
 from streamlit.testing.v1 import AppTest
 
 from mltrainer.agent.session.live import get_session, running_sessions
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.settings import load_settings
+from tests.agent.ui.apptest import metric_values, rerun_until
 
 INSTRUCTION = "Train a naive bayes model on SPX using the last 1500 days."
 

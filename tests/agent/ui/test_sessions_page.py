@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import metric_values, rerun_until
-
 from mltrainer.agent.messages import AssistantTurn, ToolCall, UserMessage
 from mltrainer.agent.providers import ScriptedProvider
 from mltrainer.agent.providers.direct import DirectProvider
 from mltrainer.agent.session.live import get_session
 from mltrainer.agent.session.runs import start_session
 from mltrainer.engine.settings import load_settings
+from tests.agent.ui.apptest import metric_values, rerun_until
 
 TRAIN = "Train a naive bayes model on SPX using the last 1500 days."
 

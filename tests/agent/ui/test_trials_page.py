@@ -4,11 +4,11 @@ p-values as recorded, and a selected trial's report (card and figures)."""
 from __future__ import annotations
 
 import pytest
-from conftest import metric_values
 
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
 from mltrainer.engine.trial import TrialConfig
+from tests.agent.ui.apptest import metric_values
 
 FAST = {"model": "naive_bayes", "days": 1500, "save_model": False}
 

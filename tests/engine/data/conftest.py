@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from market_fakes import FRED_KEY, POLYGON_KEY, FakeMarket, SleepLog
 
 from mltrainer.engine.data.http import RetryPolicy
 from mltrainer.engine.settings import Settings
+from tests.engine.data.market_fakes import FRED_KEY, POLYGON_KEY, FakeMarket, SleepLog
 
 
 @pytest.fixture

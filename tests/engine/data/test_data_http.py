@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from market_fakes import FakeMarket, Reply, SleepLog
 
 from mltrainer.engine.data.http import (
     HttpFailure,
@@ -19,6 +18,7 @@ from mltrainer.engine.data.http import (
 )
 from mltrainer.engine.errors import DataSourceError
 from mltrainer.engine.redaction import redact_text as redact
+from tests.engine.data.market_fakes import FakeMarket, Reply, SleepLog
 
 OK = {"status": "OK", "results": []}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from market_fakes import FakeMarket
 
 from mltrainer.engine.compliance import ComplianceEngine, get_compliance_gateway
 from mltrainer.engine.data.fred import FredSource
@@ -13,6 +12,7 @@ from mltrainer.engine.data.polygon import PolygonSource
 from mltrainer.engine.data.registry import get_source, list_sources, resolve_bars, resolve_series
 from mltrainer.engine.errors import ComplianceError, DataSourceError
 from mltrainer.engine.settings import Settings
+from tests.engine.data.market_fakes import FakeMarket
 
 JAN_2015 = {"start": date(2015, 1, 1), "end": date(2015, 1, 31)}
 

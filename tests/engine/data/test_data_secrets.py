@@ -11,7 +11,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from market_fakes import FRED_KEY, POLYGON_KEY, FakeMarket, Reply
 
 from mltrainer.engine.data.fred import FredSource
 from mltrainer.engine.data.http import RetryPolicy
@@ -19,6 +18,7 @@ from mltrainer.engine.data.polygon import PolygonSource
 from mltrainer.engine.data.registry import list_sources
 from mltrainer.engine.errors import DataSourceError
 from mltrainer.engine.settings import Settings
+from tests.engine.data.market_fakes import FRED_KEY, POLYGON_KEY, FakeMarket, Reply
 
 KEYS = (POLYGON_KEY, FRED_KEY)
 

@@ -7,13 +7,13 @@ from datetime import date
 
 import pandas as pd
 import pytest
-from market_fakes import FIRST_RELEASE_FACTOR, FakeMarket, Reply
 
 from mltrainer.engine.data.fred import FredSource
 from mltrainer.engine.data.http import RetryPolicy
 from mltrainer.engine.data.sample import SampleSource
 from mltrainer.engine.errors import DataSourceError
 from mltrainer.engine.settings import Settings
+from tests.engine.data.market_fakes import FIRST_RELEASE_FACTOR, FakeMarket, Reply
 
 OBSERVATIONS = "/fred/series/observations"
 

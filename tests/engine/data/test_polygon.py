@@ -7,13 +7,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
-from market_fakes import FOREIGN_HOST, FakeMarket, Reply, SleepLog, polygon_t
 
 from mltrainer.engine.data.http import RetryPolicy
 from mltrainer.engine.data.polygon import PolygonSource, bar_dates
 from mltrainer.engine.data.sample import SampleSource
 from mltrainer.engine.errors import DataSourceError
 from mltrainer.engine.settings import Settings
+from tests.engine.data.market_fakes import FOREIGN_HOST, FakeMarket, Reply, SleepLog, polygon_t
 
 AGGS = "/v2/aggs/ticker/MSFT/range/1/day/"
 

@@ -7,19 +7,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine" / "data"))
-from market_fakes import FRED_KEY, POLYGON_KEY, FakeMarket
-
 from mltrainer.agent.messages import AssistantTurn, ToolCall
 from mltrainer.agent.providers import ScriptedProvider
 from mltrainer.agent.session.runs import start_session
 from mltrainer.engine.settings import load_settings
+from tests.engine.data.market_fakes import FRED_KEY, POLYGON_KEY, FakeMarket
 
 OPENAI_KEY = "sk-OPENAIKEY-SECRET-789-abcdefghijklmnop"
 ANTHROPIC_KEY = "ANTHROPICKEY-SECRET-000"

@@ -26,7 +26,7 @@ N_BARS = 1500  # six years of business days: 300 holdout bars, 238 selection day
 # The example session the README runs from the command line: 40 trials in four turns of ten,
 # compare, finalize, finish. Here its trials run on caller bars (`source: auto`) so the walk's
 # seed and length are the test's.
-EXAMPLE = Path(__file__).parents[2] / "examples" / "random_walk_40.yaml"
+EXAMPLE = Path(__file__).parents[3] / "examples" / "random_walk_40.yaml"
 
 
 def research_script(symbol: str) -> list[AssistantTurn]:

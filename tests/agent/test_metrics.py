@@ -319,8 +319,7 @@ def test_a_data_request_is_a_hit_a_miss_or_uncached(provenance: dict[str, Any], 
 async def test_polygon_fetches_count_as_misses_and_offline_answers_from_the_cache_as_hits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine" / "data"))
-    from market_fakes import POLYGON_KEY, FakeMarket
+    from tests.engine.data.market_fakes import POLYGON_KEY, FakeMarket
 
     market = FakeMarket().start()
     monkeypatch.setenv("POLYGON_API_KEY", POLYGON_KEY)

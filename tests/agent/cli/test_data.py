@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 # The fake Polygon/FRED server lives with the engine's data tests.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine" / "data"))
-from market_fakes import FRED_KEY, POLYGON_KEY, FakeMarket
-
 from mltrainer.agent.cli.data import data_app
+from tests.engine.data.market_fakes import FRED_KEY, POLYGON_KEY, FakeMarket
 
 runner = CliRunner()
 

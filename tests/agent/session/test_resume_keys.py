@@ -9,24 +9,21 @@ or anything printed.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "providers"))
-from fake_llm_server import (
+from mltrainer.agent.cli.app import app
+from mltrainer.agent.session.transcript import Transcript, read_events
+from tests.agent.providers.fake_llm_server import (
     FakeLLMServer,
     anthropic_message,
     chat_completion,
     openai_tool_call,
     tool_use_block,
 )
-
-from mltrainer.agent.cli.app import app
-from mltrainer.agent.session.transcript import Transcript, read_events
 
 runner = CliRunner()
 KEYS = {"openai": "sk-user-openai-canary-0123456789", "anthropic": "user-anthropic-canary-98765"}
