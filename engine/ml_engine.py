@@ -17,9 +17,9 @@ import pandas as pd
 from pydantic import ValidationError
 
 from mltrainer.engine.data.base import BarSet
-from mltrainer.engine.errors import ConfigError, MLTrainerError
+from mltrainer.engine.errors import ConfigError, MLTrainerError, validation_message
 from mltrainer.engine.models import MODELS
-from mltrainer.engine.service import ResearchService, bars_from_frame, validation_message
+from mltrainer.engine.service import ResearchService, bars_from_frame
 from mltrainer.engine.settings import Settings
 from mltrainer.engine.trial import ErrorResult, TrialConfig, TrialResult
 

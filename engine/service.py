@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 from sklearn.pipeline import Pipeline
 
 from mltrainer.engine.compare import compare_trials, rank_value
@@ -424,13 +423,3 @@ class ResearchService:
         if self.session is None:
             return []
         return [look.result for look in self.ledger.looks(session=self.session)]
-
-
-def validation_message(error: ValidationError) -> str:
-    """One line per problem: where, what is wrong, what was given."""
-    parts = []
-    for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "config"
-        given = f" (got {item['input']!r})" if "input" in item and item["type"] != "missing" else ""
-        parts.append(f"{where}: {item['msg']}{given}")
-    return "; ".join(parts)

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from mltrainer.engine.errors import MLTrainerError
-from mltrainer.engine.trial import TrialConfig
+from mltrainer.engine.errors import MLTrainerError, validation_message
+from mltrainer.engine.trial import ErrorResult, TrialConfig
 from mltrainer.tools.base import ToolContext
 
 if TYPE_CHECKING:  # the engine's heavy modules load when a sweep runs, not with the schemas
@@ -106,8 +106,6 @@ class Sweep(TrialConfig):
             try:
                 made.append((varied, TrialConfig.model_validate(fields)))
             except ValidationError as error:
-                from mltrainer.engine.service import validation_message
-
                 raise ValueError(f"combination {varied}: {validation_message(error)}") from None
         return made
 
@@ -116,7 +114,6 @@ def run_sweep(context: ToolContext, args: Sweep) -> dict[str, Any]:
     """Check every configuration before any runs, train them concurrently through the
     service (so each is recorded with its own call id), then read their statistics once all
     are counted."""
-    from mltrainer.engine.ml_engine import error_result
     from mltrainer.engine.models import resolve_model
     from mltrainer.engine.runner import result_summary
 
@@ -127,7 +124,7 @@ def run_sweep(context: ToolContext, args: Sweep) -> dict[str, Any]:
             service.compliance.check_trial(config)
             resolve_model(config.model).validate_params(config.params)
     except MLTrainerError as error:
-        return error_result(error, "sweep_failed")
+        return ErrorResult.of(error, "sweep_failed").model_dump()
 
     def train(number: int, config: TrialConfig) -> Trained | MLTrainerError:
         call_id = None if context.call_id is None else f"{context.call_id}#{number}"
