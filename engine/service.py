@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from mltrainer.engine import report_data
 from mltrainer.engine.compare import compare_trials, rank_value
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet, SeriesSet, make_provenance
@@ -26,12 +27,13 @@ from mltrainer.engine.errors import ConfigError, DataSourceError
 from mltrainer.engine.executors import TrialExecutor, TrialJob, executor_for
 from mltrainer.engine.finalize import score_holdout
 from mltrainer.engine.holdout import Development, dataset_key, development_bars, lock_holdout
-from mltrainer.engine.ledger import Ledger
+from mltrainer.engine.importance import FeatureImportance, permutation_importance
+from mltrainer.engine.ledger import Ledger, Look
 from mltrainer.engine.metrics import backtest, classification_metrics
 from mltrainer.engine.persistence import commit_staged, discard_staged, recover_staged, stage_model
 from mltrainer.engine.selection import adjusted_p_values, same_window, selection_stats
 from mltrainer.engine.settings import Settings, load_settings
-from mltrainer.engine.trial import FinalResult, RankBy, TrialConfig, TrialResult
+from mltrainer.engine.trial import FinalResult, RankBy, SelectionStats, TrialConfig, TrialResult
 
 # Sources whose history is fetched over the network: their holdout is fixed on the range first
 # requested, not on a full history that would cost requests (and a paid plan) to learn.
@@ -46,6 +48,17 @@ class Trained:
 
     result: TrialResult
     pipeline: Pipeline | None
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """What the ledger knows about one trial now: its result (tries counted as of now), the
+    session that ran it, its selection statistics and its looks at the dataset's holdout."""
+
+    result: TrialResult
+    session: str | None
+    selection_stats: SelectionStats
+    looks: list[Look]
 
 
 def bars_from_frame(frame: pd.DataFrame, symbol: str) -> BarSet:
@@ -170,10 +183,13 @@ class ResearchService:
         )
 
     def recorded(self, key: str | int) -> TrialResult:
-        """A recorded trial with its selection statistics as of now."""
+        """A recorded trial with its tries and adjusted p-value as of now."""
         stored = self.ledger.result(key)
         if stored is None:
             raise ConfigError(f"no recorded trial '{key}'; list them with `mltrainer trials list`")
+        return self._recorded(stored)
+
+    def _recorded(self, stored: dict[str, Any]) -> TrialResult:
         if "dataset" not in stored:
             raise ConfigError(
                 f"trial {stored['trial']} was recorded before datasets had a locked holdout; "
@@ -417,6 +433,54 @@ class ResearchService:
             "total_return_before_holdout": float(close.iloc[-1] / close.iloc[0] - 1.0),
             "notes": development.notes,
         }
+
+    def trial_record(self, key: str | int) -> TrialRecord | None:
+        """A recorded trial by number or model id with its selection statistics as of now
+        (every try on its dataset counts, whichever session made it); None when there is none."""
+        stored = self.ledger.result(key)
+        if stored is None:
+            return None
+        result = self._recorded(stored)
+        assert result.trial is not None
+        predictions = self.ledger.predictions(result.trial)
+        assert predictions is not None
+        stats = selection_stats(
+            self.ledger,
+            result.dataset.key,
+            result.trial,
+            predictions,
+            result.backtest.long_flat.sharpe,
+        )
+        looks = [
+            look for look in self.ledger.looks(result.dataset.key) if look.trial == result.trial
+        ]
+        return TrialRecord(result, stored.get("session"), stats, looks)
+
+    def trial_rows(
+        self, *, limit: int | None = 50, symbol: str | None = None
+    ) -> list[report_data.TrialRow]:
+        """Recorded trials, newest first, with adjusted p-values and tries as of now."""
+        return report_data.trial_rows(self.ledger, limit=limit, symbol=symbol)
+
+    def ledger_table(self, *, limit: int | None = None) -> list[report_data.LedgerEntry]:
+        """The ledger as the Trials table shows it: configuration, data label, selection and
+        holdout numbers of every trial, newest first."""
+        return report_data.ledger_table(self.ledger, limit=limit)
+
+    def equity_curves(self, trial: int) -> report_data.EquityCurves:
+        return report_data.equity_curves(self.ledger, trial)
+
+    def confusion_matrix(self, trial: int) -> report_data.ConfusionMatrix:
+        return report_data.confusion_matrix(self.ledger, trial)
+
+    def session_accuracy(
+        self, trials: list[int], session: str | None = None
+    ) -> report_data.SessionAccuracy:
+        return report_data.session_accuracy(self.ledger, trials, session)
+
+    def feature_importance(self, trial: int, *, repeats: int = 10) -> FeatureImportance:
+        """Permutation importance of a trial's saved model on its rebuilt selection rows."""
+        return permutation_importance(self.ledger, self.settings, trial, repeats=repeats)
 
     def finalized(self) -> list[dict[str, Any]]:
         """The holdout results this session produced, oldest first."""
