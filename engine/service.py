@@ -6,9 +6,11 @@ valid choices. The tools, the seed's dict API (`MLEngine`) and every surface cal
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,13 +25,14 @@ from mltrainer.engine.compare import compare_trials, rank_value
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet, SeriesSet, make_provenance
 from mltrainer.engine.data.registry import resolve_bars, resolve_series
-from mltrainer.engine.errors import ConfigError, DataSourceError
+from mltrainer.engine.errors import ConfigError, DataSourceError, MLTrainerError
 from mltrainer.engine.executors import TrialExecutor, TrialJob, executor_for
 from mltrainer.engine.finalize import score_holdout
 from mltrainer.engine.holdout import Development, dataset_key, development_bars, lock_holdout
 from mltrainer.engine.importance import FeatureImportance, permutation_importance
 from mltrainer.engine.ledger import Ledger, Look
 from mltrainer.engine.metrics import backtest, classification_metrics
+from mltrainer.engine.models import resolve_model
 from mltrainer.engine.persistence import commit_staged, discard_staged, recover_staged, stage_model
 from mltrainer.engine.selection import adjusted_p_values, same_window, selection_stats
 from mltrainer.engine.settings import Settings, load_settings
@@ -181,6 +184,48 @@ class ResearchService:
         return Trained(
             self._with_tries(result.model_copy(update={"trial": number})), outcome.pipeline
         )
+
+    def sweep(
+        self,
+        configs: Sequence[TrialConfig],
+        *,
+        call_id: str | None = None,
+        deadline: float | None = None,
+    ) -> list[TrialResult | MLTrainerError]:
+        """Train a grid of configurations concurrently on the executor, each recorded and
+        counted as one try exactly as `train` records it (a tool call's `call_id` gets `#1`,
+        `#2`, ... so a repeated call adopts them). Every configuration is checked before any
+        runs, and one that fails the checks refuses the grid; one that fails while running is
+        returned as its error. Results are read back once all are counted, so each adjusted
+        p-value covers the whole grid."""
+        for config in configs:
+            self.compliance.check_trial(config)
+            resolve_model(config.model).validate_params(config.params)
+
+        def train(number: int, config: TrialConfig) -> Trained | MLTrainerError:
+            call = None if call_id is None else f"{call_id}#{number}"
+            try:
+                return self.train(config, call_id=call, deadline=deadline)
+            except MLTrainerError as error:
+                return error
+
+        threads = max(1, min(len(configs), self.executor.workers))
+        with ThreadPoolExecutor(threads, thread_name_prefix="sweep") as pool:
+            # Each thread gets a copy of the caller's context, so engine progress still reaches
+            # whoever is listening (the CLI's status line, the UI).
+            futures = [
+                pool.submit(contextvars.copy_context().run, train, number, config)
+                for number, config in enumerate(configs, start=1)
+            ]
+            outcomes = [future.result() for future in futures]
+        return [
+            outcome if isinstance(outcome, MLTrainerError) else self._read_back(outcome)
+            for outcome in outcomes
+        ]
+
+    def _read_back(self, trained: Trained) -> TrialResult:
+        assert trained.result.trial is not None
+        return self.recorded(trained.result.trial)
 
     def recorded(self, key: str | int) -> TrialResult:
         """A recorded trial with its tries and adjusted p-value as of now."""

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from mltrainer.engine.data.synthetic import synthetic_bars
-from mltrainer.engine.errors import ComplianceError, ConfigError
+from mltrainer.engine.errors import ComplianceError, ConfigError, MLTrainerError
 from mltrainer.engine.persistence import recover_staged, stage_model
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
@@ -310,3 +310,43 @@ def test_feature_importance_needs_a_saved_model() -> None:
 
     with pytest.raises(ConfigError, match="trial 1 was trained with save_model=false"):
         engine.feature_importance(1)
+
+
+# --- sweeps -------------------------------------------------------------------------------------
+
+
+def test_a_sweep_records_each_configuration_and_reads_them_back_counted() -> None:
+    engine = service()
+    configs = [TrialConfig.model_validate(QUICK | {"model": m}) for m in ("naive_bayes", "knn")]
+
+    results = engine.sweep(configs, call_id="call_3")
+
+    assert [(r.trial, r.model, r.tries) for r in results] == [
+        (1, "naive_bayes", 2),
+        (2, "knn", 2),
+    ]
+    assert engine.ledger.trial_for_call("s1", "call_3#2") == 2
+
+
+def test_a_sweep_with_one_bad_configuration_runs_nothing() -> None:
+    engine = service()
+    configs = [
+        TrialConfig.model_validate(QUICK),
+        TrialConfig.model_validate(QUICK | {"model": "knn", "params": {"n_neighbors": 0}}),
+    ]
+
+    with pytest.raises(ComplianceError, match="n_neighbors=0 is out of bounds"):
+        engine.sweep(configs)
+    assert engine.ledger.count() == 0
+
+
+def test_a_configuration_that_fails_while_running_is_returned_as_its_error() -> None:
+    engine = service()
+    configs = [TrialConfig.model_validate(QUICK), TrialConfig(symbol="ZZZQ", folds=2)]
+
+    ran, failed = engine.sweep(configs)
+
+    assert isinstance(ran, TrialResult) and ran.trial == 1
+    assert isinstance(failed, MLTrainerError)
+    assert "no real bars for 'ZZZQ'" in str(failed)
+    assert engine.ledger.count() == 1
