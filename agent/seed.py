@@ -1,7 +1,8 @@
-"""The seed's dict API in one place, for code written against the build plan: `MLAgentBridge`
-with its dict methods, `MLEngine` (`train_model`, `execute_command`, `fetch_data`, `evaluate`,
-`finalize`), `DataFetcher` and `MLTrainer` (the Phase 5 system). Each is a thin layer over the
-typed parts: the bridge, the instruction reading `mltrainer train` shares, and `ResearchService`.
+"""The seed's API in one place, for code written against the build plan: `MLAgentBridge` with
+its dict methods, `MLEngine` (`train_model`, `execute_command`, `fetch_data`, `evaluate`,
+`finalize`), `DataFetcher`, `MLTrainer` (the Phase 5 system) and `get_compliance_gateway`. Each
+is a thin layer over the typed parts: the bridge, the instruction reading `mltrainer train`
+shares, and `ResearchService`.
 
 Results are the service's typed results as dicts, plus the seed's key names (`test_accuracy`
 is the selection accuracy). Expected failures come back as `status: "error"` dicts that name
@@ -35,7 +36,19 @@ from mltrainer.engine.settings import Settings, load_settings
 from mltrainer.engine.trial import ErrorResult, TrialConfig, TrialResult
 from mltrainer.tools.feedback import format_feedback
 
-__all__ = ["DataFetcher", "MLAgentBridge", "MLEngine", "MLTrainer"]
+__all__ = ["DataFetcher", "MLAgentBridge", "MLEngine", "MLTrainer", "get_compliance_gateway"]
+
+_gateway: ComplianceEngine | None = None
+_gateway_lock = threading.Lock()
+
+
+def get_compliance_gateway() -> ComplianceEngine:
+    """The process-wide gate (the seed's singleton): the same instance on every call."""
+    global _gateway
+    with _gateway_lock:
+        if _gateway is None:
+            _gateway = ComplianceEngine()
+        return _gateway
 
 
 class MLAgentBridge(bridge.MLAgentBridge):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mltrainer.agent.seed import MLEngine
+from mltrainer.agent.seed import MLEngine, get_compliance_gateway
 from mltrainer.engine.data.base import content_hash
 from mltrainer.engine.data.sample import SampleSource
 from mltrainer.engine.data.synthetic import SyntheticSource, synthetic_bars
@@ -643,3 +643,7 @@ def test_macro_series_that_are_not_point_in_time_are_noted() -> None:
 
     assert result["status"] == "success"
     assert any(note.startswith("macro GDPC1 is not point in time") for note in result["notes"])
+
+
+def test_the_compliance_gateway_is_a_singleton() -> None:
+    assert get_compliance_gateway() is get_compliance_gateway()
