@@ -24,7 +24,6 @@ from mltrainer.agent import bridge, metrics
 from mltrainer.agent.bridge.instruction import instruction_outcome, read_instruction
 from mltrainer.agent.bridge.reading import read_reply
 from mltrainer.agent.bridge.reply import ParsedReply
-from mltrainer.agent.metrics import record_trial
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet
 from mltrainer.engine.data.registry import resolve_bars
@@ -294,5 +293,5 @@ class MLTrainer:
             return instruction_outcome(read, read.refusal)
         result = self.ml_engine.train_model(read.config)
         if result.get("type") == "training_complete":
-            record_trial(result)
+            metrics.record_trial(result)
         return instruction_outcome(read, result)
