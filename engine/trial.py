@@ -9,11 +9,12 @@ import re
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
 from mltrainer.engine.data.catalog import bar_source_names
 from mltrainer.engine.data.provenance import Provenance
+from mltrainer.engine.errors import validation_message
 
 Execution = Literal["next_bar", "close"]
 RankBy = Literal["accuracy", "sharpe"]
@@ -341,3 +342,10 @@ class ErrorResult(_Result):
     type: str = "training_failed"
     error: str
     error_type: str
+
+    @classmethod
+    def of(cls, error: Exception, kind: str = "training_failed") -> ErrorResult:
+        """An expected failure as a result the caller (or an LLM) can act on: a validation
+        error reads one line per field, anything else its own message."""
+        message = validation_message(error) if isinstance(error, ValidationError) else str(error)
+        return cls(type=kind, error=message, error_type=type(error).__name__)
