@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         Usage,
         UserMessage,
     )
-    from mltrainer.agent.plugins import load_plugins
+    from mltrainer.engine.plugins import load_plugins
     from mltrainer.agent.providers import (
         FunctionInfo,
         FunctionProvider,
@@ -68,7 +68,7 @@ _WHERE = {
     "Tool": "mltrainer.tools",
     "ToolContext": "mltrainer.tools",
     "register_tool": "mltrainer.tools",
-    "load_plugins": "mltrainer.agent.plugins",
+    "load_plugins": "mltrainer.engine.plugins",
     "register_model": "mltrainer.engine.models",
     "register_source": "mltrainer.engine.data.catalog",
     "ModelSpec": "mltrainer.engine.models",

@@ -51,7 +51,7 @@ def tools(
     """
     from importlib.metadata import entry_points
 
-    from mltrainer.agent.plugins import PLUGIN_GROUP, load_plugins
+    from mltrainer.engine.plugins import PLUGIN_GROUP, load_plugins
 
     if fmt not in ("openai", "anthropic", "json"):
         raise fail(f"unknown format '{fmt}'; choose openai, anthropic or json")

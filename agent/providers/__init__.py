@@ -81,7 +81,7 @@ def make_provider(
                 raise ProviderConfigError("the replay provider needs a transcript file")
             return ReplayProvider.from_transcript(transcript)
         case _:
-            from mltrainer.agent.plugins import load_plugins
+            from mltrainer.engine.plugins import load_plugins
 
             load_plugins()
             if name in PROVIDER_FACTORIES:

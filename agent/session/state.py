@@ -19,7 +19,7 @@ from mltrainer.agent.messages import (
     ToolSpec,
     Usage,
 )
-from mltrainer.agent.plugins import load_plugins
+from mltrainer.engine.plugins import load_plugins
 from mltrainer.agent.providers.base import Provider
 from mltrainer.agent.session.dispatch import ToolExecutor, ToolRun
 from mltrainer.agent.session.transcript import Transcript, message_to_event
