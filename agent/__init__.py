@@ -30,7 +30,6 @@ if TYPE_CHECKING:
         Usage,
         UserMessage,
     )
-    from mltrainer.engine.plugins import load_plugins
     from mltrainer.agent.providers import (
         FunctionInfo,
         FunctionProvider,
@@ -44,6 +43,7 @@ if TYPE_CHECKING:
     from mltrainer.agent.trainer import MLTrainer
     from mltrainer.engine.data.catalog import register_source
     from mltrainer.engine.models import ModelSpec, ParamBound, register_model
+    from mltrainer.engine.plugins import load_plugins
     from mltrainer.tools import Tool, ToolContext, register_tool
 
 _WHERE = {

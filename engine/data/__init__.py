@@ -1,6 +1,11 @@
-"""Data sources behind one interface, and the seed's `DataFetcher`."""
+"""Data sources behind one interface, and the seed's `DataFetcher`. Importing anything from
+here registers the built-in sources first, so the catalog is never read without them."""
 
 from typing import Any
+
+from mltrainer.engine.data.built_in import register_built_in_sources
+
+register_built_in_sources()
 
 __all__ = ["DataFetcher"]
 

@@ -121,7 +121,8 @@ def test_start_after_end_is_refused_before_any_request(
 
 
 def test_fred_has_no_bars(settings: Settings) -> None:
-    with pytest.raises(DataSourceError, match="FRED serves macro series, not bars"):
+    refusal = r"fred serves macro series, not bars; .* sample or polygon for 'MSFT'"
+    with pytest.raises(DataSourceError, match=refusal):
         resolve_bars("MSFT", "fred", settings)
 
 
