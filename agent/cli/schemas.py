@@ -28,4 +28,4 @@ def tools(
     if fmt not in formats:
         raise fail(f"unknown format '{fmt}'; choose {', '.join(formats[:-1])} or {formats[-1]}")
     run_reported(load_plugins)
-    print(json.dumps(export_schemas(fmt), indent=2))  # type: ignore[arg-type]
+    print(json.dumps(export_schemas(fmt), indent=2))

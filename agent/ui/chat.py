@@ -43,7 +43,8 @@ def default_provider(offered: dict[str, ProviderEntry]) -> str:
     """The first provider whose key is set; else the first that needs no key (direct)."""
     entries = list(offered.values())
     keyed = (e.name for e in entries if e.key_env is not None and e.key() is not None)
-    return next(keyed, next(e.name for e in entries if e.key_env is None))
+    keyless = (e.name for e in entries if e.key_env is None)
+    return next(keyed, next(keyless, entries[0].name))
 
 
 def sidebar_choices(config: Settings, live: LiveSession | None) -> dict[str, Any]:
