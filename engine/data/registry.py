@@ -65,29 +65,47 @@ def list_sources(settings: Settings) -> list[SourceInfo]:
 
 
 class _Tried:
-    """What `auto` found missing at each source it passed, for the message or the note."""
+    """The sources `auto` tries in turn, and what it found missing at each one it passed, for
+    the message or the fallback's note."""
 
-    def __init__(self) -> None:
+    def __init__(self, gate: ComplianceEngine, settings: Settings) -> None:
+        self.gate = gate
+        self.settings = settings
         self.missing: list[tuple[RegisteredSource, Shortfall]] = []
 
-    def add(self, entry: RegisteredSource, shortfall: Shortfall) -> None:
-        self.missing.append((entry, shortfall))
+    def ready(
+        self,
+        entry: RegisteredSource,
+        symbol: str,
+        start: date | None,
+        end: date | None,
+        *,
+        series: bool = False,
+        as_of: bool = True,
+    ) -> DataSource | None:
+        """The source when it is allowed and can serve `symbol` now; else None, noting why."""
+        if not self.gate.check_data_source(entry.name):
+            self.missing.append((entry, Shortfall(f"{entry.name} is not an allowed source")))
+            return None
+        data = entry.factory(self.settings)
+        if data.offers(symbol, start, end, series=series, as_of=as_of):
+            return data
+        self.missing.append((entry, data.shortfall(series=series)))
+        return None
 
     def reasons(self, joint: str) -> str:
         return joint.join(shortfall.reason for _, shortfall in self.missing)
 
-    def remedies(self) -> str:
-        # A key reaches any symbol, so those remedies come first; offline alternatives last.
+    def explained(self) -> str:
+        """Every reason, then every remedy: a key reaches any symbol, so those remedies come
+        first and the offline alternatives last."""
         keyed = sorted(self.missing, key=lambda tried: tried[0].needs_key is None)
-        return ", or ".join(s.remedy for _, s in keyed if s.remedy)
+        remedies = ", or ".join(s.remedy for _, s in keyed if s.remedy)
+        return self.reasons(" and ") + (f"; {remedies}" if remedies else "")
 
 
 def _real_bar_sources() -> list[str]:
     return [s.name for s in REGISTERED_SOURCES.values() if s.bars and s.kind == "real"]
-
-
-def _not_allowed(entry: RegisteredSource) -> Shortfall:
-    return Shortfall(f"{entry.name} is not an allowed source")
 
 
 def resolve_bars(
@@ -119,20 +137,14 @@ def resolve_bars(
 def _auto_bars(
     symbol: str, settings: Settings, gate: ComplianceEngine, start: date | None, end: date | None
 ) -> BarSet:
-    tried = _Tried()
+    tried = _Tried(gate, settings)
     for entry in auto_sources():
         if entry.kind == "synthetic":
             return _fallback(entry, symbol, settings, gate, tried, start, end)
-        if not gate.check_data_source(entry.name):
-            tried.add(entry, _not_allowed(entry))
-            continue
-        data = entry.factory(settings)
-        if data.offers(symbol, start, end):
+        data = tried.ready(entry, symbol, start, end)
+        if data is not None:
             return data.bars(symbol, start, end)
-        tried.add(entry, data.shortfall())
-    raise DataSourceError(
-        f"no real bars for '{symbol}': {tried.reasons(' and ')}; {tried.remedies()}"
-    )
+    raise DataSourceError(f"no real bars for '{symbol}': {tried.explained()}")
 
 
 def _fallback(
@@ -150,7 +162,7 @@ def _fallback(
         gate.require_synthetic_allowed(explicit=False)
     except ComplianceError as refused:
         raise DataSourceError(
-            f"no real bars for '{symbol}': {tried.reasons(' and ')}; {tried.remedies()} "
+            f"no real bars for '{symbol}': {tried.explained()} "
             f"(synthetic fallback refused: {refused})"
         ) from refused
     fallback = entry.factory(settings).bars(symbol, start, end)
@@ -185,13 +197,9 @@ def resolve_series(
                 f"{' or '.join(series_source_names())}"
             )
         return entry.factory(settings).series(series_id, start, end, as_of=as_of)
-    tried = _Tried()
+    tried = _Tried(gate, settings)
     for entry in auto_sources(series=True):
-        if not gate.check_data_source(entry.name):
-            tried.add(entry, _not_allowed(entry))
-            continue
-        data = entry.factory(settings)
-        if data.offers(series_id, start, end, series=True, as_of=as_of):
+        data = tried.ready(entry, series_id, start, end, series=True, as_of=as_of)
+        if data is not None:
             return data.series(series_id, start, end, as_of=as_of)
-        tried.add(entry, data.shortfall(series=True))
-    raise DataSourceError(f"no series '{series_id}': {tried.reasons(' and ')}; {tried.remedies()}")
+    raise DataSourceError(f"no series '{series_id}': {tried.explained()}")

@@ -248,3 +248,15 @@ def test_strict_mode_refuses_a_source_registered_as_synthetic(
     finally:
         REGISTERED_SOURCES.clear()
         REGISTERED_SOURCES.update(saved)
+
+
+def test_auto_says_which_sources_policy_kept_it_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLTRAINER_ALLOWED_SOURCES", "fred")
+
+    with pytest.raises(DataSourceError) as raised:
+        resolve_bars("AAPL", "auto", Settings())
+
+    assert str(raised.value).startswith(
+        "no real bars for 'AAPL': sample is not an allowed source and polygon is not an "
+        "allowed source (synthetic fallback refused: synthetic data is not allowed by policy"
+    )
