@@ -50,7 +50,7 @@ def provider_for_resume(
         )
     if entry.needs == "script":
         script = _script(options, request.script)
-        provider = make_provider(name, model=model or entry.default_model or "", script=script)
+        provider = make_provider(name, model=model, script=script)
         return provider.resumed_after(assistant_turns), notes
     recorded_url = options.get("base_url") if name == recorded_name else None
     if request.base_url is None:
