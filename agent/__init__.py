@@ -30,7 +30,6 @@ if TYPE_CHECKING:
         Usage,
         UserMessage,
     )
-    from mltrainer.agent.plugins import load_plugins
     from mltrainer.agent.providers import (
         FunctionInfo,
         FunctionProvider,
@@ -44,6 +43,7 @@ if TYPE_CHECKING:
     from mltrainer.agent.session.state import Budgets, SessionControl
     from mltrainer.engine.data.catalog import register_source
     from mltrainer.engine.models import ModelSpec, ParamBound, register_model
+    from mltrainer.engine.plugins import load_plugins
     from mltrainer.tools import Tool, ToolContext, register_tool
 
 _WHERE = {
@@ -68,7 +68,7 @@ _WHERE = {
     "Tool": "mltrainer.tools",
     "ToolContext": "mltrainer.tools",
     "register_tool": "mltrainer.tools",
-    "load_plugins": "mltrainer.agent.plugins",
+    "load_plugins": "mltrainer.engine.plugins",
     "register_model": "mltrainer.engine.models",
     "register_source": "mltrainer.engine.data.catalog",
     "ModelSpec": "mltrainer.engine.models",

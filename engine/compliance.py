@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from mltrainer.engine.data.catalog import source_names
+from mltrainer.engine.data.catalog import is_synthetic, source_names
 from mltrainer.engine.errors import ComplianceError, ConfigError
 from mltrainer.engine.models import resolve_model
 from mltrainer.engine.settings import Settings, load_settings
@@ -39,7 +39,7 @@ class ComplianceEngine:
         if source is None or source.lower() == "auto":
             return True
         name = source.lower()
-        if name == "synthetic" and self.settings.strict:
+        if is_synthetic(name) and self.settings.strict:
             return False
         return name in self.allowed_sources
 
@@ -55,10 +55,10 @@ class ComplianceEngine:
         if self.check_data_source(source):
             return
         name = (source or "").lower()
-        if name == "synthetic" and self.settings.strict:
+        if is_synthetic(name) and self.settings.strict:
             raise ComplianceError(
                 "strict mode refuses synthetic data; use a real source "
-                f"({', '.join(s for s in self.allowed_sources if s != 'synthetic')})"
+                f"({', '.join(s for s in self.allowed_sources if not is_synthetic(s))})"
             )
         known = "" if name in source_names() else f" ('{source}' is not a data source)"
         raise ComplianceError(
@@ -90,7 +90,7 @@ class ComplianceEngine:
 
     def require_synthetic_allowed(self, *, explicit: bool) -> None:
         """Synthetic data only when asked for, or when policy allows it as a fallback."""
-        if self.settings.strict or "synthetic" not in self.allowed_sources:
+        if self.settings.strict or not any(map(is_synthetic, self.allowed_sources)):
             raise ComplianceError(
                 "synthetic data is not allowed by policy (strict mode or allowlist); "
                 "use a real source"

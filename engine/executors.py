@@ -101,7 +101,12 @@ def run_job(job: TrialJob, *, one_thread: bool = False) -> TrialOutcome:
 
 
 def run_job_on_worker(job: TrialJob) -> TrialOutcome:
-    """`run_job` on one thread: the function worker processes and Dask workers are sent."""
+    """`run_job` on one thread: the function worker processes and Dask workers are sent. The
+    worker loads the installed plugins first (once per process), so a plugin's model resolves
+    there as it did in the client that checked the configuration."""
+    from mltrainer.engine.plugins import load_plugins
+
+    load_plugins()
     return run_job(job, one_thread=True)
 
 

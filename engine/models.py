@@ -408,17 +408,12 @@ def _lightgbm(params: dict[str, Any], seed: int) -> Any:
     )
 
 
-MODELS: dict[str, ModelSpec] = {spec.name: spec for spec in _SPECS}
+MODELS: dict[str, ModelSpec] = {}
+_ALIASES: dict[str, str] = {}
 
 
 def _normalise(name: str) -> str:
     return re.sub(r"[\s_\-]+", " ", name.strip().lower())
-
-
-_ALIASES: dict[str, str] = {}
-for _spec in _SPECS:
-    for _alias in (_spec.name, *_spec.aliases):
-        _ALIASES[_normalise(_alias)] = _spec.name
 
 
 def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
@@ -440,6 +435,11 @@ def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
     for alias in (spec.name, *spec.aliases):
         _ALIASES[_normalise(alias)] = spec.name
     return spec
+
+
+# The built-in models go through the door a plugin uses, so they obey the same checks.
+for _spec in _SPECS:
+    register_model(_spec)
 
 
 def known_model_names() -> list[str]:

@@ -1,7 +1,7 @@
 """`ResearchService`: the engine's typed interface. `train(TrialConfig)` returns a `TrialResult`,
 `finalize` a `FinalResult`; every successful trial is saved and recorded, nothing is
 half-written, and expected failures raise `MLTrainerError` subclasses whose messages name the
-valid choices. The tools, the seed's dict API (`MLEngine`) and every surface call this.
+valid choices. The tools, the seed's dict API (`agent/seed.py`) and every surface call this.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from mltrainer.engine import report_data
 from mltrainer.engine.compare import compare_trials, rank_value
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet, SeriesSet, make_provenance
+from mltrainer.engine.data.catalog import is_live, is_synthetic
 from mltrainer.engine.data.registry import resolve_bars, resolve_series
 from mltrainer.engine.errors import ConfigError, DataSourceError, MLTrainerError
 from mltrainer.engine.executors import TrialExecutor, TrialJob, executor_for
@@ -38,9 +39,6 @@ from mltrainer.engine.selection import adjusted_p_values, same_window, selection
 from mltrainer.engine.settings import Settings, load_settings
 from mltrainer.engine.trial import FinalResult, RankBy, SelectionStats, TrialConfig, TrialResult
 
-# Sources whose history is fetched over the network: their holdout is fixed on the range first
-# requested, not on a full history that would cost requests (and a paid plan) to learn.
-LIVE_SOURCES = frozenset({"polygon"})
 _recovered: set[Path] = set()
 _recovered_lock = threading.Lock()
 
@@ -65,7 +63,7 @@ class TrialRecord:
 
 
 def bars_from_frame(frame: pd.DataFrame, symbol: str) -> BarSet:
-    """Bars a caller passed in: an OHLCV frame, or a feature frame from `DataFetcher`."""
+    """Bars a caller passed in: an OHLCV frame, or a feature frame from the seed's `DataFetcher`."""
     if isinstance(frame.attrs.get("bars"), BarSet):
         bars: BarSet = frame.attrs["bars"]
         return bars
@@ -143,8 +141,9 @@ class ResearchService:
         bars, history = self._bars(config, data)
         notes: list[str] = []
         if bars.provenance.kind == "synthetic":
-            self.compliance.require_synthetic_allowed(explicit=config.source == "synthetic")
-            if config.source != "synthetic":
+            asked_for = is_synthetic(config.source)
+            self.compliance.require_synthetic_allowed(explicit=asked_for)
+            if not asked_for:
                 notes.append(
                     f"SYNTHETIC DATA: {config.symbol} has no real bars and the synthetic "
                     "fallback is switched on (MLTRAINER_ALLOW_SYNTHETIC_FALLBACK), so a seeded "
@@ -270,7 +269,9 @@ class ResearchService:
             return bars, bars
         bars = resolve_bars(config.symbol, config.source, self.settings, start=config.start)
         source = bars.provenance.source
-        if config.start is None or source in LIVE_SOURCES:
+        # A live source's holdout is fixed on the range first requested, not on a full
+        # history that would cost requests (and a paid plan) to learn.
+        if config.start is None or is_live(source):
             return bars, bars
         return bars, resolve_bars(config.symbol, source, self.settings)
 
@@ -465,7 +466,7 @@ class ResearchService:
         config = TrialConfig(symbol=symbol, source=source, start=start, end=end)
         bars, history = self._bars(config, None)
         if bars.provenance.kind == "synthetic":
-            self.compliance.require_synthetic_allowed(explicit=source == "synthetic")
+            self.compliance.require_synthetic_allowed(explicit=is_synthetic(source))
         development = self._development(config, bars, history)
         close = development.bars.frame["close"]
         return {

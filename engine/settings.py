@@ -1,5 +1,6 @@
 """Settings from the environment and `.env`: the data home, data API keys, base URLs and
-policy. LLM keys are the agent's (`mltrainer.agent.settings`): the engine knows no LLM.
+policy. A key no field declares (an LLM provider's, a plugin source's) is read by name with
+`env_secret`, the same way: the engine knows no LLM.
 
 Keys are `SecretStr` so they never appear in a repr, a log line or an exception message.
 """
@@ -7,11 +8,12 @@ Keys are `SecretStr` so they never appear in a repr, a log line or an exception 
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, create_model, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from mltrainer.engine.errors import DataHomeError
@@ -119,3 +121,25 @@ def data_home_error(path: Path, error: OSError) -> DataHomeError:
 def load_settings() -> Settings:
     """Read settings now; not cached, so a changed environment (or a test's) takes effect."""
     return Settings()
+
+
+class _NamedSecret(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    value: SecretStr | None = None
+
+
+@cache
+def _named_secret(name: str) -> type[_NamedSecret]:
+    return create_model(
+        f"NamedSecret_{name}",
+        __base__=_NamedSecret,
+        value=(SecretStr | None, Field(default=None, validation_alias=name)),
+    )
+
+
+def env_secret(name: str) -> SecretStr | None:
+    """The key in environment variable `name`, read as the fields above are read (the
+    environment first, then `.env`; names in any case): for keys no field declares, because
+    the source or LLM provider that needs them is registered rather than listed here."""
+    return _named_secret(name)().value

@@ -20,6 +20,7 @@ from mltrainer.engine.errors import ConfigError, MLTrainerError
 from mltrainer.engine.trial import ErrorResult, RankBy, TrialConfig, one_of
 from mltrainer.tools.base import Tool, ToolContext
 from mltrainer.tools.feedback import format_feedback
+from mltrainer.tools.registry import register_tool
 from mltrainer.tools.sweep import Sweep, run_sweep
 
 
@@ -257,6 +258,9 @@ TOOLS: tuple[Tool, ...] = (
     Tool("finalize", Finalize, _finalize, starting=lambda _: "scoring the locked holdout"),
     Tool("finish", Finish, _finish, ends_session=True),
 )
+# The built-in tools go through the door a plugin's tools use.
+for _tool in TOOLS:
+    register_tool(_tool)
 
 
 def final_summary(final: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -19,6 +18,7 @@ if TYPE_CHECKING:  # pandas, the data sources and settings load with the command
     import pandas as pd
 
     from mltrainer.engine.data.base import BarSet, SeriesSet
+    from mltrainer.engine.data.catalog import RegisteredSource
     from mltrainer.engine.settings import Settings
 
 data_app = typer.Typer(
@@ -27,13 +27,6 @@ data_app = typer.Typer(
 )
 
 _TAIL_ROWS = 5
-
-
-class FetchSource(StrEnum):
-    polygon = "polygon"
-    fred = "fred"
-    sample = "sample"
-    synthetic = "synthetic"
 
 
 StartOption = Annotated[
@@ -70,7 +63,9 @@ def _settings() -> Settings:
 @data_app.command()
 def fetch(
     symbol: Annotated[str, typer.Argument(help="ticker (MSFT, SPY) or FRED series id (DGS10)")],
-    source: Annotated[FetchSource, typer.Option(help="where the data comes from")],
+    source: Annotated[
+        str, typer.Option(help="where the data comes from: a data source's name (list_sources)")
+    ],
     start: StartOption = None,
     end: EndOption = None,
     as_of: Annotated[
@@ -89,21 +84,37 @@ def fetch(
 
     Example: mltrainer data fetch MSFT --source polygon --start 2020-01-01 --end 2020-12-31
     """
+    known = _known_source(source)
     settings = _settings()
     first = start.date() if start else None
     last = end.date() if end else None
     console = Console(stderr=True)
-    with _reported_errors(), console.status(f"fetching {symbol} from {source.value}"):
-        data = _fetch(symbol, source.value, settings, first, last, as_of=as_of)
+    with _reported_errors(), console.status(f"fetching {symbol} from {known.name}"):
+        data = _fetch(symbol, known, settings, first, last, as_of=as_of)
     if as_json:
         typer.echo(_fetch_json(data))
     else:
         _print_fetch(data)
 
 
+def _known_source(name: str) -> RegisteredSource:
+    """The registered source called `name` (plugins' too), or a usage error naming them all."""
+    from mltrainer.engine.data.catalog import source_entry, source_names
+    from mltrainer.engine.plugins import load_plugins
+
+    with _reported_errors():
+        load_plugins()
+    entry = source_entry(name)
+    if entry is None:
+        raise typer.BadParameter(
+            f"{name!r} is not one of {', '.join(source_names())}", param_hint="'--source'"
+        )
+    return entry
+
+
 def _fetch(
     symbol: str,
-    source: str,
+    source: RegisteredSource,
     settings: Settings,
     start: date | None,
     end: date | None,
@@ -111,15 +122,17 @@ def _fetch(
     as_of: bool,
 ) -> BarSet | SeriesSet:
     from mltrainer.engine.data.registry import resolve_bars, resolve_series
-    from mltrainer.engine.data.sample import SampleSource
 
-    sample = SampleSource()
-    is_sample_series = sample.has_series(symbol) and not sample.has_bars(symbol)
-    if source == "fred" or (source == "sample" and is_sample_series):
+    data = source.factory(settings)
+    # A source of both kinds (the sample) serves a series when it has one by that name and
+    # no bars under it.
+    if not source.bars or (
+        source.series and data.offers(symbol, series=True) and not data.offers(symbol)
+    ):
         return resolve_series(
-            symbol.upper(), settings, start=start, end=end, as_of=as_of, source=source
+            symbol.upper(), settings, start=start, end=end, as_of=as_of, source=source.name
         )
-    return resolve_bars(symbol, source, settings, start=start, end=end)
+    return resolve_bars(symbol, source.name, settings, start=start, end=end)
 
 
 def _tail(data: BarSet | SeriesSet) -> pd.DataFrame:

@@ -84,7 +84,9 @@ RUN_HELP = (
 
 def run(
     goal: Annotated[str, typer.Option(help="The research goal, sent as the first user turn.")],
-    provider: Annotated[str, typer.Option(help="openai, anthropic or scripted.")] = "openai",
+    provider: Annotated[
+        str, typer.Option(help="A registered provider, e.g. openai, anthropic or scripted.")
+    ] = "openai",
     model: Annotated[
         str, typer.Option(help="Model name, e.g. gpt-4.1-mini or claude-haiku-4-5.")
     ] = "gpt-4.1-mini",
@@ -197,7 +199,8 @@ def replay(
 def resume(
     file: Annotated[Path, typer.Argument(help="The transcript of a session that was killed.")],
     provider: Annotated[
-        str | None, typer.Option(help="openai, anthropic or scripted (default: as recorded).")
+        str | None,
+        typer.Option(help="A registered provider, e.g. openai (default: as recorded)."),
     ] = None,
     model: Annotated[str | None, typer.Option(help="Model name (default: as recorded).")] = None,
     base_url: Annotated[

@@ -1,4 +1,6 @@
 """LLM providers behind one interface, and `make_provider` to build one by name for the CLI.
+Importing anything from here registers the built-in providers first (`built_in.py`), so the
+registry is never read without them.
 
 `OpenAIProvider` and `AnthropicProvider` are imported on first use: their SDKs take seconds
 to import, which offline runs (`demo`, scripted, replay) should not pay.
@@ -16,8 +18,9 @@ from mltrainer.agent.providers.base import (
     ReplayDivergence,
     ScriptFinished,
 )
+from mltrainer.agent.providers.built_in import register_built_in_providers
 from mltrainer.agent.providers.function import FunctionInfo, FunctionProvider
-from mltrainer.agent.providers.registry import PROVIDER_FACTORIES, register_provider
+from mltrainer.agent.providers.registry import provider_entry, register_provider
 from mltrainer.agent.providers.replay import ReplayProvider
 from mltrainer.agent.providers.scripted import ScriptedProvider
 
@@ -26,7 +29,6 @@ if TYPE_CHECKING:
     from mltrainer.agent.providers.openai import OpenAIProvider
 
 __all__ = [
-    "PROVIDER_NAMES",
     "AnthropicProvider",
     "FunctionInfo",
     "FunctionProvider",
@@ -42,7 +44,7 @@ __all__ = [
     "register_provider",
 ]
 
-PROVIDER_NAMES = ("openai", "anthropic", "scripted", "replay")
+register_built_in_providers()
 
 
 def make_provider(
@@ -53,43 +55,19 @@ def make_provider(
     script: Path | None = None,
     transcript: Path | None = None,
 ) -> Provider:
-    """The provider called `name`; `ProviderConfigError` when it cannot start.
+    """The provider called `name`, for a command; `ProviderConfigError` when it cannot start.
 
-    `base_url` applies to openai and anthropic, `script` is required for scripted and
-    `transcript` for replay (whose model comes from the transcript).
+    `base_url` applies to the providers that talk to a server, `script` is required for
+    scripted and `transcript` for replay (whose model comes from the transcript). A provider
+    that speaks for a person (direct) is started from the UI's chat, never from a command.
     """
-    match name:
-        case "openai":
-            from mltrainer.agent.providers.openai import OpenAIProvider
-
-            return OpenAIProvider(model, base_url=base_url)
-        case "anthropic":
-            from mltrainer.agent.providers.anthropic import AnthropicProvider
-
-            return AnthropicProvider(model, base_url=base_url)
-        case "scripted":
-            if script is None:
-                raise ProviderConfigError("the scripted provider needs a script file (--script)")
-            return ScriptedProvider.from_file(script, model=model)
-        case "direct":
-            raise ProviderConfigError(
-                "a direct session takes a person's words from the chat of `mltrainer ui`; "
-                "start or resume it there (Sessions page)"
-            )
-        case "replay":
-            if transcript is None:
-                raise ProviderConfigError("the replay provider needs a transcript file")
-            return ReplayProvider.from_transcript(transcript)
-        case _:
-            from mltrainer.agent.plugins import load_plugins
-
-            load_plugins()
-            if name in PROVIDER_FACTORIES:
-                return PROVIDER_FACTORIES[name](model=model, base_url=base_url)
-            raise ProviderConfigError(
-                f"unknown provider {name!r}; choose one of: "
-                f"{', '.join([*PROVIDER_NAMES, *PROVIDER_FACTORIES])}"
-            )
+    entry = provider_entry(name)
+    if entry.speaks_for_a_person:
+        raise ProviderConfigError(
+            f"a {name} session takes a person's words from the chat of `mltrainer ui`; "
+            "start or resume it there (Sessions page)"
+        )
+    return entry.build(model=model, base_url=base_url, script=script, transcript=transcript)
 
 
 def __getattr__(name: str) -> Any:

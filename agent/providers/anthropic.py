@@ -29,8 +29,8 @@ from mltrainer.agent.providers.base import (
 )
 from mltrainer.agent.providers.pricing import priced
 from mltrainer.agent.providers.sdk_errors import SdkProvider
-from mltrainer.agent.settings import load_agent_settings
 from mltrainer.engine.redaction import register_secrets
+from mltrainer.engine.settings import env_secret
 from mltrainer.tools.base import MAX_ARGUMENT_CHARS, MAX_ARGUMENT_DEPTH, json_depth
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -194,7 +194,7 @@ def _reply(data: dict[str, Any], where: str) -> _Reply:
 
 
 def _key_from_settings() -> str | None:
-    secret = load_agent_settings().anthropic_api_key
+    secret = env_secret("ANTHROPIC_API_KEY")
     return secret.get_secret_value() if secret is not None else None
 
 

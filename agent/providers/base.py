@@ -78,6 +78,12 @@ class Provider(ABC):
         `timeout` (seconds) is what is left of the session's time: a provider that waits on the
         network gives up by then (the loop also cancels the call at that moment)."""
 
+    def resumed_after(self, assistant_turns: int) -> Provider:
+        """This provider for a session resumed after `assistant_turns` of its turns. A model
+        reads the conversation so far, so it needs nothing; a provider that plays fixed turns
+        skips those it played."""
+        return self
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook, most providers hold nothing
         """Release HTTP clients; the default holds nothing to release."""
 

@@ -32,8 +32,8 @@ from mltrainer.agent.providers.base import (
 )
 from mltrainer.agent.providers.pricing import priced
 from mltrainer.agent.providers.sdk_errors import SdkProvider
-from mltrainer.agent.settings import load_agent_settings
 from mltrainer.engine.redaction import register_secrets
+from mltrainer.engine.settings import env_secret
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 # OpenAI-compatible servers mostly ignore the key, but the SDK refuses to start without one.
@@ -218,7 +218,7 @@ def _completion(data: dict[str, Any], where: str) -> _Completion:
 
 
 def _key_from_settings() -> str | None:
-    secret = load_agent_settings().openai_api_key
+    secret = env_secret("OPENAI_API_KEY")
     return secret.get_secret_value() if secret is not None else None
 
 

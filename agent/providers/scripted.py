@@ -74,6 +74,9 @@ class ScriptedProvider(Provider):
         ]
         return cls(turns, model=model)
 
+    def resumed_after(self, assistant_turns: int) -> ScriptedProvider:
+        return ScriptedProvider(self.turns[assistant_turns:], model=self.model)
+
     async def complete(
         self,
         *,

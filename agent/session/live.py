@@ -21,6 +21,7 @@ from typing import Any, Literal
 from mltrainer.agent.messages import AssistantTurn, Message, ToolResults, UserMessage
 from mltrainer.agent.providers.base import Provider
 from mltrainer.agent.providers.direct import DirectProvider
+from mltrainer.agent.providers.registry import speaks_for_a_person
 from mltrainer.agent.session.loop import SessionSummary
 from mltrainer.agent.session.state import Budgets, SessionControl
 from mltrainer.agent.session.transcript import event_to_message, read_events, session_header
@@ -91,7 +92,7 @@ def events_from_transcript(records: Iterable[dict[str, Any]]) -> list[LiveEvent]
         message = event_to_message(record)
         match record.get("event"):
             case "session_start":
-                direct = record.get("provider") == "direct"
+                direct = speaks_for_a_person(str(record.get("provider")))
             case "user" if record.get("source") == "person":
                 events.append(LiveEvent("person", str(record.get("text", ""))))
             case "assistant" if direct and isinstance(message, AssistantTurn):
@@ -317,7 +318,7 @@ def resume_live(path: Path, *, settings: Settings) -> LiveSession:
         existing = _registry.get(str(header["session_id"]))
     if existing is not None and existing.running:
         return existing
-    direct = header.get("provider") == "direct"
+    direct = speaks_for_a_person(str(header.get("provider")))
     live = LiveSession(
         session_id=str(header["session_id"]),
         transcript=path,

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mltrainer.agent.providers import ScriptedProvider, make_provider
+from mltrainer.agent.providers import make_provider
 from mltrainer.agent.providers.base import Provider, ProviderConfigError
+from mltrainer.agent.providers.registry import provider_entry
 from mltrainer.engine.redaction import REDACTED, redact_text
-
-KEY_NAMES = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 
 
 @dataclass(frozen=True)
@@ -43,18 +42,21 @@ def provider_for_resume(
         notes.append(f"the session ran with provider {recorded_name!r}; continuing with {name!r}")
     if model != recorded_model:
         notes.append(f"the session ran with model {recorded_model!r}; continuing with {model!r}")
-    if name == "replay":
+    entry = provider_entry(name)
+    if entry.needs == "transcript":
         raise ProviderConfigError(
             "a resumed session needs a live or scripted provider; to re-run a transcript "
             "offline, use `mltrainer replay`"
         )
-    if name == "scripted":
-        return _scripted(options, request.script, model, assistant_turns), notes
+    if entry.needs == "script":
+        script = _script(options, request.script)
+        provider = make_provider(name, model=model, script=script)
+        return provider.resumed_after(assistant_turns), notes
     recorded_url = options.get("base_url") if name == recorded_name else None
     if request.base_url is None:
         if recorded_url:
-            raise ProviderConfigError(_repeat_url_message(name, recorded_url))
-        return make_provider(name, model=model), notes
+            raise ProviderConfigError(_repeat_url_message(entry.key_env, recorded_url))
+        return make_provider(name, model=model).resumed_after(assistant_turns), notes
     shown = redact_text(request.base_url)
     if recorded_url and shown != recorded_url:
         notes.append(f"the session ran against {recorded_url}; continuing against {shown}")
@@ -62,26 +64,24 @@ def provider_for_resume(
         notes.append(
             f"the session ran against the provider's default server; continuing against {shown}"
         )
-    return make_provider(name, model=model, base_url=request.base_url), notes
+    provider = make_provider(name, model=model, base_url=request.base_url)
+    return provider.resumed_after(assistant_turns), notes
 
 
-def _repeat_url_message(name: str, recorded_url: str) -> str:
-    key = KEY_NAMES.get(name, "API key")
+def _repeat_url_message(key_env: str | None, recorded_url: str) -> str:
     credentials = " (with its credentials)" if REDACTED in recorded_url else ""
     return (
         f"the session ran against {recorded_url}, a server named in the transcript; mltrainer "
-        f"sends your {key} only to a server you name yourself. To continue there, repeat it: "
-        f"--base-url {recorded_url}{credentials}; or give another --base-url, or --provider"
+        f"sends your {key_env or 'API key'} only to a server you name yourself. To continue "
+        f"there, repeat it: --base-url {recorded_url}{credentials}; or give another "
+        "--base-url, or --provider"
     )
 
 
-def _scripted(
-    options: dict[str, Any], script: Path | None, model: str, assistant_turns: int
-) -> Provider:
+def _script(options: dict[str, Any], script: Path | None) -> Path:
     path = script or (Path(options["script"]) if options.get("script") else None)
     if path is None:
         raise ProviderConfigError(
             "the transcript does not name the script it ran from; give it with --script"
         )
-    scripted = ScriptedProvider.from_file(path, model=model or "scripted")
-    return ScriptedProvider(scripted.turns[assistant_turns:], model=scripted.model)
+    return path

@@ -19,10 +19,10 @@ from mltrainer.agent.messages import (
     ToolSpec,
     Usage,
 )
-from mltrainer.agent.plugins import load_plugins
 from mltrainer.agent.providers.base import Provider
 from mltrainer.agent.session.dispatch import ToolExecutor, ToolRun
 from mltrainer.agent.session.transcript import Transcript, message_to_event
+from mltrainer.engine.plugins import load_plugins
 from mltrainer.engine.runner import result_summary
 from mltrainer.prompts import load_text
 from mltrainer.tools import TOOLS_BY_NAME, Tool

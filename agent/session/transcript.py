@@ -30,7 +30,7 @@ from mltrainer.agent.messages import (
     UserMessage,
 )
 from mltrainer.agent.session.events import checked_header, event_problem
-from mltrainer.agent.settings import load_agent_settings
+from mltrainer.engine.data.catalog import source_keys
 from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.redaction import REDACTED as REDACTED
 from mltrainer.engine.redaction import redact_json_text, register_secrets
@@ -44,11 +44,13 @@ class TranscriptError(MLTrainerError):
 
 
 def known_secrets(settings: Settings) -> list[str]:
-    """The data keys in `settings` and the LLM keys in the agent's settings; registered for
+    """The keys of every registered data source and LLM provider that are set; registered for
     redaction of log records too."""
-    keys = (settings.polygon_api_key, settings.fred_api_key)
-    found = [k.get_secret_value() for k in keys if k is not None and k.get_secret_value()]
-    found += load_agent_settings().keys()
+    # The provider registry is read when a session starts, not when this module loads: the
+    # replay provider, a module of that package, reads transcripts with this one.
+    from mltrainer.agent.providers.registry import provider_keys
+
+    found = source_keys(settings) + provider_keys()
     register_secrets(found)
     return found
 

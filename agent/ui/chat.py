@@ -8,8 +8,13 @@ from typing import Any
 
 import streamlit as st
 
-from mltrainer.agent.providers import make_provider
 from mltrainer.agent.providers.base import Provider
+from mltrainer.agent.providers.registry import (
+    ProviderEntry,
+    provider_entries,
+    provider_entry,
+    speaks_for_a_person,
+)
 from mltrainer.agent.session.live import (
     LiveEvent,
     LiveSession,
@@ -20,60 +25,60 @@ from mltrainer.agent.session.live import (
 )
 from mltrainer.agent.session.state import Budgets
 from mltrainer.agent.session.transcript import read_events
-from mltrainer.agent.settings import AgentSettings, load_agent_settings
 from mltrainer.agent.ui.widgets import render_events, settings
 from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.settings import Settings
 
-PROVIDERS = {
-    "direct": "Direct (no LLM)",
-    "openai": "OpenAI",
-    "anthropic": "Anthropic",
-    "compatible": "OpenAI-compatible server",
-    "scripted": "Scripted: a turns file",
-}
-MODELS = {"openai": "gpt-4.1-mini", "anthropic": "claude-haiku-4-5", "compatible": "qwen2.5"}
+# What the sidebar can ask a person for; a provider needing anything else (a recorded
+# transcript) is not offered here.
+_ASKABLE = (None, "base_url", "script", "person")
 
 
-def default_provider(keys: AgentSettings) -> str:
-    """Direct unless an LLM key is set: then the provider that key is for."""
-    if keys.openai_api_key is not None:
-        return "openai"
-    if keys.anthropic_api_key is not None:
-        return "anthropic"
-    return "direct"
+def offered_providers() -> dict[str, ProviderEntry]:
+    """The registered providers this page can start, built-ins and plugins', by name."""
+    return {e.name: e for e in provider_entries() if e.needs in _ASKABLE}
+
+
+def default_provider(offered: dict[str, ProviderEntry]) -> str:
+    """The first provider whose key is set; else the first that needs no key (direct)."""
+    entries = list(offered.values())
+    keyed = (e.name for e in entries if e.key_env is not None and e.key() is not None)
+    keyless = (e.name for e in entries if e.key_env is None)
+    return next(keyed, next(keyless, entries[0].name))
 
 
 def sidebar_choices(config: Settings, live: LiveSession | None) -> dict[str, Any]:
     """Provider and budgets for the next session (a running one keeps what it started with)."""
     locked = live is not None and live.running
     st.sidebar.header("New session")
-    names = list(PROVIDERS)
+    offered = offered_providers()
+    names = list(offered)
     kind = st.sidebar.selectbox(
         "Provider",
         names,
-        index=names.index(default_provider(load_agent_settings())),
-        format_func=PROVIDERS.__getitem__,
+        index=names.index(default_provider(offered)),
+        format_func=lambda name: offered[name].label,
         disabled=locked,
         key="provider",
     )
+    entry = offered[kind]
     choice: dict[str, Any] = {"kind": kind}
-    if kind == "direct":
+    if entry.speaks_for_a_person:
         st.sidebar.caption(
             "Your own words go through the bridge, as an LLM's would: offline, no key. "
             "Each instruction builds on the last trial ('switch to logistic regression')."
         )
-    if kind in MODELS:
-        choice["model"] = st.sidebar.text_input("Model", MODELS[kind], disabled=locked)
-    if kind == "compatible":
+    if entry.chooses_model:
+        choice["model"] = st.sidebar.text_input("Model", entry.default_model or "", disabled=locked)
+    if entry.needs == "base_url":
         choice["base_url"] = st.sidebar.text_input(
-            "Base URL", "http://127.0.0.1:11434/v1", disabled=locked
+            "Base URL", entry.default_base_url or "", disabled=locked
         )
-    if kind == "scripted":
+    if entry.needs == "script":
         choice["script"] = st.sidebar.text_input("Turns file (YAML or JSON)", disabled=locked)
     with st.sidebar.expander("Budgets", expanded=False):
         defaults = Budgets()
-        minutes = 60.0 if kind == "direct" else defaults.max_seconds / 60
+        minutes = 60.0 if entry.speaks_for_a_person else defaults.max_seconds / 60
         cost = st.number_input("Max cost (USD, 0 = none)", 0.0, 100.0, 0.0, 0.05, disabled=locked)
         choice["budgets"] = Budgets(
             max_turns=int(
@@ -94,20 +99,18 @@ def sidebar_choices(config: Settings, live: LiveSession | None) -> dict[str, Any
     return choice
 
 
-def build_provider(choice: dict[str, Any]) -> tuple[Provider | None, dict[str, Any]]:
-    """The LLM for the chosen kind (None for direct) and what the transcript records of it."""
-    kind = choice["kind"]
-    if kind == "direct":
-        return None, {}
-    if kind == "scripted":
-        script = Path(str(choice.get("script") or "")).expanduser()
-        if not str(choice.get("script") or "").strip():
-            raise MLTrainerError("name the turns file for the scripted provider")
-        provider = make_provider("scripted", model="scripted", script=script)
-        return provider, {"script": str(script.resolve())}
-    base_url = choice.get("base_url") if kind == "compatible" else None
-    name = "openai" if kind == "compatible" else kind
-    return make_provider(name, model=choice["model"], base_url=base_url), {"base_url": base_url}
+def build_provider(choice: dict[str, Any]) -> tuple[Provider, dict[str, Any]]:
+    """The provider of the chosen kind and what the transcript records of it."""
+    entry = provider_entry(choice["kind"])
+    if entry.needs == "script":
+        named = str(choice.get("script") or "").strip()
+        if not named:
+            raise MLTrainerError(f"name the turns file for the {entry.name} provider")
+        script = Path(named).expanduser()
+        return entry.build(script=script), {"script": str(script.resolve())}
+    base_url = choice.get("base_url")
+    provider = entry.build(model=choice.get("model"), base_url=base_url)
+    return provider, ({} if entry.speaks_for_a_person else {"base_url": base_url})
 
 
 def attached(config: Settings) -> tuple[LiveSession | None, str | None]:
@@ -174,7 +177,8 @@ def recorded(session_id: str, config: Settings) -> tuple[list[LiveEvent], bool]:
     except MLTrainerError:
         return [], False
     direct = any(
-        r.get("event") == "session_start" and r.get("provider") == "direct" for r in records
+        r.get("event") == "session_start" and speaks_for_a_person(str(r.get("provider")))
+        for r in records
     )
     return events_from_transcript(records), direct
 

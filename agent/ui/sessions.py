@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from mltrainer.agent.providers.registry import speaks_for_a_person
 from mltrainer.agent.session.index import SessionInfo, list_sessions
 from mltrainer.agent.session.live import events_from_transcript, resume_live
 from mltrainer.agent.session.transcript import read_events
@@ -53,7 +54,8 @@ def opened(info: SessionInfo) -> None:
             else:
                 st.success(f"Written: {written.html}")
     records = read_events(info.path)
-    render_events(events_from_transcript(records), direct=info.provider == "direct", config=config)
+    direct = speaks_for_a_person(info.provider)
+    render_events(events_from_transcript(records), direct=direct, config=config)
 
 
 def page() -> None:

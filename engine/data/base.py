@@ -86,6 +86,14 @@ class SeriesSet:
             )
 
 
+@dataclass(frozen=True)
+class Shortfall:
+    """Why a source cannot serve a request now (`reason`), and what would let it (`remedy`)."""
+
+    reason: str
+    remedy: str | None = None
+
+
 class DataSource(ABC):
     """A provider of bars and/or series. Live sources add HTTP and caching behind this."""
 
@@ -95,6 +103,25 @@ class DataSource(ABC):
     @abstractmethod
     def symbols(self) -> list[SymbolInfo]:
         """What this source can deliver (for live sources: examples, since any ticker may work)."""
+
+    def offers(
+        self,
+        symbol: str,
+        start: date | None = None,
+        end: date | None = None,
+        *,
+        series: bool = False,
+        as_of: bool = True,
+    ) -> bool:
+        """Whether `symbol`'s bars (or series) can come from here now without a request that
+        must fail for want of a key: what `auto` asks before it picks a source. A source that
+        can always try says yes."""
+        return True
+
+    def shortfall(self, *, series: bool = False) -> Shortfall:
+        """Why `offers` said no and what would change it, for the message that names every
+        source `auto` tried."""
+        return Shortfall(f"{self.name} does not have it")
 
     def bars(self, symbol: str, start: date | None = None, end: date | None = None) -> BarSet:
         raise DataSourceError(f"source '{self.name}' has no daily bars; it serves series only")

@@ -61,6 +61,7 @@ class FredSource(LiveSource):
     name = "fred"
     kind = "real"
     key_setting = "fred_api_key"
+    key_hint = KEY_HINT
     base_url_setting = "fred_base_url"
     rate_setting = "fred_requests_per_minute"
 
@@ -77,6 +78,17 @@ class FredSource(LiveSource):
             for series_id, text in _EXAMPLES.items()
             if series_id not in seen
         ]
+
+    def offers(
+        self,
+        symbol: str,
+        start: date | None = None,
+        end: date | None = None,
+        *,
+        series: bool = False,
+        as_of: bool = True,
+    ) -> bool:
+        return series and (self.has_key() or self.has_cached(symbol, start, end, as_of=as_of))
 
     def has_cached(
         self,

@@ -7,7 +7,7 @@ from typing import Literal
 
 import httpx2
 
-from mltrainer.engine.data.base import DataSource, SymbolInfo
+from mltrainer.engine.data.base import DataSource, Shortfall, SymbolInfo
 from mltrainer.engine.data.cache import MarketCache
 from mltrainer.engine.data.http import JsonFetcher, RateLimiter, RetryPolicy, shared_rate_limiter
 from mltrainer.engine.settings import Settings
@@ -18,6 +18,8 @@ class LiveSource(DataSource):
     key_setting: str
     base_url_setting: str
     rate_setting: str
+    # How a user sets the key, for messages that say why nothing could be fetched.
+    key_hint: str
 
     def __init__(
         self,
@@ -67,6 +69,9 @@ class LiveSource(DataSource):
 
     def has_key(self) -> bool:
         return self._key() is not None
+
+    def shortfall(self, *, series: bool = False) -> Shortfall:
+        return Shortfall(f"{self.name} has no key and nothing cached for this range", self.key_hint)
 
     def _key(self) -> str | None:
         secret = getattr(self.settings, self.key_setting)

@@ -70,6 +70,7 @@ class PolygonSource(LiveSource):
     name = "polygon"
     kind = "real"
     key_setting = "polygon_api_key"
+    key_hint = KEY_HINT
     base_url_setting = "polygon_base_url"
     rate_setting = "polygon_requests_per_minute"
 
@@ -87,6 +88,17 @@ class PolygonSource(LiveSource):
             if ticker not in {info.symbol for info in cached}
         ]
         return cached + examples
+
+    def offers(
+        self,
+        symbol: str,
+        start: date | None = None,
+        end: date | None = None,
+        *,
+        series: bool = False,
+        as_of: bool = True,
+    ) -> bool:
+        return not series and (self.has_key() or self.has_cached(symbol, start, end))
 
     def has_cached(self, symbol: str, start: date | None = None, end: date | None = None) -> bool:
         """Whether any bar for `symbol` in the range is cached (so it can be served offline)."""

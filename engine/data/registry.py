@@ -1,26 +1,28 @@
 """Which source serves a request: named sources, and the `auto` resolution with its labels.
 
-`auto` bars: the sample data when the symbol ships offline, then Polygon when its key is set or
-the range is cached, then synthetic data only when policy allows it as a fallback (labelled
-SYNTHETIC DATA in its provenance), else an error that says which key to set and which sample
-symbols work offline. Nothing falls back silently.
+`auto` tries the sources the catalog gives an `auto` place, in that order, and takes the first
+that can serve without failing for want of a key (for bars: the sample data when the symbol
+ships offline, then Polygon when its key is set or the range is cached). A synthetic source is
+reached only as a fallback policy allows, labelled SYNTHETIC DATA in its provenance; otherwise
+the error names what each source lacks and how to fix it. Nothing falls back silently.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel
 
 from mltrainer.engine.compliance import ComplianceEngine
-from mltrainer.engine.data.base import BarSet, DataSource, SeriesSet
-from mltrainer.engine.data.catalog import REGISTERED_SOURCES, source_names
-from mltrainer.engine.data.fred import FredSource
-from mltrainer.engine.data.polygon import KEY_HINT as POLYGON_KEY_HINT
-from mltrainer.engine.data.polygon import PolygonSource
-from mltrainer.engine.data.sample import SampleSource
-from mltrainer.engine.data.synthetic import SyntheticSource
+from mltrainer.engine.data.base import BarSet, DataSource, SeriesSet, Shortfall
+from mltrainer.engine.data.catalog import (
+    REGISTERED_SOURCES,
+    RegisteredSource,
+    auto_sources,
+    series_source_names,
+    source_entry,
+    source_names,
+)
 from mltrainer.engine.errors import ComplianceError, DataSourceError
 from mltrainer.engine.settings import Settings
 
@@ -35,80 +37,75 @@ class SourceInfo(BaseModel):
 
 
 def get_source(name: str, settings: Settings) -> DataSource:
-    match name.lower():
-        case "sample":
-            return SampleSource()
-        case "synthetic":
-            return SyntheticSource()
-        case "polygon":
-            return PolygonSource(settings)
-        case "fred":
-            return FredSource(settings)
-        case registered if registered in REGISTERED_SOURCES:
-            return REGISTERED_SOURCES[registered].factory(settings)
-        case _:
-            raise DataSourceError(
-                f"unknown data source '{name}'; sources are {', '.join(source_names())}"
-            )
+    return _entry(name).factory(settings)
+
+
+def _entry(name: str) -> RegisteredSource:
+    entry = source_entry(name)
+    if entry is None:
+        raise DataSourceError(
+            f"unknown data source '{name}'; sources are {', '.join(source_names())}"
+        )
+    return entry
 
 
 def list_sources(settings: Settings) -> list[SourceInfo]:
     gate = ComplianceEngine(settings)
     return [
         SourceInfo(
-            name="sample",
-            kind="real",
-            serves="bars and series shipped in PyPI packages (offline)",
-            needs_key=None,
-            key_set=True,
-            allowed=gate.check_data_source("sample"),
-        ),
-        SourceInfo(
-            name="polygon",
-            kind="real",
-            serves="daily adjusted bars for any US ticker (Polygon/Massive; cached ranges offline)",
-            needs_key="POLYGON_API_KEY",
-            key_set=_key_set(settings.polygon_api_key),
-            allowed=gate.check_data_source("polygon"),
-        ),
-        SourceInfo(
-            name="fred",
-            kind="real",
-            serves="any FRED macro series, point in time via ALFRED vintages (cached offline)",
-            needs_key="FRED_API_KEY",
-            key_set=_key_set(settings.fred_api_key),
-            allowed=gate.check_data_source("fred"),
-        ),
-        SourceInfo(
-            name="synthetic",
-            kind="synthetic",
-            serves="seeded random-walk bars for any ticker",
-            needs_key=None,
-            key_set=True,
-            allowed=gate.check_data_source("synthetic"),
-        ),
-        *(
-            SourceInfo(
-                name=source.name,
-                kind=get_source(source.name, settings).kind,
-                serves=source.serves,
-                needs_key=source.needs_key,
-                key_set=source.needs_key is None or bool(os.environ.get(source.needs_key)),
-                allowed=gate.check_data_source(source.name),
-            )
-            for source in REGISTERED_SOURCES.values()
-        ),
+            name=source.name,
+            kind=source.kind,
+            serves=source.serves,
+            needs_key=source.needs_key,
+            key_set=source.needs_key is None or source.key(settings) is not None,
+            allowed=gate.check_data_source(source.name),
+        )
+        for source in REGISTERED_SOURCES.values()
     ]
 
 
-def _key_set(secret: SecretStr | None) -> bool:
-    return secret is not None and bool(secret.get_secret_value().strip())
+class _Tried:
+    """The sources `auto` tries in turn, and what it found missing at each one it passed, for
+    the message or the fallback's note."""
+
+    def __init__(self, gate: ComplianceEngine, settings: Settings) -> None:
+        self.gate = gate
+        self.settings = settings
+        self.missing: list[tuple[RegisteredSource, Shortfall]] = []
+
+    def ready(
+        self,
+        entry: RegisteredSource,
+        symbol: str,
+        start: date | None,
+        end: date | None,
+        *,
+        series: bool = False,
+        as_of: bool = True,
+    ) -> DataSource | None:
+        """The source when it is allowed and can serve `symbol` now; else None, noting why."""
+        if not self.gate.check_data_source(entry.name):
+            self.missing.append((entry, Shortfall(f"{entry.name} is not an allowed source")))
+            return None
+        data = entry.factory(self.settings)
+        if data.offers(symbol, start, end, series=series, as_of=as_of):
+            return data
+        self.missing.append((entry, data.shortfall(series=series)))
+        return None
+
+    def reasons(self, joint: str) -> str:
+        return joint.join(shortfall.reason for _, shortfall in self.missing)
+
+    def explained(self) -> str:
+        """Every reason, then every remedy: a key reaches any symbol, so those remedies come
+        first and the offline alternatives last."""
+        keyed = sorted(self.missing, key=lambda tried: tried[0].needs_key is None)
+        remedies = ", or ".join(s.remedy for _, s in keyed if s.remedy)
+        return self.reasons(" and ") + (f"; {remedies}" if remedies else "")
 
 
-def _offline_hint() -> str:
-    sample = SampleSource()
-    bars = ", ".join(s.symbol for s in sample.symbols() if s.kind == "bars")
-    return f"sample symbols that work offline: {bars}"
+def _real_bar_sources() -> list[str]:
+    return [s.name for s in REGISTERED_SOURCES.values() if s.bars and s.kind == "real"]
 
 
 def resolve_bars(
@@ -124,47 +121,56 @@ def resolve_bars(
     gate.require_symbol(symbol)
     gate.require_data_source(source)
     gate.require_date_range(start, end)
-    name = source.lower()
-    if name == "synthetic":
-        gate.require_synthetic_allowed(explicit=True)
-        return SyntheticSource().bars(symbol, start, end)
-    if name == "fred":
+    if source.lower() == "auto":
+        return _auto_bars(symbol, settings, gate, start, end)
+    entry = _entry(source)
+    if not entry.bars:
         raise DataSourceError(
-            "FRED serves macro series, not bars; use it for macro features "
-            f"(e.g. DGS10, UNRATE) and polygon or sample for '{symbol}'"
+            f"{entry.name} serves macro series, not bars; use it for macro features "
+            f"(e.g. DGS10, UNRATE) and {' or '.join(_real_bar_sources())} for '{symbol}'"
         )
-    if name != "auto":
-        return get_source(name, settings).bars(symbol, start, end)
-    sample = SampleSource()
-    if sample.has_bars(symbol) and gate.check_data_source("sample"):
-        return sample.bars(symbol, start, end)
-    if gate.check_data_source("polygon"):
-        polygon = PolygonSource(settings)
-        if polygon.has_key() or polygon.has_cached(symbol, start, end):
-            return polygon.bars(symbol, start, end)
+    if entry.kind == "synthetic":
+        gate.require_synthetic_allowed(explicit=True)
+    return entry.factory(settings).bars(symbol, start, end)
+
+
+def _auto_bars(
+    symbol: str, settings: Settings, gate: ComplianceEngine, start: date | None, end: date | None
+) -> BarSet:
+    tried = _Tried(gate, settings)
+    for entry in auto_sources():
+        if entry.kind == "synthetic":
+            return _fallback(entry, symbol, settings, gate, tried, start, end)
+        data = tried.ready(entry, symbol, start, end)
+        if data is not None:
+            return data.bars(symbol, start, end)
+    raise DataSourceError(f"no real bars for '{symbol}': {tried.explained()}")
+
+
+def _fallback(
+    entry: RegisteredSource,
+    symbol: str,
+    settings: Settings,
+    gate: ComplianceEngine,
+    tried: _Tried,
+    start: date | None,
+    end: date | None,
+) -> BarSet:
+    """Synthetic bars where no real source could serve, labelled as a fallback, when policy
+    allows it; otherwise the error naming what each real source lacked."""
     try:
         gate.require_synthetic_allowed(explicit=False)
     except ComplianceError as refused:
         raise DataSourceError(
-            f"no real bars for '{symbol}': it is not in the sample data and polygon "
-            f"{_polygon_state(gate)}; {POLYGON_KEY_HINT}, or use one of the "
-            f"{_offline_hint()} (synthetic fallback refused: {refused})"
+            f"no real bars for '{symbol}': {tried.explained()} "
+            f"(synthetic fallback refused: {refused})"
         ) from refused
-    fallback = SyntheticSource().bars(symbol, start, end)
-    reason = (
-        f"fallback: no real bars for '{symbol.upper()}' (not in the sample data; polygon "
-        f"{_polygon_state(gate)})"
-    )
+    fallback = entry.factory(settings).bars(symbol, start, end)
+    reason = f"fallback: no real bars for '{symbol.upper()}' ({tried.reasons('; ')})"
     provenance = fallback.provenance.model_copy(
         update={"note": f"{fallback.provenance.note}; {reason}"}
     )
     return BarSet(fallback.frame, provenance)
-
-
-def _polygon_state(gate: ComplianceEngine) -> str:
-    if not gate.check_data_source("polygon"):
-        return "is not an allowed source"
-    return "has no key and nothing cached for this range"
 
 
 def resolve_series(
@@ -183,27 +189,17 @@ def resolve_series(
     gate.require_series_id(series_id)
     gate.require_data_source(source)
     gate.require_date_range(start, end)
-    name = source.lower()
-    if name not in ("auto", "fred", "sample"):
-        raise DataSourceError(
-            f"source '{source}' has no macro series; series come from fred or sample"
-        )
-    sample = SampleSource()
-    fred = FredSource(settings)
-    fred_usable = gate.check_data_source("fred") and (
-        fred.has_key() or fred.has_cached(series_id, start, end, as_of=as_of)
-    )
-    if name == "fred" or (name == "auto" and fred_usable):
-        return fred.series(series_id, start, end, as_of=as_of)
-    if sample.has_series(series_id) and gate.check_data_source("sample"):
-        return sample.series(series_id, start, end, as_of=as_of)
-    state = (
-        "is not an allowed source"
-        if not gate.check_data_source("fred")
-        else ("has no key and nothing cached for this range")
-    )
-    raise DataSourceError(
-        f"series '{series_id}' needs FRED, which {state}; set FRED_API_KEY in the environment "
-        "or .env; sample series that work offline: "
-        + ", ".join(s.symbol for s in sample.symbols() if s.kind == "series")
-    )
+    if source.lower() != "auto":
+        entry = source_entry(source)
+        if entry is None or not entry.series:
+            raise DataSourceError(
+                f"source '{source}' has no macro series; series come from "
+                f"{' or '.join(series_source_names())}"
+            )
+        return entry.factory(settings).series(series_id, start, end, as_of=as_of)
+    tried = _Tried(gate, settings)
+    for entry in auto_sources(series=True):
+        data = tried.ready(entry, series_id, start, end, series=True, as_of=as_of)
+        if data is not None:
+            return data.series(series_id, start, end, as_of=as_of)
+    raise DataSourceError(f"no series '{series_id}': {tried.explained()}")

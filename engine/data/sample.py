@@ -21,6 +21,7 @@ from mltrainer.engine.data.base import (
     BarSet,
     DataSource,
     SeriesSet,
+    Shortfall,
     SymbolInfo,
     clip_dates,
     make_provenance,
@@ -180,6 +181,26 @@ class SampleSource(DataSource):
             frame.copy(),
             make_provenance(frame, source=self.name, kind="real", symbol=key, note=note),
             point_in_time=False,
+        )
+
+    def offers(
+        self,
+        symbol: str,
+        start: date | None = None,
+        end: date | None = None,
+        *,
+        series: bool = False,
+        as_of: bool = True,
+    ) -> bool:
+        return self.has_series(symbol) if series else self.has_bars(symbol)
+
+    def shortfall(self, *, series: bool = False) -> Shortfall:
+        kind = "series" if series else "bars"
+        offline = ", ".join(s.symbol for s in self.symbols() if s.kind == kind)
+        what = "series" if series else "symbols"
+        return Shortfall(
+            "it is not in the sample data",
+            f"use one of the sample {what} that work offline: {offline}",
         )
 
     def has_bars(self, symbol: str) -> bool:

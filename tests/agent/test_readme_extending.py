@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mltrainer.agent.providers import make_provider
-from mltrainer.agent.providers.registry import PROVIDER_FACTORIES
+from mltrainer.agent.providers.registry import PROVIDERS
 from mltrainer.agent.session.transcript import read_events
 from mltrainer.engine.data.catalog import REGISTERED_SOURCES
 from mltrainer.engine.data.registry import get_source, list_sources
@@ -33,15 +33,15 @@ def extending_blocks() -> list[str]:
 
 @pytest.fixture
 def registries() -> Iterator[None]:
-    tools, providers = dict(TOOLS_BY_NAME), dict(PROVIDER_FACTORIES)
+    tools, providers = dict(TOOLS_BY_NAME), dict(PROVIDERS)
     sources = dict(REGISTERED_SOURCES)
     yield
     REGISTERED_SOURCES.clear()
     REGISTERED_SOURCES.update(sources)
     TOOLS_BY_NAME.clear()
     TOOLS_BY_NAME.update(tools)
-    PROVIDER_FACTORIES.clear()
-    PROVIDER_FACTORIES.update(providers)
+    PROVIDERS.clear()
+    PROVIDERS.update(providers)
 
 
 def test_each_extension_example_is_under_thirty_lines():

@@ -10,7 +10,9 @@ from typer.testing import CliRunner
 
 # The fake Polygon/FRED server lives with the engine's data tests.
 from mltrainer.agent.cli.data import data_app
+from mltrainer.engine.data.catalog import REGISTERED_SOURCES, register_source
 from tests.engine.data.market_fakes import FRED_KEY, POLYGON_KEY, FakeMarket
+from tests.engine.data.test_data_registry import Vault
 
 runner = CliRunner()
 
@@ -127,10 +129,25 @@ def test_fetch_refused_by_the_gate_is_one_line_and_exit_1(monkeypatch: pytest.Mo
     assert "strict mode" in result.stderr
 
 
-def test_fetch_with_an_unknown_source_is_a_usage_error() -> None:
+def test_fetch_with_an_unknown_source_is_a_usage_error_naming_the_sources() -> None:
     result = runner.invoke(data_app, ["fetch", "MSFT", "--source", "bloomberg"])
 
+    shown = " ".join(result.stderr.replace("│", " ").split())  # unwrapped from rich's box
     assert result.exit_code == 2
+    assert "'bloomberg' is not one of sample, synthetic, polygon, fred" in shown
+
+
+def test_fetch_reaches_a_registered_source() -> None:
+    saved = dict(REGISTERED_SOURCES)
+    register_source("vault", lambda settings: Vault(), serves="one ticker")
+    try:
+        payload = fetch_json("ZZZQ", "--source", "vault", "--end", "2015-01-31")
+    finally:
+        REGISTERED_SOURCES.clear()
+        REGISTERED_SOURCES.update(saved)
+
+    assert payload["dataset"] == "bars"
+    assert payload["provenance"]["source"] == "vault"  # type: ignore[index]
 
 
 def test_list_json_shows_what_was_fetched(market: FakeMarket) -> None:

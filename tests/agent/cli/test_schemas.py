@@ -1,46 +1,65 @@
-"""The shipped schemas `mltrainer tools` prints are the live export of the built-in tools."""
+"""`mltrainer tools`, as a whole process: it prints the live export of the registered tools, a
+plugin's tool included."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from mltrainer.agent.cli.schemas import FORMATS, live, shipped, write
 from mltrainer.tools import TOOLS, export_schemas
 
-STALE = (
-    "agent/tool_schemas.json is stale; rewrite it with "
-    "`python -m mltrainer.agent.cli.schemas agent/tool_schemas.json`"
-)
+MLTRAINER = Path(sys.executable).parent / "mltrainer"
+
+PLUGIN = '''\
+from pydantic import BaseModel
+
+from mltrainer.tools import Tool, register_tool
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_the_shipped_schemas_are_the_live_export(fmt: str):
+class Shrug(BaseModel):
+    """Say nothing."""
+
+
+register_tool(Tool("shrug", Shrug, lambda context, args: {"status": "success"}))
+'''
+
+
+def tools(fmt: str, env: dict[str, str] | None = None) -> list[dict[str, object]]:
+    done = subprocess.run(
+        [str(MLTRAINER), "tools", "--format", fmt],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    schemas: list[dict[str, object]] = json.loads(done.stdout)
+    return schemas
+
+
+def name_of(schema: dict[str, object]) -> object:
+    function = schema.get("function")
+    return function["name"] if isinstance(function, dict) else schema["name"]
+
+
+@pytest.mark.parametrize("fmt", ["openai", "anthropic", "json"])
+def test_mltrainer_tools_prints_the_live_export(fmt: str):
     built_in = {tool.name: tool for tool in TOOLS}
-    assert shipped(fmt) == json.loads(json.dumps(export_schemas(fmt, built_in))), STALE  # type: ignore[arg-type]
+
+    assert tools(fmt) == json.loads(json.dumps(export_schemas(fmt, built_in)))  # type: ignore[arg-type]
 
 
-def test_writing_reproduces_the_shipped_file(tmp_path: Path):
-    target = tmp_path / "tool_schemas.json"
+def test_a_plugin_s_tool_is_printed_after_the_built_ins(tmp_path: Path):
+    (tmp_path / "shrug_plugin.py").write_text(PLUGIN, encoding="utf-8")
+    info = tmp_path / "shrug_plugin-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: shrug-plugin\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("[mltrainer.plugins]\nshrug = shrug_plugin\n")
 
-    write(target)
+    printed = tools("anthropic", {**os.environ, "PYTHONPATH": str(tmp_path)})
 
-    assert json.loads(target.read_text()) == {fmt: shipped(fmt) for fmt in FORMATS}
-    assert set(live()) == set(FORMATS)
-
-
-@pytest.mark.parametrize("fmt", ["anthropic", "openai"])
-def test_mltrainer_tools_prints_them(fmt: str):
-    mltrainer = Path(sys.executable).parent / "mltrainer"
-    out = subprocess.run(
-        [str(mltrainer), "tools", "--format", fmt], capture_output=True, text=True, check=True
-    ).stdout
-
-    assert json.loads(out) == shipped(fmt)
-    assert [schema.get("name") or schema["function"]["name"] for schema in json.loads(out)] == [
-        tool.name for tool in TOOLS
-    ]
+    assert [name_of(schema) for schema in printed] == [*(tool.name for tool in TOOLS), "shrug"]

@@ -80,6 +80,7 @@ def test_replay_without_a_transcript_is_a_config_error() -> None:
 def test_unknown_name_lists_the_choices() -> None:
     with pytest.raises(
         ProviderConfigError,
-        match="unknown provider 'gemini'; choose one of: openai, anthropic, scripted, replay",
+        match="unknown provider 'gemini'; choose one of: openai, anthropic, compatible, scripted, "
+        "replay",
     ):
         make_provider("gemini", model="m")

@@ -184,3 +184,14 @@ def test_bad_file_names_the_file_and_the_problem(
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ProviderConfigError, match=r"cannot read script .*nowhere\.yaml"):
         ScriptedProvider.from_file(tmp_path / "nowhere.yaml")
+
+
+async def test_a_resumed_script_continues_after_the_turns_it_played():
+    turns = [AssistantTurn(text=f"turn {n}") for n in (1, 2, 3)]
+
+    resumed = ScriptedProvider(turns, model="plan-b").resumed_after(2)
+
+    assert resumed.model == "plan-b"
+    assert (await resumed.complete(system="", messages=[], tools=[])).text == "turn 3"
+    with pytest.raises(ScriptFinished):
+        await resumed.complete(system="", messages=[], tools=[])

@@ -1,15 +1,20 @@
 """The Chat page through AppTest: a direct-mode instruction trains on SPX and shows its card; a
 message added mid-session is the next turn; Stop ends a scripted session with its summary;
-a reload or a second tab reattaches to the running session and nothing runs twice."""
+a reload or a second tab reattaches to the running session and nothing runs twice; a
+provider a plugin registers is in the provider list and runs a session when chosen."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
+from mltrainer.agent import AssistantTurn, Provider, ToolCall, register_provider
+from mltrainer.agent.providers.registry import PROVIDERS
 from mltrainer.agent.session.live import get_session, running_sessions
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.settings import load_settings
@@ -129,3 +134,44 @@ def test_words_with_nothing_to_run_get_a_hint_and_the_session_goes_on(app):
     assert live.running  # a person is never cut off for chatting, unlike an LLM
     at.chat_input(key="chat-input").set_value(INSTRUCTION).run()
     rerun_until(at, has_card())
+
+
+class Rulebook(Provider):
+    """A plugin's provider: it finishes at once, saying which model it is."""
+
+    name = "rulebook"
+    offline = True
+
+    def __init__(self, model: str, base_url: str | None = None) -> None:
+        self.model = model
+
+    async def complete(self, *, system, messages, tools, timeout=None) -> AssistantTurn:  # type: ignore[no-untyped-def]
+        conclusion = json.dumps({"conclusion": f"{self.model} has nothing to add"})
+        return AssistantTurn("", (ToolCall("rule_1", "finish", conclusion),), model=self.model)
+
+
+@pytest.fixture
+def rulebook() -> Iterator[None]:
+    saved = dict(PROVIDERS)
+    register_provider("rulebook", Rulebook, label="Rulebook (a plugin)", default_model="rb-1")
+    yield
+    PROVIDERS.clear()
+    PROVIDERS.update(saved)
+
+
+def test_a_registered_provider_is_listed_and_can_be_chosen(app, rulebook: None):
+    at = app().run()
+    provider = at.sidebar.selectbox(key="provider")
+
+    assert provider.options[-1] == "Rulebook (a plugin)"
+    provider.set_value("rulebook").run()
+    assert [box.value for box in at.sidebar.text_input] == ["rb-1"]  # its model, offered
+    at.sidebar.text_input[0].set_value("rb-2").run()
+    at.chat_input(key="chat-input").set_value("Is SPX predictable?").run()
+    at = rerun_until(at, lambda at: any(i.value.startswith("Session ended:") for i in at.info))
+
+    live = get_session(at.query_params["session"])
+    assert live is not None
+    assert live.provider_name == "rulebook"
+    assert live.summary is not None
+    assert live.summary.conclusion == "rb-2 has nothing to add"

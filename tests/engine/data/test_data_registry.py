@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 import pytest
 
 from mltrainer.engine.compliance import ComplianceEngine
+from mltrainer.engine.data.base import BarSet, DataSource, Shortfall, SymbolInfo, make_provenance
+from mltrainer.engine.data.catalog import REGISTERED_SOURCES, register_source
 from mltrainer.engine.data.fred import FredSource
 from mltrainer.engine.data.polygon import PolygonSource
 from mltrainer.engine.data.registry import get_source, list_sources, resolve_bars, resolve_series
+from mltrainer.engine.data.sample import SampleSource
 from mltrainer.engine.errors import ComplianceError, DataSourceError
 from mltrainer.engine.settings import Settings
 from tests.engine.data.market_fakes import FakeMarket
@@ -121,7 +125,8 @@ def test_start_after_end_is_refused_before_any_request(
 
 
 def test_fred_has_no_bars(settings: Settings) -> None:
-    with pytest.raises(DataSourceError, match="FRED serves macro series, not bars"):
+    refusal = r"fred serves macro series, not bars; .* sample or polygon for 'MSFT'"
+    with pytest.raises(DataSourceError, match=refusal):
         resolve_bars("MSFT", "fred", settings)
 
 
@@ -179,3 +184,75 @@ def test_series_id_check_refuses_anything_but_fred_syntax() -> None:
 def test_start_in_the_future_is_refused() -> None:
     with pytest.raises(ComplianceError, match="in the future"):
         ComplianceEngine(Settings()).require_date_range(date(2999, 1, 1), None)
+
+
+class Vault(DataSource):
+    """A plugin's source holding one ticker: the sample's MSFT bars under the name ZZZQ."""
+
+    name = "vault"
+
+    def symbols(self) -> list[SymbolInfo]:
+        return [SymbolInfo(symbol="ZZZQ", source=self.name, kind="bars", description="vault")]
+
+    def offers(self, symbol, start=None, end=None, *, series=False, as_of=True) -> bool:  # type: ignore[no-untyped-def]
+        return symbol.upper() == "ZZZQ"
+
+    def shortfall(self, *, series: bool = False) -> Shortfall:
+        return Shortfall("the vault holds only ZZZQ", "ask the vault for ZZZQ")
+
+    def bars(self, symbol: str, start: date | None = None, end: date | None = None) -> BarSet:
+        frame = SampleSource().bars("MSFT", start, end).frame
+        return BarSet(frame, make_provenance(frame, source=self.name, kind="real", symbol=symbol))
+
+
+@pytest.fixture
+def vault() -> Iterator[None]:
+    saved = dict(REGISTERED_SOURCES)
+    register_source("vault", lambda settings: Vault(), serves="one ticker", auto=0)
+    yield
+    REGISTERED_SOURCES.clear()
+    REGISTERED_SOURCES.update(saved)
+
+
+def test_auto_tries_a_registered_source_at_its_place(vault: None) -> None:
+    assert resolve_bars("ZZZQ", "auto", Settings()).provenance.source == "vault"
+    assert resolve_bars("MSFT", "auto", Settings()).provenance.source == "sample"
+
+
+def test_auto_names_what_a_registered_source_lacked(vault: None) -> None:
+    with pytest.raises(DataSourceError) as raised:
+        resolve_bars("AAPL", "auto", Settings())
+
+    assert str(raised.value).startswith(
+        "no real bars for 'AAPL': the vault holds only ZZZQ and it is not in the sample data "
+        "and polygon has no key and nothing cached for this range; set POLYGON_API_KEY (or "
+        "MASSIVE_API_KEY) in the environment or .env, or ask the vault for ZZZQ, or use one of "
+        "the sample symbols that work offline: SPX, IXIC, MSFT (synthetic fallback refused: "
+    )
+
+
+def test_strict_mode_refuses_a_source_registered_as_synthetic(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    saved = dict(REGISTERED_SOURCES)
+    register_source("dice", lambda settings: Vault(), serves="made up", kind="synthetic")
+    monkeypatch.setenv("MLTRAINER_STRICT", "true")
+    try:
+        with pytest.raises(ComplianceError, match=r"strict mode refuses synthetic data; use a "
+                           r"real source \(sample, polygon, fred\)"):  # fmt: skip
+            resolve_bars("ZZZQ", "dice", Settings())
+    finally:
+        REGISTERED_SOURCES.clear()
+        REGISTERED_SOURCES.update(saved)
+
+
+def test_auto_says_which_sources_policy_kept_it_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLTRAINER_ALLOWED_SOURCES", "fred")
+
+    with pytest.raises(DataSourceError) as raised:
+        resolve_bars("AAPL", "auto", Settings())
+
+    assert str(raised.value).startswith(
+        "no real bars for 'AAPL': sample is not an allowed source and polygon is not an "
+        "allowed source (synthetic fallback refused: synthetic data is not allowed by policy"
+    )

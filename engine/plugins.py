@@ -2,6 +2,11 @@
 points in the `mltrainer.plugins` group, loaded once per process before anything reads a
 registry.
 
+The loader lives in the engine because trials run in processes the agent never starts: a
+worker process or a Dask worker loads the plugins before its first trial, so a plugin's model
+trains there as it does in the client. Loading a plugin may import `mltrainer.agent` (to
+register a tool or a provider); the engine itself never does.
+
 An entry point names a module (importing it calls `register_tool`, `register_provider`, ...)
 or a callable (called with no arguments, it does the same):
 

@@ -1,0 +1,78 @@
+"""The built-in data sources, registered through `register_source` as a plugin's would be.
+Each is built on first use, so reading the catalog imports neither pandas nor an HTTP client.
+
+`auto` order: FRED's point-in-time vintages before the sample's latest-vintage copy of a
+series; for bars, the shipped sample (the same real data, offline) before Polygon, and the
+synthetic walk last, as the labelled fallback policy may allow.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mltrainer.engine.data.catalog import register_source
+
+if TYPE_CHECKING:
+    from mltrainer.engine.data.base import DataSource
+    from mltrainer.engine.settings import Settings
+
+
+def _sample(settings: Settings) -> DataSource:
+    from mltrainer.engine.data.sample import SampleSource
+
+    return SampleSource()
+
+
+def _synthetic(settings: Settings) -> DataSource:
+    from mltrainer.engine.data.synthetic import SyntheticSource
+
+    return SyntheticSource()
+
+
+def _polygon(settings: Settings) -> DataSource:
+    from mltrainer.engine.data.polygon import PolygonSource
+
+    return PolygonSource(settings)
+
+
+def _fred(settings: Settings) -> DataSource:
+    from mltrainer.engine.data.fred import FredSource
+
+    return FredSource(settings)
+
+
+def register_built_in_sources() -> None:
+    register_source(
+        "sample",
+        _sample,
+        serves="bars and series shipped in PyPI packages (offline)",
+        series=True,
+        auto=1,
+    )
+    register_source(
+        "synthetic",
+        _synthetic,
+        serves="seeded random-walk bars for any ticker",
+        kind="synthetic",
+        auto=3,
+    )
+    register_source(
+        "polygon",
+        _polygon,
+        serves="daily adjusted bars for any US ticker (Polygon/Massive; cached ranges offline)",
+        needs_key="POLYGON_API_KEY",
+        read_key=lambda settings: settings.polygon_api_key,
+        live=True,
+        auto=2,
+    )
+    register_source(
+        "fred",
+        _fred,
+        serves="any FRED macro series, point in time via ALFRED vintages (cached offline)",
+        needs_key="FRED_API_KEY",
+        read_key=lambda settings: settings.fred_api_key,
+        bars=False,
+        series=True,
+        live=True,
+        auto=0,
+    )
