@@ -49,9 +49,7 @@ def with_target(payload: dict[str, Any]) -> dict[str, Any]:
     if isinstance(payload, dict):
         out = {k: with_target(v) for k, v in payload.items()}
         if "config" in out and isinstance(out["config"], dict) and "symbol" in out["config"]:
-            out["config"] = {
-                **out["config"],
-            }
+            out["config"] = {**out["config"], "target": "direction"}
         return out
     if isinstance(payload, list):
         return [with_target(v) for v in payload]
