@@ -148,7 +148,7 @@ def test_against_rules_keeps_a_targets_own_rule_names():
 def _coin_flip_rules(n_correct: int):
     y_scored = np.tile([0, 1], 500)
     y_pred = np.where(np.arange(1000) < n_correct, y_scored, 1 - y_scored)
-    return against_rules(y_scored, y_pred, {"alternate": np.tile([1, 1], 500)})
+    return against_rules(y_scored, y_pred, {"always_up": np.ones(1000, dtype=int)})
 
 
 def test_against_rules_p_value_small_for_600_of_1000_against_half():
