@@ -90,14 +90,19 @@ def get_target(name: str) -> ResearchTarget:
     """The implementation of the target called `name`, imported on first use."""
     with _lock:
         entry = REGISTERED_TARGETS.get(name)
-        if entry is None:
-            raise ConfigError(
-                f"unknown target '{name}'; targets are {', '.join(REGISTERED_TARGETS)} "
-                "(plugins add more with register_target)"
-            )
-        if entry not in _LOADED:
-            _LOADED[entry] = _load(entry)
-        return _LOADED[entry]
+        loaded = _LOADED.get(entry) if entry is not None else None
+    if entry is None:
+        raise ConfigError(
+            f"unknown target '{name}'; targets are {', '.join(REGISTERED_TARGETS)} "
+            "(plugins add more with register_target)"
+        )
+    if loaded is not None:
+        return loaded
+    # Imported outside the lock (imports have locks of their own, and a target module may ask
+    # the registry for something while it loads); the first of two racing loads is kept.
+    target = _load(entry)
+    with _lock:
+        return _LOADED.setdefault(entry, target)
 
 
 def recorded_target(config: Mapping[str, Any]) -> str:
