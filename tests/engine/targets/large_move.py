@@ -29,7 +29,7 @@ from mltrainer.engine.targets.classification import (
 )
 from mltrainer.engine.trial import ClassificationMetrics, TrialConfig
 
-DESCRIPTION = "whether the next bar's move is larger than the median move of the last `lookback`"
+DESCRIPTION = "whether the next bar's move is larger than the median of the last `lookback` moves"
 
 
 def calm_or_large(calls: np.ndarray) -> dict[str, np.ndarray]:
