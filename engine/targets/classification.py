@@ -1,25 +1,74 @@
-"""Scores and tests shared by targets whose model calls a class (0/1) each day: classification
-metrics, the model against the best of the target's naive rules (binomial and McNemar tests),
-and two trials against each other on the same days. Which rules, and what class 1 means, is the
-target's.
+"""What targets whose model calls a class (0/1) each day share: a classifier's forecast, the
+record kept per day, classification metrics, the model against the best of the target's naive
+rules (binomial and McNemar tests), and two trials against each other on the same days. Which
+rules, and what class 1 means, is the target's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.stats import binomtest, rankdata
 
 from mltrainer.engine.ledger import TrialPredictions
 from mltrainer.engine.stats import mcnemar_greater, mcnemar_two_sided, non_overlapping
-from mltrainer.engine.targets.base import PairedTest
+from mltrainer.engine.targets.base import Forecast, PairedTest
 from mltrainer.engine.trial import Baselines, ClassificationMetrics
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+    from mltrainer.engine.design import Design
 
 # Keeps a confidently wrong probability's log loss large but finite.
 PROBABILITY_CLIP = 1e-15
 # binomtest needs 0 < p < 1; a baseline scoring exactly 0 or 1 is tested against this instead.
 BASELINE_P_CLIP = 1e-12
+
+
+def classifier_forecast(pipeline: Pipeline, X: np.ndarray) -> Forecast:
+    """Calls and P(class 1). With probabilities, the call is their argmax (ties to the first
+    class), which is what every registry model's `predict` computes, so the model runs once,
+    not twice. A model that never saw class 1 gives it probability 0."""
+    if not hasattr(pipeline, "predict_proba"):
+        return Forecast(np.asarray(pipeline.predict(X), dtype=np.int64))
+    proba = np.asarray(pipeline.predict_proba(X), dtype=np.float64)
+    classes = np.asarray(pipeline.classes_)
+    calls = classes[np.argmax(proba, axis=1)].astype(np.int64)
+    if 1 not in classes:
+        return Forecast(calls, np.zeros(len(X)))
+    return Forecast(calls, proba[:, list(classes).index(1)])
+
+
+def recorded_calls(
+    design: Design,
+    scored_rows: np.ndarray,
+    forecast: Forecast,
+    series: Mapping[str, tuple[np.ndarray, np.ndarray]],
+) -> TrialPredictions:
+    """The record kept per scored day: labels, calls, P(class 1), the return a position earns,
+    and long/flat's and buy-and-hold's returns after costs (`series`, from `strategy_returns`):
+    enough to recompute every metric, re-trade at another cost, and compare trials."""
+    probability = forecast.probability
+    return TrialPredictions(
+        dates=[d.date().isoformat() for d in design.dates[scored_rows]],
+        y_true=design.y[scored_rows].tolist(),
+        y_pred=forecast.values.tolist(),
+        proba_up=None if probability is None else probability.tolist(),
+        next_return=design.labels["next_return"][scored_rows].tolist(),
+        strategy_return=series["long_flat"][1].tolist(),
+        buy_hold_return=series["buy_and_hold"][1].tolist(),
+    )
+
+
+def recorded_metrics(predictions: TrialPredictions) -> ClassificationMetrics:
+    """The classification metrics of a recorded segment, from its record."""
+    proba = None if predictions.proba_up is None else np.asarray(predictions.proba_up)
+    return classification_metrics(
+        np.asarray(predictions.y_true), np.asarray(predictions.y_pred), proba
+    )
 
 
 def classification_metrics(

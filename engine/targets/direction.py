@@ -26,7 +26,10 @@ from mltrainer.engine.targets.base import (
 from mltrainer.engine.targets.classification import (
     against_rules,
     classification_metrics,
+    classifier_forecast,
     paired_mcnemar,
+    recorded_calls,
+    recorded_metrics,
 )
 from mltrainer.engine.trial import ClassificationMetrics, TrialConfig
 
@@ -85,17 +88,7 @@ class Direction(ResearchTarget):
         )
 
     def forecast(self, pipeline: Pipeline, X: np.ndarray) -> Forecast:
-        """Calls and P(up). With probabilities, the call is their argmax (ties to the first
-        class), which is what every registry model's `predict` computes, so the model runs
-        once, not twice."""
-        if not hasattr(pipeline, "predict_proba"):
-            return Forecast(np.asarray(pipeline.predict(X), dtype=np.int64))
-        proba = np.asarray(pipeline.predict_proba(X), dtype=np.float64)
-        classes = np.asarray(pipeline.classes_)
-        calls = classes[np.argmax(proba, axis=1)].astype(np.int64)
-        if 1 not in classes:
-            return Forecast(calls, np.zeros(len(X)))
-        return Forecast(calls, proba[:, list(classes).index(1)])
+        return classifier_forecast(pipeline, X)
 
     def fit_score(self, pipeline: Pipeline, X: np.ndarray, y: np.ndarray) -> float:
         return float(np.mean(pipeline.predict(X) == y))
@@ -111,10 +104,10 @@ class Direction(ResearchTarget):
         """Accuracy and the other classification metrics, the baselines (majority class from
         `fit_rows`), and the strategies after costs under the config's execution model."""
         y = design.y[scored_rows]
-        calls, proba = forecast.values, forecast.probability
+        calls = forecast.values
         next_returns = design.labels["next_return"][scored_rows]
         series = strategy_returns(calls_to_positions(calls), next_returns, cost_bps=config.cost_bps)
-        metrics = classification_metrics(y, calls, proba)
+        metrics = classification_metrics(y, calls, forecast.probability)
         rules = baseline_predictions(
             design.y[fit_rows], len(y), design.labels["previous_direction"][scored_rows]
         )
@@ -123,25 +116,14 @@ class Direction(ResearchTarget):
             metrics=metrics,
             baselines=against_rules(y, calls, rules, horizon=config.horizon),
             backtest=backtest(series, cost_bps=config.cost_bps, execution=config.execution),
-            predictions=TrialPredictions(
-                dates=[d.date().isoformat() for d in design.dates[scored_rows]],
-                y_true=y.tolist(),
-                y_pred=calls.tolist(),
-                proba_up=None if proba is None else proba.tolist(),
-                next_return=next_returns.tolist(),
-                strategy_return=series["long_flat"][1].tolist(),
-                buy_hold_return=series["buy_and_hold"][1].tolist(),
-            ),
+            predictions=recorded_calls(design, scored_rows, forecast, series),
         )
 
     def positions(self, predictions: TrialPredictions) -> dict[str, np.ndarray]:
         return calls_to_positions(np.asarray(predictions.y_pred))
 
     def metrics(self, predictions: TrialPredictions) -> ClassificationMetrics:
-        proba = None if predictions.proba_up is None else np.asarray(predictions.proba_up)
-        return classification_metrics(
-            np.asarray(predictions.y_true), np.asarray(predictions.y_pred), proba
-        )
+        return recorded_metrics(predictions)
 
     def noise_bar(self, tries: int, predictions: TrialPredictions) -> tuple[float, float]:
         """The best of `tries` coin flips, each right half the time."""

@@ -25,7 +25,10 @@ from mltrainer.engine.targets import (
 from mltrainer.engine.targets.classification import (
     against_rules,
     classification_metrics,
+    classifier_forecast,
     paired_mcnemar,
+    recorded_calls,
+    recorded_metrics,
 )
 from mltrainer.engine.trial import ClassificationMetrics, TrialConfig
 
@@ -66,11 +69,7 @@ class LargeMove(ResearchTarget):
         )
 
     def forecast(self, pipeline: Pipeline, X: np.ndarray) -> Forecast:
-        proba = np.asarray(pipeline.predict_proba(X), dtype=np.float64)
-        classes = np.asarray(pipeline.classes_)
-        calls = classes[np.argmax(proba, axis=1)].astype(np.int64)
-        large = proba[:, list(classes).index(1)] if 1 in classes else np.zeros(len(X))
-        return Forecast(calls, large)
+        return classifier_forecast(pipeline, X)
 
     def fit_score(self, pipeline: Pipeline, X: np.ndarray, y: np.ndarray) -> float:
         return float(np.mean(pipeline.predict(X) == y))
@@ -99,25 +98,14 @@ class LargeMove(ResearchTarget):
             metrics=metrics,
             baselines=against_rules(y, calls, rules, horizon=1),
             backtest=backtest(series, cost_bps=config.cost_bps, execution=config.execution),
-            predictions=TrialPredictions(
-                dates=[d.date().isoformat() for d in design.dates[scored_rows]],
-                y_true=y.tolist(),
-                y_pred=calls.tolist(),
-                proba_up=None if forecast.probability is None else forecast.probability.tolist(),
-                next_return=next_returns.tolist(),
-                strategy_return=series["long_flat"][1].tolist(),
-                buy_hold_return=series["buy_and_hold"][1].tolist(),
-            ),
+            predictions=recorded_calls(design, scored_rows, forecast, series),
         )
 
     def positions(self, predictions: TrialPredictions) -> dict[str, np.ndarray]:
         return calm_or_large(np.asarray(predictions.y_pred))
 
     def metrics(self, predictions: TrialPredictions) -> ClassificationMetrics:
-        proba = None if predictions.proba_up is None else np.asarray(predictions.proba_up)
-        return classification_metrics(
-            np.asarray(predictions.y_true), np.asarray(predictions.y_pred), proba
-        )
+        return recorded_metrics(predictions)
 
     def noise_bar(self, tries: int, predictions: TrialPredictions) -> tuple[float, float]:
         # The threshold is the recent median move, so about half the days are large.

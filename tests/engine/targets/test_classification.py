@@ -1,17 +1,57 @@
-"""Scores and tests shared by classification targets: metrics of 0/1 calls, the model against
-the best of a target's rules (binomial and McNemar), two trials against each other."""
+"""What classification targets share: a classifier's calls and probabilities, metrics of 0/1
+calls (from arrays or from a record), the model against the best of a target's rules (binomial
+and McNemar), and two trials against each other."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.pipeline import Pipeline
 
 from mltrainer.engine.ledger import TrialPredictions
 from mltrainer.engine.targets.classification import (
     against_rules,
     classification_metrics,
+    classifier_forecast,
     paired_mcnemar,
+    recorded_metrics,
 )
+
+# --- classifier_forecast ----------------------------------------------------------------------
+
+X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]])
+Y = np.array([0, 0, 0, 1, 1, 1])
+
+
+def test_the_forecast_is_the_most_probable_class_and_its_probability():
+    pipeline = Pipeline([("model", LogisticRegression())]).fit(X, Y)
+
+    forecast = classifier_forecast(pipeline, X)
+
+    proba = pipeline.predict_proba(X)[:, 1]
+    np.testing.assert_array_equal(forecast.values, pipeline.predict(X))
+    np.testing.assert_array_equal(forecast.probability, proba)
+
+
+def test_a_model_without_probabilities_forecasts_calls_only():
+    pipeline = Pipeline([("model", RidgeClassifier())]).fit(X, Y)
+
+    forecast = classifier_forecast(pipeline, X)
+
+    assert forecast.values.dtype == np.int64
+    assert forecast.probability is None
+
+
+def test_a_model_that_never_saw_class_1_gives_it_probability_zero():
+    pipeline = Pipeline([("model", DummyClassifier())]).fit(X, np.zeros(6, dtype=int))
+
+    forecast = classifier_forecast(pipeline, X)
+
+    assert forecast.values.tolist() == [0] * 6
+    assert forecast.probability.tolist() == [0.0] * 6
+
 
 # --- classification_metrics -------------------------------------------------------------------
 
@@ -208,6 +248,27 @@ def test_against_rules_refuses_calls_of_another_length():
 def test_against_rules_refuses_an_empty_scored_period():
     with pytest.raises(ValueError, match="need scored rows"):
         against_rules(np.array([], dtype=int), np.array([]), {"always_up": np.array([])})
+
+
+# --- recorded_metrics -------------------------------------------------------------------------
+
+
+def four_days() -> TrialPredictions:
+    return TrialPredictions(
+        dates=["d1", "d2", "d3", "d4"],
+        y_true=[1, 0, 1, 0],
+        y_pred=[1, 1, 1, 1],
+        proba_up=[0.6, 0.7, 0.6, 0.7],
+        next_return=[0.01] * 4,
+    )
+
+
+def test_metrics_are_recomputed_from_the_record():
+    metrics = recorded_metrics(four_days())
+
+    assert (metrics.accuracy, metrics.precision, metrics.recall, metrics.n) == (0.5, 0.5, 1.0, 4)
+    # The down days were given the higher P(up): every (up, down) pair is ranked wrong.
+    assert metrics.auc == 0.0
 
 
 # --- paired_mcnemar ------------------------------------------------------------------------------

@@ -1,13 +1,12 @@
-"""`direction`: labels written out by hand, its three rules, calls to positions, forecasts from
-a classifier's probabilities, and the noise bar of coin flips."""
+"""`direction`: labels written out by hand, its three rules, calls to positions, its score, and
+the noise bar of coin flips."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.dummy import DummyClassifier
-from sklearn.linear_model import LogisticRegression, RidgeClassifier
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from mltrainer.engine.ledger import TrialPredictions
@@ -125,34 +124,6 @@ X = np.array([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]])
 Y = np.array([0, 0, 0, 1, 1, 1])
 
 
-def test_the_forecast_is_the_most_probable_class_and_p_up():
-    pipeline = Pipeline([("model", LogisticRegression())]).fit(X, Y)
-
-    forecast = DIRECTION.forecast(pipeline, X)
-
-    proba = pipeline.predict_proba(X)[:, 1]
-    np.testing.assert_array_equal(forecast.values, pipeline.predict(X))
-    np.testing.assert_array_equal(forecast.probability, proba)
-
-
-def test_a_model_without_probabilities_forecasts_calls_only():
-    pipeline = Pipeline([("model", RidgeClassifier())]).fit(X, Y)
-
-    forecast = DIRECTION.forecast(pipeline, X)
-
-    assert forecast.values.dtype == np.int64
-    assert forecast.probability is None
-
-
-def test_a_model_that_only_ever_saw_down_days_gives_p_up_zero():
-    pipeline = Pipeline([("model", DummyClassifier())]).fit(X, np.zeros(6, dtype=int))
-
-    forecast = DIRECTION.forecast(pipeline, X)
-
-    assert forecast.values.tolist() == [0] * 6
-    assert forecast.probability.tolist() == [0.0] * 6
-
-
 def test_the_fit_score_is_accuracy():
     pipeline = Pipeline([("model", LogisticRegression())]).fit(X, Y)
 
@@ -173,14 +144,6 @@ def recorded(days: int) -> TrialPredictions:
 
 def test_the_noise_bar_is_the_best_of_n_coin_flips_on_the_recorded_days():
     assert DIRECTION.noise_bar(7, recorded(20)) == best_of_n_accuracy(7, 20)
-
-
-def test_metrics_are_recomputed_from_the_record():
-    metrics = DIRECTION.metrics(recorded(4))
-
-    assert (metrics.accuracy, metrics.precision, metrics.recall, metrics.n) == (0.5, 0.5, 1.0, 4)
-    # The down days were given the higher P(up): every (up, down) pair is ranked wrong.
-    assert metrics.auc == 0.0
 
 
 def test_positions_of_a_record_trade_its_calls():
