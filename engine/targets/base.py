@@ -52,7 +52,12 @@ class Forecast:
 @dataclass(frozen=True)
 class SegmentScore:
     """A target's numbers on one stretch of rows (a trial's selection segment, or a locked
-    holdout): its headline score and the result sections built from the same forecasts."""
+    holdout): its headline score and the result sections built from the same forecasts.
+
+    The sections are the ones results hold today: classification metrics, baselines (under any
+    rule names), strategies long/flat, long/short and buy-and-hold, and a record of 0/1 calls.
+    A target scored otherwise (a regression's R-squared, a ranking's IC) brings result sections
+    of its own with it."""
 
     headline: float
     metrics: ClassificationMetrics
