@@ -10,7 +10,7 @@ The public API, by use:
   `UserMessage`, `ToolResults`, `ToolResult`, `Usage`;
 - add a tool: `Tool`, `ToolContext`, `register_tool`; a model: `ModelSpec`, `ParamBound`,
   `register_model`; a data source: `register_source`; plugins: `load_plugins`;
-- the seed's facade: `MLTrainer`.
+- the seed's facade: `MLTrainer` (the rest of the seed's dict API is in `mltrainer.agent.seed`).
 
 Names resolve on first use, so `import mltrainer.agent` pulls in no ML library.
 """
@@ -38,10 +38,10 @@ if TYPE_CHECKING:
         ScriptedProvider,
         register_provider,
     )
+    from mltrainer.agent.seed import MLTrainer
     from mltrainer.agent.session.loop import SessionSummary
     from mltrainer.agent.session.runs import replay_session, resume_session, start_session
     from mltrainer.agent.session.state import Budgets, SessionControl
-    from mltrainer.agent.trainer import MLTrainer
     from mltrainer.engine.data.catalog import register_source
     from mltrainer.engine.models import ModelSpec, ParamBound, register_model
     from mltrainer.tools import Tool, ToolContext, register_tool
@@ -73,7 +73,7 @@ _WHERE = {
     "register_source": "mltrainer.engine.data.catalog",
     "ModelSpec": "mltrainer.engine.models",
     "ParamBound": "mltrainer.engine.models",
-    "MLTrainer": "mltrainer.agent.trainer",
+    "MLTrainer": "mltrainer.agent.seed",
 }
 
 __all__ = [

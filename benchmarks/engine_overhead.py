@@ -2,7 +2,7 @@
 
 1. A standard trial: LightGBM (registry defaults), 5 walk-forward folds, all MSFT sample bars,
    loaded once before timing so every measured run reads cached data. Total is the wall time
-   of `MLEngine.train_model` (data lookup, features, folds, final fit, metrics, model file and
+   of `ResearchService.train` (data lookup, features, folds, final fit, metrics, model file and
    ledger row); `run_trial` alone is timed too. Estimator time is measured independently of the
    engine's own timings: `LGBMClassifier.fit`, `predict` and `predict_proba` are wrapped at class
    level (the engine clones its pipeline per fold, so clones use the wrapped methods too), and
@@ -145,20 +145,18 @@ def reference_trial(bars: pd.DataFrame, params: dict[str, object], folds: int) -
 
 
 def time_trials(repeats: int, folds: int) -> dict[str, float]:
-    from mltrainer.engine import MLEngine
     from mltrainer.engine.data.sample import SampleSource
     from mltrainer.engine.holdout import split_for_trials
     from mltrainer.engine.models import MODELS
     from mltrainer.engine.runner import run_trial
+    from mltrainer.engine.service import ResearchService
     from mltrainer.engine.trial import TrialConfig
 
-    engine = MLEngine()
-    config = {"symbol": "MSFT", "source": "sample", "model": "lightgbm", "folds": folds}
-    trial = TrialConfig.model_validate({**config, "save_model": False, "execution": "close"})
+    engine = ResearchService()
+    config = TrialConfig(symbol="MSFT", source="sample", model="lightgbm", folds=folds)
+    trial = config.model_copy(update={"save_model": False, "execution": "close"})
     development = split_for_trials(SampleSource().bars("MSFT"), trial)
-    first = engine.train_model(config)  # warm-up: imports, thread pools, first model file
-    if first["status"] != "success":
-        raise SystemExit(f"the standard trial failed: {first['error']}")
+    engine.train(config)  # warm-up: imports, thread pools, first model file
     params = MODELS["lightgbm"].validate_params({})
     reference_accuracy = reference_trial(development.bars.frame, params, folds)
     pure = run_trial(trial, development.bars, dataset=development.info).result
@@ -176,12 +174,12 @@ def time_trials(repeats: int, folds: int) -> dict[str, float]:
     for _ in range(repeats):
         with clocked_lightgbm() as clock:
             started = time.perf_counter()
-            result = engine.train_model(config)
+            result = engine.train(config).result
             total = time.perf_counter() - started
         keep("engine_total", total)
         keep("engine_estimator", clock.seconds)
         keep("engine_ratio", total / clock.seconds)
-        keep("stage_fit_predict", result["timings"]["fit"] + result["timings"]["predict"])
+        keep("stage_fit_predict", result.timings.fit + result.timings.predict)
 
         with clocked_lightgbm() as clock:
             started = time.perf_counter()

@@ -120,22 +120,22 @@ def script(turns: int) -> list[Any]:
 
 async def scripted_session(turns: int, settings: Any, clocks: dict[str, Clock] | None) -> Any:
     """Run the session through the real loop; with `clocks`, time its parts."""
-    from mltrainer.agent.session import turn as session_module
     from mltrainer.agent.bridge import MLAgentBridge
     from mltrainer.agent.providers import ScriptedProvider
+    from mltrainer.agent.session import turn as session_module
     from mltrainer.agent.session.dispatch import LiveExecutor
     from mltrainer.agent.session.loop import run_session
     from mltrainer.agent.session.runs import new_session_id
     from mltrainer.agent.session.state import Budgets, SessionState
     from mltrainer.agent.session.transcript import Transcript, known_secrets
-    from mltrainer.engine.ml_engine import MLEngine
     from mltrainer.engine.runner import CODE_VERSION
+    from mltrainer.engine.service import ResearchService
     from mltrainer.tools import TOOLS_BY_NAME, Tool
 
     session_id = new_session_id()
     tools = {"noop": Tool("noop", NoopArgs, noop), "finish": TOOLS_BY_NAME["finish"]}
     bridge = MLAgentBridge()
-    executor: Any = LiveExecutor(MLEngine(settings, session=session_id), bridge, tools=tools)
+    executor: Any = LiveExecutor(ResearchService(settings, session=session_id), tools=tools)
     if clocks is not None:
         executor = TimedExecutor(executor, clocks["tools"])
     budgets = Budgets(
@@ -182,7 +182,7 @@ def _nothing() -> Iterator[None]:
 
 
 def time_bridge(calls: int) -> float:
-    from mltrainer.agent.bridge import MLAgentBridge
+    from mltrainer.agent.seed import MLAgentBridge
 
     bridge = MLAgentBridge()
     config = bridge.create_trial_config(bridge.parse_mltrainer_response(PARAGRAPH))

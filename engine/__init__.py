@@ -1,20 +1,17 @@
 """The ML engine: data, features, models, validation, metrics and the ledger. Knows no LLM.
 
 `ResearchService` is the typed interface (`train(TrialConfig) -> Trained`, `finalize`,
-`compare`); `MLEngine` is the seed's dict API over it. Both are imported on first use, so
-importing a light module of the engine does not load scikit-learn.
+`compare`, and what surfaces show of the ledger); the seed's dict API over it lives with the
+agent (`mltrainer.agent.seed`). Names are imported on first use, so importing a light module of
+the engine does not load scikit-learn.
 """
 
 from typing import Any
 
-__all__ = ["FinalResult", "MLEngine", "ResearchService", "TrialConfig", "TrialResult"]
+__all__ = ["FinalResult", "ResearchService", "TrialConfig", "TrialResult"]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "MLEngine":
-        from mltrainer.engine.ml_engine import MLEngine
-
-        return MLEngine
     if name == "ResearchService":
         from mltrainer.engine.service import ResearchService
 

@@ -9,7 +9,6 @@ the trial run anyway.
 from __future__ import annotations
 
 import re
-import threading
 from datetime import date
 
 from mltrainer.engine.data.catalog import source_names
@@ -125,16 +124,3 @@ class ComplianceEngine:
             )
         except ConfigError as error:
             raise ComplianceError(str(error)) from error
-
-
-_gateway: ComplianceEngine | None = None
-_gateway_lock = threading.Lock()
-
-
-def get_compliance_gateway() -> ComplianceEngine:
-    """The process-wide gate (the seed's singleton): the same instance on every call."""
-    global _gateway
-    with _gateway_lock:
-        if _gateway is None:
-            _gateway = ComplianceEngine()
-        return _gateway

@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from mltrainer.engine.errors import ConfigError
-from mltrainer.engine.ledger import Ledger, TrialPredictions
+from mltrainer.engine.ledger import Ledger, LedgerRow, TrialPredictions
 from mltrainer.engine.metrics import strategy_returns
 from mltrainer.engine.selection import adjusted_p_values
 from mltrainer.engine.targets import get_target, recorded_target
@@ -75,6 +75,15 @@ class AccuracyPoint(BaseModel):
 class SessionAccuracy(BaseModel):
     session: str | None
     points: list[AccuracyPoint]
+
+
+class TrialRow(LedgerRow):
+    """A ledger row with its selection statistics as of now."""
+
+    p_value_adjusted: float | None = Field(
+        description="Holm over every try on the trial's dataset, whichever session made it"
+    )
+    tries: int | None = Field(description="tries on the trial's dataset so far")
 
 
 class LedgerEntry(BaseModel):
@@ -210,20 +219,34 @@ def config_text(config: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def trial_rows(
+    ledger: Ledger, *, limit: int | None = 50, symbol: str | None = None
+) -> list[TrialRow]:
+    """Recorded trials, newest first, each with its p-value adjusted (Holm) over every try on
+    its dataset as of now and the number of those tries."""
+    rows = ledger.rows(limit=limit, symbol=symbol)
+    adjusted: dict[str, dict[int, float]] = {}
+    for dataset in {r.dataset for r in rows if r.dataset}:
+        adjusted[dataset] = adjusted_p_values(ledger.tries(dataset))
+    return [
+        TrialRow(
+            **row.model_dump(),
+            p_value_adjusted=adjusted.get(row.dataset or "", {}).get(row.trial),
+            tries=len(adjusted.get(row.dataset or "", {})) or None,
+        )
+        for row in rows
+    ]
+
+
 def ledger_table(ledger: Ledger, *, limit: int | None = None) -> list[LedgerEntry]:
     """Every recorded trial, newest first, with its Holm-adjusted p-value over every try on its
     dataset as of now and its holdout score when it was finalized."""
-    rows = ledger.rows(limit=limit)
-    adjusted: dict[str, dict[int, float]] = {}
     looks_by_trial: dict[int, list[dict[str, Any]]] = {}
     for look in ledger.looks():
         looks_by_trial.setdefault(look.trial, []).append(look.result)
     entries = []
-    for row in rows:
+    for row in trial_rows(ledger, limit=limit):
         result = ledger.result(row.trial) or {}
-        if row.dataset and row.dataset not in adjusted:
-            adjusted[row.dataset] = adjusted_p_values(ledger.tries(row.dataset))
-        on_dataset = adjusted.get(row.dataset or "", {})
         looks = looks_by_trial.get(row.trial, [])
         holdout = looks[-1].get("holdout", {}) if looks else {}
         long_flat = result.get("backtest", {}).get("long_flat", {})
@@ -242,8 +265,8 @@ def ledger_table(ledger: Ledger, *, limit: int | None = None) -> list[LedgerEntr
                 baseline_accuracy=row.best_baseline,
                 baseline_name=str(baselines.get("best_name", "")),
                 p_value=row.p_value,
-                p_value_adjusted=on_dataset.get(row.trial),
-                tries=len(on_dataset) or None,
+                p_value_adjusted=row.p_value_adjusted,
+                tries=row.tries,
                 sharpe=row.sharpe,
                 buy_hold_sharpe=row.buy_hold_sharpe,
                 total_return=long_flat.get("total_return"),

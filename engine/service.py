@@ -6,9 +6,11 @@ valid choices. The tools, the seed's dict API (`MLEngine`) and every surface cal
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,24 +18,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 from sklearn.pipeline import Pipeline
 
+from mltrainer.engine import report_data
 from mltrainer.engine.compare import compare_trials, rank_value
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet, SeriesSet, make_provenance
 from mltrainer.engine.data.registry import resolve_bars, resolve_series
-from mltrainer.engine.errors import ConfigError, DataSourceError
+from mltrainer.engine.errors import ConfigError, DataSourceError, MLTrainerError
 from mltrainer.engine.executors import TrialExecutor, TrialJob, executor_for
 from mltrainer.engine.finalize import score_holdout
 from mltrainer.engine.holdout import Development, dataset_key, development_bars, lock_holdout
-from mltrainer.engine.ledger import Ledger
+from mltrainer.engine.importance import FeatureImportance, permutation_importance
+from mltrainer.engine.ledger import Ledger, Look
 from mltrainer.engine.metrics import backtest, strategy_returns
+from mltrainer.engine.models import resolve_model
 from mltrainer.engine.persistence import commit_staged, discard_staged, recover_staged, stage_model
 from mltrainer.engine.selection import adjusted_p_values, same_window, selection_stats
 from mltrainer.engine.settings import Settings, load_settings
 from mltrainer.engine.targets import get_target, recorded_target
-from mltrainer.engine.trial import FinalResult, RankBy, TrialConfig, TrialResult
+from mltrainer.engine.trial import FinalResult, RankBy, SelectionStats, TrialConfig, TrialResult
 
 # Sources whose history is fetched over the network: their holdout is fixed on the range first
 # requested, not on a full history that would cost requests (and a paid plan) to learn.
@@ -48,6 +52,17 @@ class Trained:
 
     result: TrialResult
     pipeline: Pipeline | None
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """What the ledger knows about one trial now: its result (tries counted as of now), the
+    session that ran it, its selection statistics and its looks at the dataset's holdout."""
+
+    result: TrialResult
+    session: str | None
+    selection_stats: SelectionStats
+    looks: list[Look]
 
 
 def bars_from_frame(frame: pd.DataFrame, symbol: str) -> BarSet:
@@ -171,11 +186,56 @@ class ResearchService:
             self._with_tries(result.model_copy(update={"trial": number})), outcome.pipeline
         )
 
+    def sweep(
+        self,
+        configs: Sequence[TrialConfig],
+        *,
+        call_id: str | None = None,
+        deadline: float | None = None,
+    ) -> list[TrialResult | MLTrainerError]:
+        """Train a grid of configurations concurrently on the executor, each recorded and
+        counted as one try exactly as `train` records it (a tool call's `call_id` gets `#1`,
+        `#2`, ... so a repeated call adopts them). Every configuration is checked before any
+        runs, and one that fails the checks refuses the grid; one that fails while running is
+        returned as its error. Results are read back once all are counted, so each adjusted
+        p-value covers the whole grid."""
+        for config in configs:
+            self.compliance.check_trial(config)
+            resolve_model(config.model).validate_params(config.params)
+
+        def train(number: int, config: TrialConfig) -> Trained | MLTrainerError:
+            call = None if call_id is None else f"{call_id}#{number}"
+            try:
+                return self.train(config, call_id=call, deadline=deadline)
+            except MLTrainerError as error:
+                return error
+
+        threads = max(1, min(len(configs), self.executor.workers))
+        with ThreadPoolExecutor(threads, thread_name_prefix="sweep") as pool:
+            # Each thread gets a copy of the caller's context, so engine progress still reaches
+            # whoever is listening (the CLI's status line, the UI).
+            futures = [
+                pool.submit(contextvars.copy_context().run, train, number, config)
+                for number, config in enumerate(configs, start=1)
+            ]
+            outcomes = [future.result() for future in futures]
+        return [
+            outcome if isinstance(outcome, MLTrainerError) else self._read_back(outcome)
+            for outcome in outcomes
+        ]
+
+    def _read_back(self, trained: Trained) -> TrialResult:
+        assert trained.result.trial is not None
+        return self.recorded(trained.result.trial)
+
     def recorded(self, key: str | int) -> TrialResult:
-        """A recorded trial with its selection statistics as of now."""
+        """A recorded trial with its tries and adjusted p-value as of now."""
         stored = self.ledger.result(key)
         if stored is None:
             raise ConfigError(f"no recorded trial '{key}'; list them with `mltrainer trials list`")
+        return self._recorded(stored)
+
+    def _recorded(self, stored: dict[str, Any]) -> TrialResult:
         if "dataset" not in stored:
             raise ConfigError(
                 f"trial {stored['trial']} was recorded before datasets had a locked holdout; "
@@ -419,18 +479,56 @@ class ResearchService:
             "notes": development.notes,
         }
 
+    def trial_record(self, key: str | int) -> TrialRecord | None:
+        """A recorded trial by number or model id with its selection statistics as of now
+        (every try on its dataset counts, whichever session made it); None when there is none."""
+        stored = self.ledger.result(key)
+        if stored is None:
+            return None
+        result = self._recorded(stored)
+        assert result.trial is not None
+        predictions = self.ledger.predictions(result.trial)
+        assert predictions is not None
+        stats = selection_stats(
+            self.ledger,
+            result.dataset.key,
+            result.trial,
+            predictions,
+            result.backtest.long_flat.sharpe,
+        )
+        looks = [
+            look for look in self.ledger.looks(result.dataset.key) if look.trial == result.trial
+        ]
+        return TrialRecord(result, stored.get("session"), stats, looks)
+
+    def trial_rows(
+        self, *, limit: int | None = 50, symbol: str | None = None
+    ) -> list[report_data.TrialRow]:
+        """Recorded trials, newest first, with adjusted p-values and tries as of now."""
+        return report_data.trial_rows(self.ledger, limit=limit, symbol=symbol)
+
+    def ledger_table(self, *, limit: int | None = None) -> list[report_data.LedgerEntry]:
+        """The ledger as the Trials table shows it: configuration, data label, selection and
+        holdout numbers of every trial, newest first."""
+        return report_data.ledger_table(self.ledger, limit=limit)
+
+    def equity_curves(self, trial: int) -> report_data.EquityCurves:
+        return report_data.equity_curves(self.ledger, trial)
+
+    def confusion_matrix(self, trial: int) -> report_data.ConfusionMatrix:
+        return report_data.confusion_matrix(self.ledger, trial)
+
+    def session_accuracy(
+        self, trials: list[int], session: str | None = None
+    ) -> report_data.SessionAccuracy:
+        return report_data.session_accuracy(self.ledger, trials, session)
+
+    def feature_importance(self, trial: int, *, repeats: int = 10) -> FeatureImportance:
+        """Permutation importance of a trial's saved model on its rebuilt selection rows."""
+        return permutation_importance(self.ledger, self.settings, trial, repeats=repeats)
+
     def finalized(self) -> list[dict[str, Any]]:
         """The holdout results this session produced, oldest first."""
         if self.session is None:
             return []
         return [look.result for look in self.ledger.looks(session=self.session)]
-
-
-def validation_message(error: ValidationError) -> str:
-    """One line per problem: where, what is wrong, what was given."""
-    parts = []
-    for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "config"
-        given = f" (got {item['input']!r})" if "input" in item and item["type"] != "missing" else ""
-        parts.append(f"{where}: {item['msg']}{given}")
-    return "; ".join(parts)

@@ -9,11 +9,12 @@ import re
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
 from mltrainer.engine.data.catalog import bar_source_names
 from mltrainer.engine.data.provenance import Provenance
+from mltrainer.engine.errors import validation_message
 from mltrainer.engine.targets.registry import DEFAULT_TARGET, target_descriptions, target_names
 
 Execution = Literal["next_bar", "close"]
@@ -379,3 +380,10 @@ class ErrorResult(_Result):
     type: str = "training_failed"
     error: str
     error_type: str
+
+    @classmethod
+    def of(cls, error: Exception, kind: str = "training_failed") -> ErrorResult:
+        """An expected failure as a result the caller (or an LLM) can act on: a validation
+        error reads one line per field, anything else its own message."""
+        message = validation_message(error) if isinstance(error, ValidationError) else str(error)
+        return cls(type=kind, error=message, error_type=type(error).__name__)

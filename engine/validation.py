@@ -14,33 +14,6 @@ from sklearn.model_selection import BaseCrossValidator
 from mltrainer.engine.errors import ConfigError, InsufficientDataError
 
 
-def chronological_split(
-    n_samples: int,
-    *,
-    train_ratio: float,
-    purge: int,
-    min_train_size: int = 50,
-    min_test_size: int = 20,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Split `n_samples` time-ordered rows into train `[0, cut - purge)` and test `[cut, n)`.
-
-    `cut = int(n_samples * train_ratio)`. The last `purge` training rows are dropped because
-    their labels look `purge` bars ahead, into prices of the test period; set `purge` to the
-    label horizon. The minimum sizes refuse splits too small to fit a model on or to score it
-    with any confidence.
-    """
-    if not 0.0 < train_ratio < 1.0:
-        raise ConfigError(f"train_ratio={train_ratio} must be strictly between 0 and 1.")
-    return split_at(
-        n_samples,
-        int(n_samples * train_ratio),
-        purge=purge,
-        min_train_size=min_train_size,
-        min_test_size=min_test_size,
-        detail=f" with train_ratio={train_ratio}",
-    )
-
-
 def split_at(
     n_samples: int,
     first_test_row: int,
@@ -52,8 +25,11 @@ def split_at(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Train `[0, first_test_row - purge)`, test `[first_test_row, n_samples)`.
 
-    Used when the boundary is a date (the first bar of a selection segment) rather than a share
-    of the rows, so trials with different warm-ups still score on the same days.
+    The last `purge` training rows are dropped because their labels look ahead into the test
+    period; set `purge` to the label horizon (plus any embargo). The boundary is a row, found
+    from a date (the first bar of the selection segment or the holdout), so trials with
+    different warm-ups still score on the same days. The minimum sizes refuse splits too small
+    to fit a model on or to score it with any confidence.
     """
     if purge < 0:
         raise ConfigError(f"purge={purge} must be >= 0.")

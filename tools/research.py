@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mltrainer.engine.data.catalog import bar_source_names, source_names
 from mltrainer.engine.errors import ConfigError, MLTrainerError
-from mltrainer.engine.trial import RankBy, TrialConfig, one_of
+from mltrainer.engine.trial import ErrorResult, RankBy, TrialConfig, one_of
 from mltrainer.tools.base import Tool, ToolContext
 from mltrainer.tools.feedback import format_feedback
 from mltrainer.tools.sweep import Sweep, run_sweep
@@ -136,9 +136,7 @@ def _failure(kind: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..
             try:
                 return handler(context, args)
             except (MLTrainerError, ValidationError) as error:
-                from mltrainer.engine.ml_engine import error_result
-
-                return error_result(error, kind)
+                return ErrorResult.of(error, kind).model_dump()
 
         return run
 
@@ -168,9 +166,9 @@ def _list_symbols(context: ToolContext, args: ListSymbols) -> dict[str, Any]:
 
 
 def _list_models(context: ToolContext, _: ListModels) -> dict[str, Any]:
-    from mltrainer.engine.ml_engine import MLEngine
+    from mltrainer.engine.models import model_catalog
 
-    return {"status": "success", "type": "models", "models": MLEngine.available_models()}
+    return {"status": "success", "type": "models", "models": model_catalog()}
 
 
 @_failure("fetch_failed")

@@ -5,20 +5,15 @@ configured executor. Each configuration is recorded and counted as a try exactly
 
 from __future__ import annotations
 
-import contextvars
 import itertools
 import math
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from mltrainer.engine.errors import MLTrainerError
-from mltrainer.engine.trial import TrialConfig
+from mltrainer.engine.errors import MLTrainerError, validation_message
+from mltrainer.engine.trial import ErrorResult, TrialConfig
 from mltrainer.tools.base import ToolContext
-
-if TYPE_CHECKING:  # the engine's heavy modules load when a sweep runs, not with the schemas
-    from mltrainer.engine.service import Trained
 
 MAX_CONFIGURATIONS = 16
 # The fields a grid may vary: scalars of `TrialConfig`, and one model's hyper-parameters as
@@ -106,55 +101,29 @@ class Sweep(TrialConfig):
             try:
                 made.append((varied, TrialConfig.model_validate(fields)))
             except ValidationError as error:
-                from mltrainer.engine.service import validation_message
-
                 raise ValueError(f"combination {varied}: {validation_message(error)}") from None
         return made
 
 
 def run_sweep(context: ToolContext, args: Sweep) -> dict[str, Any]:
-    """Check every configuration before any runs, train them concurrently through the
-    service (so each is recorded with its own call id), then read their statistics once all
-    are counted."""
-    from mltrainer.engine.ml_engine import error_result
-    from mltrainer.engine.models import resolve_model
+    """Train every configuration of the grid through the service (checked before any runs,
+    then concurrently, each recorded with its own call id) and tabulate them."""
     from mltrainer.engine.runner import result_summary
 
-    service = context.service
     grid = args.configurations()
     try:
-        for _, config in grid:
-            service.compliance.check_trial(config)
-            resolve_model(config.model).validate_params(config.params)
+        outcomes = context.service.sweep(
+            [config for _, config in grid], call_id=context.call_id, deadline=context.deadline
+        )
     except MLTrainerError as error:
-        return error_result(error, "sweep_failed")
-
-    def train(number: int, config: TrialConfig) -> Trained | MLTrainerError:
-        call_id = None if context.call_id is None else f"{context.call_id}#{number}"
-        try:
-            return service.train(config, call_id=call_id, deadline=context.deadline)
-        except MLTrainerError as error:
-            return error
-
-    threads = max(1, min(len(grid), service.executor.workers))
-    with ThreadPoolExecutor(threads, thread_name_prefix="sweep") as pool:
-        # Each thread gets a copy of the caller's context, so engine progress still reaches
-        # whoever is listening (the CLI's status line, the UI).
-        futures = [
-            pool.submit(contextvars.copy_context().run, train, number, config)
-            for number, (_, config) in enumerate(grid, start=1)
-        ]
-        outcomes = [future.result() for future in futures]
+        return ErrorResult.of(error, "sweep_failed").model_dump()
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     for (varied, _), outcome in zip(grid, outcomes, strict=True):
         if isinstance(outcome, MLTrainerError):
             errors.append({**varied, "error": str(outcome)})
             continue
-        assert outcome.result.trial is not None
-        # Read back now that every configuration is counted: adjusted p-values cover them all.
-        summary = result_summary(service.recorded(outcome.result.trial).model_dump(mode="json"))
-        rows.append({**varied, **summary})
+        rows.append({**varied, **result_summary(outcome.model_dump(mode="json"))})
     if not rows:
         return {
             "status": "error",

@@ -1,69 +1,33 @@
-"""The conduit between an LLM's free text and the engine, in both directions, under the seed's
-names: `parse_mltrainer_response`, `create_trial_config`, `format_ml_feedback_as_question`.
-
-It is a facade over three parts: the vocabulary (`vocabulary.py`, word tables as data), reading
-(`reading.py`: text to a frozen `ParsedReply`) and feedback (`feedback.py`: result to question),
-plus the conversation's memory (`conversation.py`). One bridge per session remembers the last
-trial, so "switch to SVM" or "continue" is a whole configuration; what it recognises but cannot
-honour is said back (`describe`), never replaced.
+"""The conduit between an LLM's free text and the engine: a reply read from its text alone
+(`reading/`: text to a frozen `ParsedReply`, with the vocabulary's word tables as data) becomes
+a whole trial configuration with the conversation's memory (`memory.py`), and what it recognises
+but cannot honour is said back (`describe`), never replaced. One bridge per session remembers
+the last trial, so "switch to SVM" or "continue" is a whole configuration. The seed's dict
+methods (`parse_mltrainer_response`, ...) live with the rest of its API in `agent/seed.py`.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from mltrainer.agent import metrics
 from mltrainer.agent.bridge.memory import ConversationMemory, Resolution
-from mltrainer.agent.bridge.reading import read_reply
 from mltrainer.agent.bridge.reply import ParsedReply
-from mltrainer.tools.feedback import config_line, format_feedback
 
-__all__ = ["MLAgentBridge", "Resolution", "config_line"]
+__all__ = ["MLAgentBridge", "Resolution"]
 
 
 class MLAgentBridge:
-    """Reads an LLM's replies into trial configurations and writes engine results back as text.
-
-    `parse_mltrainer_response` says what one text asks for, alone; `create_trial_config` fills
-    in the rest from the last trial this bridge produced (or saw run, via `observe_trial`).
-    """
+    """Reads an LLM's replies into trial configurations with the conversation so far: the last
+    trial this bridge resolved, or saw run (`observe_trial`, `observe_tool_run`)."""
 
     def __init__(self) -> None:
         self.memory = ConversationMemory()
 
-    @metrics.PARSING_DURATION.time()
-    def parse_mltrainer_response(self, text: str) -> dict[str, Any]:
-        """Everything the text asks for, under `extracted_params`; nothing found is None/empty."""
-        reply = read_reply(text)
-        return {
-            "extracted_params": reply.to_dict(),
-            "data_source": reply.source,
-            "original_text": reply.text,
-            "has_instruction": bool(
-                reply.action or reply.continues or reply.changes_anything() or reply.not_done
-            ),
-        }
-
-    def resolve(
-        self,
-        parsed: Mapping[str, Any] | ParsedReply,
-        defaults: Mapping[str, Any] | None = None,
-    ) -> Resolution:
-        """What a parsed reply comes to with the conversation so far (and remember it);
-        `defaults` fill in what neither the reply nor the last trial says."""
-        reply = parsed if isinstance(parsed, ParsedReply) else _reply_of(parsed)
+    def resolve(self, reply: ParsedReply, defaults: Mapping[str, Any] | None = None) -> Resolution:
+        """What a reply comes to with the conversation so far (and remember it); `defaults`
+        fill in what neither the reply nor the last trial says."""
         return self.memory.resolve(reply, defaults)
-
-    def create_trial_config(self, parsed: Mapping[str, Any]) -> dict[str, Any] | None:
-        """Keyword arguments for `TrialConfig` plus an `id`, or None when the reply asks for
-        nothing runnable: no symbol here or before, or something that cannot be done
-        (`resolve(...).not_done` says what)."""
-        config = self.resolve(parsed).config if isinstance(parsed, Mapping) else None
-        if config is None:
-            return None
-        return {"id": f"trial_{uuid.uuid4().hex[:8]}", **config}
 
     def observe_trial(self, config: Mapping[str, Any]) -> None:
         """A trial that ran from a tool call: replies after it build on its configuration."""
@@ -105,10 +69,6 @@ class MLAgentBridge:
             text += f"; not carried over to {config['model']}: {', '.join(resolution.dropped)}"
         return text + "."
 
-    def format_ml_feedback_as_question(self, result: Any) -> str:
-        """A short, complete account of a result, ending in the question for the next turn."""
-        return format_feedback(result)
-
 
 def _said(name: str, config: Mapping[str, Any], reply: ParsedReply) -> str:
     value = config.get(name)
@@ -120,11 +80,3 @@ def _said(name: str, config: Mapping[str, Any], reply: ParsedReply) -> str:
     if value is None:
         return f"{name}=unset"
     return f"{name}={value}"
-
-
-def _reply_of(parsed: Mapping[str, Any]) -> ParsedReply:
-    extracted = parsed.get("extracted_params", parsed)
-    if not isinstance(extracted, Mapping):
-        return ParsedReply()
-    text = parsed.get("original_text")
-    return ParsedReply.from_dict(extracted, text if isinstance(text, str) else "")

@@ -1,12 +1,16 @@
 """`mltrainer train`: one instruction in words, one trial out, starting with the configuration
-that ran; options fill in what the words leave out."""
+that ran; options fill in what the words leave out. The bridge reads the words; the trial is a
+`train_model` tool call run by the same executor as a session's, so its progress, metrics and
+ledger row are those of any other surface."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from contextlib import nullcontext
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -14,6 +18,12 @@ from mltrainer.agent.cli.common import JsonOption, console
 from mltrainer.agent.cli.errors import errors, run_reported
 from mltrainer.agent.cli.executor import ExecutorOption, SchedulerOption, executor_settings
 from mltrainer.agent.cli.tables import trials_table
+
+if TYPE_CHECKING:
+    from rich.status import Status
+
+    from mltrainer.agent.session.dispatch import ProgressHook
+    from mltrainer.engine.settings import Settings
 
 
 def train(
@@ -45,8 +55,6 @@ def train(
 
     Example: mltrainer train "LightGBM on SPX, 70/30 split, 30 day lookback" --start 2005-01-01
     """
-    from mltrainer.agent.trainer import MLTrainer
-
     options: dict[str, Any] = {
         "source": source,
         "start": start.date() if start else None,
@@ -57,10 +65,9 @@ def train(
     }
     defaults = {name: value for name, value in options.items() if value is not None}
     settings = executor_settings(executor, scheduler)
-    with console.status("training ...", spinner="dots") if not as_json else nullcontext():
-        outcome = run_reported(
-            lambda: MLTrainer(settings).process_ai_instruction(instruction, defaults=defaults)
-        )
+    with console.status("training ...", spinner="dots") if not as_json else nullcontext() as status:
+        progress = _status_line(status) if status is not None else None
+        outcome = run_reported(lambda: _train(settings, instruction, defaults, progress))
     result = outcome["ml_result"]
     if as_json:
         print(json.dumps(outcome, indent=2, default=str))
@@ -79,3 +86,45 @@ def train(
         if not as_json:
             errors.print(f"error: {result.get('error')}", markup=False, highlight=False)
         raise typer.Exit(1)
+
+
+def _train(
+    settings: Settings, text: str, defaults: dict[str, Any], progress: ProgressHook | None
+) -> dict[str, Any]:
+    """The instruction read by the bridge, then run as one `train_model` tool call."""
+    from mltrainer.agent.bridge import MLAgentBridge
+    from mltrainer.agent.bridge.instruction import instruction_outcome, read_instruction
+    from mltrainer.agent.messages import ToolCall
+    from mltrainer.agent.session.dispatch import LiveExecutor
+    from mltrainer.engine.service import ResearchService
+
+    service = ResearchService(settings)
+    read = read_instruction(MLAgentBridge(), service.compliance, text, defaults)
+    if read.config is None:
+        assert read.refusal is not None
+        return instruction_outcome(read, read.refusal)
+    call = ToolCall(
+        id=f"train_{uuid.uuid4().hex[:12]}",
+        name="train_model",
+        arguments=json.dumps(read.config, default=str),
+    )
+    report = asyncio.run(LiveExecutor(service, progress=progress).execute([call]))
+    return instruction_outcome(read, report.runs[0].payload)
+
+
+def _status_line(status: Status) -> ProgressHook:
+    """The spinner names the trial, then the step the engine reports (fold 2 of 5, ...)."""
+    from mltrainer.engine.progress import progress_text
+    from mltrainer.tools import start_label
+
+    running = "training"
+
+    def hook(event: str, name: str, payload: dict[str, Any] | None) -> None:
+        nonlocal running
+        if event == "start":
+            running = start_label(name, payload)
+            status.update(f"{running} ...")
+        elif event == "progress" and payload:
+            status.update(f"{running}: {progress_text(payload)} ...")
+
+    return hook

@@ -29,26 +29,19 @@ def trials_list(
 
     Example: mltrainer trials list --symbol SPX
     """
-    from mltrainer.engine.ledger import Ledger
-    from mltrainer.engine.selection import adjusted_p_values
+    from mltrainer.engine.service import ResearchService
 
     settings = load_cli_settings()
-    ledger = run_reported(lambda: Ledger(settings.db_path))
-    rows = ledger.rows(limit=limit, symbol=symbol)
-    adjusted: dict[str, dict[int, float]] = {}
-    tries: dict[str, int] = {}
-    for dataset in {r.dataset for r in rows if r.dataset}:
-        on_dataset = ledger.tries(dataset)
-        adjusted[dataset] = adjusted_p_values(on_dataset)
-        tries[dataset] = len(on_dataset)
+    service = run_reported(lambda: ResearchService(settings))
+    rows = service.trial_rows(limit=limit, symbol=symbol)
     table_rows = [
         {
-            **r.model_dump(),
+            **r.model_dump(exclude={"p_value_adjusted", "tries"}),
             "data": "SYNTHETIC DATA" if r.synthetic else "REAL DATA",
             "baseline_accuracy": r.best_baseline,
             "best_baseline": "",
-            "p_value_adjusted": adjusted.get(r.dataset or "", {}).get(r.trial),
-            "tries": tries.get(r.dataset or ""),
+            "p_value_adjusted": r.p_value_adjusted,
+            "tries": r.tries,
         }
         for r in rows
     ]
@@ -70,24 +63,15 @@ def trials_show(
 
     Example: mltrainer trials show 3
     """
-    from mltrainer.engine.selection import selection_stats
     from mltrainer.engine.service import ResearchService
 
     settings = load_cli_settings()
     service = run_reported(lambda: ResearchService(settings))
-    stored = service.ledger.result(trial)
-    if stored is None:
+    record = run_reported(lambda: service.trial_record(trial))
+    if record is None:
         raise fail(f"no recorded trial '{trial}'; see `mltrainer trials list`")
-    result = run_reported(lambda: service.recorded(stored["trial"])).model_dump(mode="json")
-    predictions = service.ledger.predictions(stored["trial"])
-    assert predictions is not None
-    stats = selection_stats(
-        service.ledger,
-        result["dataset"]["key"],
-        stored["trial"],
-        predictions,
-        result["backtest"]["long_flat"]["sharpe"],
-    ).model_dump()
+    result = record.result.model_dump(mode="json")
+    stats = record.selection_stats.model_dump()
     if as_json:
         print(json.dumps({**result, "selection_stats": stats}, indent=2))
         return

@@ -67,7 +67,7 @@ class ResearchTools:
             name=name,
             arguments=json.dumps(dict(arguments or {})),
         )
-        executor = LiveExecutor(self.service, self.bridge, progress=progress, tools=self.tools)
+        executor = LiveExecutor(self.service, progress=progress, tools=self.tools)
         run = (await executor.execute([call])).runs[0]
         self.bridge.observe_tool_run(name, run.payload, run.arguments)
         return types.CallToolResult(

@@ -29,17 +29,9 @@ from mltrainer.agent.report.figures import (
 from mltrainer.agent.report.formatting import data_label, p_value, percent, ratio, signed_percent
 from mltrainer.agent.session.transcript import read_events, session_header
 from mltrainer.engine.errors import ConfigError, MLTrainerError
-from mltrainer.engine.importance import permutation_importance
-from mltrainer.engine.report_data import (
-    EquityCurves,
-    config_text,
-    confusion_matrix,
-    equity_curves,
-    session_accuracy,
-)
+from mltrainer.engine.report_data import EquityCurves, config_text
 from mltrainer.engine.runner import CODE_VERSION
-from mltrainer.engine.selection import selection_stats
-from mltrainer.engine.service import ResearchService
+from mltrainer.engine.service import ResearchService, TrialRecord
 from mltrainer.engine.settings import Settings
 from mltrainer.prompts import load_text
 
@@ -100,18 +92,10 @@ def _strategy(stats: dict[str, Any]) -> str:
     )
 
 
-def _trial_numbers(service: ResearchService, trial: int) -> tuple[list[str], list[tuple[str, str]]]:
-    result = service.recorded(trial).model_dump(mode="json")
-    session = (service.ledger.result(trial) or {}).get("session")
-    predictions = service.ledger.predictions(trial)
-    assert predictions is not None
-    stats = selection_stats(
-        service.ledger,
-        result["dataset"]["key"],
-        trial,
-        predictions,
-        result["backtest"]["long_flat"]["sharpe"],
-    )
+def _trial_numbers(record: TrialRecord) -> tuple[list[str], list[tuple[str, str]]]:
+    result = record.result.model_dump(mode="json")
+    session = record.session
+    stats = record.selection_stats
     baselines, backtest = result["baselines"], result["backtest"]
     used = result["dataset"]["used"]
     meta = [
@@ -125,7 +109,7 @@ def _trial_numbers(service: ResearchService, trial: int) -> tuple[list[str], lis
         ("selection period", " to ".join(result["selection_period"])),
         (
             "selection accuracy",
-            f"{percent(result['selection_accuracy'])} on {len(predictions.dates)} days",
+            f"{percent(result['selection_accuracy'])} on {result['selection']['n']} days",
         ),
         ("best baseline", f"{baselines['best_name']} {percent(baselines['best_accuracy'])}"),
         (
@@ -154,9 +138,7 @@ def _trial_numbers(service: ResearchService, trial: int) -> tuple[list[str], lis
             else f"- (needs 4 trials in the window; it has {stats.pbo_trials})",
         ),
     ]
-    for look in service.ledger.looks(result["dataset"]["key"]):
-        if look.trial != trial:
-            continue
+    for look in record.looks:
         holdout = look.result["holdout"]
         numbers.append(
             (
@@ -172,15 +154,16 @@ def _trial_numbers(service: ResearchService, trial: int) -> tuple[list[str], lis
 
 
 def _trial_section(
-    service: ResearchService, writer: _Writer, trial: int, *, repeats: int
+    service: ResearchService, writer: _Writer, record: TrialRecord, *, repeats: int
 ) -> _Section:
-    meta, numbers = _trial_numbers(service, trial)
-    result = service.ledger.result(trial) or {}
+    meta, numbers = _trial_numbers(record)
+    result = record.result.model_dump(mode="json")
+    trial = result["trial"]
     label = data_label(result.get("data_label"), bool(result.get("synthetic")))
     title = f"Trial {trial}: {result.get('model')} on {result.get('symbol')}" + (
         "" if label == "REAL" else f" ({label} DATA)"
     )
-    curves = equity_curves(service.ledger, trial)
+    curves = service.equity_curves(trial)
     writer.table(_curves_frame(curves), f"trial-{trial}-equity")
     figures = [
         writer.figure(
@@ -189,16 +172,14 @@ def _trial_section(
             f"Trial {trial}: equity and drawdown of each strategy against buy-and-hold",
         ),
         writer.figure(
-            confusion_figure(confusion_matrix(service.ledger, trial)),
+            confusion_figure(service.confusion_matrix(trial)),
             f"trial-{trial}-confusion",
             f"Trial {trial}: calls against what happened on the selection days",
         ),
     ]
     notes = list(result.get("notes", [])[1:])  # the first note is always the holdout's
     try:
-        importance = permutation_importance(
-            service.ledger, service.settings, trial, repeats=repeats
-        )
+        importance = service.feature_importance(trial, repeats=repeats)
     except MLTrainerError as error:
         notes.append(f"No feature importance: {error}")
     else:
@@ -247,10 +228,11 @@ def _render(
 def trial_report(settings: Settings, trial: int, *, repeats: int = 10) -> WrittenReport:
     """`reports/trial-N/report.html` and its PNG figures."""
     service = ResearchService(settings)
-    if service.ledger.result(trial) is None:
+    record = service.trial_record(trial)
+    if record is None:
         raise ConfigError(f"no recorded trial '{trial}'; list them with `mltrainer trials list`")
     writer = _Writer(settings.reports_dir / f"trial-{trial}")
-    section = _trial_section(service, writer, trial, repeats=repeats)
+    section = _trial_section(service, writer, record, repeats=repeats)
     html = writer.folder / "report.html"
     _render(html, title=section.title, meta=[], sections=[section])
     return WrittenReport(html, writer.written, writer.written_data, section.notes)
@@ -283,7 +265,8 @@ def session_report(settings: Settings, transcript: Path, *, repeats: int = 10) -
     session_id = str(header.get("session_id"))
     trials, finalized = _session_trials(records)
     service = ResearchService(settings)
-    missing = [t for t in trials if service.ledger.result(t) is None]
+    found = {trial: service.trial_record(trial) for trial in trials}
+    missing = [trial for trial in trials if found[trial] is None]
     if missing:
         raise ConfigError(
             f"{transcript} names trials {missing} that this data home's ledger does not have; "
@@ -307,7 +290,7 @@ def session_report(settings: Settings, transcript: Path, *, repeats: int = 10) -
     if trials:
         figures.append(
             writer.figure(
-                accuracy_figure(session_accuracy(service.ledger, trials, session_id)),
+                accuracy_figure(service.session_accuracy(trials, session_id)),
                 "session-accuracy",
                 "Selection accuracy of each trial against its best baseline and the best-of-N "
                 "noise band",
@@ -323,7 +306,8 @@ def session_report(settings: Settings, transcript: Path, *, repeats: int = 10) -
             f"No trial was finalized: the selection numbers are the best of {len(trials)} "
             "tries and optimistic (see the adjusted p-values)."
         )
-    sections = [_trial_section(service, writer, t, repeats=repeats) for t in trials]
+    recorded = {trial: record for trial, record in found.items() if record is not None}
+    sections = [_trial_section(service, writer, recorded[t], repeats=repeats) for t in trials]
     html = writer.folder / "report.html"
     _render(
         html,

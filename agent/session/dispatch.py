@@ -17,7 +17,6 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mltrainer.agent.bridge import MLAgentBridge
 from mltrainer.agent.messages import ToolCall, ToolResult
 from mltrainer.agent.metrics import record_tool_run
 from mltrainer.engine.progress import listening
@@ -156,7 +155,6 @@ class LiveExecutor:
     def __init__(
         self,
         service: ResearchService,
-        bridge: MLAgentBridge,
         *,
         retries_per_tool: int = 3,
         progress: ProgressHook | None = None,
@@ -166,7 +164,6 @@ class LiveExecutor:
     ) -> None:
         self.service = service
         self.deadline = deadline
-        self.bridge = bridge
         self.retries_per_tool = retries_per_tool
         self.progress = progress
         self.tools = tools

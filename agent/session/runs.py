@@ -77,7 +77,6 @@ def _live_state(
         provider=provider,
         executor=LiveExecutor(
             service,
-            bridge,
             progress=progress,
             tools={tool.name: tool for tool in tool_set},
             deadline=time.time() + budgets.max_seconds,
@@ -347,7 +346,7 @@ async def replay_session(
     session_id = new_session_id()
     bridge = MLAgentBridge()
     live = (
-        LiveExecutor(ResearchService(settings, session=session_id), bridge, progress=progress)
+        LiveExecutor(ResearchService(settings, session=session_id), progress=progress)
         if check
         else None
     )

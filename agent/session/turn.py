@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+from mltrainer.agent.bridge.reading import read_reply
 from mltrainer.agent.messages import (
     AssistantTurn,
     ToolCall,
@@ -15,7 +16,7 @@ from mltrainer.agent.messages import (
     UserMessage,
     with_unique_call_ids,
 )
-from mltrainer.agent.metrics import record_turn
+from mltrainer.agent.metrics import PARSING_DURATION, record_turn
 from mltrainer.agent.providers.base import ProviderError, ScriptFinished
 from mltrainer.agent.session.dispatch import DispatchReport
 from mltrainer.agent.session.model_call import CallStopped, ask_model
@@ -120,15 +121,16 @@ async def _run_free_text(state: SessionState, turn: AssistantTurn) -> NextStep:
     """The regex fallback: a free-text conclusion ends the session, a request to compare runs
     compare_trials, and an instruction runs train_model on the whole configuration the bridge
     makes of it with the conversation so far. What it cannot do is said back; nothing runs."""
-    parsed = state.bridge.parse_mltrainer_response(turn.text)
-    action = parsed["extracted_params"].get("action")
+    with PARSING_DURATION.time():
+        reply = read_reply(turn.text)
+    action = reply.action
     if action == "finish":
         return Finished(turn.text, None)
     call_id = f"text_{state.turns}"
     if action == "compare":
         call = ToolCall(id=call_id, name="compare_trials", arguments="{}")
         return await _run_text_call(state, call, "Read from your text: compare_trials {}.")
-    resolution = state.bridge.resolve(parsed)
+    resolution = state.bridge.resolve(reply)
     if resolution.config is None:
         if resolution.not_done:
             state.reminded = False

@@ -10,15 +10,13 @@ import streamlit as st
 
 from mltrainer.agent.ui.widgets import settings, trial_card, trial_figures
 from mltrainer.engine.errors import MLTrainerError
-from mltrainer.engine.ledger import Ledger
-from mltrainer.engine.report_data import ledger_table
+from mltrainer.engine.report_data import LedgerEntry
 from mltrainer.engine.service import ResearchService
 
 PERCENT_COLUMNS = ("selection acc", "best baseline", "total return", "holdout acc")
 
 
-def table_frame(ledger: Ledger) -> pd.DataFrame:
-    rows = ledger_table(ledger)
+def table_frame(rows: list[LedgerEntry]) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "trial": [r.trial for r in rows],
@@ -107,7 +105,7 @@ def report(trial: int) -> None:
 def page() -> None:
     config = settings()
     st.title("Trials")
-    frame = table_frame(Ledger(config.db_path))
+    frame = table_frame(ResearchService(config).ledger_table())
     if frame.empty:
         st.info("No trials recorded yet. Train one from the Chat page or `mltrainer train`.")
         return

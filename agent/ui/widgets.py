@@ -1,10 +1,11 @@
 """What the pages have in common: the conversation as chat bubbles, a trial's card with its key
 numbers and a small equity curve, a holdout card, and a trial's figures. Everything shown comes
-from the session runner's events, the ledger and the engine's report data."""
+from the session runner's events and from the research service (the ledger's report data)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -19,9 +20,7 @@ from mltrainer.agent.report.figures import (
 from mltrainer.agent.report.formatting import data_label, p_value, percent, ratio, signed_percent
 from mltrainer.agent.session.live import LiveEvent
 from mltrainer.engine.errors import MLTrainerError
-from mltrainer.engine.importance import permutation_importance
-from mltrainer.engine.ledger import Ledger
-from mltrainer.engine.report_data import confusion_matrix, equity_curves
+from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings, load_settings
 
 AVATARS = {
@@ -37,22 +36,24 @@ def settings() -> Settings:
     return loaded
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def sparkline_png(db_path: str, trial: int) -> bytes:
+# Figures are cached per data home (whose ledger they come from) and trial.
+_BY_LEDGER: dict[str | type[Any], Callable[[Any], Any]] = {
+    Settings: lambda config: str(config.db_path)
+}
+
+
+@st.cache_data(show_spinner=False, max_entries=256, hash_funcs=_BY_LEDGER)
+def sparkline_png(config: Settings, trial: int) -> bytes:
     """A trial's card curve; a recorded trial never changes, so it is drawn once."""
-    from pathlib import Path
-
-    return png_bytes(equity_sparkline(equity_curves(Ledger(Path(db_path)), trial)))
+    return png_bytes(equity_sparkline(ResearchService(config).equity_curves(trial)))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def trial_figures_png(db_path: str, trial: int) -> tuple[bytes, bytes]:
-    from pathlib import Path
-
-    ledger = Ledger(Path(db_path))
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_LEDGER)
+def trial_figures_png(config: Settings, trial: int) -> tuple[bytes, bytes]:
+    service = ResearchService(config)
     return (
-        png_bytes(equity_figure(equity_curves(ledger, trial))),
-        png_bytes(confusion_figure(confusion_matrix(ledger, trial))),
+        png_bytes(equity_figure(service.equity_curves(trial))),
+        png_bytes(confusion_figure(service.confusion_matrix(trial))),
     )
 
 
@@ -101,7 +102,7 @@ def trial_card(payload: dict[str, Any], config: Settings) -> None:
         with curve:
             if trial is not None:
                 try:
-                    st.image(sparkline_png(str(config.db_path), int(trial)))
+                    st.image(sparkline_png(config, int(trial)))
                 except MLTrainerError as error:
                     st.caption(f"No curve: {error}")
         period = " to ".join(payload.get("selection_period") or [])
@@ -192,7 +193,7 @@ def trial_figures(trial: int, config: Settings) -> None:
     """A trial's report on a page: equity and drawdown, confusion, and (on request, since it
     refits nothing but predicts many times) permutation importance."""
     try:
-        equity, confusion = trial_figures_png(str(config.db_path), trial)
+        equity, confusion = trial_figures_png(config, trial)
     except MLTrainerError as error:
         st.error(str(error))
         return
@@ -203,7 +204,7 @@ def trial_figures(trial: int, config: Settings) -> None:
         if st.button("Compute feature importance", key=f"importance-{trial}"):
             with st.spinner("shuffling each feature on the selection days ..."):
                 try:
-                    importance = permutation_importance(Ledger(config.db_path), config, trial)
+                    importance = ResearchService(config).feature_importance(trial)
                 except MLTrainerError as error:
                     st.warning(f"No feature importance: {error}")
                 else:

@@ -186,7 +186,7 @@ async def test_the_accuracy_gauge_holds_the_latest_trial_per_model_and_symbol(tm
 def test_the_seed_system_counts_concurrent_instructions_it_trains():
     from concurrent.futures import ThreadPoolExecutor
 
-    from mltrainer.agent.trainer import MLTrainer
+    from mltrainer.agent.seed import MLTrainer
 
     changes = Changes()
     system = MLTrainer()

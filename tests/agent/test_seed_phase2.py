@@ -9,8 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mltrainer.agent.bridge import MLAgentBridge
-from mltrainer.engine.ml_engine import MLEngine
+from mltrainer.agent.seed import MLAgentBridge, MLEngine
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,10 @@ import pytest
 
 from mltrainer.engine.compare import compare_trials
 from mltrainer.engine.errors import ConfigError
-from mltrainer.engine.ml_engine import MLEngine
+from mltrainer.engine.service import ResearchService
+from mltrainer.engine.settings import load_settings
 from mltrainer.engine.stats import holm_adjusted
+from mltrainer.engine.trial import TrialConfig
 
 # IXIC sample data, the most recent bars before its locked holdout. days=600 and days=700 end
 # on the same bar, so the 700-day trial's selection segment (140 bars) holds the 600-day
@@ -21,18 +23,21 @@ TRIALS = (
 )
 
 
+def ixic(model: str, **settings: object) -> TrialConfig:
+    return TrialConfig.model_validate(
+        {"symbol": "IXIC", "source": "sample", "model": model, "save_model": False, **settings}
+    )
+
+
 @pytest.fixture
-def engine() -> MLEngine:
-    engine = MLEngine()
+def engine() -> ResearchService:
+    engine = ResearchService(load_settings())
     for trial in TRIALS:
-        result = engine.train_model(
-            {"symbol": "IXIC", "source": "sample", "save_model": False, **trial}
-        )
-        assert result["status"] == "success", result
+        engine.train(ixic(**trial))
     return engine
 
 
-def test_trials_are_ranked_by_selection_accuracy(engine: MLEngine) -> None:
+def test_trials_are_ranked_by_selection_accuracy(engine: ResearchService) -> None:
     comparison = compare_trials(engine.ledger, [2, 3, 1])
     accuracies = {n: engine.ledger.result(n)["selection_accuracy"] for n in (1, 2, 3)}
     ranked = [row["selection_accuracy"] for row in comparison["trials"]]
@@ -44,7 +49,7 @@ def test_trials_are_ranked_by_selection_accuracy(engine: MLEngine) -> None:
     assert comparison["synthetic"] is False
 
 
-def test_trials_can_be_ranked_by_sharpe(engine: MLEngine) -> None:
+def test_trials_can_be_ranked_by_sharpe(engine: ResearchService) -> None:
     comparison = compare_trials(engine.ledger, [1, 2, 3], rank_by="sharpe")
     sharpes = [row["sharpe"] for row in comparison["trials"]]
 
@@ -52,7 +57,7 @@ def test_trials_can_be_ranked_by_sharpe(engine: MLEngine) -> None:
     assert sharpes == sorted(sharpes, reverse=True)
 
 
-def test_only_selection_days_both_trials_scored_are_compared(engine: MLEngine) -> None:
+def test_only_selection_days_both_trials_scored_are_compared(engine: ResearchService) -> None:
     comparison = compare_trials(engine.ledger, [1, 2, 3])
     best, *others = comparison["trials"]
     best_days = set(engine.ledger.predictions(best["trial"]).dates)
@@ -66,7 +71,7 @@ def test_only_selection_days_both_trials_scored_are_compared(engine: MLEngine) -
     assert sorted(len(engine.ledger.predictions(n).dates) for n in (1, 2, 3)) == [118, 118, 138]
 
 
-def test_trials_are_found_by_model_id_too(engine: MLEngine) -> None:
+def test_trials_are_found_by_model_id_too(engine: ResearchService) -> None:
     first_id = engine.ledger.result(1)["model_id"]
     comparison = compare_trials(engine.ledger, [first_id, 2])
 
@@ -74,7 +79,7 @@ def test_trials_are_found_by_model_id_too(engine: MLEngine) -> None:
     assert first_id in {row["model_id"] for row in comparison["trials"]}
 
 
-def test_p_values_are_adjusted_over_every_try_on_the_dataset(engine: MLEngine) -> None:
+def test_p_values_are_adjusted_over_every_try_on_the_dataset(engine: ResearchService) -> None:
     raw = [engine.ledger.result(n)["baselines"]["p_value"] for n in (1, 2, 3)]
     holm = dict(zip((1, 2, 3), holm_adjusted(raw), strict=True))
     # Compare only two of them: the third try still counts.
@@ -88,21 +93,15 @@ def test_p_values_are_adjusted_over_every_try_on_the_dataset(engine: MLEngine) -
     assert comparison["best_p_value_adjusted"] == pytest.approx(holm[comparison["best"]["trial"]])
 
 
-def test_tries_in_another_session_count_too(engine: MLEngine) -> None:
-    other = MLEngine(session="another-session")
-    assert (
-        other.train_model(
-            {"symbol": "IXIC", "source": "sample", "model": "knn", "save_model": False}
-        )["status"]
-        == "success"
-    )
+def test_tries_in_another_session_count_too(engine: ResearchService) -> None:
+    ResearchService(load_settings(), session="another-session").train(ixic("knn"))
 
     comparison = compare_trials(engine.ledger, [1, 2])
 
     assert comparison["tries"] == 4
 
 
-def test_best_trial_comes_with_the_noise_bar_and_deflated_sharpe(engine: MLEngine) -> None:
+def test_best_trial_comes_with_the_noise_bar_and_deflated_sharpe(engine: ResearchService) -> None:
     stats = compare_trials(engine.ledger, [1, 2, 3])["best"]["selection_stats"]
 
     assert stats["tries"] == 3
@@ -114,16 +113,16 @@ def test_best_trial_comes_with_the_noise_bar_and_deflated_sharpe(engine: MLEngin
 
 
 @pytest.mark.parametrize("keys", [[], [1]])
-def test_fewer_than_two_trials_is_a_config_error(engine: MLEngine, keys: list[int]) -> None:
+def test_fewer_than_two_trials_is_a_config_error(engine: ResearchService, keys: list[int]) -> None:
     with pytest.raises(ConfigError, match="compare needs at least two trials"):
         compare_trials(engine.ledger, keys)
 
 
-def test_unknown_trial_is_a_config_error_naming_it(engine: MLEngine) -> None:
+def test_unknown_trial_is_a_config_error_naming_it(engine: ResearchService) -> None:
     with pytest.raises(ConfigError, match=r"no recorded trial '99'; list them with"):
         compare_trials(engine.ledger, [1, 99])
 
 
-def test_unknown_model_id_is_a_config_error_naming_it(engine: MLEngine) -> None:
+def test_unknown_model_id_is_a_config_error_naming_it(engine: ResearchService) -> None:
     with pytest.raises(ConfigError, match=r"no recorded trial 'IXIC-knn-0000000000'"):
         compare_trials(engine.ledger, [1, "IXIC-knn-0000000000"])

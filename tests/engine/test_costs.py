@@ -9,18 +9,21 @@ import pytest
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.costs import REFERENCE_ROWS, TRIAL_SECONDS_LIMIT
 from mltrainer.engine.errors import ComplianceError, ConfigError
-from mltrainer.engine.ml_engine import MLEngine
 from mltrainer.engine.models import MODELS, largest_allowed, resolve_model
+from mltrainer.engine.service import ResearchService
+from mltrainer.engine.settings import load_settings
 from mltrainer.engine.trial import TrialConfig
 
 
 def test_the_issues_forest_is_refused_with_the_limit() -> None:
-    result = MLEngine().train_model(
-        {"symbol": "SPX", "model": "rf", "n_estimators": 2000, "max_depth": 64, "folds": 20}
+    config = TrialConfig(
+        symbol="SPX", model="rf", params={"n_estimators": 2000, "max_depth": 64}, folds=20
     )
 
-    assert result["status"] == "error"
-    message = result["error"]
+    with pytest.raises(ComplianceError) as refused:
+        ResearchService(load_settings()).train(config)
+
+    message = str(refused.value)
     assert message.startswith("random_forest with these settings is estimated at ")
     formula = "n_estimators x (min(max_depth, 16) x max_features + 5)"
     assert f"({formula} = 26000 per fit, 21 fits for 20 folds" in message
@@ -92,10 +95,12 @@ def test_the_lstm_window_counts() -> None:
         lstm.check_cost(params, folds=2, rows=2000, lookback=250)
 
 
-def test_a_refused_trial_is_an_error_result_naming_the_limit() -> None:
-    result = MLEngine().train_model(
-        {"symbol": "MSFT", "model": "gbm", "n_estimators": 2000, "max_depth": 16, "folds": 20}
+def test_a_refused_trial_names_the_limit_and_records_nothing() -> None:
+    config = TrialConfig(
+        symbol="MSFT", model="gbm", params={"n_estimators": 2000, "max_depth": 16}, folds=20
     )
+    service = ResearchService(load_settings())
 
-    assert result["status"] == "error"
-    assert "the limit is 60 s per trial" in result["error"]
+    with pytest.raises(ComplianceError, match="the limit is 60 s per trial"):
+        service.train(config)
+    assert service.ledger.count() == 0

@@ -14,6 +14,7 @@ from mltrainer.engine.report_data import (
     equity_curves,
     ledger_table,
     session_accuracy,
+    trial_rows,
 )
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
@@ -113,6 +114,27 @@ def test_ledger_table_has_holm_p_values_labels_and_the_holdout_score(recorded):
     assert by_trial[1].holdout_looks == 1
     assert by_trial[2].holdout_accuracy is None
     assert "cost_bps=10.0" in by_trial[2].config
+
+
+def test_trial_rows_carry_holm_p_values_and_tries_per_dataset(recorded):
+    rows = trial_rows(recorded.ledger)
+
+    assert [(r.trial, r.symbol, r.tries) for r in rows] == [
+        (3, "IXIC", 1),
+        (2, "SPX", 2),
+        (1, "SPX", 2),
+    ]
+    by_trial = {r.trial: r for r in rows}
+    expected = holm_adjusted([by_trial[1].p_value, by_trial[2].p_value])
+    assert by_trial[1].p_value_adjusted == pytest.approx(expected[0])
+    assert by_trial[2].p_value_adjusted == pytest.approx(expected[1])
+    assert by_trial[3].p_value_adjusted == by_trial[3].p_value
+
+
+def test_trial_rows_filter_by_symbol_and_count_tries_beyond_the_limit(recorded):
+    rows = trial_rows(recorded.ledger, limit=1, symbol="spx")
+
+    assert [(r.trial, r.tries) for r in rows] == [(2, 2)]
 
 
 def test_config_text_names_what_was_set_and_the_hyper_parameters():

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from mltrainer.engine.data.synthetic import synthetic_bars
-from mltrainer.engine.errors import ComplianceError, ConfigError
+from mltrainer.engine.errors import ComplianceError, ConfigError, MLTrainerError
 from mltrainer.engine.persistence import recover_staged, stage_model
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
@@ -247,3 +247,106 @@ def test_a_symbol_with_no_data_is_an_error_and_nothing_is_recorded() -> None:
 
     assert "sample symbols that work offline: SPX, IXIC, MSFT" in str(raised.value)
     assert engine.ledger.count() == 0
+
+
+# --- what surfaces show -------------------------------------------------------------------------
+
+
+def test_a_trial_record_has_the_selection_statistics_of_every_try_so_far() -> None:
+    engine = service()
+    train(engine)
+    first = engine.trial_record(1)
+    train(engine, model="naive_bayes")
+    later = engine.trial_record(1)
+
+    assert first is not None and later is not None
+    assert (first.session, first.result.trial, first.result.tries) == ("s1", 1, 1)
+    assert (first.selection_stats.tries, later.selection_stats.tries) == (1, 2)
+    assert later.result.tries == 2
+    assert later.selection_stats.p_value_adjusted == later.result.p_value_adjusted
+    assert later.selection_stats.p_value_adjusted >= first.selection_stats.p_value_adjusted
+    assert later.looks == []
+
+
+def test_a_trial_record_is_found_by_model_id_and_lists_its_holdout_looks() -> None:
+    engine = service()
+    trained = train(engine)
+    final = engine.finalize(1)
+
+    record = engine.trial_record(trained.model_id)
+
+    assert record is not None and record.result.trial == 1
+    assert [(look.look, look.trial) for look in record.looks] == [(1, 1)]
+    assert record.looks[0].result["holdout"] == final.holdout.model_dump(mode="json")
+
+
+def test_an_unknown_trial_has_no_record() -> None:
+    engine = service()
+
+    assert engine.trial_record(7) is None
+    assert engine.trial_record("OWN-logistic_regression-0000000000") is None
+
+
+def test_report_data_comes_from_the_service() -> None:
+    engine = service()
+    train(engine)
+    train(engine, model="naive_bayes", cost_bps=10)
+
+    curves = engine.equity_curves(2)
+    confusion = engine.confusion_matrix(2)
+    accuracy = engine.session_accuracy([1, 2], "s1")
+    table = engine.ledger_table()
+
+    assert (curves.trial, curves.cost_bps) == (2, 10.0)
+    assert sum(map(sum, confusion.counts)) == len(curves.dates)
+    assert [p.tries for p in accuracy.points] == [1, 2]
+    assert [(row.trial, row.tries) for row in table] == [(2, 2), (1, 2)]
+    assert [(row.trial, row.tries) for row in engine.trial_rows(limit=1)] == [(2, 2)]
+
+
+def test_feature_importance_needs_a_saved_model() -> None:
+    engine = service()
+    train(engine)
+
+    with pytest.raises(ConfigError, match="trial 1 was trained with save_model=false"):
+        engine.feature_importance(1)
+
+
+# --- sweeps -------------------------------------------------------------------------------------
+
+
+def test_a_sweep_records_each_configuration_and_reads_them_back_counted() -> None:
+    engine = service()
+    configs = [TrialConfig.model_validate(QUICK | {"model": m}) for m in ("naive_bayes", "knn")]
+
+    results = engine.sweep(configs, call_id="call_3")
+
+    assert [(r.trial, r.model, r.tries) for r in results] == [
+        (1, "naive_bayes", 2),
+        (2, "knn", 2),
+    ]
+    assert engine.ledger.trial_for_call("s1", "call_3#2") == 2
+
+
+def test_a_sweep_with_one_bad_configuration_runs_nothing() -> None:
+    engine = service()
+    configs = [
+        TrialConfig.model_validate(QUICK),
+        TrialConfig.model_validate(QUICK | {"model": "knn", "params": {"n_neighbors": 0}}),
+    ]
+
+    with pytest.raises(ComplianceError, match="n_neighbors=0 is out of bounds"):
+        engine.sweep(configs)
+    assert engine.ledger.count() == 0
+
+
+def test_a_configuration_that_fails_while_running_is_returned_as_its_error() -> None:
+    engine = service()
+    configs = [TrialConfig.model_validate(QUICK), TrialConfig(symbol="ZZZQ", folds=2)]
+
+    ran, failed = engine.sweep(configs)
+
+    assert isinstance(ran, TrialResult) and ran.trial == 1
+    assert isinstance(failed, MLTrainerError)
+    assert "no real bars for 'ZZZQ'" in str(failed)
+    assert engine.ledger.count() == 1

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 
 from mltrainer.engine.errors import ConfigError, InsufficientDataError
-from mltrainer.engine.validation import WalkForwardSplit, chronological_split
+from mltrainer.engine.validation import WalkForwardSplit, split_at
 
 
 def test_walk_forward_exact_indices_small_case():
@@ -165,47 +165,39 @@ def test_walk_forward_property_raises_or_respects_gap(
     assert folds[-1][1][-1] == n_samples - 1
 
 
-def test_chronological_split_exact_indices():
-    train, test = chronological_split(
-        100, train_ratio=0.7, purge=3, min_train_size=10, min_test_size=10
-    )
+def test_split_at_exact_indices():
+    train, test = split_at(100, 70, purge=3, min_train_size=10, min_test_size=10)
 
     assert_array_equal(train, np.arange(0, 67))
     assert_array_equal(test, np.arange(70, 100))
 
 
-def test_chronological_split_zero_purge_touches_the_cut():
-    train, test = chronological_split(200, train_ratio=0.75, purge=0)
+def test_split_at_zero_purge_touches_the_cut():
+    train, test = split_at(200, 150, purge=0)
 
     assert (train[0], train[-1], train.size) == (0, 149, 150)
     assert (test[0], test[-1], test.size) == (150, 199, 50)
 
 
-def test_chronological_split_too_few_train_rows():
+def test_split_at_too_few_train_rows():
     with pytest.raises(
         InsufficientDataError,
         match=r"n_samples=60 with train_ratio=0.8 and purge=5 gives 43 train rows and 12 test "
         r"rows; need at least min_train_size=50 and min_test_size=20",
     ):
-        chronological_split(60, train_ratio=0.8, purge=5)
+        split_at(60, 48, purge=5, detail=" with train_ratio=0.8")
 
 
-def test_chronological_split_too_few_test_rows():
+def test_split_at_too_few_test_rows():
     with pytest.raises(ValueError, match="gives 94 train rows and 5 test rows"):
-        chronological_split(100, train_ratio=0.95, purge=1)
+        split_at(100, 95, purge=1)
 
 
-def test_chronological_split_empty_input():
+def test_split_at_empty_input():
     with pytest.raises(ValueError, match=r"n_samples=0 .*gives 0 train rows and 0 test rows"):
-        chronological_split(0, train_ratio=0.8, purge=1)
+        split_at(0, 0, purge=1)
 
 
-@pytest.mark.parametrize("train_ratio", [0.0, 1.0, 1.5])
-def test_chronological_split_invalid_train_ratio(train_ratio):
-    with pytest.raises(ConfigError, match=f"train_ratio={train_ratio} must be strictly between"):
-        chronological_split(1000, train_ratio=train_ratio, purge=1)
-
-
-def test_chronological_split_negative_purge():
+def test_split_at_negative_purge():
     with pytest.raises(ConfigError, match="purge=-1 must be >= 0"):
-        chronological_split(1000, train_ratio=0.8, purge=-1)
+        split_at(1000, 800, purge=-1)

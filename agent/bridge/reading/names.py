@@ -319,14 +319,6 @@ _MODEL_NEGATED = re.compile(
 )
 
 
-def _model_in(value: str) -> str | None:
-    words = vocabulary()
-    if (model := words.model_named(value)) is not None:
-        return model
-    match = _model_mention().search(value)
-    return words.model_named(match["alias"]) if match else None
-
-
 def _model_candidates(text: str) -> Iterator[tuple[int, bool, int, str, bool]]:
     """(tier, quiet, position, alias as written, negated): `model:` keys, then directed
     mentions, then bare ones; quiet ones sit in sentences that only report results."""

@@ -29,7 +29,6 @@ _PCT = r"(?:" + _PERCENT + r")?"
 _SEP = r"\s*(?:(?:of|=|:=|:|to|is|at|around|about|set\s+to|->)\s*)?"
 _SPACES_OR_HYPHENS = re.compile(r"[\s\-]+")
 _TEST_SIZE_KEYS = ("test_size", "test_ratio", "holdout", "holdout_size")
-_DAYS = r"(?:trading[\s-]+)?(?:days?|bars?|sessions?|d)"
 _SPLIT_PAIR = r"(?<![\w./])(?P<v>\d{1,2}(?:\.\d+)?)\s*[/:\-]\s*(?P<w>\d{1,2}(?:\.\d+)?)(?![\w/.])"
 _NOT_A_RESULT = r"(?!\s+(?:accuracy|acc|score|error|loss|performance|results?|sharpe|returns?))"
 _NOT_ANOTHER_SETTING = (

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mltrainer.agent.bridge import MLAgentBridge
+from mltrainer.agent.seed import MLAgentBridge
 from mltrainer.engine.trial import TrialConfig
 
 

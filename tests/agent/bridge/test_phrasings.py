@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mltrainer.agent.bridge import MLAgentBridge
+from mltrainer.agent.seed import MLAgentBridge
 from mltrainer.engine.features import DEFAULT_FEATURES
 from mltrainer.engine.models import MODELS
 from mltrainer.engine.trial import TrialConfig

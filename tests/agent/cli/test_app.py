@@ -167,7 +167,7 @@ def test_trials_show_json_is_the_full_result():
 
     assert shown["trial"] == 1
     assert shown["model_id"] == trained["model_id"]
-    assert shown["selection_accuracy"] == trained["test_accuracy"]
+    assert shown["selection_accuracy"] == trained["selection_accuracy"]
     assert shown["baselines"] == trained["baselines"]
     assert shown["selection_stats"]["tries"] == 1
 

@@ -117,10 +117,11 @@ def test_report_of_one_trial_prints_the_path_of_its_html(isolated_home: Path):
 
 
 def test_a_trial_without_a_model_file_gets_its_report_and_says_why_importance_is_missing():
-    from mltrainer.engine.ml_engine import MLEngine
+    from mltrainer.engine.service import ResearchService
+    from mltrainer.engine.trial import TrialConfig
 
-    MLEngine().train_model(
-        {"symbol": "SPX", "model": "naive_bayes", "days": 1500, "save_model": False}
+    ResearchService(load_settings()).train(
+        TrialConfig(symbol="SPX", model="naive_bayes", days=1500, save_model=False)
     )
 
     result = runner.invoke(app, ["report", "--trial", "1"])

@@ -1,11 +1,13 @@
 """`mltrainer train`: the configuration that ran comes first; options fill in what the
-instruction leaves out, and an instruction that contradicts them is refused."""
+instruction leaves out, and an instruction that contradicts them is refused. The trial is a
+`train_model` tool call, counted and recorded as any surface's."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from prometheus_client import REGISTRY
 from typer.testing import CliRunner, Result
 
 from mltrainer.agent.cli.app import app
@@ -83,3 +85,15 @@ def test_train_refuses_an_unknown_model_and_trains_nothing():
     assert data["ml_result"]["type"] == "not_done"
     assert "model 'transformer': there is no transformer model" in data["ml_result"]["error"]
     assert data["configuration"] is None
+
+
+def test_train_runs_the_train_model_tool_and_counts_the_call():
+    labels = {"tool": "train_model", "status": "ok"}
+    before = REGISTRY.get_sample_value("mltrainer_tool_calls_total", labels) or 0.0
+
+    data = outcome(FAST, "--days", "1200")
+
+    assert REGISTRY.get_sample_value("mltrainer_tool_calls_total", labels) == before + 1
+    assert data["ml_result"]["type"] == "training_complete"
+    assert data["ml_result"]["trial"] == 1
+    assert "test_accuracy" not in data["ml_result"]  # the tool's result, not the seed's dict

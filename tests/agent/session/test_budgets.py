@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from mltrainer.agent.bridge import MLAgentBridge
 from mltrainer.agent.messages import AssistantTurn, Message, ToolCall, ToolSpec, Usage
 from mltrainer.agent.providers import ScriptedProvider
 from mltrainer.agent.providers.base import MalformedReplyError, Provider, ProviderError
@@ -201,7 +200,7 @@ async def test_a_tool_running_past_the_deadline_is_abandoned_and_reported(
     settings = load_settings()
     state = SessionState(
         provider=ScriptedProvider([turn(("n1", "nap", {"seconds": 3}))]),
-        executor=LiveExecutor(ResearchService(settings), MLAgentBridge(), tools=tools),
+        executor=LiveExecutor(ResearchService(settings), tools=tools),
         transcript=Transcript(tmp_path / "s.jsonl"),
         budgets=Budgets(max_seconds=1),
     )
@@ -223,7 +222,7 @@ async def test_a_tool_running_past_the_deadline_is_abandoned_and_reported(
 
 
 async def test_no_tool_starts_after_the_deadline(tmp_path: Path) -> None:
-    executor = LiveExecutor(ResearchService(load_settings()), MLAgentBridge())
+    executor = LiveExecutor(ResearchService(load_settings()))
 
     report = await executor.execute(
         [ToolCall("c1", "list_sources", "{}")], deadline=time.time() - 1

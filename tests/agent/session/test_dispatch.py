@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from mltrainer.agent.bridge import MLAgentBridge
 from mltrainer.agent.messages import ToolCall
 from mltrainer.agent.session.dispatch import LiveExecutor, describe_for_model, stable_payload
 from mltrainer.engine.ledger import Ledger
@@ -25,7 +24,7 @@ def engine() -> ResearchService:
 
 @pytest.fixture
 def executor(engine: ResearchService) -> LiveExecutor:
-    return LiveExecutor(engine, MLAgentBridge(), retries_per_tool=3)
+    return LiveExecutor(engine, retries_per_tool=3)
 
 
 def call(name: str, arguments: dict[str, Any] | str, call_id: str = "call_1") -> ToolCall:
@@ -130,7 +129,7 @@ async def test_retries_left_count_down_with_each_failure(executor: LiveExecutor)
 
 
 async def test_failing_more_than_retries_per_tool_times_in_a_row_exhausts(engine: ResearchService):
-    executor = LiveExecutor(engine, MLAgentBridge(), retries_per_tool=2)
+    executor = LiveExecutor(engine, retries_per_tool=2)
     exhausted = []
     for _ in range(3):
         report = await executor.execute([call("list_symbols", {"source": "nasdaq"})])
@@ -140,7 +139,7 @@ async def test_failing_more_than_retries_per_tool_times_in_a_row_exhausts(engine
 
 
 async def test_a_success_resets_the_failure_count(engine: ResearchService):
-    executor = LiveExecutor(engine, MLAgentBridge(), retries_per_tool=2)
+    executor = LiveExecutor(engine, retries_per_tool=2)
     bad, good = {"source": "nasdaq"}, {"source": "sample"}
     exhausted = []
     for arguments in (bad, bad, good, bad, bad):
@@ -151,7 +150,7 @@ async def test_a_success_resets_the_failure_count(engine: ResearchService):
 
 
 async def test_failures_count_per_tool(engine: ResearchService):
-    executor = LiveExecutor(engine, MLAgentBridge(), retries_per_tool=2)
+    executor = LiveExecutor(engine, retries_per_tool=2)
     exhausted = []
     for name in ("list_symbols", "fetch_data", "list_symbols", "fetch_data"):
         report = await executor.execute([call(name, {"source": "nasdaq"})])
@@ -212,9 +211,7 @@ async def test_an_invalid_finish_sets_no_conclusion(executor: LiveExecutor):
 
 async def test_progress_hook_sees_start_and_end_of_each_call(engine: ResearchService):
     seen: list[tuple[str, str]] = []
-    executor = LiveExecutor(
-        engine, MLAgentBridge(), progress=lambda event, name, _: seen.append((event, name))
-    )
+    executor = LiveExecutor(engine, progress=lambda event, name, _: seen.append((event, name)))
 
     await executor.execute([call("list_sources", {})])
 
@@ -225,7 +222,7 @@ async def test_progress_hook_hears_each_walk_forward_fold_of_a_training_call(
     engine: ResearchService,
 ):
     seen: list[tuple[str, str, dict[str, Any] | None]] = []
-    executor = LiveExecutor(engine, MLAgentBridge(), progress=lambda *event: seen.append(event))
+    executor = LiveExecutor(engine, progress=lambda *event: seen.append(event))
 
     await executor.execute([call("train_model", {**FAST_TRIAL, "folds": 3})])
 
@@ -331,7 +328,7 @@ async def test_a_crashing_tool_becomes_an_error_result_and_counts_against_the_bu
         raise RuntimeError("disk on fire")
 
     executor = LiveExecutor(
-        engine, MLAgentBridge(), retries_per_tool=0, tools={"crash": Tool("crash", NoArgs, crash)}
+        engine, retries_per_tool=0, tools={"crash": Tool("crash", NoArgs, crash)}
     )
     report = await executor.execute([call("crash", {})])
 

@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from mltrainer.agent.bridge import MLAgentBridge
 from mltrainer.agent.cli.app import app
 from mltrainer.agent.messages import ToolCall
 from mltrainer.agent.session.dispatch import LiveExecutor
@@ -208,7 +207,7 @@ def tool_arguments(tool_name: str) -> st.SearchStrategy[str]:
 @given(data=st.data())
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_random_json_to_every_tool(tmp_path: Path, data: st.DataObject) -> None:
-    executor = LiveExecutor(ResearchService(load_settings(), session="hostile"), MLAgentBridge())
+    executor = LiveExecutor(ResearchService(load_settings(), session="hostile"))
     calls = [
         ToolCall(f"c{index}", tool.name, data.draw(tool_arguments(tool.name), label=tool.name))
         for index, tool in enumerate(TOOLS)

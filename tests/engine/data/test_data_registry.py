@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from mltrainer.engine.compliance import ComplianceEngine, get_compliance_gateway
+from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.fred import FredSource
 from mltrainer.engine.data.polygon import PolygonSource
 from mltrainer.engine.data.registry import get_source, list_sources, resolve_bars, resolve_series
@@ -166,10 +166,6 @@ def test_series_auto_uses_fred_for_ids_the_sample_lacks(
 def test_series_without_fred_key_names_fred_api_key() -> None:
     with pytest.raises(DataSourceError, match=r"FRED_API_KEY.*sample series.*GDPC1"):
         resolve_series("DGS10", Settings())
-
-
-def test_gateway_is_a_singleton() -> None:
-    assert get_compliance_gateway() is get_compliance_gateway()
 
 
 def test_series_id_check_refuses_anything_but_fred_syntax() -> None:

@@ -1,3 +1,7 @@
+"""The seed's dict API over the real engine (`mltrainer.agent.seed.MLEngine`): the seed's keys
+beside the honest ones, trials recorded and saved whole or not at all, expected failures as
+`status: "error"` results naming the choices, and `execute_command`, `evaluate`, `finalize`."""
+
 from __future__ import annotations
 
 import itertools
@@ -14,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mltrainer.engine import MLEngine
+from mltrainer.agent.seed import MLEngine, get_compliance_gateway
 from mltrainer.engine.data.base import content_hash
 from mltrainer.engine.data.sample import SampleSource
 from mltrainer.engine.data.synthetic import SyntheticSource, synthetic_bars
@@ -634,3 +638,7 @@ def test_macro_series_that_are_not_point_in_time_are_noted() -> None:
 
     assert result["status"] == "success"
     assert any(note.startswith("macro GDPC1 is not point in time") for note in result["notes"])
+
+
+def test_the_compliance_gateway_is_a_singleton() -> None:
+    assert get_compliance_gateway() is get_compliance_gateway()

@@ -1,5 +1,8 @@
-"""`MLEngine`: the seed's dict API (`train_model`, `execute_command` with `train_model`,
-`fetch_data`, `evaluate`), a thin layer over the typed `ResearchService`.
+"""The seed's API in one place, for code written against the build plan: `MLAgentBridge` with
+its dict methods, `MLEngine` (`train_model`, `execute_command`, `fetch_data`, `evaluate`,
+`finalize`), `DataFetcher`, `MLTrainer` (the Phase 5 system) and `get_compliance_gateway`. Each
+is a thin layer over the typed parts: the bridge, the instruction reading `mltrainer train`
+shares, and `ResearchService`.
 
 Results are the service's typed results as dicts, plus the seed's key names (`test_accuracy`
 is the selection accuracy). Expected failures come back as `status: "error"` dicts that name
@@ -9,6 +12,7 @@ the valid choices; nothing is half-written to the ledger or the model folder.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -16,25 +20,92 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
+from mltrainer.agent import bridge, metrics
+from mltrainer.agent.bridge.instruction import instruction_outcome, read_instruction
+from mltrainer.agent.bridge.reading import read_reply
+from mltrainer.agent.bridge.reply import ParsedReply
+from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet
+from mltrainer.engine.data.registry import resolve_bars
+from mltrainer.engine.design import labelled_frame
 from mltrainer.engine.errors import ConfigError, MLTrainerError
-from mltrainer.engine.models import MODELS
-from mltrainer.engine.service import ResearchService, bars_from_frame, validation_message
-from mltrainer.engine.settings import Settings
+from mltrainer.engine.features import WARMUP_BARS
+from mltrainer.engine.models import model_catalog
+from mltrainer.engine.service import ResearchService
+from mltrainer.engine.settings import Settings, load_settings
 from mltrainer.engine.trial import ErrorResult, TrialConfig, TrialResult
+from mltrainer.tools.feedback import format_feedback
 
-__all__ = ["MLEngine", "bars_from_frame", "error_result", "normalise_config", "seed_result"]
+__all__ = ["DataFetcher", "MLAgentBridge", "MLEngine", "MLTrainer", "get_compliance_gateway"]
+
+_gateway: ComplianceEngine | None = None
+_gateway_lock = threading.Lock()
+
+
+def get_compliance_gateway() -> ComplianceEngine:
+    """The process-wide gate (the seed's singleton): the same instance on every call."""
+    global _gateway
+    with _gateway_lock:
+        if _gateway is None:
+            _gateway = ComplianceEngine()
+        return _gateway
+
+
+class MLAgentBridge(bridge.MLAgentBridge):
+    """The seed's bridge: the typed bridge with its dict methods. `parse_mltrainer_response`
+    says what one text asks for, alone; `create_trial_config` fills in the rest from the last
+    trial this bridge produced (or saw run)."""
+
+    @metrics.PARSING_DURATION.time()
+    def parse_mltrainer_response(self, text: str) -> dict[str, Any]:
+        """Everything the text asks for, under `extracted_params`; nothing found is None/empty."""
+        reply = read_reply(text)
+        return {
+            "extracted_params": reply.to_dict(),
+            "data_source": reply.source,
+            "original_text": reply.text,
+            "has_instruction": bool(
+                reply.action or reply.continues or reply.changes_anything() or reply.not_done
+            ),
+        }
+
+    def resolve(
+        self,
+        reply: Mapping[str, Any] | ParsedReply,
+        defaults: Mapping[str, Any] | None = None,
+    ) -> bridge.Resolution:
+        """As the typed bridge's, and for a `parse_mltrainer_response` dict too."""
+        return super().resolve(
+            reply if isinstance(reply, ParsedReply) else _reply_of(reply), defaults
+        )
+
+    def create_trial_config(self, parsed: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Keyword arguments for `TrialConfig` plus an `id`, or None when the reply asks for
+        nothing runnable: no symbol here or before, or something that cannot be done
+        (`resolve(...).not_done` says what)."""
+        config = self.resolve(parsed).config if isinstance(parsed, Mapping) else None
+        if config is None:
+            return None
+        return {"id": f"trial_{uuid.uuid4().hex[:8]}", **config}
+
+    def format_ml_feedback_as_question(self, result: Any) -> str:
+        """A short, complete account of a result, ending in the question for the next turn."""
+        return format_feedback(result)
+
+
+def _reply_of(parsed: Mapping[str, Any]) -> ParsedReply:
+    extracted = parsed.get("extracted_params", parsed)
+    if not isinstance(extracted, Mapping):
+        return ParsedReply()
+    text = parsed.get("original_text")
+    return ParsedReply.from_dict(extracted, text if isinstance(text, str) else "")
+
 
 ACTIONS = ("train_model", "fetch_data", "evaluate")
 
 
-def describe_validation_error(error: ValidationError) -> str:
-    return validation_message(error)
-
-
 def error_result(error: Exception, kind: str = "training_failed") -> dict[str, Any]:
-    message = validation_message(error) if isinstance(error, ValidationError) else str(error)
-    return ErrorResult(type=kind, error=message, error_type=type(error).__name__).model_dump()
+    return ErrorResult.of(error, kind).model_dump()
 
 
 def seed_result(result: TrialResult) -> dict[str, Any]:
@@ -161,25 +232,7 @@ class MLEngine:
 
     @staticmethod
     def available_models() -> list[dict[str, Any]]:
-        return [
-            {
-                "name": spec.name,
-                "family": spec.family,
-                "description": spec.description,
-                "aliases": list(spec.aliases),
-                "params": {
-                    name: {
-                        "default": bound.default,
-                        "low": bound.low,
-                        "high": bound.high,
-                        "choices": list(bound.choices) or None,
-                    }
-                    for name, bound in spec.params.items()
-                },
-                "needs": "torch (pip install 'mltrainer[deep]')" if spec.needs_torch else None,
-            }
-            for spec in MODELS.values()
-        ]
+        return model_catalog()
 
 
 def _date(value: Any) -> date | None:
@@ -189,3 +242,59 @@ def _date(value: Any) -> date | None:
         return date.fromisoformat(str(value))
     except ValueError as error:
         raise ConfigError(f"dates must be YYYY-MM-DD, got {value!r}") from error
+
+
+class DataFetcher:
+    """The seed's data fetcher: a symbol's feature frame for the most recent `days` bars."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+
+    def fetch_stock_data(
+        self, symbol: str, days: int = 100, *, source: str = "auto"
+    ) -> pd.DataFrame:
+        """Features and the `direction` target's labels for the last `days` bars that have one.
+
+        History before the window is used to warm up the rolling features, never back-filled.
+        `attrs["provenance"]` says where the bars came from (and whether they are synthetic);
+        `attrs["bars"]` keeps the bars so the engine can train on the same data.
+        """
+        if days < 1:
+            raise ValueError(f"days must be at least 1, got {days}")
+        bars = resolve_bars(symbol, source, self.settings)
+        features, labels = labelled_frame(
+            bars.frame.iloc[-(days + WARMUP_BARS + 1) :], TrialConfig(symbol=symbol), macro={}
+        )
+        frame = features.join(labels).iloc[-days:].copy()
+        frame.attrs["provenance"] = bars.provenance.model_dump(mode="json")
+        frame.attrs["bars"] = bars
+        return frame
+
+
+class MLTrainer:
+    """The seed's Phase 5 system: one natural-language instruction in, one trained trial and a
+    feedback question out. Safe to call from several threads at once; like a session, each
+    instruction builds on the last one ("now switch to SVM")."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or load_settings()
+        self.bridge = MLAgentBridge()
+        self.ml_engine = MLEngine(self.settings)
+        self.compliance = ComplianceEngine(self.settings)
+
+    def process_ai_instruction(
+        self, instruction: str, *, defaults: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Parse, check, train, and phrase the result as the next question for the AI.
+
+        `defaults` (trial settings) fill in what the instruction leaves out; an instruction
+        that says otherwise is refused, naming both values.
+        """
+        read = read_instruction(self.bridge, self.compliance, instruction, defaults)
+        if read.config is None:
+            assert read.refusal is not None
+            return instruction_outcome(read, read.refusal)
+        result = self.ml_engine.train_model(read.config)
+        if result.get("type") == "training_complete":
+            metrics.record_trial(result)
+        return instruction_outcome(read, result)

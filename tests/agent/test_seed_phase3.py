@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from mltrainer.engine import MLEngine
+from mltrainer.agent.seed import MLAgentBridge, MLEngine
 
 
 @pytest.fixture(autouse=True)
@@ -51,9 +51,8 @@ def test_real_model_training() -> None:
 
 def test_multiple_models() -> None:
     """Test training different model types"""
-    bridge_module = pytest.importorskip("mltrainer.agent.bridge")
     engine = MLEngine()
-    bridge = bridge_module.MLAgentBridge()
+    bridge = MLAgentBridge()
 
     test_instructions = [
         "Train random forest on AAPL",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from mltrainer.engine.data import DataFetcher
+from mltrainer.agent.seed import DataFetcher
 
 
 @pytest.fixture(autouse=True)
