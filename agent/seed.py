@@ -27,8 +27,9 @@ from mltrainer.agent.bridge.reply import ParsedReply
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet
 from mltrainer.engine.data.registry import resolve_bars
+from mltrainer.engine.design import labelled_frame
 from mltrainer.engine.errors import ConfigError, MLTrainerError
-from mltrainer.engine.features import WARMUP_BARS, build_features
+from mltrainer.engine.features import WARMUP_BARS
 from mltrainer.engine.models import model_catalog
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings, load_settings
@@ -252,7 +253,7 @@ class DataFetcher:
     def fetch_stock_data(
         self, symbol: str, days: int = 100, *, source: str = "auto"
     ) -> pd.DataFrame:
-        """Features and target for the last `days` bars that have a label.
+        """Features and the `direction` target's labels for the last `days` bars that have one.
 
         History before the window is used to warm up the rolling features, never back-filled.
         `attrs["provenance"]` says where the bars came from (and whether they are synthetic);
@@ -261,8 +262,10 @@ class DataFetcher:
         if days < 1:
             raise ValueError(f"days must be at least 1, got {days}")
         bars = resolve_bars(symbol, source, self.settings)
-        features = build_features(bars.frame.iloc[-(days + WARMUP_BARS + 1) :])
-        frame = features.iloc[-days:].copy()
+        features, labels = labelled_frame(
+            bars.frame.iloc[-(days + WARMUP_BARS + 1) :], TrialConfig(symbol=symbol), macro={}
+        )
+        frame = features.join(labels).iloc[-days:].copy()
         frame.attrs["provenance"] = bars.provenance.model_dump(mode="json")
         frame.attrs["bars"] = bars
         return frame

@@ -1,6 +1,7 @@
-"""Comparing recorded trials honestly: paired tests on the same selection days, p-values
-adjusted (Holm) over every try on the dataset, and the best trial next to what luck reaches:
-the best-of-N noise bar, the deflated Sharpe ratio and the probability of backtest overfitting.
+"""Comparing recorded trials honestly: paired tests on the same selection days (the research
+target's test), p-values adjusted (Holm) over every try on the dataset, and the best trial next
+to what luck reaches: the best-of-N noise bar, the deflated Sharpe ratio and the probability of
+backtest overfitting. Only trials of one target are compared: their scores mean the same.
 """
 
 from __future__ import annotations
@@ -8,13 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from mltrainer.engine.errors import ConfigError
 from mltrainer.engine.ledger import Ledger, TrialPredictions
 from mltrainer.engine.runner import result_summary
 from mltrainer.engine.selection import adjusted_p_values, selection_stats
-from mltrainer.engine.stats import mcnemar_two_sided
+from mltrainer.engine.targets import get_target, recorded_target
 from mltrainer.engine.trial import RankBy
 
 
@@ -23,13 +22,6 @@ def rank_value(result: dict[str, Any], rank_by: RankBy) -> float:
     if rank_by == "sharpe":
         return float(result["backtest"]["long_flat"]["sharpe"])
     return float(result.get("selection_accuracy", result.get("test_accuracy", 0.0)))
-
-
-def _correct_by_day(predictions: TrialPredictions) -> dict[str, bool]:
-    return {
-        d: t == p
-        for d, t, p in zip(predictions.dates, predictions.y_true, predictions.y_pred, strict=True)
-    }
 
 
 def compare_trials(
@@ -48,9 +40,18 @@ def compare_trials(
             raise ConfigError(f"no recorded trial '{key}'; list them with `mltrainer trials list`")
         results.append(result)
         predictions.append(stored)
+    targets: dict[str, list[int]] = {}
+    for result in results:
+        targets.setdefault(recorded_target(result["config"]), []).append(result["trial"])
+    if len(targets) > 1:
+        listed = "; ".join(f"{name}: trials {numbers}" for name, numbers in targets.items())
+        raise ConfigError(
+            "compare trials of one target at a time (their scores and tests differ); these "
+            f"predict {listed}: pass the trial numbers of one"
+        )
+    target = get_target(next(iter(targets)))
     order = sorted(range(len(results)), key=lambda i: rank_value(results[i], rank_by), reverse=True)
     best = order[0]
-    best_by_day = _correct_by_day(predictions[best])
     adjusted: dict[str, dict[int, float]] = {}
     rows = []
     for i in order:
@@ -62,14 +63,9 @@ def compare_trials(
         row["p_value_adjusted"] = adjusted.get(dataset or "", {}).get(result["trial"])
         row["tries"] = len(adjusted.get(dataset or "", {})) or None
         if i != best:
-            shared = [
-                (best_by_day[d], right)
-                for d, right in _correct_by_day(predictions[i]).items()
-                if d in best_by_day
-            ]
-            pairs = np.array(shared, dtype=bool).reshape(-1, 2)
-            row["shared_days"] = len(shared)
-            row["p_vs_best"] = mcnemar_two_sided(pairs[:, 0], pairs[:, 1]) if shared else None
+            paired = target.paired_test(predictions[best], predictions[i])
+            row["shared_days"] = paired.days
+            row["p_vs_best"] = paired.p_value
         rows.append(row)
     top = results[best]
     dataset = top.get("dataset", {}).get("key")

@@ -1,4 +1,4 @@
-"""Features computed from past data only, and the label: the direction of the bar `horizon` ahead.
+"""Features computed from past data only; the labels are the research target's (`targets/`).
 
 Every rolling window looks backwards and warm-up rows are dropped, never back-filled, so changing
 a future bar can never change an earlier feature row (a property test checks this). Macro series
@@ -14,7 +14,6 @@ import pandas as pd
 
 from mltrainer.engine.data.base import SeriesSet
 from mltrainer.engine.errors import ConfigError
-from mltrainer.engine.trial import Execution
 
 N_LAGS = 5
 LAG_FEATURES = tuple(f"ret_lag_{k}" for k in range(1, N_LAGS + 1))
@@ -33,7 +32,6 @@ DEFAULT_FEATURES: tuple[str, ...] = (
 )
 OPTIONAL_FEATURES: tuple[str, ...] = ("sma_20", "sma_50", "range")
 ALL_FEATURES: tuple[str, ...] = DEFAULT_FEATURES + OPTIONAL_FEATURES
-LABEL_COLUMNS = ("target", "next_return", "previous_direction")
 WARMUP_BARS = 50
 
 
@@ -79,18 +77,9 @@ def build_features(
     bars: pd.DataFrame,
     *,
     lookback: int = 20,
-    horizon: int = 1,
     macro: Mapping[str, SeriesSet] | None = None,
-    execution: Execution = "next_bar",
 ) -> pd.DataFrame:
-    """All feature columns plus `target`, `next_return` and `previous_direction`.
-
-    `next_return` is what a position decided at this row's close earns: with `next_bar`
-    execution the order fills a bar later, so it earns the return from t+1 to t+2; with
-    `close` (market-on-close) it earns t to t+1, trading at the very price that produced
-    the signal. Rows still warming up are dropped; the last rows, whose label or return lies
-    beyond the data, are dropped too.
-    """
+    """All feature columns, on the rows past their warm-up (no row is back-filled)."""
     close = bars["close"].astype(float)
     volume = bars["volume"].astype(float)
     returns = close.pct_change(fill_method=None)
@@ -115,14 +104,7 @@ def build_features(
     for series_id, series in (macro or {}).items():
         columns[f"macro_{series_id}"] = macro_asof(pd.DatetimeIndex(bars.index), series)
     features = pd.DataFrame(columns, index=bars.index).replace([np.inf, -np.inf], np.nan)
-    future = close.shift(-horizon)
-    features["target"] = (future > close).astype(float).where(future.notna())
-    entry = close if execution == "close" else close.shift(-1)
-    features["next_return"] = entry.shift(-1) / entry - 1.0
-    features["previous_direction"] = (close > close.shift(horizon)).astype(float)
-    feature_columns = [c for c in features.columns if c not in LABEL_COLUMNS]
-    features = features.dropna(subset=feature_columns)
-    return features.dropna(subset=["target", "next_return"])
+    return features.dropna()
 
 
 def select_features(requested: Sequence[str] | None, macro_ids: Sequence[str]) -> list[str]:

@@ -12,15 +12,17 @@ import numpy as np
 import pandas as pd
 
 from mltrainer.engine.data.base import BarSet, SeriesSet, content_hash
+from mltrainer.engine.design import build_design
 from mltrainer.engine.errors import InsufficientDataError
 from mltrainer.engine.ledger import DatasetRow, TrialPredictions
 from mltrainer.engine.models import resolve_model
 from mltrainer.engine.runner import (
-    build_design,
     check_deadline,
     fit_for_prediction,
+    fresh_pipeline,
     score_segment,
 )
+from mltrainer.engine.targets import get_target
 from mltrainer.engine.trial import HoldoutScore, Segment, TrialConfig
 from mltrainer.engine.validation import split_at
 
@@ -76,19 +78,19 @@ def score_holdout(
         purge=config.horizon + config.embargo,
         min_test_size=MIN_HOLDOUT_ROWS,
     )
-    pipeline = spec.make_estimator(params, config.seed)
-    if spec.sequence:
-        pipeline.set_params(model__window=config.lookback)
+    pipeline = fresh_pipeline(spec, params, config)
     check_deadline(deadline, "before the holdout fit")
     fit_for_prediction(pipeline, design.X[train_idx], design.y[train_idx])
-    scored = score_segment(pipeline, design, train_idx, holdout_idx, config)
+    segment = score_segment(
+        get_target(config.target), pipeline, design, train_idx, holdout_idx, config
+    ).segment
     train_dates, holdout_dates = design.dates[train_idx], design.dates[holdout_idx]
     score = HoldoutScore(
-        accuracy=scored.metrics.accuracy,
-        metrics=scored.metrics,
-        baselines=scored.baselines,
-        backtest=scored.backtest,
+        accuracy=segment.headline,
+        metrics=segment.metrics,
+        baselines=segment.baselines,
+        backtest=segment.backtest,
         period=(holdout_dates[0].date(), holdout_dates[-1].date()),
         train_period=(train_dates[0].date(), train_dates[-1].date()),
     )
-    return HoldoutRun(score, scored.predictions, notes)
+    return HoldoutRun(score, segment.predictions, notes)

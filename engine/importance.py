@@ -19,11 +19,11 @@ from pydantic import BaseModel, Field
 
 from mltrainer.engine.data.base import content_hash
 from mltrainer.engine.data.registry import resolve_bars, resolve_series
+from mltrainer.engine.design import build_design
 from mltrainer.engine.errors import ConfigError
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.models import resolve_model
 from mltrainer.engine.persistence import load_model
-from mltrainer.engine.runner import build_design
 from mltrainer.engine.settings import Settings
 from mltrainer.engine.trial import TrialConfig
 

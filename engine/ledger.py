@@ -17,9 +17,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from mltrainer.engine.store import connected, ensure_schema, transaction
+from mltrainer.engine.targets.registry import DEFAULT_TARGET
 from mltrainer.engine.trial import TrialResult
 
 _TABLES = """
@@ -158,6 +159,7 @@ class TryRow(BaseModel):
     """One try on a dataset, as the selection statistics need it."""
 
     trial: int
+    target: str = Field(description="the research target it predicted")
     p_value: float
     sharpe: float
     active_sharpe: float | None
@@ -339,9 +341,9 @@ class Ledger:
                 TryRow(**dict(r))
                 for r in connection.execute(
                     "SELECT trial, p_value, sharpe, active_sharpe, window_start, window_end, "
-                    "session "
+                    "session, COALESCE(json_extract(config, '$.target'), ?) AS target "
                     "FROM trials WHERE dataset = ? ORDER BY trial",
-                    (dataset,),
+                    (DEFAULT_TARGET, dataset),
                 )
             ]
 

@@ -15,7 +15,7 @@ from mltrainer.engine.errors import ConfigError
 from mltrainer.engine.ledger import Ledger, LedgerRow, TrialPredictions
 from mltrainer.engine.metrics import strategy_returns
 from mltrainer.engine.selection import adjusted_p_values
-from mltrainer.engine.stats import best_of_n_accuracy
+from mltrainer.engine.targets import get_target, recorded_target
 
 STRATEGY_LABELS = {
     "long_flat": "long/flat",
@@ -125,9 +125,8 @@ def equity_curves(ledger: Ledger, trial: int) -> EquityCurves:
     total return the trial reported."""
     result, predictions = _recorded(ledger, trial)
     cost = float(result["config"]["cost_bps"])
-    series = strategy_returns(
-        np.asarray(predictions.y_pred), np.asarray(predictions.next_return), cost_bps=cost
-    )
+    positions = get_target(recorded_target(result["config"])).positions(predictions)
+    series = strategy_returns(positions, np.asarray(predictions.next_return), cost_bps=cost)
     curves = []
     for strategy, (_, returns) in series.items():
         equity = np.cumprod(1.0 + returns)
@@ -177,8 +176,8 @@ def session_accuracy(
         if dataset is not None and dataset not in tries_by_dataset:
             tries_by_dataset[dataset] = [t.trial for t in ledger.tries(dataset)]
         tries = sum(1 for t in tries_by_dataset.get(dataset or "", [trial]) if t <= trial)
-        days = len(predictions.dates)
-        noise, noise_95 = best_of_n_accuracy(max(tries, 1), max(days, 1))
+        target = get_target(recorded_target(result["config"]))
+        noise, noise_95 = target.noise_bar(max(tries, 1), predictions)
         baselines = result["baselines"]
         points.append(
             AccuracyPoint(
@@ -190,7 +189,7 @@ def session_accuracy(
                 ),
                 baseline_name=baselines["best_name"],
                 baseline_accuracy=baselines["best_accuracy"],
-                days=days,
+                days=len(predictions.dates),
                 tries=max(tries, 1),
                 noise_bar=noise,
                 noise_bar_95=noise_95,

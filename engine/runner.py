@@ -1,7 +1,7 @@
-"""One trial, start to finish, as a pure function of its config and data: features, walk-forward
-folds inside the training period, a final fit, and out-of-sample metrics on the selection
-segment against baselines. `score_segment` is shared with `finalize`, which scores the same
-way on the locked holdout.
+"""One trial, start to finish, as a pure function of its config and data: the design (features
+and the research target's labels), walk-forward folds inside the training period, a final fit,
+and the target's out-of-sample scores on the selection segment. `score_segment` is shared with
+`finalize`, which scores the same way on the locked holdout.
 """
 
 from __future__ import annotations
@@ -15,26 +15,16 @@ from importlib.metadata import version
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.pipeline import Pipeline
 
 from mltrainer.engine.data.base import BarSet, SeriesSet
-from mltrainer.engine.errors import DeadlineError, InsufficientDataError
-from mltrainer.engine.features import build_features, select_features
+from mltrainer.engine.design import Design, build_design, check_estimator
+from mltrainer.engine.errors import DeadlineError
 from mltrainer.engine.ledger import TrialPredictions
-from mltrainer.engine.metrics import (
-    baselines,
-    classification_metrics,
-    strategy_returns,
-    strategy_stats,
-)
 from mltrainer.engine.models import ModelSpec, resolve_model
 from mltrainer.engine.progress import report
+from mltrainer.engine.targets import DEFAULT_TARGET, ResearchTarget, SegmentScore, get_target
 from mltrainer.engine.trial import (
-    Backtest,
-    Baselines,
-    ClassificationMetrics,
     DatasetInfo,
     FoldScore,
     Timings,
@@ -44,8 +34,6 @@ from mltrainer.engine.trial import (
 from mltrainer.engine.validation import WalkForwardSplit, split_at
 
 CODE_VERSION = version("mltrainer")
-# Enough for a chronological split with a purge gap and at least two small walk-forward folds.
-MIN_ROWS = 120
 
 
 @dataclass(frozen=True)
@@ -55,42 +43,15 @@ class TrialOutcome:
     predictions: TrialPredictions
 
 
-@dataclass(frozen=True)
-class Design:
-    """The rows a model sees: inputs, labels and what the metrics need, aligned by date."""
-
-    X: np.ndarray
-    y: np.ndarray
-    next_return: np.ndarray
-    previous_direction: np.ndarray
-    dates: pd.DatetimeIndex
-
-
-def _design(frame: pd.DataFrame, columns: list[str], spec: ModelSpec, lookback: int) -> Design:
-    values = frame[columns].to_numpy(dtype=np.float64)
-    offset = 0
-    if spec.sequence:
-        # Each row becomes the last `lookback` rows of features, oldest first, all in the past.
-        values = sliding_window_view(values, (lookback, values.shape[1]))[:, 0].reshape(
-            -1, lookback * values.shape[1]
-        )
-        offset = lookback - 1
-    return Design(
-        X=np.ascontiguousarray(values),
-        y=frame["target"].to_numpy(dtype=np.int64)[offset:],
-        next_return=frame["next_return"].to_numpy(dtype=np.float64)[offset:],
-        previous_direction=frame["previous_direction"].to_numpy(dtype=np.int64)[offset:],
-        dates=pd.DatetimeIndex(frame.index[offset:]),
-    )
-
-
 def model_id_for(config: TrialConfig, spec: ModelSpec, data_hashes: list[str]) -> str:
     """Same config on the same data -> the same id; anything that changes numbers changes it.
 
     Parameters are hashed after defaults are filled in, so `{}` and the defaults written out
-    (the same model) share an id.
+    (the same model) share an id. The default target is left out of the hash: ids of trials
+    recorded before there were targets stay what they were.
     """
-    payload = config.model_dump(mode="json", exclude={"save_model"})
+    left_out = {"save_model"} | ({"target"} if config.target == DEFAULT_TARGET else set())
+    payload = config.model_dump(mode="json", exclude=left_out)
     payload["model"] = spec.name
     payload["params"] = spec.validate_params(config.params)
     digest = hashlib.sha256(
@@ -106,19 +67,6 @@ def _data_label(synthetic: bool, bars: BarSet) -> str:
     return "CALLER DATA" if bars.provenance.source == "caller" else "REAL DATA"
 
 
-def _predict(pipeline: Pipeline, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Calls and P(up). With probabilities, the call is their argmax (ties to the first class),
-    which is what every registry model's `predict` computes, so the model runs once, not twice."""
-    if not hasattr(pipeline, "predict_proba"):
-        return np.asarray(pipeline.predict(X), dtype=np.int64), None
-    proba = np.asarray(pipeline.predict_proba(X), dtype=np.float64)
-    classes = np.asarray(pipeline.classes_)
-    calls = classes[np.argmax(proba, axis=1)].astype(np.int64)
-    if 1 not in classes:
-        return calls, np.zeros(len(X))
-    return calls, proba[:, list(classes).index(1)]
-
-
 def _convergence_note(pipeline: Pipeline, spec: ModelSpec) -> str | None:
     """Iterative models that stopped at their iteration cap: worth saying next to the numbers."""
     model = pipeline.steps[-1][1]
@@ -131,82 +79,36 @@ def _convergence_note(pipeline: Pipeline, spec: ModelSpec) -> str | None:
     return None
 
 
-def build_design(
-    config: TrialConfig, frame: pd.DataFrame, macro: Mapping[str, SeriesSet], spec: ModelSpec
-) -> tuple[Design, list[str]]:
-    """Features and labels of `frame` as the model sees them; refuses too little data."""
-    features = build_features(
-        frame,
-        lookback=config.lookback,
-        horizon=config.horizon,
-        macro=macro,
-        execution=config.execution,
-    )
-    columns = select_features(config.features, list(macro))
-    needed = MIN_ROWS + (config.lookback if spec.sequence else 0)
-    if len(features) < needed:
-        raise InsufficientDataError(
-            f"{len(features)} usable rows for {config.symbol} after warm-up (days={config.days}, "
-            f"lookback={config.lookback}, horizon={config.horizon}); {spec.name} needs at least "
-            f"{needed}. Use more history (days, start/end) or a shorter lookback"
-        )
-    return _design(features, columns, spec, config.lookback), columns
-
-
 @dataclass(frozen=True)
 class Scored:
-    """One fitted pipeline's numbers on one stretch of rows."""
+    """One fitted pipeline's numbers on one stretch of rows, and how long it took to predict."""
 
-    metrics: ClassificationMetrics
-    baselines: Baselines
-    backtest: Backtest
-    predictions: TrialPredictions
+    segment: SegmentScore
     predict_seconds: float
 
 
 def score_segment(
+    target: ResearchTarget,
     pipeline: Pipeline,
     design: Design,
-    train_idx: np.ndarray,
-    scored_idx: np.ndarray,
+    fit_rows: np.ndarray,
+    scored_rows: np.ndarray,
     config: TrialConfig,
 ) -> Scored:
-    """Predict `scored_idx`, then accuracy, baselines (majority class from `train_idx`), and
-    the strategies after costs under the config's execution model."""
+    """Forecast `scored_rows` with `pipeline`, then the target's scores of those forecasts."""
     tick = time.perf_counter()
-    X, y = design.X[scored_idx], design.y[scored_idx]
-    predicted, proba = _predict(pipeline, X)
+    forecast = target.forecast(pipeline, design.X[scored_rows])
     seconds = time.perf_counter() - tick
-    next_returns = design.next_return[scored_idx]
-    series = strategy_returns(predicted, next_returns, cost_bps=config.cost_bps)
-    active = series["long_flat"][1] - series["buy_and_hold"][1]
-    backtest = Backtest(
-        cost_bps=config.cost_bps,
-        execution=config.execution,
-        active_sharpe=strategy_stats(active, None).sharpe,
-        **{name: strategy_stats(returns, held) for name, (held, returns) in series.items()},
-    )
-    return Scored(
-        metrics=classification_metrics(y, predicted, proba),
-        baselines=baselines(
-            design.y[train_idx],
-            y,
-            design.previous_direction[scored_idx],
-            predicted,
-            horizon=config.horizon,
-        ),
-        backtest=backtest,
-        predictions=TrialPredictions(
-            dates=[d.date().isoformat() for d in design.dates[scored_idx]],
-            y_true=y.tolist(),
-            y_pred=predicted.tolist(),
-            proba_up=None if proba is None else proba.tolist(),
-            next_return=next_returns.tolist(),
-            strategy_return=series["long_flat"][1].tolist(),
-            buy_hold_return=series["buy_and_hold"][1].tolist(),
-        ),
-        predict_seconds=seconds,
-    )
+    return Scored(target.score(forecast, design, fit_rows, scored_rows, config), seconds)
+
+
+def fresh_pipeline(spec: ModelSpec, params: dict[str, Any], config: TrialConfig) -> Pipeline:
+    """The config's unfitted model. Built anew for every fit rather than cloned: the same
+    pipeline, without `clone`'s signature introspection on every fold."""
+    built = spec.make_estimator(params, config.seed)
+    if spec.sequence:
+        built.set_params(model__window=config.lookback)
+    return built
 
 
 def fit_for_prediction(pipeline: Pipeline, X: np.ndarray, y: np.ndarray) -> Pipeline:
@@ -257,6 +159,9 @@ def run_trial(
     ]
     spec = resolve_model(config.model)
     params = spec.validate_params(config.params)
+    target = get_target(config.target)
+    pipeline = fresh_pipeline(spec, params, config)
+    check_estimator(pipeline, spec, config)
     timings = Timings(data=data_seconds)
     started = time.perf_counter()
 
@@ -273,26 +178,17 @@ def run_trial(
         detail=f" with train_ratio={config.train_ratio}",
     )
 
-    def fresh() -> Pipeline:
-        # Built anew rather than cloned: the same unfitted pipeline, without `clone`'s
-        # signature introspection on every fold.
-        built = spec.make_estimator(params, config.seed)
-        if spec.sequence:
-            built.set_params(model__window=config.lookback)
-        return built
-
-    pipeline = fresh()
     X_train, y_train = design.X[train_idx], design.y[train_idx]
     folds: list[FoldScore] = []
     splitter = WalkForwardSplit(n_splits=config.folds, purge=config.horizon, embargo=config.embargo)
     for number, (fold_train, fold_test) in enumerate(splitter.split(X_train), start=1):
         check_deadline(deadline, f"before walk-forward fold {number} of {config.folds}")
         report("walk-forward fold", number, config.folds)
-        fold_model = fresh()
+        fold_model = fresh_pipeline(spec, params, config)
         tick = time.perf_counter()
         fit_for_prediction(fold_model, X_train[fold_train], y_train[fold_train])
         tock = time.perf_counter()
-        fold_pred = fold_model.predict(X_train[fold_test])
+        fold_score = target.fit_score(fold_model, X_train[fold_test], y_train[fold_test])
         timings.fit += tock - tick
         timings.predict += time.perf_counter() - tock
         fold_dates = design.dates[train_idx][fold_test]
@@ -303,7 +199,7 @@ def run_trial(
                 test_rows=len(fold_test),
                 test_start=fold_dates[0].date(),
                 test_end=fold_dates[-1].date(),
-                accuracy=float(np.mean(fold_pred == y_train[fold_test])),
+                accuracy=fold_score,
             )
         )
 
@@ -315,17 +211,17 @@ def run_trial(
     if note := _convergence_note(pipeline, spec):
         notes.append(note)
     tock = time.perf_counter()
-    train_pred = pipeline.predict(X_train)
+    train_accuracy = target.fit_score(pipeline, X_train, y_train)
     timings.predict += time.perf_counter() - tock
 
     tick = time.perf_counter()
-    scored = score_segment(pipeline, design, train_idx, selection_idx, config)
+    scored = score_segment(target, pipeline, design, train_idx, selection_idx, config)
     timings.predict += scored.predict_seconds
     timings.metrics = time.perf_counter() - tick - scored.predict_seconds
     timings.total = time.perf_counter() - started + data_seconds
 
     synthetic = synthetic_inputs(bars, macro)
-    train_accuracy = float(np.mean(train_pred == y_train))
+    segment = scored.segment
     hashes = [dataset.used_hash, *(s.provenance.content_hash for s in macro.values())]
     train_dates, selection_dates = design.dates[train_idx], design.dates[selection_idx]
     result = TrialResult(
@@ -333,16 +229,16 @@ def run_trial(
         model=spec.name,
         symbol=config.symbol,
         train_accuracy=train_accuracy,
-        selection_accuracy=scored.metrics.accuracy,
-        overfitting_risk=train_accuracy - scored.metrics.accuracy,
+        selection_accuracy=segment.headline,
+        overfitting_risk=train_accuracy - segment.headline,
         synthetic=synthetic,
         data_label=_data_label(synthetic, bars),
         config=config.model_copy(update={"model": spec.name, "params": params}),
-        selection=scored.metrics,
+        selection=segment.metrics,
         walk_forward=folds,
         walk_forward_accuracy=float(np.mean([f.accuracy for f in folds])),
-        baselines=scored.baselines,
-        backtest=scored.backtest,
+        baselines=segment.baselines,
+        backtest=segment.backtest,
         features=columns,
         train_period=(train_dates[0].date(), train_dates[-1].date()),
         selection_period=(selection_dates[0].date(), selection_dates[-1].date()),
@@ -354,7 +250,7 @@ def run_trial(
         code_version=CODE_VERSION,
         notes=notes,
     )
-    return TrialOutcome(result=result, pipeline=pipeline, predictions=scored.predictions)
+    return TrialOutcome(result=result, pipeline=pipeline, predictions=segment.predictions)
 
 
 def result_summary(result: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,12 +12,12 @@ import numpy as np
 from mltrainer.engine.ledger import Ledger, TrialPredictions, TryRow
 from mltrainer.engine.stats import (
     SharpeMoments,
-    best_of_n_accuracy,
     deflated_sharpe,
     holm_adjusted,
     probabilistic_sharpe,
     probability_of_backtest_overfitting,
 )
+from mltrainer.engine.targets import get_target
 from mltrainer.engine.trial import SelectionStats
 
 BARS_PER_YEAR = 252
@@ -51,10 +51,10 @@ def selection_stats(
     in a window where the market rose, any mostly-long strategy has a high Sharpe, and
     deflating that would reward the drift, not the model."""
     tries = ledger.tries(dataset)
-    if not any(t.trial == trial for t in tries):
+    this = next((t for t in tries if t.trial == trial), None)
+    if this is None:
         raise ValueError(f"trial {trial} is not recorded on dataset {dataset}")
-    n_days = len(predictions.dates)
-    noise, noise_95 = best_of_n_accuracy(len(tries), max(n_days, 1))
+    noise, noise_95 = get_target(this.target).noise_bar(len(tries), predictions)
     psr = dsr = None
     active = predictions.active_return()
     moments = SharpeMoments.of(active) if active is not None else None

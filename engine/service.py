@@ -32,11 +32,12 @@ from mltrainer.engine.finalize import score_holdout
 from mltrainer.engine.holdout import Development, dataset_key, development_bars, lock_holdout
 from mltrainer.engine.importance import FeatureImportance, permutation_importance
 from mltrainer.engine.ledger import Ledger, Look
-from mltrainer.engine.metrics import backtest, classification_metrics
+from mltrainer.engine.metrics import backtest, strategy_returns
 from mltrainer.engine.models import resolve_model
 from mltrainer.engine.persistence import commit_staged, discard_staged, recover_staged, stage_model
 from mltrainer.engine.selection import adjusted_p_values, same_window, selection_stats
 from mltrainer.engine.settings import Settings, load_settings
+from mltrainer.engine.targets import get_target, recorded_target
 from mltrainer.engine.trial import FinalResult, RankBy, SelectionStats, TrialConfig, TrialResult
 
 _recovered: set[Path] = set()
@@ -418,9 +419,10 @@ class ResearchService:
         cost = float(stored["config"]["cost_bps"] if cost_bps is None else cost_bps)
         if not 0.0 <= cost <= 100.0:
             raise ConfigError(f"cost_bps must be a number from 0 to 100, got {cost_bps!r}")
-        y_true = np.asarray(predictions.y_true)
-        y_pred = np.asarray(predictions.y_pred)
-        proba = None if predictions.proba_up is None else np.asarray(predictions.proba_up)
+        target = get_target(recorded_target(stored["config"]))
+        series = strategy_returns(
+            target.positions(predictions), np.asarray(predictions.next_return), cost_bps=cost
+        )
         execution = stored["config"].get("execution", "close")
         return {
             "status": "success",
@@ -432,11 +434,9 @@ class ResearchService:
             "synthetic": stored["synthetic"],
             "data_label": stored["data_label"],
             "selection_period": stored.get("selection_period", stored.get("test_period")),
-            "selection": classification_metrics(y_true, y_pred, proba).model_dump(),
+            "selection": target.metrics(predictions).model_dump(),
             "baselines": stored["baselines"],
-            "backtest": backtest(
-                y_pred, np.asarray(predictions.next_return), cost_bps=cost, execution=execution
-            ).model_dump(),
+            "backtest": backtest(series, cost_bps=cost, execution=execution).model_dump(),
         }
 
     def fetch(

@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 from mltrainer.engine.data.catalog import bar_source_names
 from mltrainer.engine.data.provenance import Provenance
 from mltrainer.engine.errors import validation_message
+from mltrainer.engine.targets.registry import DEFAULT_TARGET, target_descriptions, target_names
 
 Execution = Literal["next_bar", "close"]
 RankBy = Literal["accuracy", "sharpe"]
@@ -29,6 +30,12 @@ def one_of(value: str, names: tuple[str, ...]) -> str:
     quoted = [repr(name) for name in names]
     expected = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
     raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+
+
+def _target_description() -> str:
+    """What each registered target predicts, for the LLM reading the schema."""
+    described = "; ".join(f"{name} = {text}" for name, text in target_descriptions().items())
+    return f"what the model predicts: {described}"
 
 
 class TrialConfig(BaseModel):
@@ -62,9 +69,14 @@ class TrialConfig(BaseModel):
         le=250,
         description="bars of history per row (momentum, volatility, LSTM window)",
     )
-    horizon: int = Field(
-        default=1, ge=1, le=20, description="predict direction this many bars ahead"
+    target: str = Field(
+        default=DEFAULT_TARGET,
+        json_schema_extra=lambda schema: schema.update(
+            enum=list(target_names()), description=_target_description()
+        ),
+        description="what the model predicts",
     )
+    horizon: int = Field(default=1, ge=1, le=20, description="predict this many bars ahead")
     folds: int = Field(
         default=5, ge=2, le=20, description="walk-forward folds inside the training period"
     )
@@ -109,6 +121,12 @@ class TrialConfig(BaseModel):
         literal's choices."""
         return one_of(value, bar_source_names())
 
+    @field_validator("target")
+    @classmethod
+    def _known_target(cls, value: str) -> str:
+        """Names from the target registry (built-in and registered)."""
+        return one_of(value, target_names())
+
     @field_validator("symbol")
     @classmethod
     def _ticker(cls, value: str) -> str:
@@ -141,18 +159,37 @@ class ClassificationMetrics(_Result):
     n: int
 
 
+def _absent(value: float | None) -> bool:
+    return value is None
+
+
 class Baselines(_Result):
     """Rules that need no model, and two tests of the model against the best of them.
+
+    The rules are the research target's. The `direction` target's three are fields, under the
+    names every result written so far has; another target's rules are extra fields under the
+    names it gives them (and a field it has no rule for is left out).
 
     With `horizon > 1` neighbouring labels overlap, so both tests use every `horizon`-th day
     only (`tested_days` of them); the accuracies above are over every day.
     """
 
-    majority_class: float = Field(
-        description="accuracy of always predicting the training period's majority class"
+    model_config = ConfigDict(defer_build=True, extra="allow")
+    __pydantic_extra__: dict[str, float] = Field(init=False)
+
+    majority_class: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="accuracy of always predicting the training period's majority class",
     )
-    always_up: float
-    previous_direction: float
+    always_up: float | None = Field(
+        default=None, exclude_if=_absent, description="direction: accuracy of always calling up"
+    )
+    previous_direction: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="direction: accuracy of calling the last completed move's direction",
+    )
     best_name: str
     best_accuracy: float
     p_value: float = Field(
@@ -291,9 +328,10 @@ class SelectionStats(_Result):
     tries: int = Field(description="trials on the dataset, all sessions")
     p_value_adjusted: float = Field(description="Holm over those tries")
     noise_bar: float = Field(
-        description="accuracy the best of `tries` coin flips reaches on average on that many days"
+        description="the headline score the best of `tries` skill-less forecasters reaches on "
+        "average on those days (for direction: the accuracy of the best of that many coin flips)"
     )
-    noise_bar_95: float = Field(description="95th percentile of that best-of-N accuracy")
+    noise_bar_95: float = Field(description="95th percentile of that best-of-N score")
     sharpe: float = Field(description="annualised Sharpe of the trial's long/flat strategy")
     active_sharpe: float = Field(
         description="annualised Sharpe of long/flat minus buy-and-hold, the returns PSR, DSR "

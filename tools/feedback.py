@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
+from mltrainer.engine.targets import DEFAULT_TARGET
 from mltrainer.engine.trial import TrialConfig
 from mltrainer.prompts import load_text
 
@@ -126,16 +127,18 @@ def config_line(config: Mapping[str, Any]) -> str:
     """The whole configuration of a trial in one line: `model on SYMBOL: name=value, ...`.
 
     Every setting is shown, defaults included, so what ran is never a guess; hyper-parameters
-    are shown where they differ from the model's defaults.
+    are shown where they differ from the model's defaults, and the target where it is not the
+    default (so a direction trial reads as it did before there were targets).
     """
     fields = TrialConfig.model_fields
     model = _label(config.get("model")) or str(fields["model"].default)
     symbol = _label(config.get("symbol")) or "?"
     parts = []
     for name, field in fields.items():
-        if name in _OWN_SLOT:
+        value = config.get(name, field.default)
+        if name in _OWN_SLOT or (name == "target" and value == DEFAULT_TARGET):
             continue
-        parts.append(f"{name}={_value(config.get(name, field.default))}")
+        parts.append(f"{name}={_value(value)}")
     start, end, days = config.get("start"), config.get("end"), config.get("days")
     dates = [f"dates={start or 'first'}..{end or 'last'}"] if start or end else []
     dates += [f"days={days}"] if days else []

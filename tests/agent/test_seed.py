@@ -46,12 +46,7 @@ def rebuilt_selection_rows(result: dict[str, Any], dates: list[str]) -> np.ndarr
     config = result["config"]
     used = result["dataset"]["used"]
     bars = SampleSource().bars("MSFT").frame.loc[used["start"] : used["end"]]
-    features = build_features(
-        bars,
-        lookback=config["lookback"],
-        horizon=config["horizon"],
-        execution=config["execution"],
-    )
+    features = build_features(bars, lookback=config["lookback"])
     return features.loc[pd.DatetimeIndex(dates), result["features"]].to_numpy(dtype=np.float64)
 
 

@@ -11,7 +11,6 @@ from mltrainer.engine.errors import ConfigError
 from mltrainer.engine.features import (
     ALL_FEATURES,
     DEFAULT_FEATURES,
-    LABEL_COLUMNS,
     build_features,
     macro_asof,
     select_features,
@@ -49,10 +48,6 @@ def series_set(rows: list[tuple[str, float, str]], series_id: str = "X") -> Seri
     return SeriesSet(frame, make_provenance(frame, source="test", kind="real", symbol=series_id))
 
 
-def feature_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if c not in LABEL_COLUMNS]
-
-
 # --- no look-ahead -----------------------------------------------------------------------------
 
 
@@ -64,7 +59,6 @@ def feature_columns(frame: pd.DataFrame) -> list[str]:
     column=st.sampled_from(BAR_COLUMNS),
     factor=st.floats(0.05, 20.0).filter(lambda f: abs(f - 1.0) > 1e-6),
     lookback=st.integers(2, 60),
-    horizon=st.integers(1, 5),
     with_macro=st.booleans(),
 )
 def test_changing_a_future_bar_never_changes_an_earlier_feature_row(
@@ -74,7 +68,6 @@ def test_changing_a_future_bar_never_changes_an_earlier_feature_row(
     column: str,
     factor: float,
     lookback: int,
-    horizon: int,
     with_macro: bool,
 ) -> None:
     bars = random_bars(n_bars, seed)
@@ -87,20 +80,17 @@ def test_changing_a_future_bar_never_changes_an_earlier_feature_row(
         else None
     )
 
-    before = build_features(bars, lookback=lookback, horizon=horizon, macro=macro)
-    after = build_features(changed, lookback=lookback, horizon=horizon, macro=macro)
+    before = build_features(bars, lookback=lookback, macro=macro)
+    after = build_features(changed, lookback=lookback, macro=macro)
 
     cutoff = bars.index[k]
-    columns = feature_columns(before)
     pd.testing.assert_frame_equal(
-        before.loc[before.index < cutoff, columns],
-        after.loc[after.index < cutoff, columns],
-        check_exact=True,
+        before.loc[before.index < cutoff], after.loc[after.index < cutoff], check_exact=True
     )
 
 
 def test_features_have_no_missing_or_infinite_values() -> None:
-    features = build_features(random_bars(300, seed=1), lookback=30, horizon=3)
+    features = build_features(random_bars(300, seed=1), lookback=30)
 
     values = features.to_numpy(dtype=float)
     assert not np.isnan(values).any()
@@ -144,64 +134,14 @@ def test_every_feature_column_is_present() -> None:
         "ret_lag_3",
         "ret_lag_4",
         "ret_lag_5",
-        "target",
-        "next_return",
-        "previous_direction",
     ]
 
 
-# --- the label ---------------------------------------------------------------------------------
+def test_the_last_bar_has_a_feature_row():
+    # Features look back only: the newest bar is a row, although nothing after it is known.
+    bars = random_bars(120, seed=3)
 
-
-def written_out_bars() -> pd.DataFrame:
-    """49 zig-zag warm-up bars ending at 99, then 100, 101, 100.5, 100.5, 102, 101, 103."""
-    warm_up = [99.0 + 0.5 * (i % 2) for i in range(49)]
-    closes = [*warm_up, 100.0, 101.0, 100.5, 100.5, 102.0, 101.0, 103.0]
-    index = pd.bdate_range("2020-01-01", periods=len(closes), name="date").as_unit("ns")
-    return pd.DataFrame(
-        {"open": closes, "high": closes, "low": closes, "close": closes, "volume": 1e6},
-        index=index,
-    )
-
-
-def test_target_is_the_direction_of_the_next_bar() -> None:
-    bars = written_out_bars()
-
-    features = build_features(bars, execution="close")
-
-    # Rows 49..54; the last bar (55) has no next bar yet, so it has no label and is dropped.
-    assert list(features.index) == list(bars.index[49:55])
-    # 100->101 up, 101->100.5 down, 100.5->100.5 flat (not up), ->102 up, ->101 down, ->103 up.
-    assert features["target"].tolist() == [1.0, 0.0, 0.0, 1.0, 0.0, 1.0]
-    assert features["next_return"].tolist() == pytest.approx(
-        [0.01, 100.5 / 101 - 1, 0.0, 102 / 100.5 - 1, 101 / 102 - 1, 103 / 101 - 1]
-    )
-    # Direction of the bar just completed: 99->100, 100->101, 101->100.5, flat, up, down.
-    assert features["previous_direction"].tolist() == [1.0, 1.0, 0.0, 0.0, 1.0, 0.0]
-
-
-def test_next_bar_execution_earns_the_bar_after_the_next() -> None:
-    bars = written_out_bars()
-
-    features = build_features(bars)
-
-    # A call at the close of t fills at the close of t+1 and earns t+1 -> t+2; the last two
-    # bars (54, 55) have no such return yet and are dropped.
-    assert list(features.index) == list(bars.index[49:54])
-    assert features["target"].tolist() == [1.0, 0.0, 0.0, 1.0, 0.0]
-    assert features["next_return"].tolist() == pytest.approx(
-        [100.5 / 101 - 1, 0.0, 102 / 100.5 - 1, 101 / 102 - 1, 103 / 101 - 1]
-    )
-
-
-def test_target_looks_horizon_bars_ahead() -> None:
-    bars = written_out_bars()
-
-    features = build_features(bars, horizon=2)
-
-    assert list(features.index) == list(bars.index[49:54])
-    # close[t + 2] > close[t]: 100.5>100, 100.5>101, 102>100.5, 101>100.5, 103>102.
-    assert features["target"].tolist() == [1.0, 0.0, 1.0, 1.0, 1.0]
+    assert build_features(bars).index[-1] == bars.index[-1]
 
 
 # --- macro as-of join --------------------------------------------------------------------------

@@ -1,224 +1,36 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
 from mltrainer.engine.metrics import (
     backtest,
-    baselines,
-    classification_metrics,
     costed_returns,
+    position_returns,
+    strategy_returns,
     strategy_stats,
 )
+from mltrainer.engine.trial import Backtest
 
-# --- classification_metrics -------------------------------------------------------------------
+# --- position_returns -------------------------------------------------------------------------
 
+CLOSES = pd.Series([100.0, 101.0, 100.5, 100.5, 102.0])
 
-def test_classification_metrics_hand_computed_scores():
-    y_true = np.array([1, 0, 1, 1, 0, 1, 0, 0])
-    y_pred = np.array([1, 0, 0, 1, 1, 1, 0, 1])
 
-    scores = classification_metrics(y_true, y_pred, None)
+def test_a_position_at_the_close_earns_the_next_bar():
+    returns = position_returns(CLOSES, "close")
 
-    # 5 of 8 right; 3 true ups out of 5 up calls; 3 of 4 ups caught.
-    assert scores.accuracy == 0.625
-    assert scores.precision == 0.6
-    assert scores.recall == 0.75
-    assert scores.n == 8
+    assert returns.tolist()[:4] == pytest.approx([0.01, 100.5 / 101 - 1, 0.0, 102 / 100.5 - 1])
+    assert np.isnan(returns.iloc[4])
 
 
-def test_classification_metrics_without_probabilities_has_no_auc_or_log_loss():
-    scores = classification_metrics(np.array([0, 1, 1]), np.array([0, 1, 0]), None)
+def test_a_position_filled_next_bar_earns_the_bar_after_the_next():
+    returns = position_returns(CLOSES, "next_bar")
 
-    assert scores.auc is None
-    assert scores.log_loss is None
-
-
-def test_classification_metrics_auc_and_log_loss():
-    y_true = np.array([0, 0, 1, 1])
-    proba_up = np.array([0.1, 0.4, 0.35, 0.8])
-
-    scores = classification_metrics(y_true, (proba_up > 0.5).astype(int), proba_up)
-
-    # 3 of the 4 (up, down) pairs are ranked correctly.
-    assert scores.auc == 0.75
-    expected_loss = -(np.log(0.9) + np.log(0.6) + np.log(0.35) + np.log(0.8)) / 4
-    assert scores.log_loss == pytest.approx(expected_loss)
-    assert scores.log_loss == pytest.approx(0.4722880, abs=1e-7)
-
-
-def test_classification_metrics_match_scikit_learns_scorers_with_ties():
-    from sklearn.metrics import (
-        accuracy_score,
-        log_loss,
-        precision_score,
-        recall_score,
-        roc_auc_score,
-    )
-
-    rng = np.random.default_rng(2)
-    y_true = rng.integers(0, 2, 500)
-    proba_up = np.round(rng.uniform(0.0, 1.0, 500), 2)  # rounded: many tied scores
-    y_pred = (proba_up > 0.5).astype(int)
-
-    scores = classification_metrics(y_true, y_pred, proba_up)
-
-    assert scores.accuracy == pytest.approx(accuracy_score(y_true, y_pred))
-    assert scores.precision == pytest.approx(precision_score(y_true, y_pred))
-    assert scores.recall == pytest.approx(recall_score(y_true, y_pred))
-    assert scores.auc == pytest.approx(roc_auc_score(y_true, proba_up))
-    clipped = np.clip(proba_up, 1e-15, 1 - 1e-15)
-    assert scores.log_loss == pytest.approx(log_loss(y_true, clipped))
-
-
-def test_classification_metrics_no_up_calls_has_zero_precision():
-    scores = classification_metrics(np.array([1, 0, 1]), np.array([0, 0, 0]), None)
-
-    assert (scores.precision, scores.recall) == (0.0, 0.0)
-
-
-def test_classification_metrics_single_class_has_no_auc():
-    scores = classification_metrics(
-        np.array([1, 1, 1]), np.array([1, 0, 1]), np.array([0.7, 0.4, 0.9])
-    )
-
-    assert scores.auc is None
-    assert scores.log_loss is None
-    assert scores.accuracy == pytest.approx(2 / 3)
-
-
-def test_classification_metrics_clips_certain_wrong_probabilities():
-    scores = classification_metrics(np.array([1, 0]), np.array([0, 1]), np.array([0.0, 1.0]))
-
-    # Clipped to [1e-15, 1 - 1e-15]; 1 - 1e-15 rounds, so the down row's loss is not exact.
-    assert scores.log_loss == pytest.approx(-(np.log(1e-15) + np.log(1 - (1 - 1e-15))) / 2)
-    assert np.isfinite(scores.log_loss)
-    assert scores.auc == 0.0
-
-
-def test_classification_metrics_no_up_calls_scores_zero_precision():
-    scores = classification_metrics(np.array([1, 0, 1]), np.array([0, 0, 0]), None)
-
-    assert scores.precision == 0.0
-    assert scores.recall == 0.0
-
-
-# --- baselines --------------------------------------------------------------------------------
-
-
-def test_baselines_hand_computed():
-    result = baselines(
-        y_train=np.array([1, 1, 1, 0, 0]),
-        y_scored=np.array([0, 0, 0, 1, 1]),
-        previous_direction=np.array([0, 0, 1, 1, 1]),
-        y_pred=np.array([0, 0, 0, 1, 0]),
-    )
-
-    assert result.majority_class == 0.4
-    assert result.always_up == 0.4
-    assert result.previous_direction == 0.8
-    assert result.best_name == "previous_direction"
-    assert result.best_accuracy == 0.8
-    # P(X >= 4) for X ~ Binomial(5, 0.8) = 5 * 0.8**4 * 0.2 + 0.8**5
-    assert result.p_value == pytest.approx(0.73728)
-    # They disagree on day 2 (model right) and day 4 (baseline right): P(X >= 1), X ~ Bin(2, 1/2)
-    assert result.mcnemar_p_value == pytest.approx(0.75)
-    assert result.tested_days == 5
-
-
-def test_baselines_majority_class_comes_from_the_training_period():
-    # Down dominates the training period, up dominates the scored period.
-    result = baselines(
-        y_train=np.array([0, 0, 0, 1]),
-        y_scored=np.array([1, 1, 0, 1]),
-        previous_direction=np.array([0, 1, 1, 0]),
-        y_pred=np.array([1, 0, 1, 1]),
-    )
-
-    assert result.majority_class == 0.25
-    assert result.always_up == 0.75
-    assert result.best_name == "always_up"
-
-
-def test_baselines_training_tie_counts_as_up():
-    result = baselines(
-        y_train=np.array([0, 1, 0, 1]),
-        y_scored=np.array([1, 1, 0]),
-        previous_direction=np.array([0, 0, 1]),
-        y_pred=np.array([1, 0, 1]),
-    )
-
-    assert result.majority_class == pytest.approx(2 / 3)
-
-
-def _coin_flip_baselines(n_correct: int):
-    y_scored = np.tile([0, 1], 500)
-    y_pred = np.where(np.arange(1000) < n_correct, y_scored, 1 - y_scored)
-    return baselines(
-        y_train=np.tile([0, 1], 500),
-        y_scored=y_scored,
-        previous_direction=1 - y_scored,
-        y_pred=y_pred,
-    )
-
-
-def test_baselines_p_value_small_for_600_of_1000_against_half():
-    result = _coin_flip_baselines(600)
-
-    assert result.best_accuracy == 0.5
-    assert result.p_value < 1e-9
-
-
-def test_baselines_p_value_large_for_500_of_1000_against_half():
-    result = _coin_flip_baselines(500)
-
-    assert 0.5 < result.p_value < 0.53
-
-
-def test_baselines_perfect_baseline_gives_p_value_one():
-    y_scored = np.ones(10, dtype=int)
-
-    result = baselines(np.ones(20, dtype=int), y_scored, y_scored, y_scored)
-
-    assert result.best_accuracy == 1.0
-    assert result.p_value == pytest.approx(1.0)
-    assert result.mcnemar_p_value == 1.0  # never disagree: no evidence either way
-
-
-def test_baselines_mcnemar_counts_only_the_days_they_disagree():
-    # Always-up is the best baseline (7 of 10). The model is right on 2 of the 3 down days and
-    # wrong on 1 up day: b = 2 (model only), c = 1 (baseline only). P(X >= 2), X ~ Bin(3, 1/2).
-    y_scored = np.array([1, 1, 1, 1, 1, 1, 1, 0, 0, 0])
-    y_pred = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0, 1])
-
-    result = baselines(np.zeros(5, dtype=int), y_scored, np.zeros(10, dtype=int), y_pred)
-
-    assert result.best_name == "always_up"
-    assert result.mcnemar_p_value == pytest.approx(0.5)
-
-
-def test_baselines_with_longer_horizon_test_every_horizon_th_day_only():
-    y_scored = np.tile([1, 0, 1], 20)
-    y_pred = y_scored.copy()
-
-    result = baselines(np.ones(5, dtype=int), y_scored, 1 - y_scored, y_pred, horizon=3)
-
-    assert result.tested_days == 20
-    # On days 0, 3, 6, ... every label is up: always-up is right on all of them too.
-    assert result.mcnemar_p_value == 1.0
-
-
-def test_baselines_refuses_predictions_of_another_length():
-    with pytest.raises(ValueError, match=r"y_pred \(4\) and previous_direction \(5\)"):
-        baselines(
-            np.array([0, 1]), np.array([0, 1, 1, 0, 1]), np.array([0, 1, 1, 0, 1]), np.ones(4)
-        )
-
-
-def test_baselines_refuses_an_empty_scored_period():
-    with pytest.raises(ValueError, match="need scored rows"):
-        baselines(np.array([0, 1]), np.array([], dtype=int), np.array([], dtype=int), np.array([]))
+    assert returns.tolist()[:3] == pytest.approx([100.5 / 101 - 1, 0.0, 102 / 100.5 - 1])
+    assert np.isnan(returns.iloc[3:]).all()
 
 
 # --- strategy_stats ---------------------------------------------------------------------------
@@ -296,8 +108,24 @@ def test_strategy_stats_refuses_empty_returns():
 
 # --- backtest ---------------------------------------------------------------------------------
 
-PREDICTIONS = np.array([1, 0, 0, 1])
 NEXT_RETURNS = np.array([0.01, -0.02, 0.03, 0.01])
+
+
+def positions(long_flat: list[float], long_short: list[float]) -> dict[str, np.ndarray]:
+    return {
+        "long_flat": np.array(long_flat, dtype=float),
+        "long_short": np.array(long_short, dtype=float),
+        "buy_and_hold": np.ones(len(long_flat)),
+    }
+
+
+def traded(held: dict[str, np.ndarray], next_returns: np.ndarray, cost_bps: float = 10) -> Backtest:
+    series = strategy_returns(held, next_returns, cost_bps=cost_bps)
+    return backtest(series, cost_bps=cost_bps, execution="next_bar")
+
+
+# Long on bars 0 and 3: flat or short in between.
+CALLS = positions([1, 0, 0, 1], [1, -1, -1, 1])
 
 
 def test_costed_returns_entering_from_flat_pays_a_cost():
@@ -323,9 +151,10 @@ def test_costs_reduce_returns_by_exactly_cost_times_position_change():
 
 
 def test_backtest_scores_each_strategy_on_its_costed_returns():
-    result = backtest(PREDICTIONS, NEXT_RETURNS, cost_bps=10)
+    result = traded(CALLS, NEXT_RETURNS)
 
     assert result.cost_bps == 10
+    assert result.execution == "next_bar"
     expected = {
         "long_flat": strategy_stats(np.array([0.009, -0.001, 0.0, 0.009]), np.array([1, 0, 0, 1])),
         "long_short": strategy_stats(
@@ -338,7 +167,7 @@ def test_backtest_scores_each_strategy_on_its_costed_returns():
 
 
 def test_backtest_turnover_per_strategy():
-    result = backtest(PREDICTIONS, NEXT_RETURNS, cost_bps=10)
+    result = traded(CALLS, NEXT_RETURNS)
 
     # long/flat changes 1 + 0 + 1, long/short 2 + 0 + 2, over 4 bars; the entry is not turnover.
     assert result.long_flat.turnover == 0.5
@@ -347,16 +176,14 @@ def test_backtest_turnover_per_strategy():
 
 
 def test_backtest_buy_and_hold_pays_one_entry_cost_over_a_flat_year():
-    result = backtest(np.ones(252, dtype=int), np.zeros(252), cost_bps=10)
+    result = traded(positions([1] * 252, [1] * 252), np.zeros(252))
 
     assert result.buy_and_hold.annual_return == pytest.approx(-0.001)
     assert result.long_flat.annual_return == pytest.approx(-0.001)
 
 
 def test_backtest_switching_every_bar_pays_every_bar():
-    predictions = np.tile([1, 0], 126)
-
-    result = backtest(predictions, np.zeros(252), cost_bps=10)
+    result = traded(positions([1, 0] * 126, [1, -1] * 126), np.zeros(252))
 
     assert result.long_flat.annual_return == pytest.approx(0.999**252 - 1)
     assert result.long_short.annual_return == pytest.approx(0.999 * 0.998**251 - 1)
@@ -364,18 +191,26 @@ def test_backtest_switching_every_bar_pays_every_bar():
 
 
 def test_backtest_without_costs_long_flat_earns_the_up_days():
-    result = backtest(np.array([1, 1, 0]), np.array([0.1, -0.5, -0.5]), cost_bps=0)
+    result = traded(positions([1, 1, 0], [1, 1, -1]), np.array([0.1, -0.5, -0.5]), cost_bps=0)
 
     # long on bars 0 and 1: 1.1 * 0.5 = 0.55 of the start
     assert result.long_flat.max_drawdown == pytest.approx(-0.5)
     assert result.long_flat.annual_return == pytest.approx(0.55 ** (252 / 3) - 1)
 
 
-def test_backtest_refuses_mismatched_lengths():
-    with pytest.raises(ValueError, match="got 3 predictions and 2 next_returns"):
-        backtest(np.array([1, 0, 1]), np.array([0.01, 0.02]), cost_bps=2)
+def test_backtest_active_sharpe_is_long_flats_return_over_buy_and_holds():
+    result = traded(CALLS, NEXT_RETURNS)
+
+    # long/flat 0.009, -0.001, 0, 0.009 less buy-and-hold 0.009, -0.02, 0.03, 0.01
+    active = np.array([0.0, 0.019, -0.03, -0.001])
+    assert result.active_sharpe == pytest.approx(strategy_stats(active, None).sharpe)
 
 
-def test_backtest_refuses_negative_costs():
+def test_strategy_returns_refuse_mismatched_lengths():
+    with pytest.raises(ValueError, match="long_flat has 3 positions and there are 2 next_returns"):
+        strategy_returns(positions([1, 0, 1], [1, -1, 1]), np.array([0.01, 0.02]), cost_bps=2)
+
+
+def test_strategy_returns_refuse_negative_costs():
     with pytest.raises(ValueError, match=r"cost_bps=-1.0 must be >= 0"):
-        backtest(PREDICTIONS, NEXT_RETURNS, cost_bps=-1.0)
+        strategy_returns(CALLS, NEXT_RETURNS, cost_bps=-1.0)

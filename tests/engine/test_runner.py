@@ -1,5 +1,5 @@
 """Runner-level honesty: the gap between the last training row and the first test row, walk-forward
-folds inside the training period, sequence windows that look only backwards, and model ids."""
+folds inside the training period, the deadline, and model ids."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import pytest
 
 from mltrainer.engine.data.base import BarSet, content_hash
 from mltrainer.engine.data.sample import SampleSource
+from mltrainer.engine.design import labelled_frame
 from mltrainer.engine.errors import DeadlineError
-from mltrainer.engine.features import build_features
 from mltrainer.engine.models import MODELS
-from mltrainer.engine.runner import _design, model_id_for, run_trial
+from mltrainer.engine.runner import model_id_for, run_trial
 from mltrainer.engine.trial import DatasetInfo, Segment, TrialConfig, TrialResult
 
 DAYS = 600
@@ -53,7 +53,8 @@ def trial(bars: BarSet, **settings: object) -> TrialResult:
 
 def feature_dates(bars: BarSet, *, horizon: int) -> pd.DatetimeIndex:
     """The dates of the rows a non-sequence model sees, as the runner builds them."""
-    features = build_features(bars.frame.iloc[-DAYS:], lookback=20, horizon=horizon)
+    config = TrialConfig(symbol="IXIC", horizon=horizon)
+    features, _ = labelled_frame(bars.frame.iloc[-DAYS:], config, macro={})
     return pd.DatetimeIndex(features.index)
 
 
@@ -101,8 +102,8 @@ def test_next_bar_execution_earns_the_return_one_bar_after_the_signal(bars: BarS
     assert on_close.backtest.execution == "close"
     # Buy and hold over the same days: the delayed one starts and ends a bar later.
     assert delayed.backtest.buy_and_hold.total_return != on_close.backtest.buy_and_hold.total_return
-    features = build_features(used.frame, lookback=20, horizon=1)
-    assert features.loc[day, "next_return"] == pytest.approx(
+    _, labels = labelled_frame(used.frame, TrialConfig(symbol="IXIC"), macro={})
+    assert labels.loc[day, "next_return"] == pytest.approx(
         close.iloc[at + 2] / close.iloc[at + 1] - 1
     )
 
@@ -144,59 +145,6 @@ def test_walk_forward_folds_train_only_on_rows_before_their_gap(
         assert fold.test_rows == n_train // 5
 
 
-def frame_of_five_days() -> pd.DataFrame:
-    index = pd.date_range("2024-01-01", periods=5, freq="B", name="date")
-    return pd.DataFrame(
-        {
-            "a": [1.0, 2.0, 3.0, 4.0, 5.0],
-            "b": [10.0, 20.0, 30.0, 40.0, 50.0],
-            "target": [1, 0, 1, 1, 0],
-            "next_return": [0.01, -0.02, 0.03, 0.04, -0.05],
-            "previous_direction": [0, 1, 0, 1, 1],
-        },
-        index=index,
-    )
-
-
-def test_sequence_rows_are_the_last_lookback_bars_ending_at_the_row_date() -> None:
-    frame = frame_of_five_days()
-    design = _design(frame, ["a", "b"], MODELS["lstm"], lookback=3)
-
-    # Oldest bar first, each bar's features together: (a, b) at t-2, t-1, t.
-    np.testing.assert_array_equal(
-        design.X,
-        [
-            [1.0, 10.0, 2.0, 20.0, 3.0, 30.0],
-            [2.0, 20.0, 3.0, 30.0, 4.0, 40.0],
-            [3.0, 30.0, 4.0, 40.0, 5.0, 50.0],
-        ],
-    )
-    assert list(design.dates) == list(pd.DatetimeIndex(["2024-01-03", "2024-01-04", "2024-01-05"]))
-    np.testing.assert_array_equal(design.y, [1, 1, 0])
-    np.testing.assert_array_equal(design.next_return, [0.03, 0.04, -0.05])
-    np.testing.assert_array_equal(design.previous_direction, [0, 1, 1])
-
-
-def test_sequence_window_of_one_bar_is_the_row_itself() -> None:
-    design = _design(frame_of_five_days(), ["a", "b"], MODELS["lstm"], lookback=1)
-
-    np.testing.assert_array_equal(
-        design.X, [[1.0, 10.0], [2.0, 20.0], [3.0, 30.0], [4.0, 40.0], [5.0, 50.0]]
-    )
-    assert len(design.dates) == 5
-
-
-def test_non_sequence_rows_are_the_feature_rows_unchanged() -> None:
-    frame = frame_of_five_days()
-    design = _design(frame, ["b", "a"], MODELS["logistic_regression"], lookback=3)
-
-    np.testing.assert_array_equal(
-        design.X, [[10.0, 1.0], [20.0, 2.0], [30.0, 3.0], [40.0, 4.0], [50.0, 5.0]]
-    )
-    np.testing.assert_array_equal(design.y, [1, 0, 1, 1, 0])
-    assert list(design.dates) == list(frame.index)
-
-
 def decision_tree_id(**settings: object) -> str:
     config = TrialConfig.model_validate({"symbol": "IXIC", "model": "decision_tree", **settings})
     return model_id_for(config, MODELS["decision_tree"], ["data-hash"])
@@ -229,6 +177,15 @@ def test_model_id_differs_for_other_data() -> None:
     spec = MODELS["decision_tree"]
 
     assert model_id_for(config, spec, ["data-hash"]) != model_id_for(config, spec, ["other"])
+
+
+def test_model_id_of_the_default_target_is_the_id_recorded_before_there_were_targets() -> None:
+    # The demo's first trial at 91524db: its configuration, the hash of the bars it used, its id.
+    config = TrialConfig(symbol="SPX", model="logistic_regression", params={"C": 1.0})
+
+    model_id = model_id_for(config, MODELS["logistic_regression"], ["60669b46390b93f4"])
+
+    assert model_id == "SPX-logistic_regression-f18f278861"
 
 
 def test_model_id_ignores_whether_the_model_is_saved() -> None:

@@ -274,6 +274,15 @@ def test_config_line_is_one_line_of_few_words():
     assert len(line.split()) <= 16
 
 
+def test_config_line_names_a_target_other_than_direction():
+    line = config_line({"symbol": "SPX", "target": "large_move"})
+
+    assert line.startswith(
+        "random_forest on SPX: source=auto, dates=all, train_ratio=0.8, lookback=20, "
+        "target=large_move, horizon=1, "
+    )
+
+
 def test_config_line_of_an_open_ended_date_range():
     line = config_line({"symbol": "SPX", "start": "2010-01-01"})
 

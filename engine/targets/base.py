@@ -1,0 +1,130 @@
+"""The interface of a research target: what a trial predicts. A target makes the labels, turns
+a fitted model's output into forecasts and forecasts into positions, and scores them against its
+baselines with its own test. The runner, finalize, the selection statistics and the comparison
+call only these methods, so a new target is one module plus `register_target`.
+
+Light on purpose (numpy, pandas and the result models are only named in annotations): the
+registry imports it, and the registry is read to validate every `TrialConfig`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
+
+    from mltrainer.engine.design import Design
+    from mltrainer.engine.ledger import TrialPredictions
+    from mltrainer.engine.trial import Backtest, Baselines, ClassificationMetrics, TrialConfig
+
+# What kind of scikit-learn estimator a target's labels need, in scikit-learn's own words
+# (`sklearn.utils.get_tags(estimator).estimator_type`).
+EstimatorType = Literal["classifier", "regressor"]
+# The label column the model learns. The seed's feature frame called it `target`, and
+# `DataFetcher` still hands that frame out.
+LABEL = "target"
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The score a target's results lead with (selection and holdout score, walk-forward
+    folds, the overfitting gap), so a surface can name it for any target."""
+
+    metric: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """What a fitted model says about each scored row: `values` (a class per row from a
+    classifier, a number from a regressor) and, when the model gives one, the probability of
+    class 1."""
+
+    values: np.ndarray
+    probability: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class SegmentScore:
+    """A target's numbers on one stretch of rows (a trial's selection segment, or a locked
+    holdout): its headline score and the result sections built from the same forecasts.
+
+    The sections are the ones results hold today: classification metrics, baselines (under any
+    rule names), strategies long/flat, long/short and buy-and-hold, and a record of 0/1 calls.
+    A target scored otherwise (a regression's R-squared, a ranking's IC) brings result sections
+    of its own with it."""
+
+    headline: float
+    metrics: ClassificationMetrics
+    baselines: Baselines
+    backtest: Backtest
+    predictions: TrialPredictions
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """Two trials' forecasts tested against each other on the days both scored."""
+
+    days: int
+    p_value: float | None
+
+
+class ResearchTarget(ABC):
+    """One research question. Subclasses set `estimator_type` and `headline` and implement
+    every method; instances hold no state, so one serves every trial and thread."""
+
+    estimator_type: ClassVar[EstimatorType]
+    headline: ClassVar[Headline]
+
+    @abstractmethod
+    def labels(self, bars: pd.DataFrame, config: TrialConfig) -> pd.DataFrame:
+        """Per bar of `bars`: the column `LABEL` (what the model learns) and whatever else
+        `score` needs, such as the return a position decided at that bar's close earns under
+        the config's execution. NaN where a value is not known within the bars; those rows are
+        dropped. A label may look ahead (that is what is predicted), nothing else may."""
+
+    @abstractmethod
+    def forecast(self, pipeline: Pipeline, X: np.ndarray) -> Forecast:
+        """The fitted `pipeline`'s forecasts for the rows of `X`."""
+
+    @abstractmethod
+    def fit_score(self, pipeline: Pipeline, X: np.ndarray, y: np.ndarray) -> float:
+        """The headline score of a fitted `pipeline` on rows with known labels `y`: what each
+        walk-forward fold and the training period report."""
+
+    @abstractmethod
+    def score(
+        self,
+        forecast: Forecast,
+        design: Design,
+        fit_rows: np.ndarray,
+        scored_rows: np.ndarray,
+        config: TrialConfig,
+    ) -> SegmentScore:
+        """Everything reported about the forecasts of `scored_rows`: metrics, baselines (which
+        may learn from `fit_rows`, the rows the model was fitted on, and nothing later), the
+        test behind the p-value, the strategies after costs, and the record kept per day."""
+
+    @abstractmethod
+    def positions(self, predictions: TrialPredictions) -> dict[str, np.ndarray]:
+        """Each strategy's position (`long_flat`, `long_short`, `buy_and_hold`) on each
+        recorded day: what re-scoring at another cost and the equity curves trade."""
+
+    @abstractmethod
+    def metrics(self, predictions: TrialPredictions) -> ClassificationMetrics:
+        """The out-of-sample metrics of a recorded segment, recomputed from its record."""
+
+    @abstractmethod
+    def noise_bar(self, tries: int, predictions: TrialPredictions) -> tuple[float, float]:
+        """Expected and 95th-percentile headline score of the best of `tries` skill-less
+        forecasters on the recorded days: the bar a selected trial must clear."""
+
+    @abstractmethod
+    def paired_test(self, first: TrialPredictions, second: TrialPredictions) -> PairedTest:
+        """Two-sided test of whether two trials' forecasts differ in skill on the days both
+        recorded (the same days, so the market's luck is shared)."""
