@@ -13,6 +13,7 @@ from mltrainer.agent.metrics import record_trial
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.ml_engine import MLEngine
 from mltrainer.engine.settings import Settings, load_settings
+from mltrainer.engine.trial import TrialResult
 
 
 class MLTrainer:
@@ -59,8 +60,8 @@ class MLTrainer:
             else:
                 config = resolution.config
                 result = self.ml_engine.train_model(config)
-                if result.get("type") == "training_complete":
-                    record_trial(result)
+                if result["status"] == "success":
+                    record_trial(TrialResult.model_validate(result))
         ran = result.get("config") if result.get("status") == "success" else config
         return {
             "original_instruction": instruction,

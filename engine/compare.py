@@ -12,6 +12,7 @@ import numpy as np
 
 from mltrainer.engine.errors import ConfigError
 from mltrainer.engine.ledger import Ledger, TrialPredictions
+from mltrainer.engine.results import Comparison, ComparisonBest, PairedTrial, TrialSummary
 from mltrainer.engine.runner import result_summary
 from mltrainer.engine.selection import adjusted_p_values, selection_stats
 from mltrainer.engine.stats import mcnemar_two_sided
@@ -34,7 +35,7 @@ def _correct_by_day(predictions: TrialPredictions) -> dict[str, bool]:
 
 def compare_trials(
     ledger: Ledger, keys: Sequence[str | int], *, rank_by: RankBy = "accuracy"
-) -> dict[str, Any]:
+) -> Comparison:
     """Rank trials; test each against the best on their shared days; the best's selection
     statistics over every try on its dataset."""
     if len(keys) < 2:
@@ -52,25 +53,30 @@ def compare_trials(
     best = order[0]
     best_by_day = _correct_by_day(predictions[best])
     adjusted: dict[str, dict[int, float]] = {}
-    rows = []
+    rows: list[PairedTrial | TrialSummary] = []
     for i in order:
         result = results[i]
         dataset = result.get("dataset", {}).get("key")
         if dataset is not None and dataset not in adjusted:
             adjusted[dataset] = adjusted_p_values(ledger.tries(dataset))
-        row = result_summary(result)
-        row["p_value_adjusted"] = adjusted.get(dataset or "", {}).get(result["trial"])
-        row["tries"] = len(adjusted.get(dataset or "", {})) or None
-        if i != best:
-            shared = [
-                (best_by_day[d], right)
-                for d, right in _correct_by_day(predictions[i]).items()
-                if d in best_by_day
-            ]
-            pairs = np.array(shared, dtype=bool).reshape(-1, 2)
-            row["shared_days"] = len(shared)
-            row["p_vs_best"] = mcnemar_two_sided(pairs[:, 0], pairs[:, 1]) if shared else None
-        rows.append(row)
+        row = {
+            **result_summary(result),
+            "p_value_adjusted": adjusted.get(dataset or "", {}).get(result["trial"]),
+            "tries": len(adjusted.get(dataset or "", {})) or None,
+        }
+        if i == best:
+            rows.append(TrialSummary.model_validate(row))
+            continue
+        shared = [
+            (best_by_day[d], right)
+            for d, right in _correct_by_day(predictions[i]).items()
+            if d in best_by_day
+        ]
+        pairs = np.array(shared, dtype=bool).reshape(-1, 2)
+        p_vs_best = mcnemar_two_sided(pairs[:, 0], pairs[:, 1]) if shared else None
+        rows.append(
+            PairedTrial.model_validate({**row, "shared_days": len(shared), "p_vs_best": p_vs_best})
+        )
     top = results[best]
     dataset = top.get("dataset", {}).get("key")
     stats = (
@@ -80,19 +86,17 @@ def compare_trials(
             top["trial"],
             predictions[best],
             top["backtest"]["long_flat"]["sharpe"],
-        ).model_dump()
+        )
         if dataset is not None
         else None
     )
-    return {
-        "status": "success",
-        "type": "comparison",
-        "rank_by": rank_by,
-        "compared": len(results),
-        "best": {**result_summary(top), "selection_stats": stats},
-        "trials": rows,
-        "tries": stats["tries"] if stats else len(results),
-        "best_p_value": top["baselines"]["p_value"],
-        "best_p_value_adjusted": stats["p_value_adjusted"] if stats else None,
-        "synthetic": any(r["synthetic"] for r in results),
-    }
+    return Comparison(
+        rank_by=rank_by,
+        compared=len(results),
+        best=ComparisonBest.model_validate({**result_summary(top), "selection_stats": stats}),
+        trials=rows,
+        tries=stats.tries if stats else len(results),
+        best_p_value=top["baselines"]["p_value"],
+        best_p_value_adjusted=stats.p_value_adjusted if stats else None,
+        synthetic=any(r["synthetic"] for r in results),
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class MLTrainerError(Exception):
     """Base class: every message is written to be shown to a user or an LLM as it is."""
@@ -33,3 +35,13 @@ class DataHomeError(MLTrainerError):
 
 class DeadlineError(MLTrainerError):
     """Work stopped because it reached its deadline (a session's wall-time budget)."""
+
+
+def validation_message(error: ValidationError) -> str:
+    """One line per problem: where, what is wrong, what was given."""
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "config"
+        given = f" (got {item['input']!r})" if "input" in item and item["type"] != "missing" else ""
+        parts.append(f"{where}: {item['msg']}{given}")
+    return "; ".join(parts)

@@ -17,9 +17,10 @@ import pandas as pd
 from pydantic import ValidationError
 
 from mltrainer.engine.data.base import BarSet
-from mltrainer.engine.errors import ConfigError, MLTrainerError
+from mltrainer.engine.errors import ConfigError, MLTrainerError, validation_message
 from mltrainer.engine.models import MODELS
-from mltrainer.engine.service import ResearchService, bars_from_frame, validation_message
+from mltrainer.engine.results import ModelInfo
+from mltrainer.engine.service import ResearchService, bars_from_frame
 from mltrainer.engine.settings import Settings
 from mltrainer.engine.trial import ErrorResult, TrialConfig, TrialResult
 
@@ -33,8 +34,7 @@ def describe_validation_error(error: ValidationError) -> str:
 
 
 def error_result(error: Exception, kind: str = "training_failed") -> dict[str, Any]:
-    message = validation_message(error) if isinstance(error, ValidationError) else str(error)
-    return ErrorResult(type=kind, error=message, error_type=type(error).__name__).model_dump()
+    return ErrorResult.of(error, kind).model_dump()
 
 
 def seed_result(result: TrialResult) -> dict[str, Any]:
@@ -120,7 +120,7 @@ class MLEngine:
     def fetch_data(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Bars (or a macro series with `kind="series"`) summarised: provenance, range, last."""
         try:
-            return self.service.fetch(
+            fetched = self.service.fetch(
                 str(params.get("symbol", "")),
                 source=str(params.get("source", "auto")),
                 kind=str(params.get("kind", "bars")),
@@ -129,6 +129,7 @@ class MLEngine:
             )
         except (MLTrainerError, ValidationError) as error:
             return error_result(error, kind="fetch_failed")
+        return fetched.model_dump(mode="json")
 
     def evaluate(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Re-score a recorded trial from its stored selection predictions, e.g. at other costs."""
@@ -146,7 +147,7 @@ class MLEngine:
                 "evaluate_failed",
             )
         try:
-            return self.service.evaluate(key, cost_bps=cost)
+            return self.service.evaluate(key, cost_bps=cost).model_dump(mode="json")
         except MLTrainerError as error:
             return error_result(error, "evaluate_failed")
 
@@ -161,25 +162,7 @@ class MLEngine:
 
     @staticmethod
     def available_models() -> list[dict[str, Any]]:
-        return [
-            {
-                "name": spec.name,
-                "family": spec.family,
-                "description": spec.description,
-                "aliases": list(spec.aliases),
-                "params": {
-                    name: {
-                        "default": bound.default,
-                        "low": bound.low,
-                        "high": bound.high,
-                        "choices": list(bound.choices) or None,
-                    }
-                    for name, bound in spec.params.items()
-                },
-                "needs": "torch (pip install 'mltrainer[deep]')" if spec.needs_torch else None,
-            }
-            for spec in MODELS.values()
-        ]
+        return [ModelInfo.of(spec).model_dump() for spec in MODELS.values()]
 
 
 def _date(value: Any) -> date | None:

@@ -12,11 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 from sklearn.pipeline import Pipeline
 
 from mltrainer.engine.compare import compare_trials, rank_value
@@ -30,9 +28,10 @@ from mltrainer.engine.holdout import Development, dataset_key, development_bars,
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.metrics import backtest, classification_metrics
 from mltrainer.engine.persistence import commit_staged, discard_staged, recover_staged, stage_model
+from mltrainer.engine.results import BarsSummary, Comparison, Evaluation, SeriesSummary
 from mltrainer.engine.selection import adjusted_p_values, same_window, selection_stats
 from mltrainer.engine.settings import Settings, load_settings
-from mltrainer.engine.trial import FinalResult, RankBy, TrialConfig, TrialResult
+from mltrainer.engine.trial import Baselines, FinalResult, RankBy, TrialConfig, TrialResult
 
 # Sources whose history is fetched over the network: their holdout is fixed on the range first
 # requested, not on a full history that would cost requests (and a paid plan) to learn.
@@ -341,14 +340,14 @@ class ResearchService:
     # -- reading the ledger ---------------------------------------------------------------
     def compare(
         self, trials: list[int] | None = None, *, rank_by: RankBy = "accuracy"
-    ) -> dict[str, Any]:
+    ) -> Comparison:
         """Compare the given trials, or every trial of this session (no cap)."""
         keys: list[str | int] = list(trials or [])
         if not keys and self.session:
             keys = [row.trial for row in self.ledger.rows(session=self.session, limit=None)]
         return compare_trials(self.ledger, keys, rank_by=rank_by)
 
-    def evaluate(self, key: str | int, *, cost_bps: float | None = None) -> dict[str, Any]:
+    def evaluate(self, key: str | int, *, cost_bps: float | None = None) -> Evaluation:
         """Re-score a recorded trial's selection predictions, e.g. at another cost."""
         stored = self.ledger.result(key)
         predictions = self.ledger.predictions(key)
@@ -361,22 +360,20 @@ class ResearchService:
         y_pred = np.asarray(predictions.y_pred)
         proba = None if predictions.proba_up is None else np.asarray(predictions.proba_up)
         execution = stored["config"].get("execution", "close")
-        return {
-            "status": "success",
-            "type": "evaluation",
-            "trial": stored["trial"],
-            "model_id": stored["model_id"],
-            "model": stored["model"],
-            "symbol": stored["symbol"],
-            "synthetic": stored["synthetic"],
-            "data_label": stored["data_label"],
-            "selection_period": stored.get("selection_period", stored.get("test_period")),
-            "selection": classification_metrics(y_true, y_pred, proba).model_dump(),
-            "baselines": stored["baselines"],
-            "backtest": backtest(
+        return Evaluation(
+            trial=stored["trial"],
+            model_id=stored["model_id"],
+            model=stored["model"],
+            symbol=stored["symbol"],
+            synthetic=stored["synthetic"],
+            data_label=stored["data_label"],
+            selection_period=stored.get("selection_period", stored.get("test_period")),
+            selection=classification_metrics(y_true, y_pred, proba),
+            baselines=Baselines.model_validate(stored["baselines"]),
+            backtest=backtest(
                 y_pred, np.asarray(predictions.next_return), cost_bps=cost, execution=execution
-            ).model_dump(),
-        }
+            ),
+        )
 
     def fetch(
         self,
@@ -386,7 +383,7 @@ class ResearchService:
         kind: str = "bars",
         start: date | None = None,
         end: date | None = None,
-    ) -> dict[str, Any]:
+    ) -> BarsSummary | SeriesSummary:
         """Bars (or a macro series with `kind="series"`) summarised: provenance, range, last
         value. For bars, only the part before the dataset's locked holdout is described."""
         symbol = symbol.upper()
@@ -394,13 +391,11 @@ class ResearchService:
             series = resolve_series(symbol, self.settings, start=start, end=end)
             if series.frame.empty:
                 raise DataSourceError(f"{symbol} has no observations between {start} and {end}")
-            return {
-                "status": "success",
-                "type": "series",
-                "provenance": series.provenance.model_dump(mode="json"),
-                "point_in_time": series.point_in_time,
-                "last_value": float(series.frame["value"].iloc[-1]),
-            }
+            return SeriesSummary(
+                provenance=series.provenance,
+                point_in_time=series.point_in_time,
+                last_value=float(series.frame["value"].iloc[-1]),
+            )
         self.compliance.require_data_source(source)
         config = TrialConfig(symbol=symbol, source=source, start=start, end=end)
         bars, history = self._bars(config, None)
@@ -408,29 +403,20 @@ class ResearchService:
             self.compliance.require_synthetic_allowed(explicit=source == "synthetic")
         development = self._development(config, bars, history)
         close = development.bars.frame["close"]
-        return {
-            "status": "success",
-            "type": "bars",
-            "data_label": "SYNTHETIC DATA" if bars.provenance.kind == "synthetic" else "REAL DATA",
-            "provenance": bars.provenance.model_dump(mode="json"),
-            "dataset": development.info.model_dump(mode="json"),
-            "last_close_before_holdout": float(close.iloc[-1]),
-            "total_return_before_holdout": float(close.iloc[-1] / close.iloc[0] - 1.0),
-            "notes": development.notes,
-        }
+        return BarsSummary(
+            data_label="SYNTHETIC DATA" if bars.provenance.kind == "synthetic" else "REAL DATA",
+            provenance=bars.provenance,
+            dataset=development.info,
+            last_close_before_holdout=float(close.iloc[-1]),
+            total_return_before_holdout=float(close.iloc[-1] / close.iloc[0] - 1.0),
+            notes=development.notes,
+        )
 
-    def finalized(self) -> list[dict[str, Any]]:
+    def finalized(self) -> list[FinalResult]:
         """The holdout results this session produced, oldest first."""
         if self.session is None:
             return []
-        return [look.result for look in self.ledger.looks(session=self.session)]
-
-
-def validation_message(error: ValidationError) -> str:
-    """One line per problem: where, what is wrong, what was given."""
-    parts = []
-    for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "config"
-        given = f" (got {item['input']!r})" if "input" in item and item["type"] != "missing" else ""
-        parts.append(f"{where}: {item['msg']}{given}")
-    return "; ".join(parts)
+        return [
+            FinalResult.model_validate(look.result)
+            for look in self.ledger.looks(session=self.session)
+        ]

@@ -9,11 +9,20 @@ import re
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
 from pydantic_core import PydanticCustomError
 
 from mltrainer.engine.data.catalog import bar_source_names
 from mltrainer.engine.data.provenance import Provenance
+from mltrainer.engine.errors import validation_message
 
 Execution = Literal["next_bar", "close"]
 RankBy = Literal["accuracy", "sharpe"]
@@ -337,7 +346,24 @@ class FinalResult(_Result):
 
 
 class ErrorResult(_Result):
+    """A failure the caller can act on: `type` names what failed (training_failed,
+    invalid_call, budget, ...), `error` says why and what is allowed, `error_type` names the
+    exception behind it when there was one (left out of the JSON when there was none)."""
+
     status: Literal["error"] = "error"
     type: str = "training_failed"
     error: str
-    error_type: str
+    error_type: str | None = None
+
+    @classmethod
+    def of(cls, error: Exception, kind: str = "training_failed") -> ErrorResult:
+        """An expected exception as a result; a validation error reads one line per problem."""
+        message = validation_message(error) if isinstance(error, ValidationError) else str(error)
+        return cls(type=kind, error=message, error_type=type(error).__name__)
+
+    @model_serializer(mode="wrap")
+    def _without_missing_cause(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = dump(self)
+        if self.error_type is None:
+            data.pop("error_type", None)
+        return data

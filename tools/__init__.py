@@ -19,12 +19,6 @@ TOOLS_BY_NAME: dict[str, Tool] = {tool.name: tool for tool in TOOLS}
 _TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def start_label(name: str, arguments: dict[str, Any] | None) -> str:
-    """How a running call of tool `name` reads for a person watching; the tool decides."""
-    tool = TOOLS_BY_NAME.get(name)
-    return tool.start_label(arguments) if tool is not None else f"running {name}"
-
-
 def register_tool(tool: Tool, *, replace: bool = False) -> Tool:
     """Add `tool` to the registry (returned, so this works as a one-liner). A name already
     taken is refused unless `replace` is set: two tools under one name would be ambiguous

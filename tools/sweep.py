@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
-from mltrainer.engine.errors import MLTrainerError
-from mltrainer.engine.trial import TrialConfig
+from mltrainer.engine.errors import MLTrainerError, validation_message
+from mltrainer.engine.results import TrialSummary
+from mltrainer.engine.trial import ErrorResult, TrialConfig
 from mltrainer.tools.base import ToolContext
+from mltrainer.tools.results import GridFailure, GridValue, SweepFailed, SweepResult, SweepRow
 
 if TYPE_CHECKING:  # the engine's heavy modules load when a sweep runs, not with the schemas
     from mltrainer.engine.service import Trained
@@ -90,13 +92,13 @@ class Sweep(TrialConfig):
         self.configurations()  # every combination must be a valid configuration
         return self
 
-    def configurations(self) -> list[tuple[dict[str, Any], TrialConfig]]:
+    def configurations(self) -> list[tuple[dict[str, GridValue], TrialConfig]]:
         """Each combination of grid values (field -> value) and the configuration it makes."""
         base = self.model_dump(exclude={"grid"})
         names = list(self.grid)
         made = []
         for values in itertools.product(*self.grid.values()):
-            varied = dict(zip(names, values, strict=True))
+            varied: dict[str, GridValue] = dict(zip(names, values, strict=True))
             fields = {**base, "params": dict(base["params"])}
             for name, value in varied.items():
                 if name.startswith("params."):
@@ -106,19 +108,15 @@ class Sweep(TrialConfig):
             try:
                 made.append((varied, TrialConfig.model_validate(fields)))
             except ValidationError as error:
-                from mltrainer.engine.service import validation_message
-
                 raise ValueError(f"combination {varied}: {validation_message(error)}") from None
         return made
 
 
-def run_sweep(context: ToolContext, args: Sweep) -> dict[str, Any]:
+def run_sweep(context: ToolContext, args: Sweep) -> SweepResult | ErrorResult:
     """Check every configuration before any runs, train them concurrently through the
     service (so each is recorded with its own call id), then read their statistics once all
     are counted."""
-    from mltrainer.engine.ml_engine import error_result
     from mltrainer.engine.models import resolve_model
-    from mltrainer.engine.runner import result_summary
 
     service = context.service
     grid = args.configurations()
@@ -127,7 +125,7 @@ def run_sweep(context: ToolContext, args: Sweep) -> dict[str, Any]:
             service.compliance.check_trial(config)
             resolve_model(config.model).validate_params(config.params)
     except MLTrainerError as error:
-        return error_result(error, "sweep_failed")
+        return ErrorResult.of(error, "sweep_failed")
 
     def train(number: int, config: TrialConfig) -> Trained | MLTrainerError:
         call_id = None if context.call_id is None else f"{context.call_id}#{number}"
@@ -145,36 +143,32 @@ def run_sweep(context: ToolContext, args: Sweep) -> dict[str, Any]:
             for number, (_, config) in enumerate(grid, start=1)
         ]
         outcomes = [future.result() for future in futures]
-    rows: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
+    rows: list[SweepRow] = []
+    errors: list[GridFailure] = []
     for (varied, _), outcome in zip(grid, outcomes, strict=True):
         if isinstance(outcome, MLTrainerError):
-            errors.append({**varied, "error": str(outcome)})
+            errors.append(GridFailure(varied=varied, error=str(outcome)))
             continue
         assert outcome.result.trial is not None
         # Read back now that every configuration is counted: adjusted p-values cover them all.
-        summary = result_summary(service.recorded(outcome.result.trial).model_dump(mode="json"))
-        rows.append({**varied, **summary})
+        summary = TrialSummary.of(service.recorded(outcome.result.trial))
+        rows.append(SweepRow(varied=varied, **dict(summary)))
     if not rows:
-        return {
-            "status": "error",
-            "type": "sweep_failed",
-            "error": "no configuration of the grid could be trained: "
-            + "; ".join(f"{e['error']}" for e in errors),
-            "errors": errors,
-        }
-    best = max(rows, key=lambda row: row["selection_accuracy"])
-    return {
-        "status": "success",
-        "type": "sweep",
-        "configurations": len(grid),
-        "trained": len(rows),
-        "columns": list(rows[0]),
-        "rows": rows,
-        "errors": errors,
-        "best_trial": best["trial"],
-        "note": (
+        return SweepFailed(
+            error="no configuration of the grid could be trained: "
+            + "; ".join(failure.error for failure in errors),
+            errors=errors,
+        )
+    best = max(rows, key=lambda row: row.selection_accuracy)
+    return SweepResult(
+        configurations=len(grid),
+        trained=len(rows),
+        columns=list(rows[0].model_dump()),
+        rows=rows,
+        errors=errors,
+        best_trial=best.trial,
+        note=(
             f"{len(rows)} tries were added; the best selection accuracy of a grid is optimistic, "
             "so judge it by its adjusted p-value and finalize only the trial you would report"
         ),
-    }
+    )

@@ -14,11 +14,16 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel
+
 from mltrainer.agent import metrics
 from mltrainer.agent.bridge.memory import ConversationMemory, Resolution
 from mltrainer.agent.bridge.reading import read_reply
 from mltrainer.agent.bridge.reply import ParsedReply
+from mltrainer.engine.trial import TrialResult
 from mltrainer.tools.feedback import config_line, format_feedback
+from mltrainer.tools.research import TrainModel
+from mltrainer.tools.results import ToolOutput, failed
 
 __all__ = ["MLAgentBridge", "Resolution", "config_line"]
 
@@ -70,18 +75,15 @@ class MLAgentBridge:
         if isinstance(config, Mapping):
             self.memory.remember(config)
 
-    def observe_tool_run(
-        self, name: str, payload: Mapping[str, Any], arguments: Mapping[str, Any] | None
-    ) -> None:
-        """A tool run the session recorded. A `train_model` run moves the memory: to the
-        configuration that ran when it succeeded, or to the arguments it was called with when
-        the engine refused them (the conversation's subject is what was last tried). Calls
-        whose arguments did not validate leave it alone."""
-        if name != "train_model":
-            return
-        config = payload.get("config") if payload.get("status") == "success" else arguments
-        if isinstance(config, Mapping):
-            self.memory.remember(config)
+    def observe_tool_run(self, output: ToolOutput, arguments: BaseModel | None) -> None:
+        """A tool run the session recorded. A trial moves the memory: to the configuration
+        that ran, or, when the engine refused a `train_model` call, to the arguments it was
+        called with (the conversation's subject is what was last tried). Calls whose arguments
+        did not validate leave it alone."""
+        if isinstance(output, TrialResult):
+            self.memory.remember(output.config.model_dump(mode="json"))
+        elif failed(output) and isinstance(arguments, TrainModel):
+            self.memory.remember(arguments.model_dump(mode="json"))
 
     @property
     def last_trial(self) -> dict[str, Any] | None:

@@ -71,9 +71,11 @@ def train(
             console.print(head, highlight=False, markup=False, soft_wrap=True)
             question = question.removeprefix(head).strip()
         if result.get("status") == "success":
-            from mltrainer.engine.runner import result_summary
+            from mltrainer.engine.results import TrialSummary
+            from mltrainer.engine.trial import TrialResult
 
-            console.print(trials_table([result_summary(result)], "Trial (out of sample)"))
+            trial = TrialSummary.of(TrialResult.model_validate(result))
+            console.print(trials_table([trial], "Trial (out of sample)"))
         console.print(question, highlight=False, markup=False, soft_wrap=True)
     if result.get("status") != "success":
         if not as_json:

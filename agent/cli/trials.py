@@ -55,8 +55,13 @@ def trials_list(
     if as_json:
         print(json.dumps(table_rows, indent=2))
         return
+    from mltrainer.engine.results import TrialSummary
+
     console.print(
-        trials_table(table_rows, f"{len(rows)} recorded trials (selection segment, out of sample)")
+        trials_table(
+            [TrialSummary.model_validate(row) for row in table_rows],
+            f"{len(rows)} recorded trials (selection segment, out of sample)",
+        )
     )
 
 
@@ -78,7 +83,8 @@ def trials_show(
     stored = service.ledger.result(trial)
     if stored is None:
         raise fail(f"no recorded trial '{trial}'; see `mltrainer trials list`")
-    result = run_reported(lambda: service.recorded(stored["trial"])).model_dump(mode="json")
+    recorded = run_reported(lambda: service.recorded(stored["trial"]))
+    result = recorded.model_dump(mode="json")
     predictions = service.ledger.predictions(stored["trial"])
     assert predictions is not None
     stats = selection_stats(
@@ -91,10 +97,13 @@ def trials_show(
     if as_json:
         print(json.dumps({**result, "selection_stats": stats}, indent=2))
         return
-    from mltrainer.engine.runner import result_summary
+    from mltrainer.engine.results import TrialSummary
 
     console.print(
-        trials_table([result_summary(result)], f"Trial {result['trial']}: {result['model_id']}")
+        trials_table(
+            [TrialSummary.of(recorded)],
+            f"Trial {result['trial']}: {result['model_id']}",
+        )
     )
     table = Table(title="Details")
     table.add_column("field")

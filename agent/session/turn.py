@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from mltrainer.agent.messages import (
@@ -17,7 +18,7 @@ from mltrainer.agent.messages import (
 )
 from mltrainer.agent.metrics import record_turn
 from mltrainer.agent.providers.base import ProviderError, ScriptFinished
-from mltrainer.agent.session.dispatch import DispatchReport
+from mltrainer.agent.session.dispatch import DispatchReport, ToolRun
 from mltrainer.agent.session.model_call import CallStopped, ask_model
 from mltrainer.agent.session.state import (
     INTERRUPTED,
@@ -28,6 +29,7 @@ from mltrainer.agent.session.state import (
     Stopped,
     tool_specs,
 )
+from mltrainer.tools.results import conclusion_of, failed
 
 REMINDER = (
     "Your last reply had no tool call and no instruction I could run. Use the tools "
@@ -106,9 +108,7 @@ async def _run_tool_calls(state: SessionState, calls: tuple[ToolCall, ...]) -> N
     report = await _execute(state, calls)
     state.add(ToolResults(tuple(run.result for run in report.runs)))
     if report.conclusion is not None:
-        return Finished(
-            str(report.conclusion.get("conclusion", "")), report.conclusion.get("best_trial")
-        )
+        return Finished(*conclusion_of(report.conclusion))
     if state.interrupt.is_set():
         return Stopped(INTERRUPTED, resumable=True)
     if report.exhausted:
@@ -158,7 +158,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-async def resume_pending(state: SessionState, recorded: dict[str, dict[str, Any]]) -> NextStep:
+async def resume_pending(state: SessionState, recorded: Mapping[str, ToolRun]) -> NextStep:
     """After a kill: finish the step the last recorded turn started, if it did not complete.
 
     The executor answers calls whose runs were recorded from the recording, so no trial is
@@ -172,11 +172,7 @@ async def resume_pending(state: SessionState, recorded: dict[str, dict[str, Any]
             return await _run_tool_calls(state, turn.tool_calls)
         return await _run_free_text(state, turn)
     for call in turn.tool_calls:
-        payload = recorded.get(call.id, {}).get("payload")
-        if (
-            state.ends_session(call.name)
-            and isinstance(payload, dict)
-            and payload.get("status") == "success"
-        ):
-            return Finished(str(payload.get("conclusion", "")), payload.get("best_trial"))
+        run = recorded.get(call.id)
+        if state.ends_session(call.name) and run is not None and not failed(run.output):
+            return Finished(*conclusion_of(run.output))
     return Continue()

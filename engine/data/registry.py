@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from datetime import date
 
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet, DataSource, SeriesSet
@@ -19,19 +19,11 @@ from mltrainer.engine.data.catalog import REGISTERED_SOURCES, source_names
 from mltrainer.engine.data.fred import FredSource
 from mltrainer.engine.data.polygon import KEY_HINT as POLYGON_KEY_HINT
 from mltrainer.engine.data.polygon import PolygonSource
+from mltrainer.engine.data.provenance import SourceInfo
 from mltrainer.engine.data.sample import SampleSource
 from mltrainer.engine.data.synthetic import SyntheticSource
 from mltrainer.engine.errors import ComplianceError, DataSourceError
 from mltrainer.engine.settings import Settings
-
-
-class SourceInfo(BaseModel):
-    name: str
-    kind: str
-    serves: str
-    needs_key: str | None
-    key_set: bool
-    allowed: bool
 
 
 def get_source(name: str, settings: Settings) -> DataSource:

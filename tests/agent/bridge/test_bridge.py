@@ -5,6 +5,7 @@ vocabulary have their own test files."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,11 +13,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mltrainer.agent.bridge import MLAgentBridge
-from mltrainer.engine.trial import TrialConfig
+from mltrainer.agent.session.transcript import read_events, recorded_output
+from mltrainer.engine.trial import ErrorResult, TrialConfig, TrialResult
+from mltrainer.tools.research import ListSymbols, TrainModel
+from mltrainer.tools.results import SymbolList
+
+LEGACY_DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "transcripts_v1" / "demo.jsonl"
 
 
 def trial_config_kwargs(config: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in config.items() if key != "id"}
+
+
+def recorded_trial() -> TrialResult:
+    """A trial `mltrainer demo` trained (lightgbm on SPX), as its transcript recorded it."""
+    (trained,) = [
+        recorded_output(e)
+        for e in read_events(LEGACY_DEMO)
+        if e["event"] == "tool_run" and e["call_id"] == "call_2"
+    ]
+    assert isinstance(trained, TrialResult)
+    return trained
 
 
 # --- the seed's Phase 2 tests, inputs and expectations unchanged --------------------------------
@@ -428,15 +445,27 @@ def test_observe_trial_makes_a_tool_call_trial_the_base():
     assert (trial.symbol, trial.model, trial.train_ratio) == ("MSFT", "logistic_regression", 0.7)
 
 
-def test_observe_tool_run_keeps_what_ran_and_ignores_invalid_calls():
+def test_observe_tool_run_keeps_what_ran_and_ignores_other_results_and_invalid_calls():
     bridge = MLAgentBridge()
-    ran = TrialConfig(symbol="SPX", model="naive_bayes", lookback=40).model_dump(mode="json")
+    trained = recorded_trial()
 
-    bridge.observe_tool_run("train_model", {"status": "success", "config": ran}, {"x": 1})
-    bridge.observe_tool_run("train_model", {"status": "error", "type": "invalid_call"}, None)
-    bridge.observe_tool_run("list_symbols", {"status": "success"}, {"source": "sample"})
+    bridge.observe_tool_run(trained, TrainModel(symbol="SPX", model="lightgbm"))
+    bridge.observe_tool_run(ErrorResult(type="invalid_call", error="train_ratio: ..."), None)
+    bridge.observe_tool_run(SymbolList(symbols=[]), ListSymbols(source="sample"))
 
-    assert bridge.last_trial == ran
+    assert bridge.last_trial == trained.config.model_dump(mode="json")
+
+
+def test_a_train_model_call_the_engine_refused_moves_the_memory_to_its_arguments():
+    bridge = MLAgentBridge()
+    bridge.observe_tool_run(recorded_trial(), TrainModel(symbol="SPX"))
+
+    tried = TrainModel(symbol="MSFT", model="svm", lookback=30)
+    bridge.observe_tool_run(ErrorResult(type="training_failed", error="too few rows"), tried)
+
+    assert bridge.last_trial == TrialConfig(symbol="MSFT", model="svm", lookback=30).model_dump(
+        mode="json"
+    )
 
 
 def test_a_fresh_start_ignores_the_last_trial():
