@@ -13,7 +13,7 @@ from mltrainer.agent.metrics import record_trial
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.ml_engine import MLEngine
 from mltrainer.engine.settings import Settings, load_settings
-from mltrainer.engine.trial import TrialResult
+from mltrainer.engine.trial import TrialConfig, TrialResult
 
 
 class MLTrainer:
@@ -58,8 +58,8 @@ class MLTrainer:
                     "forest on MSFT')",
                 }
             else:
-                config = resolution.config
-                result = self.ml_engine.train_model(config)
+                config = resolution.config.model_dump(mode="json", exclude_unset=True)
+                result = self.ml_engine.train_model(resolution.config)
                 if result["status"] == "success":
                     record_trial(TrialResult.model_validate(result))
         ran = result.get("config") if result.get("status") == "success" else config
@@ -73,13 +73,14 @@ class MLTrainer:
 
 
 def _clash(
-    config: Mapping[str, Any] | None, read: tuple[str, ...], defaults: Mapping[str, Any]
+    config: TrialConfig | None, read: tuple[str, ...], defaults: Mapping[str, Any]
 ) -> str | None:
     """A setting the instruction states differently from a default the caller gave."""
     if config is None:
         return None
+    said = config.model_dump(mode="json")
     for name, value in defaults.items():
         given = value.isoformat() if hasattr(value, "isoformat") else value
-        if name in read and config.get(name) != given:
-            return f"the instruction says {name}={config.get(name)} but the option says {given}"
+        if name in read and said.get(name) != given:
+            return f"the instruction says {name}={said.get(name)} but the option says {given}"
     return None

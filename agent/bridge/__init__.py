@@ -20,7 +20,7 @@ from mltrainer.agent import metrics
 from mltrainer.agent.bridge.memory import ConversationMemory, Resolution
 from mltrainer.agent.bridge.reading import read_reply
 from mltrainer.agent.bridge.reply import ParsedReply
-from mltrainer.engine.trial import TrialResult
+from mltrainer.engine.trial import TrialConfig, TrialResult
 from mltrainer.tools.feedback import config_line, format_feedback
 from mltrainer.tools.research import TrainModel
 from mltrainer.tools.results import ToolOutput, failed
@@ -39,9 +39,13 @@ class MLAgentBridge:
         self.memory = ConversationMemory()
 
     @metrics.PARSING_DURATION.time()
+    def read(self, text: str) -> ParsedReply:
+        """What one text asks for, alone (the conversation so far is `resolve`'s part)."""
+        return read_reply(text)
+
     def parse_mltrainer_response(self, text: str) -> dict[str, Any]:
         """Everything the text asks for, under `extracted_params`; nothing found is None/empty."""
-        reply = read_reply(text)
+        reply = self.read(text)
         return {
             "extracted_params": reply.to_dict(),
             "data_source": reply.source,
@@ -62,18 +66,20 @@ class MLAgentBridge:
         return self.memory.resolve(reply, defaults)
 
     def create_trial_config(self, parsed: Mapping[str, Any]) -> dict[str, Any] | None:
-        """Keyword arguments for `TrialConfig` plus an `id`, or None when the reply asks for
-        nothing runnable: no symbol here or before, or something that cannot be done
-        (`resolve(...).not_done` says what)."""
+        """Keyword arguments for `TrialConfig` (the settings the replies gave) plus an `id`, or
+        None when the reply asks for nothing runnable: no symbol here or before, or something
+        that cannot be done (`resolve(...).not_done` says what)."""
         config = self.resolve(parsed).config if isinstance(parsed, Mapping) else None
         if config is None:
             return None
-        return {"id": f"trial_{uuid.uuid4().hex[:8]}", **config}
+        return {
+            "id": f"trial_{uuid.uuid4().hex[:8]}",
+            **config.model_dump(mode="json", exclude_unset=True),
+        }
 
-    def observe_trial(self, config: Mapping[str, Any]) -> None:
+    def observe_trial(self, config: TrialConfig) -> None:
         """A trial that ran from a tool call: replies after it build on its configuration."""
-        if isinstance(config, Mapping):
-            self.memory.remember(config)
+        self.memory.remember(config)
 
     def observe_tool_run(self, output: ToolOutput, arguments: BaseModel | None) -> None:
         """A tool run the session recorded. A trial moves the memory: to the configuration
@@ -81,12 +87,12 @@ class MLAgentBridge:
         called with (the conversation's subject is what was last tried). Calls whose arguments
         did not validate leave it alone."""
         if isinstance(output, TrialResult):
-            self.memory.remember(output.config.model_dump(mode="json"))
+            self.memory.remember(output.config)
         elif failed(output) and isinstance(arguments, TrainModel):
-            self.memory.remember(arguments.model_dump(mode="json"))
+            self.memory.remember(arguments)
 
     @property
-    def last_trial(self) -> dict[str, Any] | None:
+    def last_trial(self) -> TrialConfig | None:
         return self.memory.last
 
     def describe(self, resolution: Resolution) -> str:
@@ -104,7 +110,7 @@ class MLAgentBridge:
         else:
             text = "Read from your text: nothing new, so the last trial's configuration again"
         if resolution.dropped:
-            text += f"; not carried over to {config['model']}: {', '.join(resolution.dropped)}"
+            text += f"; not carried over to {config.model}: {', '.join(resolution.dropped)}"
         return text + "."
 
     def format_ml_feedback_as_question(self, result: Any) -> str:
@@ -112,10 +118,10 @@ class MLAgentBridge:
         return format_feedback(result)
 
 
-def _said(name: str, config: Mapping[str, Any], reply: ParsedReply) -> str:
-    value = config.get(name)
+def _said(name: str, config: TrialConfig, reply: ParsedReply) -> str:
+    value = getattr(config, name)
     if name == "params":
-        hyper = {k: v for k, v in reply.parameters.items() if k not in config}
+        hyper = {k: v for k, v in reply.parameters.items() if k not in TrialConfig.model_fields}
         return ", ".join(f"{k}={v}" for k, v in hyper.items())
     if isinstance(value, list):
         return f"{name}={','.join(map(str, value)) or 'none'}"

@@ -4,10 +4,8 @@ bridge), and say what the loop does next. `loop.py` only dispatches on these ste
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
-from typing import Any
 
 from mltrainer.agent.messages import (
     AssistantTurn,
@@ -120,15 +118,14 @@ async def _run_free_text(state: SessionState, turn: AssistantTurn) -> NextStep:
     """The regex fallback: a free-text conclusion ends the session, a request to compare runs
     compare_trials, and an instruction runs train_model on the whole configuration the bridge
     makes of it with the conversation so far. What it cannot do is said back; nothing runs."""
-    parsed = state.bridge.parse_mltrainer_response(turn.text)
-    action = parsed["extracted_params"].get("action")
-    if action == "finish":
+    reply = state.bridge.read(turn.text)
+    if reply.action == "finish":
         return Finished(turn.text, None)
     call_id = f"text_{state.turns}"
-    if action == "compare":
+    if reply.action == "compare":
         call = ToolCall(id=call_id, name="compare_trials", arguments="{}")
         return await _run_text_call(state, call, "Read from your text: compare_trials {}.")
-    resolution = state.bridge.resolve(parsed)
+    resolution = state.bridge.resolve(reply)
     if resolution.config is None:
         if resolution.not_done:
             state.reminded = False
@@ -141,7 +138,8 @@ async def _run_free_text(state: SessionState, turn: AssistantTurn) -> NextStep:
         hint = DIRECT_HINT if state.provider.speaks_for_a_person else REMINDER
         state.add(UserMessage(asked + hint))
         return Continue()
-    call = ToolCall(id=call_id, name="train_model", arguments=_json(resolution.config))
+    arguments = resolution.config.model_dump_json(exclude_unset=True)
+    call = ToolCall(id=call_id, name="train_model", arguments=arguments)
     return await _run_text_call(state, call, state.bridge.describe(resolution))
 
 
@@ -152,10 +150,6 @@ async def _run_text_call(state: SessionState, call: ToolCall, read: str) -> Next
     if report.exhausted:
         return Stopped(report.exhausted)
     return Continue()
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, default=str)
 
 
 async def resume_pending(state: SessionState, recorded: Mapping[str, ToolRun]) -> NextStep:

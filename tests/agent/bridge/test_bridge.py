@@ -395,13 +395,7 @@ def test_switching_models_keeps_the_settings_and_drops_parameters_the_new_model_
 
     resolution = bridge.resolve(bridge.parse_mltrainer_response("switch to SVM"))
 
-    assert resolution.config is not None
-    assert trial_config_kwargs(resolution.config) == {
-        "symbol": "SPX",
-        "model": "svm",
-        "params": {},
-        "lookback": 60,
-    }
+    assert resolution.config == TrialConfig(symbol="SPX", model="svm", lookback=60)
     assert bridge.describe(resolution) == (
         "Read from your text: model=svm; the rest as in the last trial; "
         "not carried over to svm: n_estimators=300."
@@ -414,8 +408,8 @@ def test_continue_runs_the_last_configuration_again_and_says_so():
 
     resolution = bridge.resolve(bridge.parse_mltrainer_response("Continue."))
 
-    assert first is not None and resolution.config is not None
-    assert resolution.config == trial_config_kwargs(first)
+    assert first is not None
+    assert resolution.config == TrialConfig(**trial_config_kwargs(first))
     assert bridge.describe(resolution) == (
         "Read from your text: nothing new, so the last trial's configuration again."
     )
@@ -434,9 +428,7 @@ def test_a_refused_reply_leaves_the_memory_alone():
 
 def test_observe_trial_makes_a_tool_call_trial_the_base():
     bridge = MLAgentBridge()
-    bridge.observe_trial(
-        TrialConfig(symbol="MSFT", model="lightgbm", train_ratio=0.7).model_dump(mode="json")
-    )
+    bridge.observe_trial(TrialConfig(symbol="MSFT", model="lightgbm", train_ratio=0.7))
 
     config = configure(bridge, "switch to logistic regression")
 
@@ -453,7 +445,7 @@ def test_observe_tool_run_keeps_what_ran_and_ignores_other_results_and_invalid_c
     bridge.observe_tool_run(ErrorResult(type="invalid_call", error="train_ratio: ..."), None)
     bridge.observe_tool_run(SymbolList(symbols=[]), ListSymbols(source="sample"))
 
-    assert bridge.last_trial == trained.config.model_dump(mode="json")
+    assert bridge.last_trial == trained.config
 
 
 def test_a_train_model_call_the_engine_refused_moves_the_memory_to_its_arguments():
@@ -463,9 +455,7 @@ def test_a_train_model_call_the_engine_refused_moves_the_memory_to_its_arguments
     tried = TrainModel(symbol="MSFT", model="svm", lookback=30)
     bridge.observe_tool_run(ErrorResult(type="training_failed", error="too few rows"), tried)
 
-    assert bridge.last_trial == TrialConfig(symbol="MSFT", model="svm", lookback=30).model_dump(
-        mode="json"
-    )
+    assert bridge.last_trial == TrialConfig(symbol="MSFT", model="svm", lookback=30)
 
 
 def test_a_fresh_start_ignores_the_last_trial():
