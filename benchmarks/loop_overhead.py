@@ -120,9 +120,9 @@ def script(turns: int) -> list[Any]:
 
 async def scripted_session(turns: int, settings: Any, clocks: dict[str, Clock] | None) -> Any:
     """Run the session through the real loop; with `clocks`, time its parts."""
-    from mltrainer.agent.session import turn as session_module
     from mltrainer.agent.bridge import MLAgentBridge
     from mltrainer.agent.providers import ScriptedProvider
+    from mltrainer.agent.session import turn as session_module
     from mltrainer.agent.session.dispatch import LiveExecutor
     from mltrainer.agent.session.loop import run_session
     from mltrainer.agent.session.runs import new_session_id
