@@ -13,8 +13,9 @@ Code that needs to know what a result holds matches on these classes (`failed`, 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, reduce
 from typing import Annotated, Any, Literal, assert_never
 
 from pydantic import (
@@ -181,21 +182,21 @@ BuiltInOutput = (
 )
 ToolOutput = BuiltInOutput | PluginResult
 
-_SUCCESS_TAGS = frozenset(
-    {
-        "training_complete",
-        "finalized",
-        "sweep",
-        "comparison",
-        "evaluation",
-        "sources",
-        "symbols",
-        "models",
-        "bars",
-        "series",
-        "finished",
-    }
+# The successes, each named by the `type` its JSON has always carried.
+_SUCCESSES: tuple[type[BaseModel], ...] = (
+    TrialResult,
+    FinalResult,
+    SweepResult,
+    Comparison,
+    Evaluation,
+    SourceList,
+    SymbolList,
+    ModelList,
+    BarsSummary,
+    SeriesSummary,
+    Conclusion,
 )
+_KINDS = {str(cls.model_fields["type"].default): cls for cls in _SUCCESSES}
 _ERROR_KEYS = frozenset(ErrorResult.model_fields)
 
 
@@ -206,7 +207,7 @@ def _tag(payload: Any) -> str | None:
     if not isinstance(payload, Mapping):
         return None
     kind = payload.get("type")
-    if payload.get("status") == "success" and kind in _SUCCESS_TAGS:
+    if payload.get("status") == "success" and kind in _KINDS:
         return str(kind)
     if payload.get("status") != "error" or not isinstance(kind, str):
         return "plain"
@@ -220,29 +221,16 @@ def _tag(payload: Any) -> str | None:
     return "error" if keys <= _ERROR_KEYS else "plain"
 
 
-RecordedOutput = Annotated[
-    Annotated[TrialResult, Tag("training_complete")]
-    | Annotated[FinalResult, Tag("finalized")]
-    | Annotated[SweepResult, Tag("sweep")]
-    | Annotated[Comparison, Tag("comparison")]
-    | Annotated[Evaluation, Tag("evaluation")]
-    | Annotated[SourceList, Tag("sources")]
-    | Annotated[SymbolList, Tag("symbols")]
-    | Annotated[ModelList, Tag("models")]
-    | Annotated[BarsSummary, Tag("bars")]
-    | Annotated[SeriesSummary, Tag("series")]
-    | Annotated[Conclusion, Tag("finished")]
-    | Annotated[SweepFailed, Tag("sweep_failed")]
-    | Annotated[ErrorResult, Tag("error")]
-    | Annotated[PlainResult, Tag("plain")],
-    Discriminator(_tag),
-]
-
-
 @cache
-def _adapter() -> TypeAdapter[RecordedOutput]:
-    """Built on first use: `mltrainer tools` and `--help` never pay for it."""
-    return TypeAdapter(RecordedOutput)
+def _adapter() -> TypeAdapter[ToolOutput]:
+    """The one adapter, built on first use: `mltrainer tools` and `--help` never pay for it."""
+    tagged = [Annotated[cls, Tag(kind)] for kind, cls in _KINDS.items()] + [
+        Annotated[SweepFailed, Tag("sweep_failed")],
+        Annotated[ErrorResult, Tag("error")],
+        Annotated[PlainResult, Tag("plain")],
+    ]
+    recorded: Any = Annotated[reduce(operator.or_, tagged), Discriminator(_tag)]
+    return TypeAdapter(recorded)
 
 
 def read_output(payload: Mapping[str, Any]) -> ToolOutput:
