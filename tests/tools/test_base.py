@@ -13,7 +13,7 @@ from mltrainer.engine.settings import load_settings
 from mltrainer.engine.trial import ErrorResult
 from mltrainer.tools import Tool, get_tool
 from mltrainer.tools.base import ToolContext
-from mltrainer.tools.results import ModelList, PlainResult
+from mltrainer.tools.results import ModelList, PlainResult, PluginResult
 
 
 class Roll(BaseModel):
@@ -34,6 +34,20 @@ def test_a_handlers_dict_travels_as_a_plain_result():
     output = Tool("roll", Roll, roll).run(context(), Roll(sides=20))
 
     assert output == PlainResult(status="success", type="roll", value=19, timings={"total": 1})
+
+
+class Rolled(PluginResult):
+    status: str = "success"
+    value: int
+
+
+def test_a_handlers_own_result_model_travels_as_it_is_and_reads_as_its_json():
+    tool = Tool("roll", Roll, lambda _, args: Rolled(value=args.sides))
+
+    output = tool.run(context(), Roll(sides=4))
+
+    assert output == Rolled(value=4)
+    assert tool.read(output) == '{"status":"success","value":4}'
 
 
 def test_render_gets_the_dict_the_handler_returned():
