@@ -18,14 +18,17 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from mltrainer.agent.messages import Usage
-from mltrainer.tools.base import trials_in
+from mltrainer.engine.data.provenance import Provenance
+from mltrainer.engine.results import BarsSummary, SeriesSummary, TrialSummary
+from mltrainer.engine.trial import TrialResult
+from mltrainer.tools.results import ToolOutput, trials_in
 
 # --- the seed's metrics, under the seed's names --------------------------------------------------
 MODEL_TRAININGS = Counter("ml_model_training", "Total model trainings (trials recorded).")
@@ -154,46 +157,47 @@ def record_retry(provider: str, error: BaseException) -> None:
 
 
 def record_tool_run(
-    name: str, payload: Mapping[str, Any], *, is_error: bool, refused: bool = False
+    name: str, output: ToolOutput, *, is_error: bool, refused: bool = False
 ) -> None:
     """A tool call that ran (or was refused) in this process, and the trials and data requests
-    its payload reports. Call it once per call that really ran, not for a replayed recording."""
+    its result reports. Call it once per call that really ran, not for a replayed recording."""
     status = "refused" if refused else ("error" if is_error else "ok")
     TOOL_CALLS.labels(name, status).inc()
     if status != "ok":
         return
-    trials = trials_in(payload)
-    for trial in trials:
-        record_trial(trial)
-    if not trials and isinstance(provenance := payload.get("provenance"), Mapping):
-        record_data_request(provenance)  # fetch_data
+    match output:
+        case TrialResult():
+            record_trial(output)
+        case BarsSummary() | SeriesSummary():
+            record_data_request(output.provenance)  # fetch_data
+        case _:
+            for row in trials_in(output):  # a sweep's rows: no timings or provenance of their own
+                _count_trial(row)
 
 
-def record_trial(result: Mapping[str, Any]) -> None:
-    """A trial's result (a `TrialResult` dumped): count, accuracy, duration, its data."""
-    model, symbol = str(result.get("model", "")), str(result.get("symbol", ""))
+def record_trial(result: TrialResult) -> None:
+    """A trial's result: count, accuracy, duration, its data."""
+    _count_trial(TrialSummary.of(result))
+    TRIAL_DURATION.labels(result.model).observe(result.timings.total)
+    for provenance in (result.provenance, *result.macro_provenance):
+        record_data_request(provenance)
+
+
+def _count_trial(row: TrialSummary) -> None:
     MODEL_TRAININGS.inc()
-    accuracy = result.get("selection_accuracy")
-    if isinstance(accuracy, int | float):
-        MODEL_ACCURACY.labels(model, symbol).set(accuracy)
-    timings = result.get("timings")
-    if isinstance(timings, Mapping) and isinstance(timings.get("total"), int | float):
-        TRIAL_DURATION.labels(model).observe(timings["total"])
-    for provenance in [result.get("provenance"), *(result.get("macro_provenance") or [])]:
-        if isinstance(provenance, Mapping):
-            record_data_request(provenance)
+    MODEL_ACCURACY.labels(row.model, row.symbol).set(row.selection_accuracy)
 
 
-def record_data_request(provenance: Mapping[str, Any]) -> None:
+def record_data_request(provenance: Provenance) -> None:
     """One data request, from the provenance it came back with: only sources with a cache
     (Polygon, FRED) stamp a fetch time, and `cached` says whether HTTP was skipped."""
-    if provenance.get("cached"):
+    if provenance.cached:
         cache = "hit"
-    elif provenance.get("fetched_at") is not None:
+    elif provenance.fetched_at is not None:
         cache = "miss"
     else:
         cache = "none"
-    DATA_REQUESTS.labels(str(provenance.get("source", "")), cache).inc()
+    DATA_REQUESTS.labels(provenance.source, cache).inc()
 
 
 # --- serving /metrics -----------------------------------------------------------------------------

@@ -22,7 +22,6 @@ from pydantic import ValidationError
 
 from mltrainer.agent import bridge, metrics
 from mltrainer.agent.bridge.instruction import instruction_outcome, read_instruction
-from mltrainer.agent.bridge.reading import read_reply
 from mltrainer.agent.bridge.reply import ParsedReply
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet
@@ -30,7 +29,8 @@ from mltrainer.engine.data.registry import resolve_bars
 from mltrainer.engine.design import labelled_frame
 from mltrainer.engine.errors import ConfigError, MLTrainerError
 from mltrainer.engine.features import WARMUP_BARS
-from mltrainer.engine.models import model_catalog
+from mltrainer.engine.models import MODELS
+from mltrainer.engine.results import ModelInfo
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings, load_settings
 from mltrainer.engine.trial import ErrorResult, TrialConfig, TrialResult
@@ -56,10 +56,9 @@ class MLAgentBridge(bridge.MLAgentBridge):
     says what one text asks for, alone; `create_trial_config` fills in the rest from the last
     trial this bridge produced (or saw run)."""
 
-    @metrics.PARSING_DURATION.time()
     def parse_mltrainer_response(self, text: str) -> dict[str, Any]:
         """Everything the text asks for, under `extracted_params`; nothing found is None/empty."""
-        reply = read_reply(text)
+        reply = self.read(text)
         return {
             "extracted_params": reply.to_dict(),
             "data_source": reply.source,
@@ -86,7 +85,10 @@ class MLAgentBridge(bridge.MLAgentBridge):
         config = self.resolve(parsed).config if isinstance(parsed, Mapping) else None
         if config is None:
             return None
-        return {"id": f"trial_{uuid.uuid4().hex[:8]}", **config}
+        return {
+            "id": f"trial_{uuid.uuid4().hex[:8]}",
+            **config.model_dump(mode="json", exclude_unset=True),
+        }
 
     def format_ml_feedback_as_question(self, result: Any) -> str:
         """A short, complete account of a result, ending in the question for the next turn."""
@@ -191,7 +193,7 @@ class MLEngine:
     def fetch_data(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Bars (or a macro series with `kind="series"`) summarised: provenance, range, last."""
         try:
-            return self.service.fetch(
+            fetched = self.service.fetch(
                 str(params.get("symbol", "")),
                 source=str(params.get("source", "auto")),
                 kind=str(params.get("kind", "bars")),
@@ -200,6 +202,7 @@ class MLEngine:
             )
         except (MLTrainerError, ValidationError) as error:
             return error_result(error, kind="fetch_failed")
+        return fetched.model_dump(mode="json")
 
     def evaluate(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Re-score a recorded trial from its stored selection predictions, e.g. at other costs."""
@@ -217,7 +220,7 @@ class MLEngine:
                 "evaluate_failed",
             )
         try:
-            return self.service.evaluate(key, cost_bps=cost)
+            return self.service.evaluate(key, cost_bps=cost).model_dump(mode="json")
         except MLTrainerError as error:
             return error_result(error, "evaluate_failed")
 
@@ -232,7 +235,7 @@ class MLEngine:
 
     @staticmethod
     def available_models() -> list[dict[str, Any]]:
-        return model_catalog()
+        return [ModelInfo.of(spec).model_dump() for spec in MODELS.values()]
 
 
 def _date(value: Any) -> date | None:
@@ -295,6 +298,6 @@ class MLTrainer:
             assert read.refusal is not None
             return instruction_outcome(read, read.refusal)
         result = self.ml_engine.train_model(read.config)
-        if result.get("type") == "training_complete":
-            metrics.record_trial(result)
+        if result["status"] == "success":
+            metrics.record_trial(TrialResult.model_validate(result))
         return instruction_outcome(read, result)

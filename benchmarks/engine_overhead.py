@@ -218,7 +218,8 @@ def time_selection_statistics(n_trials: int, repeats: int) -> tuple[float, int]:
         started = time.perf_counter()
         comparison = service.compare()
         seconds.append(time.perf_counter() - started)
-    return statistics.median(seconds), comparison["best"]["selection_stats"]["pbo_trials"]
+    stats = comparison.best.selection_stats
+    return statistics.median(seconds), stats.pbo_trials if stats is not None else 0
 
 
 def main() -> None:

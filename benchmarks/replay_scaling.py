@@ -50,7 +50,13 @@ def write_transcript(path: Path, lines: int) -> None:
             name = "finish" if last else "list_models"
             arguments = {"conclusion": "done"} if last else {}
             payload = (
-                {"status": "success", "type": "finished", "conclusion": "done"}
+                {
+                    "status": "success",
+                    "type": "finished",
+                    "conclusion": "done",
+                    "best_trial": None,
+                    "finalized": [],
+                }
                 if last
                 else {"status": "success", "type": "models", "models": []}
             )

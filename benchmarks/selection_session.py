@@ -48,7 +48,7 @@ def session(symbol: str, seed: int, n_bars: int, folder: Path) -> dict[str, obje
     (final,) = [
         e["payload"] for e in events if e["event"] == "tool_run" and e["name"] == "finalize"
     ]
-    (best,) = [t for t in summary.trials if t["trial"] == final["trial"]]
+    (best,) = [t for t in summary.trials if t.trial == final["trial"]]
     return {"final": final, "best": best}
 
 
@@ -88,8 +88,8 @@ def main() -> None:
             significant += holdout["baselines"]["p_value"] < 0.05
             table.add_row(
                 str(seed),
-                f"{best['selection_accuracy']:.1%}",  # type: ignore[index]
-                f"{best['p_value']:.3f}",  # type: ignore[index]
+                f"{best.selection_accuracy:.1%}",  # type: ignore[attr-defined]
+                f"{best.p_value:.3f}",  # type: ignore[attr-defined]
                 f"{stats['noise_bar']:.1%} (95%: {stats['noise_bar_95']:.1%})",
                 f"{stats['p_value_adjusted']:.3f}",
                 f"{stats['dsr']:.3f}",

@@ -11,6 +11,7 @@ from typing import Any
 
 from mltrainer.engine.errors import ConfigError
 from mltrainer.engine.ledger import Ledger, TrialPredictions
+from mltrainer.engine.results import Comparison, ComparisonBest, PairedTrial, TrialSummary
 from mltrainer.engine.runner import result_summary
 from mltrainer.engine.selection import adjusted_p_values, selection_stats
 from mltrainer.engine.targets import get_target, recorded_target
@@ -26,7 +27,7 @@ def rank_value(result: dict[str, Any], rank_by: RankBy) -> float:
 
 def compare_trials(
     ledger: Ledger, keys: Sequence[str | int], *, rank_by: RankBy = "accuracy"
-) -> dict[str, Any]:
+) -> Comparison:
     """Rank trials; test each against the best on their shared days; the best's selection
     statistics over every try on its dataset."""
     if len(keys) < 2:
@@ -53,20 +54,26 @@ def compare_trials(
     order = sorted(range(len(results)), key=lambda i: rank_value(results[i], rank_by), reverse=True)
     best = order[0]
     adjusted: dict[str, dict[int, float]] = {}
-    rows = []
+    rows: list[PairedTrial | TrialSummary] = []
     for i in order:
         result = results[i]
         dataset = result.get("dataset", {}).get("key")
         if dataset is not None and dataset not in adjusted:
             adjusted[dataset] = adjusted_p_values(ledger.tries(dataset))
-        row = result_summary(result)
-        row["p_value_adjusted"] = adjusted.get(dataset or "", {}).get(result["trial"])
-        row["tries"] = len(adjusted.get(dataset or "", {})) or None
-        if i != best:
-            paired = target.paired_test(predictions[best], predictions[i])
-            row["shared_days"] = paired.days
-            row["p_vs_best"] = paired.p_value
-        rows.append(row)
+        row = {
+            **result_summary(result),
+            "p_value_adjusted": adjusted.get(dataset or "", {}).get(result["trial"]),
+            "tries": len(adjusted.get(dataset or "", {})) or None,
+        }
+        if i == best:
+            rows.append(TrialSummary.model_validate(row))
+            continue
+        paired = target.paired_test(predictions[best], predictions[i])
+        rows.append(
+            PairedTrial.model_validate(
+                {**row, "shared_days": paired.days, "p_vs_best": paired.p_value}
+            )
+        )
     top = results[best]
     dataset = top.get("dataset", {}).get("key")
     stats = (
@@ -76,19 +83,17 @@ def compare_trials(
             top["trial"],
             predictions[best],
             top["backtest"]["long_flat"]["sharpe"],
-        ).model_dump()
+        )
         if dataset is not None
         else None
     )
-    return {
-        "status": "success",
-        "type": "comparison",
-        "rank_by": rank_by,
-        "compared": len(results),
-        "best": {**result_summary(top), "selection_stats": stats},
-        "trials": rows,
-        "tries": stats["tries"] if stats else len(results),
-        "best_p_value": top["baselines"]["p_value"],
-        "best_p_value_adjusted": stats["p_value_adjusted"] if stats else None,
-        "synthetic": any(r["synthetic"] for r in results),
-    }
+    return Comparison(
+        rank_by=rank_by,
+        compared=len(results),
+        best=ComparisonBest.model_validate({**result_summary(top), "selection_stats": stats}),
+        trials=rows,
+        tries=stats.tries if stats else len(results),
+        best_p_value=top["baselines"]["p_value"],
+        best_p_value_adjusted=stats.p_value_adjusted if stats else None,
+        synthetic=any(r["synthetic"] for r in results),
+    )

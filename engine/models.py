@@ -448,30 +448,6 @@ def known_model_names() -> list[str]:
     return sorted(_ALIASES, key=len, reverse=True)
 
 
-def model_catalog() -> list[dict[str, Any]]:
-    """Every registered model as `list_models` shows it: family, description, aliases, each
-    hyper-parameter's default and bounds, and what it needs that may not be installed."""
-    return [
-        {
-            "name": spec.name,
-            "family": spec.family,
-            "description": spec.description,
-            "aliases": list(spec.aliases),
-            "params": {
-                name: {
-                    "default": bound.default,
-                    "low": bound.low,
-                    "high": bound.high,
-                    "choices": list(bound.choices) or None,
-                }
-                for name, bound in spec.params.items()
-            },
-            "needs": "torch (pip install 'mltrainer[deep]')" if spec.needs_torch else None,
-        }
-        for spec in MODELS.values()
-    ]
-
-
 # Names people use for models this engine does not have; refused by name, never replaced.
 NOT_INSTALLED = {
     "xgboost": "xgboost is not installed; ask for lightgbm or gradient_boosting by name",

@@ -8,10 +8,9 @@ A context variable carries the listener, so it reaches the worker thread a tool 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
 
 ProgressListener = Callable[[str, int, int], None]
 
@@ -36,8 +35,8 @@ def listening(listener: ProgressListener | None) -> Iterator[None]:
         _listener.reset(token)
 
 
-def progress_text(progress: Mapping[str, Any]) -> str:
+def progress_text(stage: str, done: int, total: int) -> str:
     """'walk-forward fold 3 of 5', or the stage alone when it is a single step."""
-    if progress["total"] > 1:
-        return f"{progress['stage']} {progress['done']} of {progress['total']}"
-    return str(progress["stage"])
+    if total > 1:
+        return f"{stage} {done} of {total}"
+    return stage

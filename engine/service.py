@@ -35,10 +35,18 @@ from mltrainer.engine.ledger import Ledger, Look
 from mltrainer.engine.metrics import backtest, strategy_returns
 from mltrainer.engine.models import resolve_model
 from mltrainer.engine.persistence import commit_staged, discard_staged, recover_staged, stage_model
+from mltrainer.engine.results import BarsSummary, Comparison, Evaluation, SeriesSummary
 from mltrainer.engine.selection import adjusted_p_values, same_window, selection_stats
 from mltrainer.engine.settings import Settings, load_settings
 from mltrainer.engine.targets import get_target, recorded_target
-from mltrainer.engine.trial import FinalResult, RankBy, SelectionStats, TrialConfig, TrialResult
+from mltrainer.engine.trial import (
+    Baselines,
+    FinalResult,
+    RankBy,
+    SelectionStats,
+    TrialConfig,
+    TrialResult,
+)
 
 _recovered: set[Path] = set()
 _recovered_lock = threading.Lock()
@@ -403,14 +411,14 @@ class ResearchService:
     # -- reading the ledger ---------------------------------------------------------------
     def compare(
         self, trials: list[int] | None = None, *, rank_by: RankBy = "accuracy"
-    ) -> dict[str, Any]:
+    ) -> Comparison:
         """Compare the given trials, or every trial of this session (no cap)."""
         keys: list[str | int] = list(trials or [])
         if not keys and self.session:
             keys = [row.trial for row in self.ledger.rows(session=self.session, limit=None)]
         return compare_trials(self.ledger, keys, rank_by=rank_by)
 
-    def evaluate(self, key: str | int, *, cost_bps: float | None = None) -> dict[str, Any]:
+    def evaluate(self, key: str | int, *, cost_bps: float | None = None) -> Evaluation:
         """Re-score a recorded trial's selection predictions, e.g. at another cost."""
         stored = self.ledger.result(key)
         predictions = self.ledger.predictions(key)
@@ -424,20 +432,18 @@ class ResearchService:
             target.positions(predictions), np.asarray(predictions.next_return), cost_bps=cost
         )
         execution = stored["config"].get("execution", "close")
-        return {
-            "status": "success",
-            "type": "evaluation",
-            "trial": stored["trial"],
-            "model_id": stored["model_id"],
-            "model": stored["model"],
-            "symbol": stored["symbol"],
-            "synthetic": stored["synthetic"],
-            "data_label": stored["data_label"],
-            "selection_period": stored.get("selection_period", stored.get("test_period")),
-            "selection": target.metrics(predictions).model_dump(),
-            "baselines": stored["baselines"],
-            "backtest": backtest(series, cost_bps=cost, execution=execution).model_dump(),
-        }
+        return Evaluation(
+            trial=stored["trial"],
+            model_id=stored["model_id"],
+            model=stored["model"],
+            symbol=stored["symbol"],
+            synthetic=stored["synthetic"],
+            data_label=stored["data_label"],
+            selection_period=stored.get("selection_period", stored.get("test_period")),
+            selection=target.metrics(predictions),
+            baselines=Baselines.model_validate(stored["baselines"]),
+            backtest=backtest(series, cost_bps=cost, execution=execution),
+        )
 
     def fetch(
         self,
@@ -447,7 +453,7 @@ class ResearchService:
         kind: str = "bars",
         start: date | None = None,
         end: date | None = None,
-    ) -> dict[str, Any]:
+    ) -> BarsSummary | SeriesSummary:
         """Bars (or a macro series with `kind="series"`) summarised: provenance, range, last
         value. For bars, only the part before the dataset's locked holdout is described."""
         symbol = symbol.upper()
@@ -455,13 +461,11 @@ class ResearchService:
             series = resolve_series(symbol, self.settings, start=start, end=end)
             if series.frame.empty:
                 raise DataSourceError(f"{symbol} has no observations between {start} and {end}")
-            return {
-                "status": "success",
-                "type": "series",
-                "provenance": series.provenance.model_dump(mode="json"),
-                "point_in_time": series.point_in_time,
-                "last_value": float(series.frame["value"].iloc[-1]),
-            }
+            return SeriesSummary(
+                provenance=series.provenance,
+                point_in_time=series.point_in_time,
+                last_value=float(series.frame["value"].iloc[-1]),
+            )
         self.compliance.require_data_source(source)
         config = TrialConfig(symbol=symbol, source=source, start=start, end=end)
         bars, history = self._bars(config, None)
@@ -469,16 +473,14 @@ class ResearchService:
             self.compliance.require_synthetic_allowed(explicit=is_synthetic(source))
         development = self._development(config, bars, history)
         close = development.bars.frame["close"]
-        return {
-            "status": "success",
-            "type": "bars",
-            "data_label": "SYNTHETIC DATA" if bars.provenance.kind == "synthetic" else "REAL DATA",
-            "provenance": bars.provenance.model_dump(mode="json"),
-            "dataset": development.info.model_dump(mode="json"),
-            "last_close_before_holdout": float(close.iloc[-1]),
-            "total_return_before_holdout": float(close.iloc[-1] / close.iloc[0] - 1.0),
-            "notes": development.notes,
-        }
+        return BarsSummary(
+            data_label="SYNTHETIC DATA" if bars.provenance.kind == "synthetic" else "REAL DATA",
+            provenance=bars.provenance,
+            dataset=development.info,
+            last_close_before_holdout=float(close.iloc[-1]),
+            total_return_before_holdout=float(close.iloc[-1] / close.iloc[0] - 1.0),
+            notes=development.notes,
+        )
 
     def trial_record(self, key: str | int) -> TrialRecord | None:
         """A recorded trial by number or model id with its selection statistics as of now
@@ -528,8 +530,11 @@ class ResearchService:
         """Permutation importance of a trial's saved model on its rebuilt selection rows."""
         return permutation_importance(self.ledger, self.settings, trial, repeats=repeats)
 
-    def finalized(self) -> list[dict[str, Any]]:
+    def finalized(self) -> list[FinalResult]:
         """The holdout results this session produced, oldest first."""
         if self.session is None:
             return []
-        return [look.result for look in self.ledger.looks(session=self.session)]
+        return [
+            FinalResult.model_validate(look.result)
+            for look in self.ledger.looks(session=self.session)
+        ]

@@ -9,7 +9,15 @@ import re
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
 from pydantic_core import PydanticCustomError
 
 from mltrainer.engine.data.catalog import bar_source_names
@@ -69,12 +77,15 @@ class TrialConfig(BaseModel):
         le=250,
         description="bars of history per row (momentum, volatility, LSTM window)",
     )
+    # Left out of the JSON when it is the default, so a direction trial's configuration (its
+    # transcripts, ledger rows and model id) reads exactly as it did before there were targets.
     target: str = Field(
         default=DEFAULT_TARGET,
         json_schema_extra=lambda schema: schema.update(
             enum=list(target_names()), description=_target_description()
         ),
         description="what the model predicts",
+        exclude_if=lambda value: value == DEFAULT_TARGET,
     )
     horizon: int = Field(default=1, ge=1, le=20, description="predict this many bars ahead")
     folds: int = Field(
@@ -376,14 +387,24 @@ class FinalResult(_Result):
 
 
 class ErrorResult(_Result):
+    """A failure the caller can act on: `type` names what failed (training_failed,
+    invalid_call, budget, ...), `error` says why and what is allowed, `error_type` names the
+    exception behind it when there was one (left out of the JSON when there was none)."""
+
     status: Literal["error"] = "error"
     type: str = "training_failed"
     error: str
-    error_type: str
+    error_type: str | None = None
 
     @classmethod
     def of(cls, error: Exception, kind: str = "training_failed") -> ErrorResult:
-        """An expected failure as a result the caller (or an LLM) can act on: a validation
-        error reads one line per field, anything else its own message."""
+        """An expected exception as a result; a validation error reads one line per problem."""
         message = validation_message(error) if isinstance(error, ValidationError) else str(error)
         return cls(type=kind, error=message, error_type=type(error).__name__)
+
+    @model_serializer(mode="wrap")
+    def _without_missing_cause(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = dump(self)
+        if self.error_type is None:
+            data.pop("error_type", None)
+        return data

@@ -13,7 +13,6 @@ from mltrainer.tools.registry import (
     export_schemas,
     get_tool,
     register_tool,
-    start_label,
 )
 from mltrainer.tools.research import TOOLS
 
@@ -27,5 +26,4 @@ __all__ = [
     "export_schemas",
     "get_tool",
     "register_tool",
-    "start_label",
 ]

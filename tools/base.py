@@ -1,4 +1,5 @@
-"""What a tool is: a pydantic argument model (the schema an LLM reads) and a handler.
+"""What a tool is: a pydantic argument model (the schema an LLM reads), a handler that returns
+a typed result (`results.ToolOutput`), and how that result reads for the model.
 
 Exported as OpenAI function tools, Anthropic tools, or plain JSON from the same models.
 """
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from mltrainer.engine.errors import MLTrainerError
+from mltrainer.tools.results import PlainResult, ToolOutput, as_output, dump, error_message, failed
 
 if TYPE_CHECKING:
     from mltrainer.engine.service import ResearchService
@@ -79,31 +81,38 @@ class ToolContext:
 @dataclass(frozen=True)
 class Tool:
     """One tool: its name, its argument model (whose docstring and field descriptions are what
-    the model reads), its handler, whether a successful call ends the session (its payload is
+    the model reads), its handler, whether a successful call ends the session (its result is
     the conclusion: `conclusion`, optional `best_trial`), how its result reads for the
     model (`render`; compact JSON without timings when None), and how a running call reads
-    for a person watching (`starting`, from the call's arguments)."""
+    for a person watching (`starting`, from the call's arguments).
+
+    The handler returns a result model, or a JSON-ready dict (a plugin's simplest way), which
+    travels as a `PlainResult`; `render` gets what the handler returned."""
 
     name: str
     arguments: type[BaseModel]
-    handler: Callable[[ToolContext, Any], dict[str, Any]]
+    handler: Callable[[ToolContext, Any], ToolOutput | Mapping[str, Any]]
     ends_session: bool = False
-    render: Callable[[dict[str, Any]], str] | None = None
-    starting: Callable[[dict[str, Any]], str] | None = None
+    render: Callable[[Any], str] | None = None
+    starting: Callable[[Any], str] | None = None
 
-    def start_label(self, arguments: dict[str, Any] | None) -> str:
+    def start_label(self, arguments: BaseModel | None) -> str:
         """What a progress line shows while this tool runs ("training lightgbm on SPX")."""
-        if self.starting is not None and arguments:
+        if self.starting is not None and arguments is not None:
             return self.starting(arguments)
         return f"running {self.name}"
 
-    def read(self, payload: dict[str, Any]) -> str:
-        """The short text the model gets for `payload`; an error names the tool."""
-        if payload.get("status") == "error":
-            return f"ERROR from {self.name}: {payload.get('error')}"
+    def run(self, context: ToolContext, arguments: BaseModel) -> ToolOutput:
+        """The handler's result for validated `arguments`, typed."""
+        return as_output(self.handler(context, arguments))
+
+    def read(self, output: ToolOutput) -> str:
+        """The short text the model gets for `output`; an error names the tool."""
+        if failed(output):
+            return f"ERROR from {self.name}: {error_message(output)}"
         if self.render is not None:
-            return self.render(payload)
-        return compact_json(payload)
+            return self.render(output.data if isinstance(output, PlainResult) else output)
+        return compact_json(dump(output))
 
     @property
     def description(self) -> str:
@@ -196,16 +205,3 @@ def _example(tool: Tool) -> str:
     required = tool.parameters().get("required", [])
     sample = {name: "..." for name in required}
     return json.dumps(sample)
-
-
-def trials_in(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The trials a tool's successful payload reports: a trained result itself (`train_model`),
-    or one summary row per configuration (`sweep`). The summary, the metrics and anything else
-    that counts trials read them here, so a new trial-making payload is taught in one place."""
-    if payload.get("status") != "success":
-        return []
-    if payload.get("type") == "training_complete":
-        return [payload]
-    if payload.get("type") == "sweep":
-        return list(payload.get("rows") or [])
-    return []

@@ -1,8 +1,9 @@
 """From an engine result to the short text that becomes the LLM's next user turn: the resolved
 configuration in one line, the out-of-sample numbers against their baseline, and the question.
 
-Templates live in `prompts/feedback.md`. Results are read by the names the engine uses now and
-used before: `selection_accuracy`, then `test_accuracy`, then the seed's `accuracy`.
+Templates live in `prompts/feedback.md`. Results are read as they come, a typed result (a
+model) or the seed's dict, by the names the engine uses now and used before:
+`selection_accuracy`, then `test_accuracy`, then the seed's `accuracy`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,14 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
+from pydantic import BaseModel
+
 from mltrainer.engine.targets import DEFAULT_TARGET
 from mltrainer.engine.trial import TrialConfig
 from mltrainer.prompts import load_text
+
+# A result or a configuration, typed or as the seed's dict.
+Readable = Mapping[str, Any] | BaseModel
 
 FEEDBACK_WORDS = 85
 _ERROR_CHARS = 240
@@ -42,12 +48,21 @@ def templates() -> dict[str, str]:
     return sections
 
 
-def _lookup(data: Mapping[str, Any], paths: str) -> Any:
+def _get(data: Any, name: str) -> Any:
+    """A field of a model, or a key of a dict; None when it has none."""
+    if isinstance(data, Mapping):
+        return data.get(name)
+    if isinstance(data, BaseModel):
+        return getattr(data, name, None)
+    return None
+
+
+def _lookup(data: Readable, paths: str) -> Any:
     """The value at the first of the space-separated dotted paths that has one."""
     for path in paths.split():
         value: Any = data
         for part in path.split("."):
-            value = value.get(part) if isinstance(value, Mapping) else None
+            value = _get(value, part)
         if value is not None:
             return value
     return None
@@ -100,7 +115,7 @@ def _fill(name: str, values: Mapping[str, Any]) -> str:
 
 
 def _label(value: Any, limit: int = 40) -> str | None:
-    if value is None or isinstance(value, Mapping | list | tuple | set):
+    if value is None or isinstance(value, Mapping | BaseModel | list | tuple | set):
         return None
     text = " ".join(str(value).split())
     return text[:limit] or None
@@ -123,7 +138,7 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def config_line(config: Mapping[str, Any]) -> str:
+def config_line(config: TrialConfig | Mapping[str, Any]) -> str:
     """The whole configuration of a trial in one line: `model on SYMBOL: name=value, ...`.
 
     Every setting is shown, defaults included, so what ran is never a guess; hyper-parameters
@@ -131,22 +146,26 @@ def config_line(config: Mapping[str, Any]) -> str:
     default (so a direction trial reads as it did before there were targets).
     """
     fields = TrialConfig.model_fields
-    model = _label(config.get("model")) or str(fields["model"].default)
-    symbol = _label(config.get("symbol")) or "?"
+    model = _label(_get(config, "model")) or str(fields["model"].default)
+    symbol = _label(_get(config, "symbol")) or "?"
     parts = []
     for name, field in fields.items():
-        value = config.get(name, field.default)
+        value = (
+            config.get(name, field.default)
+            if isinstance(config, Mapping)
+            else getattr(config, name)
+        )
         if name in _OWN_SLOT or (name == "target" and value == DEFAULT_TARGET):
             continue
         parts.append(f"{name}={_value(value)}")
-    start, end, days = config.get("start"), config.get("end"), config.get("days")
+    start, end, days = (_get(config, name) for name in ("start", "end", "days"))
     dates = [f"dates={start or 'first'}..{end or 'last'}"] if start or end else []
     dates += [f"days={days}"] if days else []
     parts[1:1] = dates or ["dates=all"]
-    features = config.get("features")
+    features = _get(config, "features")
     parts.append(f"features={_value(features) if features else 'default'}")
-    parts.append(f"macro={_value(config.get('macro') or [])}")
-    parts.append(f"params={_params(model, config.get('params'))}")
+    parts.append(f"macro={_value(_get(config, 'macro') or [])}")
+    parts.append(f"params={_params(model, _get(config, 'params'))}")
     return f"{model} on {symbol}: " + ", ".join(parts)
 
 
@@ -164,34 +183,35 @@ def _params(model: str, params: Any) -> str:
     return ",".join(f"{k}:{_value(v)}" for k, v in chosen.items()) or "default"
 
 
-def _is_error(data: Mapping[str, Any]) -> bool:
-    status = str(data.get("status", "")).lower()
+def _is_error(data: Readable) -> bool:
+    status = str(_get(data, "status") or "").lower()
     accuracy = _lookup(data, "selection_accuracy test_accuracy accuracy")
     return status in ("error", "failed", "failure") or (
-        bool(data.get("error")) and _real(accuracy) is None
+        bool(_get(data, "error")) and _real(accuracy) is None
     )
 
 
-def _error_feedback(data: Mapping[str, Any]) -> str:
-    message = _label(data.get("error") or data.get("message") or data.get("detail"), _ERROR_CHARS)
+def _error_feedback(data: Readable) -> str:
+    said = _get(data, "error") or _get(data, "message") or _get(data, "detail")
+    message = _label(said, _ERROR_CHARS)
     values = {
         "error": _shorten(message or "no error message was given", 40).rstrip(". "),
-        "error_type": _label(data.get("error_type")) or "",
+        "error_type": _label(_get(data, "error_type")) or "",
     }
     head = _fill("error_typed" if values["error_type"] else "error", values)
     return " ".join(part for part in (head, _fill("error_question", values)) if part)
 
 
-def _data_label(data: Mapping[str, Any]) -> str:
-    label = str(data.get("data_label", "")).upper()
-    if data.get("synthetic") is True or label == "SYNTHETIC DATA":
+def _data_label(data: Readable) -> str:
+    label = str(_get(data, "data_label") or "").upper()
+    if _get(data, "synthetic") is True or label == "SYNTHETIC DATA":
         return _fill("synthetic", {})
     if label == "CALLER DATA":
         return _fill("caller_data", {})
     return ""
 
 
-def _metrics(data: Mapping[str, Any], subject: str) -> str:
+def _metrics(data: Readable, subject: str) -> str:
     metrics = []
     for name in templates():
         if name.startswith("metric "):
@@ -204,14 +224,14 @@ def _metrics(data: Mapping[str, Any], subject: str) -> str:
     return f"{subject}: {listed}." if subject else f"{listed[0].upper()}{listed[1:]}."
 
 
-def _verdict(data: Mapping[str, Any]) -> str:
+def _verdict(data: Readable) -> str:
     p_value = _real(_lookup(data, "baselines.p_value"))
     best = _real(_lookup(data, "baselines.best_accuracy"))
     if best is None or p_value is None:
         return ""
     name = _label(_lookup(data, "baselines.best_name")) or "baseline"
-    tries = _real(data.get("tries"))
-    adjusted = _real(data.get("p_value_adjusted"))
+    tries = _real(_get(data, "tries"))
+    adjusted = _real(_get(data, "p_value_adjusted"))
     # After several tries the verdict rests on the adjusted p-value, not the raw one.
     deciding = adjusted if adjusted is not None and tries is not None and tries > 1 else p_value
     values = {
@@ -225,7 +245,7 @@ def _verdict(data: Mapping[str, Any]) -> str:
     return _fill("baseline_adjusted", {**values, "tries": f"{tries:.0f}", "adjusted": _p(deciding)})
 
 
-def _backtest(data: Mapping[str, Any]) -> str:
+def _backtest(data: Readable) -> str:
     strategy = _real(_lookup(data, "backtest.long_flat.sharpe"))
     hold = _real(_lookup(data, "backtest.buy_and_hold.sharpe"))
     if strategy is None or hold is None:
@@ -237,10 +257,10 @@ def _backtest(data: Mapping[str, Any]) -> str:
     return _fill("backtest", {**sharpes, "cost_bps": f"{cost:g}"})
 
 
-def _notes(data: Mapping[str, Any]) -> str:
+def _notes(data: Readable) -> str:
     """The engine's notes on a trial (a substitute it made, a fit that did not converge); the
     synthetic-data note is already the label."""
-    notes = data.get("notes")
+    notes = _get(data, "notes")
     if not isinstance(notes, list):
         return ""
     said = [
@@ -251,14 +271,14 @@ def _notes(data: Mapping[str, Any]) -> str:
     return _fill("notes", {"notes": "; ".join(said)}) if said else ""
 
 
-def _trial_feedback(data: Mapping[str, Any]) -> tuple[str, list[str]]:
+def _trial_feedback(data: Readable) -> tuple[str, list[str]]:
     """The configuration line (when the result carries its config) and the other sentences."""
-    config = data.get("config")
+    config = _get(data, "config")
     head = ""
-    if isinstance(config, Mapping) and config.get("symbol"):
+    if isinstance(config, TrialConfig | Mapping) and _get(config, "symbol"):
         head = _fill("config", {"config": config_line(config)})
-    model = _label(data.get("model")) or _label(_lookup(data, "config.model"))
-    symbol = _label(data.get("symbol")) or _label(_lookup(data, "config.symbol"))
+    model = _label(_get(data, "model")) or _label(_lookup(data, "config.model"))
+    symbol = _label(_get(data, "symbol")) or _label(_lookup(data, "config.symbol"))
     if head:
         subject = ""
     elif model and symbol:
@@ -273,9 +293,9 @@ def _trial_feedback(data: Mapping[str, Any]) -> tuple[str, list[str]]:
     return head, [part for part in parts if part]
 
 
-def _fields_feedback(data: Mapping[str, Any]) -> str:
+def _fields_feedback(data: Readable) -> str:
     fields = []
-    for key, value in data.items():
+    for key, value in data.items() if isinstance(data, Mapping) else data:
         label = _label(value, 30)
         if label is not None and key not in ("type", "status"):
             fields.append(f"{_label(key, 30)} {label}")
@@ -287,11 +307,10 @@ def _fields_feedback(data: Mapping[str, Any]) -> str:
 def format_feedback(result: Any) -> str:
     """A short, complete account of a result, ending in the question for the next turn.
 
-    Works on a full `TrialResult` (dict or model), on partial dicts with only some metrics,
+    Works on a full `TrialResult` (model or dict), on partial dicts with only some metrics,
     and on error results; keys that are missing are left out of the text, never raised on.
     """
-    raw: Any = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
-    data: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    data: Readable = result if isinstance(result, Mapping | BaseModel) else {}
     if _is_error(data):
         return _error_feedback(data)
     question = _fill("question", {})

@@ -43,12 +43,6 @@ def get_tool(name: str, tools: Mapping[str, Tool] = TOOLS_BY_NAME) -> Tool:
     return tools[name]
 
 
-def start_label(name: str, arguments: dict[str, Any] | None) -> str:
-    """How a running call of tool `name` reads for a person watching; the tool decides."""
-    tool = TOOLS_BY_NAME.get(name)
-    return tool.start_label(arguments) if tool is not None else f"running {name}"
-
-
 def export_schemas(
     fmt: SchemaFormat, tools: Mapping[str, Tool] = TOOLS_BY_NAME
 ) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """The research vocabulary an LLM sees: one argument model and one handler per tool.
 
 Argument docstrings and field descriptions are written for the model reading them: short,
-with units and bounds. Handlers return JSON-ready dicts; failures are `status: "error"`.
+with units and bounds. Handlers return typed results (`results.py`); an expected failure is an
+`ErrorResult` the model can act on.
 Handlers import the engine's heavy parts (scikit-learn, pandas) when they run, so listing or
 exporting the tools (`mltrainer tools`, an MCP `tools/list`) loads no ML library.
 """
@@ -11,17 +12,36 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
-from typing import Any, Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mltrainer.engine.data.catalog import bar_source_names, source_names
 from mltrainer.engine.errors import ConfigError, MLTrainerError
-from mltrainer.engine.trial import ErrorResult, RankBy, TrialConfig, one_of
+from mltrainer.engine.results import (
+    BarsSummary,
+    Comparison,
+    Evaluation,
+    FinalSummary,
+    ModelInfo,
+    SeriesSummary,
+)
+from mltrainer.engine.trial import (
+    ErrorResult,
+    FinalResult,
+    RankBy,
+    TrialConfig,
+    TrialResult,
+    one_of,
+)
 from mltrainer.tools.base import Tool, ToolContext
 from mltrainer.tools.feedback import format_feedback
 from mltrainer.tools.registry import register_tool
+from mltrainer.tools.results import Conclusion, ModelList, SourceList, SymbolList
 from mltrainer.tools.sweep import Sweep, run_sweep
+
+Args = TypeVar("Args", bound=BaseModel)
+Output = TypeVar("Output", bound=BaseModel)
 
 
 class _Args(BaseModel):
@@ -80,6 +100,11 @@ class TrainModel(TrialConfig):
 
     model_config = ConfigDict(extra="forbid", title="train_model")
 
+    def trial_config(self) -> TrialConfig:
+        """These arguments as the engine's configuration: the same fields, already checked by
+        the same validators, so nothing is validated twice."""
+        return TrialConfig.model_construct(self.model_fields_set, **dict(self))
+
 
 class EvaluateTrial(_Args):
     """Re-score a recorded trial from its stored selection predictions, e.g. at another cost."""
@@ -129,68 +154,63 @@ class Finish(_Args):
     best_trial: int | None = Field(default=None, ge=1)
 
 
-def _failure(kind: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
-    """Expected failures become `status: "error"` results the model can act on."""
+def _failure(
+    kind: str,
+) -> Callable[
+    [Callable[[ToolContext, Args], Output]], Callable[[ToolContext, Args], Output | ErrorResult]
+]:
+    """Expected failures become error results the model can act on."""
 
-    def wrap(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-        def run(context: ToolContext, args: Any) -> dict[str, Any]:
+    def wrap(
+        handler: Callable[[ToolContext, Args], Output],
+    ) -> Callable[[ToolContext, Args], Output | ErrorResult]:
+        def run(context: ToolContext, args: Args) -> Output | ErrorResult:
             try:
                 return handler(context, args)
             except (MLTrainerError, ValidationError) as error:
-                return ErrorResult.of(error, kind).model_dump()
+                return ErrorResult.of(error, kind)
 
         return run
 
     return wrap
 
 
-def _list_sources(context: ToolContext, _: ListSources) -> dict[str, Any]:
+def _list_sources(context: ToolContext, _: ListSources) -> SourceList:
     from mltrainer.engine.data.registry import list_sources
 
-    return {
-        "status": "success",
-        "type": "sources",
-        "sources": [s.model_dump() for s in list_sources(context.service.settings)],
-    }
+    return SourceList(sources=list_sources(context.service.settings))
 
 
 @_failure("list_failed")
-def _list_symbols(context: ToolContext, args: ListSymbols) -> dict[str, Any]:
+def _list_symbols(context: ToolContext, args: ListSymbols) -> SymbolList:
     from mltrainer.engine.data.registry import get_source
 
-    source = get_source(args.source, context.service.settings)
-    return {
-        "status": "success",
-        "type": "symbols",
-        "symbols": [s.model_dump(mode="json") for s in source.symbols()],
-    }
+    return SymbolList(symbols=get_source(args.source, context.service.settings).symbols())
 
 
-def _list_models(context: ToolContext, _: ListModels) -> dict[str, Any]:
-    from mltrainer.engine.models import model_catalog
+def _list_models(context: ToolContext, _: ListModels) -> ModelList:
+    from mltrainer.engine.models import MODELS
 
-    return {"status": "success", "type": "models", "models": model_catalog()}
+    return ModelList(models=[ModelInfo.of(spec) for spec in MODELS.values()])
 
 
 @_failure("fetch_failed")
-def _fetch_data(context: ToolContext, args: FetchData) -> dict[str, Any]:
+def _fetch_data(context: ToolContext, args: FetchData) -> BarsSummary | SeriesSummary:
     return context.service.fetch(
         args.symbol, source=args.source, kind=args.kind, start=args.start, end=args.end
     )
 
 
 @_failure("training_failed")
-def _train_model(context: ToolContext, args: TrainModel) -> dict[str, Any]:
+def _train_model(context: ToolContext, args: TrainModel) -> TrialResult:
     trained = context.service.train(
-        TrialConfig.model_validate(args.model_dump()),
-        call_id=context.call_id,
-        deadline=context.deadline,
+        args.trial_config(), call_id=context.call_id, deadline=context.deadline
     )
-    return trained.result.model_dump(mode="json")
+    return trained.result
 
 
 @_failure("evaluate_failed")
-def _evaluate(context: ToolContext, args: EvaluateTrial) -> dict[str, Any]:
+def _evaluate(context: ToolContext, args: EvaluateTrial) -> Evaluation:
     key = args.trial if args.trial is not None else args.model_id
     if key is None:
         raise ConfigError("evaluate_trial needs 'trial' or 'model_id'")
@@ -198,52 +218,46 @@ def _evaluate(context: ToolContext, args: EvaluateTrial) -> dict[str, Any]:
 
 
 @_failure("compare_failed")
-def _compare(context: ToolContext, args: CompareTrials) -> dict[str, Any]:
+def _compare(context: ToolContext, args: CompareTrials) -> Comparison:
     return context.service.compare(args.trials, rank_by=args.rank_by)
 
 
 @_failure("finalize_failed")
-def _finalize(context: ToolContext, args: Finalize) -> dict[str, Any]:
-    final = context.service.finalize(
+def _finalize(context: ToolContext, args: Finalize) -> FinalResult:
+    return context.service.finalize(
         args.trial, rank_by=args.rank_by, call_id=context.call_id, deadline=context.deadline
     )
-    return final.model_dump(mode="json")
 
 
-def _finish(context: ToolContext, args: Finish) -> dict[str, Any]:
+def _finish(context: ToolContext, args: Finish) -> Conclusion:
     finalized = context.service.finalized()
-    payload: dict[str, Any] = {
-        "status": "success",
-        "type": "finished",
-        "conclusion": args.conclusion,
-        "best_trial": args.best_trial,
-        "finalized": [final_summary(f) for f in finalized],
-    }
-    if not finalized:
-        payload["note"] = (
-            "no trial was finalized, so this conclusion rests on selection numbers, which "
-            "are optimistic after many tries"
-        )
-    return payload
+    return Conclusion(
+        conclusion=args.conclusion,
+        best_trial=args.best_trial,
+        finalized=[FinalSummary.of(final) for final in finalized],
+        note=None
+        if finalized
+        else "no trial was finalized, so this conclusion rests on selection numbers, which "
+        "are optimistic after many tries",
+    )
 
 
-def _read_trial(payload: dict[str, Any]) -> str:
+def _read_trial(result: TrialResult) -> str:
     """A trial as the model reads it: its number, then the feedback question."""
-    prefix = f"Trial {payload['trial']} ({payload['model_id']}). " if "trial" in payload else ""
-    return prefix + format_feedback(payload)
+    return f"Trial {result.trial} ({result.model_id}). " + format_feedback(result)
 
 
-def _read_models(payload: dict[str, Any]) -> str:
+def _read_models(listed: ModelList) -> str:
     """Names and defaults only: bounds and descriptions are in the schema, and cost tokens."""
     slim = [
-        {"name": m["name"], "params": {k: v["default"] for k, v in m["params"].items()}}
-        for m in payload["models"]
+        {"name": m.name, "params": {k: v.default for k, v in m.params.items()}}
+        for m in listed.models
     ]
     return json.dumps({"models": slim}, separators=(",", ":"))
 
 
-def _training(arguments: dict[str, Any]) -> str:
-    return f"training {arguments.get('model')} on {arguments.get('symbol')}"
+def _training(arguments: TrainModel) -> str:
+    return f"training {arguments.model} on {arguments.symbol}"
 
 
 TOOLS: tuple[Tool, ...] = (
@@ -261,30 +275,3 @@ TOOLS: tuple[Tool, ...] = (
 # The built-in tools go through the door a plugin's tools use.
 for _tool in TOOLS:
     register_tool(_tool)
-
-
-def final_summary(final: dict[str, Any]) -> dict[str, Any]:
-    """The holdout numbers a summary or an LLM needs, from a finalize result dict."""
-    holdout = final["holdout"]
-    stats = final["selection_stats"]
-    return {
-        "trial": final["trial"],
-        "model": final["model"],
-        "symbol": final["symbol"],
-        "data": final["data_label"],
-        "selection_accuracy": final["selection_accuracy"],
-        "holdout_accuracy": holdout["accuracy"],
-        "holdout_period": holdout["period"],
-        "best_baseline": holdout["baselines"]["best_name"],
-        "baseline_accuracy": holdout["baselines"]["best_accuracy"],
-        "p_value": holdout["baselines"]["p_value"],
-        "mcnemar_p_value": holdout["baselines"]["mcnemar_p_value"],
-        "sharpe": holdout["backtest"]["long_flat"]["sharpe"],
-        "buy_hold_sharpe": holdout["backtest"]["buy_and_hold"]["sharpe"],
-        "execution": holdout["backtest"]["execution"],
-        "dsr": stats["dsr"],
-        "pbo": stats["pbo"],
-        "tries": stats["tries"],
-        "look": final["look"],
-        "untouched": final["untouched"],
-    }

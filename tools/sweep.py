@@ -12,8 +12,10 @@ from typing import Any
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from mltrainer.engine.errors import MLTrainerError, validation_message
+from mltrainer.engine.results import TrialSummary
 from mltrainer.engine.trial import ErrorResult, TrialConfig
 from mltrainer.tools.base import ToolContext
+from mltrainer.tools.results import GridFailure, GridValue, SweepFailed, SweepResult, SweepRow
 
 MAX_CONFIGURATIONS = 16
 # The fields a grid may vary: scalars of `TrialConfig`, and one model's hyper-parameters as
@@ -85,13 +87,13 @@ class Sweep(TrialConfig):
         self.configurations()  # every combination must be a valid configuration
         return self
 
-    def configurations(self) -> list[tuple[dict[str, Any], TrialConfig]]:
+    def configurations(self) -> list[tuple[dict[str, GridValue], TrialConfig]]:
         """Each combination of grid values (field -> value) and the configuration it makes."""
         base = self.model_dump(exclude={"grid"})
         names = list(self.grid)
         made = []
         for values in itertools.product(*self.grid.values()):
-            varied = dict(zip(names, values, strict=True))
+            varied: dict[str, GridValue] = dict(zip(names, values, strict=True))
             fields = {**base, "params": dict(base["params"])}
             for name, value in varied.items():
                 if name.startswith("params."):
@@ -105,45 +107,39 @@ class Sweep(TrialConfig):
         return made
 
 
-def run_sweep(context: ToolContext, args: Sweep) -> dict[str, Any]:
+def run_sweep(context: ToolContext, args: Sweep) -> SweepResult | SweepFailed | ErrorResult:
     """Train every configuration of the grid through the service (checked before any runs,
     then concurrently, each recorded with its own call id) and tabulate them."""
-    from mltrainer.engine.runner import result_summary
-
     grid = args.configurations()
     try:
         outcomes = context.service.sweep(
             [config for _, config in grid], call_id=context.call_id, deadline=context.deadline
         )
     except MLTrainerError as error:
-        return ErrorResult.of(error, "sweep_failed").model_dump()
-    rows: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
+        return ErrorResult.of(error, "sweep_failed")
+    rows: list[SweepRow] = []
+    errors: list[GridFailure] = []
     for (varied, _), outcome in zip(grid, outcomes, strict=True):
         if isinstance(outcome, MLTrainerError):
-            errors.append({**varied, "error": str(outcome)})
+            errors.append(GridFailure(varied=varied, error=str(outcome)))
             continue
-        rows.append({**varied, **result_summary(outcome.model_dump(mode="json"))})
+        rows.append(SweepRow(varied=varied, **dict(TrialSummary.of(outcome))))
     if not rows:
-        return {
-            "status": "error",
-            "type": "sweep_failed",
-            "error": "no configuration of the grid could be trained: "
-            + "; ".join(f"{e['error']}" for e in errors),
-            "errors": errors,
-        }
-    best = max(rows, key=lambda row: row["selection_accuracy"])
-    return {
-        "status": "success",
-        "type": "sweep",
-        "configurations": len(grid),
-        "trained": len(rows),
-        "columns": list(rows[0]),
-        "rows": rows,
-        "errors": errors,
-        "best_trial": best["trial"],
-        "note": (
+        return SweepFailed(
+            error="no configuration of the grid could be trained: "
+            + "; ".join(failure.error for failure in errors),
+            errors=errors,
+        )
+    best = max(rows, key=lambda row: row.selection_accuracy)
+    return SweepResult(
+        configurations=len(grid),
+        trained=len(rows),
+        columns=list(rows[0].model_dump()),
+        rows=rows,
+        errors=errors,
+        best_trial=best.trial,
+        note=(
             f"{len(rows)} tries were added; the best selection accuracy of a grid is optimistic, "
             "so judge it by its adjusted p-value and finalize only the trial you would report"
         ),
-    }
+    )

@@ -11,8 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel
+
+from mltrainer.agent import metrics
 from mltrainer.agent.bridge.memory import ConversationMemory, Resolution
+from mltrainer.agent.bridge.reading import read_reply
 from mltrainer.agent.bridge.reply import ParsedReply
+from mltrainer.engine.trial import TrialConfig, TrialResult
+from mltrainer.tools.research import TrainModel
+from mltrainer.tools.results import ToolOutput, failed
 
 __all__ = ["MLAgentBridge", "Resolution"]
 
@@ -24,31 +31,32 @@ class MLAgentBridge:
     def __init__(self) -> None:
         self.memory = ConversationMemory()
 
+    @metrics.PARSING_DURATION.time()
+    def read(self, text: str) -> ParsedReply:
+        """What one text asks for, alone (the conversation so far is `resolve`'s part)."""
+        return read_reply(text)
+
     def resolve(self, reply: ParsedReply, defaults: Mapping[str, Any] | None = None) -> Resolution:
         """What a reply comes to with the conversation so far (and remember it); `defaults`
         fill in what neither the reply nor the last trial says."""
         return self.memory.resolve(reply, defaults)
 
-    def observe_trial(self, config: Mapping[str, Any]) -> None:
+    def observe_trial(self, config: TrialConfig) -> None:
         """A trial that ran from a tool call: replies after it build on its configuration."""
-        if isinstance(config, Mapping):
-            self.memory.remember(config)
+        self.memory.remember(config)
 
-    def observe_tool_run(
-        self, name: str, payload: Mapping[str, Any], arguments: Mapping[str, Any] | None
-    ) -> None:
-        """A tool run the session recorded. A `train_model` run moves the memory: to the
-        configuration that ran when it succeeded, or to the arguments it was called with when
-        the engine refused them (the conversation's subject is what was last tried). Calls
-        whose arguments did not validate leave it alone."""
-        if name != "train_model":
-            return
-        config = payload.get("config") if payload.get("status") == "success" else arguments
-        if isinstance(config, Mapping):
-            self.memory.remember(config)
+    def observe_tool_run(self, output: ToolOutput, arguments: BaseModel | None) -> None:
+        """A tool run the session recorded. A trial moves the memory: to the configuration
+        that ran, or, when the engine refused a `train_model` call, to the arguments it was
+        called with (the conversation's subject is what was last tried). Calls whose arguments
+        did not validate leave it alone."""
+        if isinstance(output, TrialResult):
+            self.memory.remember(output.config)
+        elif failed(output) and isinstance(arguments, TrainModel):
+            self.memory.remember(arguments)
 
     @property
-    def last_trial(self) -> dict[str, Any] | None:
+    def last_trial(self) -> TrialConfig | None:
         return self.memory.last
 
     def describe(self, resolution: Resolution) -> str:
@@ -66,14 +74,14 @@ class MLAgentBridge:
         else:
             text = "Read from your text: nothing new, so the last trial's configuration again"
         if resolution.dropped:
-            text += f"; not carried over to {config['model']}: {', '.join(resolution.dropped)}"
+            text += f"; not carried over to {config.model}: {', '.join(resolution.dropped)}"
         return text + "."
 
 
-def _said(name: str, config: Mapping[str, Any], reply: ParsedReply) -> str:
-    value = config.get(name)
+def _said(name: str, config: TrialConfig, reply: ParsedReply) -> str:
+    value = getattr(config, name)
     if name == "params":
-        hyper = {k: v for k, v in reply.parameters.items() if k not in config}
+        hyper = {k: v for k, v in reply.parameters.items() if k not in TrialConfig.model_fields}
         return ", ".join(f"{k}={v}" for k, v in hyper.items())
     if isinstance(value, list):
         return f"{name}={','.join(map(str, value)) or 'none'}"

@@ -9,9 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mltrainer.agent import metrics
 from mltrainer.agent.bridge import MLAgentBridge
-from mltrainer.agent.bridge.reading import read_reply
+from mltrainer.engine.trial import TrialConfig
 from mltrainer.tools.feedback import config_line, format_feedback
 
 if TYPE_CHECKING:
@@ -24,7 +23,7 @@ class Instruction:
     error result: `type` is compliance_failed, not_done or no_instruction)."""
 
     text: str
-    config: dict[str, Any] | None
+    config: TrialConfig | None
     refusal: dict[str, Any] | None = None
 
 
@@ -37,8 +36,7 @@ def read_instruction(
     """Read `text` with the bridge's memory of the conversation. `defaults` (trial settings,
     e.g. a command's options) fill in what the text leaves out; a text that states one of them
     differently is refused, naming both values, and so is a data source the policy forbids."""
-    with metrics.PARSING_DURATION.time():
-        reply = read_reply(text)
+    reply = bridge.read(text)
     if not compliance.check_data_source(reply.source):
         return Instruction(
             text,
@@ -69,10 +67,13 @@ def instruction_outcome(instruction: Instruction, result: Mapping[str, Any]) -> 
     """The instruction, the configuration read and the one that ran (in a line), the result,
     and the result phrased as the next question."""
     ran = result.get("config") if result.get("status") == "success" else instruction.config
+    parsed = instruction.config
     return {
         "original_instruction": instruction.text,
-        "parsed_config": instruction.config,
-        "configuration": config_line(ran) if isinstance(ran, Mapping) else None,
+        "parsed_config": None
+        if parsed is None
+        else parsed.model_dump(mode="json", exclude_unset=True),
+        "configuration": config_line(ran) if isinstance(ran, Mapping | TrialConfig) else None,
         "ml_result": result,
         "feedback_question": format_feedback(result),
     }
@@ -83,13 +84,14 @@ def _refusal(kind: str, error: str) -> dict[str, Any]:
 
 
 def _clash(
-    config: Mapping[str, Any] | None, read: tuple[str, ...], defaults: Mapping[str, Any]
+    config: TrialConfig | None, read: tuple[str, ...], defaults: Mapping[str, Any]
 ) -> str | None:
     """A setting the instruction states differently from a default the caller gave."""
     if config is None:
         return None
+    said = config.model_dump(mode="json")
     for name, value in defaults.items():
         given = value.isoformat() if hasattr(value, "isoformat") else value
-        if name in read and config.get(name) != given:
-            return f"the instruction says {name}={config.get(name)} but the option says {given}"
+        if name in read and said.get(name) != given:
+            return f"the instruction says {name}={said.get(name)} but the option says {given}"
     return None

@@ -33,7 +33,7 @@ class Resolution:
     """What a reply comes to: a whole configuration to run, or why there is none."""
 
     reply: ParsedReply
-    config: dict[str, Any] | None = None
+    config: TrialConfig | None = None
     read: tuple[str, ...] = ()  # fields the reply's words set
     carried: bool = False  # the rest came from the last trial
     dropped: tuple[str, ...] = ()  # hyper-parameters the new model does not have
@@ -82,32 +82,37 @@ def _range_message(name: str, written: str, value: Any, model: str | None = None
 
 
 class ConversationMemory:
-    """Remembers one configuration per conversation; safe to share between threads."""
+    """Remembers one configuration per conversation; safe to share between threads.
+
+    What carries over is what the configuration set: every setting of a trial that ran, the
+    settings a reply (or a caller's defaults) gave for one that was only resolved."""
 
     def __init__(self) -> None:
-        self._last: dict[str, Any] | None = None
+        self._last: TrialConfig | None = None
         self._lock = threading.Lock()
 
     @property
-    def last(self) -> dict[str, Any] | None:
+    def last(self) -> TrialConfig | None:
         with self._lock:
-            return dict(self._last) if self._last is not None else None
+            return self._last
 
-    def remember(self, config: Mapping[str, Any]) -> None:
-        """A trial that ran (or was produced): the base for the next reply."""
-        fields = trial_fields(config)
+    def remember(self, config: TrialConfig) -> None:
+        """A trial that ran (or was tried): the base for the next reply, with every setting it
+        ran with, defaults included, so a caller's defaults never replace them."""
+        ran = TrialConfig.model_construct(set(TRIAL_FIELDS), **dict(config))
         with self._lock:
-            self._last = fields if fields.get("symbol") else self._last
+            self._last = ran
 
     def resolve(self, reply: ParsedReply, defaults: Mapping[str, Any] | None = None) -> Resolution:
         """The reply's configuration; remembered when it can run. `defaults` fill in what
         neither the reply nor the last trial says (the CLI's flags)."""
         with self._lock:
             last = None if reply.reset else self._last
-            base = {**trial_fields(defaults or {}), **(last or {})}
+            carried = last.model_dump(include=last.model_fields_set) if last else {}
+            base = {**trial_fields(defaults or {}), **carried}
             resolution = _resolve(reply, base or None)
             if resolution.config is not None:
-                self._last = dict(resolution.config)
+                self._last = resolution.config
             return resolution
 
 
@@ -139,13 +144,14 @@ def _resolve(reply: ParsedReply, last: Mapping[str, Any] | None) -> Resolution:
         if not reply.unavailable_model:
             not_done.extend(_check_params(config["model"], hyper, reply.said))
     not_done.extend(_inputs(reply, base, config, read))
-    not_done.extend(_validate(config, reply.said))
+    trial, problems = _validate(config, reply.said)
+    not_done.extend(problems)
     missing = (
         None if config.get("symbol") else "no symbol was named, and no earlier trial to build on"
     )
-    if not_done or missing:
+    if trial is None or not_done or missing:
         return Resolution(reply, None, tuple(read), bool(base), dropped, tuple(not_done), missing)
-    return Resolution(reply, config, tuple(read), bool(base), dropped)
+    return Resolution(reply, trial, tuple(read), bool(base), dropped)
 
 
 def _symbol(reply: ParsedReply, config: dict[str, Any], read: list[str]) -> list[NotDone]:
@@ -304,11 +310,13 @@ def _inputs(
     return problems
 
 
-def _validate(config: Mapping[str, Any], said: Mapping[str, str]) -> list[NotDone]:
-    """`TrialConfig`'s own checks, phrased with what the reply wrote (a missing symbol is not
-    one of them: it is reported as missing)."""
+def _validate(
+    config: Mapping[str, Any], said: Mapping[str, str]
+) -> tuple[TrialConfig | None, list[NotDone]]:
+    """The configuration, checked by `TrialConfig` itself, or its problems phrased with what
+    the reply wrote (a missing symbol is not one of them: it is reported as missing)."""
     try:
-        TrialConfig.model_validate({k: v for k, v in config.items() if k in TRIAL_FIELDS})
+        trial = TrialConfig.model_validate({k: v for k, v in config.items() if k in TRIAL_FIELDS})
     except ValidationError as error:
         problems = []
         for item in error.errors():
@@ -321,5 +329,5 @@ def _validate(config: Mapping[str, Any], said: Mapping[str, str]) -> list[NotDon
                 problems.append(_range_message(name, written, value))
             else:
                 problems.append(NotDone(f"'{written}'", item["msg"]))
-        return problems
-    return []
+        return None, problems
+    return trial, []

@@ -23,8 +23,8 @@ def finalize(
 
     Example: mltrainer finalize 3
     """
+    from mltrainer.engine.results import FinalSummary
     from mltrainer.engine.service import ResearchService
-    from mltrainer.tools.research import final_summary
 
     settings = load_cli_settings()
     service = run_reported(lambda: ResearchService(settings))
@@ -33,6 +33,6 @@ def finalize(
     if as_json:
         print(json.dumps(final.model_dump(mode="json"), indent=2))
         return
-    console.print(finalized_table([final_summary(final.model_dump(mode="json"))]))
+    console.print(finalized_table([FinalSummary.of(final)]))
     for note in final.notes:
         console.print(f"note: {note}")

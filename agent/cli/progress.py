@@ -4,16 +4,15 @@ tools at work, a line per finished trial, the LLM's text and every tool error as
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, assert_never
 
 from rich.console import Console
 from rich.markup import escape
 
 from mltrainer.agent.messages import AssistantTurn, Message, ToolResults, UserMessage
-from mltrainer.engine.progress import progress_text
 
 if TYPE_CHECKING:
-    from mltrainer.agent.session.dispatch import ProgressHook
+    from mltrainer.agent.session.progress import ProgressHook, ToolEnded, ToolEvent
 
 
 def progress_hook(
@@ -22,47 +21,49 @@ def progress_hook(
     """A rich status line naming the tools running now (several run in parallel)."""
     if not enabled:
         return None, lambda: None
+    from mltrainer.agent.session.progress import ToolEnded, ToolProgress, ToolStarted
+
     running: list[str] = []
     status = console.status("waiting for the model ...")
     status.start()
 
-    def label(name: str, payload: dict[str, Any] | None) -> str:
-        from mltrainer.tools import start_label
-
-        return start_label(name, payload)
-
-    def hook(event: str, name: str, payload: dict[str, Any] | None) -> None:
-        if event == "progress":
-            if payload and len(running) == 1:
-                status.update(f"{running[0]}: {progress_text(payload)} ...")
-            return
-        if event == "start":
-            running.append(label(name, payload))
-        elif running:
-            running.pop(0)
-            trained = payload and payload.get("type") == "training_complete"
-            if trained and payload and payload.get("status") == "success":
-                accuracy = payload.get("selection_accuracy", payload.get("test_accuracy"))
-                console.print(
-                    f"  [green]✓[/green] trial {payload.get('trial')}: {payload['model']} on "
-                    f"{payload['symbol']} selection accuracy {accuracy:.1%}"
-                )
-            elif payload and payload.get("type") == "sweep":
-                for row in payload["rows"]:
-                    console.print(
-                        f"  [green]✓[/green] trial {row['trial']}: {row['model']} on "
-                        f"{row['symbol']} selection accuracy {row['selection_accuracy']:.1%}"
-                    )
-            elif payload and payload.get("type") == "finalized":
-                holdout = payload["holdout"]
-                console.print(
-                    f"  [green]✓[/green] finalized trial {payload['trial']} on the locked "
-                    f"holdout: accuracy {holdout['accuracy']:.1%}, p-value "
-                    f"{holdout['baselines']['p_value']:.3f}"
-                )
+    def hook(event: ToolEvent) -> None:
+        match event:
+            case ToolProgress():
+                if len(running) == 1:
+                    status.update(f"{running[0]}: {event.text()} ...")
+                return
+            case ToolStarted():
+                running.append(event.label)
+            case ToolEnded():
+                if running:
+                    running.pop(0)
+                    _print_outcome(console, event)
+            case _:
+                assert_never(event)
         status.update(", ".join(running) + " ..." if running else "waiting for the model ...")
 
     return hook, status.stop
+
+
+def _print_outcome(console: Console, ended: ToolEnded) -> None:
+    """A line per trial the call made, or the holdout score it looked at."""
+    from mltrainer.engine.trial import FinalResult
+    from mltrainer.tools.results import trials_in
+
+    output = ended.output
+    if isinstance(output, FinalResult):
+        holdout = output.holdout
+        console.print(
+            f"  [green]✓[/green] finalized trial {output.trial} on the locked "
+            f"holdout: accuracy {holdout.accuracy:.1%}, p-value "
+            f"{holdout.baselines.p_value:.3f}"
+        )
+    for row in trials_in(output):
+        console.print(
+            f"  [green]✓[/green] trial {row.trial}: {row.model} on "
+            f"{row.symbol} selection accuracy {row.selection_accuracy:.1%}"
+        )
 
 
 def message_hook(console: Console, enabled: bool) -> Callable[[Message], None] | None:

@@ -14,6 +14,7 @@ from mltrainer.agent.cli.common import console
 
 if TYPE_CHECKING:
     from mltrainer.agent.session.loop import SessionSummary
+    from mltrainer.engine.results import FinalSummary, TrialSummary
 
 
 _BASELINE_NAMES = {
@@ -23,16 +24,16 @@ _BASELINE_NAMES = {
 }
 
 
-def baseline_text(row: dict[str, Any]) -> str:
-    name = _BASELINE_NAMES.get(str(row.get("best_baseline") or ""), "")
-    return f"{row['baseline_accuracy']:.1%} {name}".strip()
+def baseline_text(row: TrialSummary) -> str:
+    name = _BASELINE_NAMES.get(row.best_baseline, "")
+    return f"{row.baseline_accuracy:.1%} {name}".strip()
 
 
-def p_text(value: Any) -> str:
+def p_text(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def trials_table(rows: list[dict[str, Any]], title: str) -> Table:
+def trials_table(rows: list[TrialSummary], title: str) -> Table:
     table = Table(title=title)
     for column, left in (
         ("trial", False),
@@ -48,53 +49,51 @@ def trials_table(rows: list[dict[str, Any]], title: str) -> Table:
     ):
         table.add_column(column, justify="left" if left else "right")
     for row in rows:
-        accuracy = row.get("selection_accuracy", row.get("test_accuracy"))
         table.add_row(
-            str(row.get("trial")),
-            str(row.get("model")),
-            str(row.get("symbol")),
-            data_label(row),
-            f"{accuracy:.1%}",
+            str(row.trial),
+            row.model,
+            row.symbol,
+            data_label(row.data),
+            f"{row.selection_accuracy:.1%}",
             baseline_text(row),
-            p_text(row.get("p_value")),
-            p_text(row.get("p_value_adjusted")),
-            f"{row['sharpe']:.2f}",
-            f"{row['buy_hold_sharpe']:.2f}",
+            p_text(row.p_value),
+            p_text(row.p_value_adjusted),
+            f"{row.sharpe:.2f}",
+            f"{row.buy_hold_sharpe:.2f}",
         )
     return table
 
 
-def data_label(row: dict[str, Any]) -> str:
-    label = str(row.get("data") or "")
-    if label == "SYNTHETIC DATA" or row.get("synthetic") is True:
+def data_label(label: str) -> str:
+    if label == "SYNTHETIC DATA":
         return "[red]SYNTHETIC[/red]"
     return "caller" if label == "CALLER DATA" else "real"
 
 
-def finalized_table(rows: list[dict[str, Any]]) -> Table:
+def finalized_table(rows: list[FinalSummary]) -> Table:
     """One column per finalized trial: the holdout numbers are what a session reports."""
     table = Table(title="Locked holdout (finalize): the numbers to report")
     table.add_column("")
     for row in rows:
-        table.add_column(f"trial {row['trial']}", justify="right")
-    lines: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
-        ("model / symbol", lambda r: f"{r['model']} / {r['symbol']} ({data_label(r)})"),
-        ("holdout period", lambda r: " to ".join(str(d) for d in r["holdout_period"])),
-        ("selection accuracy", lambda r: f"{r['selection_accuracy']:.1%}"),
-        ("holdout accuracy", lambda r: f"{r['holdout_accuracy']:.1%}"),
-        ("best baseline", lambda r: f"{r['best_baseline']} {r['baseline_accuracy']:.1%}"),
+        table.add_column(f"trial {row.trial}", justify="right")
+    lines: list[tuple[str, Callable[[FinalSummary], str]]] = [
+        ("model / symbol", lambda r: f"{r.model} / {r.symbol} ({data_label(r.data)})"),
+        ("holdout period", lambda r: " to ".join(str(d) for d in r.holdout_period)),
+        ("selection accuracy", lambda r: f"{r.selection_accuracy:.1%}"),
+        ("holdout accuracy", lambda r: f"{r.holdout_accuracy:.1%}"),
+        ("best baseline", lambda r: f"{r.best_baseline} {r.baseline_accuracy:.1%}"),
         (
             "p-value (binomial / McNemar)",
-            lambda r: f"{p_text(r['p_value'])} / {p_text(r['mcnemar_p_value'])}",
+            lambda r: f"{p_text(r.p_value)} / {p_text(r.mcnemar_p_value)}",
         ),
-        ("Sharpe vs buy-and-hold", lambda r: f"{r['sharpe']:.2f} vs {r['buy_hold_sharpe']:.2f}"),
-        ("execution", lambda r: str(r["execution"])),
-        ("deflated Sharpe (selection)", lambda r: p_text(r["dsr"])),
-        ("PBO (selection window)", lambda r: p_text(r["pbo"])),
-        ("tries on the dataset", lambda r: str(r["tries"])),
+        ("Sharpe vs buy-and-hold", lambda r: f"{r.sharpe:.2f} vs {r.buy_hold_sharpe:.2f}"),
+        ("execution", lambda r: r.execution),
+        ("deflated Sharpe (selection)", lambda r: p_text(r.dsr)),
+        ("PBO (selection window)", lambda r: p_text(r.pbo)),
+        ("tries on the dataset", lambda r: str(r.tries)),
         (
             "holdout look",
-            lambda r: f"{r['look']}" + (" (untouched)" if r["untouched"] else " (NOT untouched)"),
+            lambda r: f"{r.look}" + (" (untouched)" if r.untouched else " (NOT untouched)"),
         ),
     ]
     for label, render in lines:
@@ -143,8 +142,8 @@ def summary_dict(summary: SessionSummary) -> dict[str, Any]:
         "turns": summary.turns,
         "tool_calls": summary.tool_calls,
         "usage": summary.usage.as_record(),
-        "trials": summary.trials,
-        "finalized": summary.finalized,
+        "trials": [trial.model_dump(mode="json") for trial in summary.trials],
+        "finalized": [final.model_dump(mode="json") for final in summary.finalized],
         "transcript": str(summary.transcript),
         "resumable": summary.resumable,
     }

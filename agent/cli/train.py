@@ -22,7 +22,7 @@ from mltrainer.agent.cli.tables import trials_table
 if TYPE_CHECKING:
     from rich.status import Status
 
-    from mltrainer.agent.session.dispatch import ProgressHook
+    from mltrainer.agent.session.progress import ProgressHook, ToolEvent
     from mltrainer.engine.settings import Settings
 
 
@@ -78,9 +78,11 @@ def train(
             console.print(head, highlight=False, markup=False, soft_wrap=True)
             question = question.removeprefix(head).strip()
         if result.get("status") == "success":
-            from mltrainer.engine.runner import result_summary
+            from mltrainer.engine.results import TrialSummary
+            from mltrainer.engine.trial import TrialResult
 
-            console.print(trials_table([result_summary(result)], "Trial (out of sample)"))
+            trial = TrialSummary.of(TrialResult.model_validate(result))
+            console.print(trials_table([trial], "Trial (out of sample)"))
         console.print(question, highlight=False, markup=False, soft_wrap=True)
     if result.get("status") != "success":
         if not as_json:
@@ -97,6 +99,7 @@ def _train(
     from mltrainer.agent.messages import ToolCall
     from mltrainer.agent.session.dispatch import LiveExecutor
     from mltrainer.engine.service import ResearchService
+    from mltrainer.tools.results import dump
 
     service = ResearchService(settings)
     read = read_instruction(MLAgentBridge(), service.compliance, text, defaults)
@@ -106,25 +109,23 @@ def _train(
     call = ToolCall(
         id=f"train_{uuid.uuid4().hex[:12]}",
         name="train_model",
-        arguments=json.dumps(read.config, default=str),
+        arguments=read.config.model_dump_json(exclude_unset=True),
     )
     report = asyncio.run(LiveExecutor(service, progress=progress).execute([call]))
-    return instruction_outcome(read, report.runs[0].payload)
+    return instruction_outcome(read, dump(report.runs[0].output))
 
 
 def _status_line(status: Status) -> ProgressHook:
     """The spinner names the trial, then the step the engine reports (fold 2 of 5, ...)."""
-    from mltrainer.engine.progress import progress_text
-    from mltrainer.tools import start_label
+    from mltrainer.agent.session.progress import ToolProgress, ToolStarted
 
-    running = "training"
-
-    def hook(event: str, name: str, payload: dict[str, Any] | None) -> None:
-        nonlocal running
-        if event == "start":
-            running = start_label(name, payload)
-            status.update(f"{running} ...")
-        elif event == "progress" and payload:
-            status.update(f"{running}: {progress_text(payload)} ...")
+    def hook(event: ToolEvent) -> None:
+        match event:
+            case ToolStarted(label=label):
+                status.update(f"{label} ...")
+            case ToolProgress(label=label):
+                status.update(f"{label}: {event.text()} ...")
+            case _:
+                pass
 
     return hook

@@ -48,8 +48,13 @@ def trials_list(
     if as_json:
         print(json.dumps(table_rows, indent=2))
         return
+    from mltrainer.engine.results import TrialSummary
+
     console.print(
-        trials_table(table_rows, f"{len(rows)} recorded trials (selection segment, out of sample)")
+        trials_table(
+            [TrialSummary.model_validate(row) for row in table_rows],
+            f"{len(rows)} recorded trials (selection segment, out of sample)",
+        )
     )
 
 
@@ -75,10 +80,13 @@ def trials_show(
     if as_json:
         print(json.dumps({**result, "selection_stats": stats}, indent=2))
         return
-    from mltrainer.engine.runner import result_summary
+    from mltrainer.engine.results import TrialSummary
 
     console.print(
-        trials_table([result_summary(result)], f"Trial {result['trial']}: {result['model_id']}")
+        trials_table(
+            [TrialSummary.of(record.result)],
+            f"Trial {result['trial']}: {result['model_id']}",
+        )
     )
     table = Table(title="Details")
     table.add_column("field")

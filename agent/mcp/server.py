@@ -27,11 +27,13 @@ from starlette.types import Receive, Scope, Send
 
 from mltrainer.agent.bridge import MLAgentBridge
 from mltrainer.agent.messages import ToolCall
-from mltrainer.agent.session.dispatch import LiveExecutor, ProgressHook
+from mltrainer.agent.session.dispatch import LiveExecutor
+from mltrainer.agent.session.progress import ProgressHook, ToolEvent, ToolProgress
 from mltrainer.engine.runner import CODE_VERSION
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings
 from mltrainer.tools import Tool
+from mltrainer.tools.results import dump
 
 SERVER_NAME = "mltrainer"
 INSTRUCTIONS = (
@@ -69,10 +71,10 @@ class ResearchTools:
         )
         executor = LiveExecutor(self.service, progress=progress, tools=self.tools)
         run = (await executor.execute([call])).runs[0]
-        self.bridge.observe_tool_run(name, run.payload, run.arguments)
+        self.bridge.observe_tool_run(run.output, run.arguments)
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=run.result.content)],
-            structured_content=run.payload,
+            structured_content=dump(run.output),
             is_error=run.result.is_error,
         )
 
@@ -85,12 +87,12 @@ def progress_notifier(
     requires, and the stage in the message ("walk-forward fold 2 of 5")."""
     steps = 0
 
-    def hook(event: str, tool: str, payload: dict[str, Any] | None) -> None:
+    def hook(event: ToolEvent) -> None:
         nonlocal steps
-        if event != "progress" or payload is None:
+        if not isinstance(event, ToolProgress):
             return
         steps += 1
-        message = f"{tool}: {payload['stage']} {payload['done']} of {payload['total']}"
+        message = f"{event.name}: {event.stage} {event.done} of {event.total}"
         sent.append(
             asyncio.run_coroutine_threadsafe(
                 ctx.session.report_progress(steps, None, message), loop

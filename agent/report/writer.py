@@ -27,13 +27,15 @@ from mltrainer.agent.report.figures import (
     png_bytes,
 )
 from mltrainer.agent.report.formatting import data_label, p_value, percent, ratio, signed_percent
-from mltrainer.agent.session.transcript import read_events, session_header
+from mltrainer.agent.session.transcript import read_events, recorded_output, session_header
 from mltrainer.engine.errors import ConfigError, MLTrainerError
 from mltrainer.engine.report_data import EquityCurves, config_text
 from mltrainer.engine.runner import CODE_VERSION
 from mltrainer.engine.service import ResearchService, TrialRecord
 from mltrainer.engine.settings import Settings
+from mltrainer.engine.trial import FinalResult
 from mltrainer.prompts import load_text
+from mltrainer.tools.results import trials_in
 
 
 @dataclass(frozen=True)
@@ -238,22 +240,17 @@ def trial_report(settings: Settings, trial: int, *, repeats: int = 10) -> Writte
     return WrittenReport(html, writer.written, writer.written_data, section.notes)
 
 
-def _session_trials(records: list[dict[str, Any]]) -> tuple[list[int], list[dict[str, Any]]]:
+def _session_trials(records: list[dict[str, Any]]) -> tuple[list[int], list[FinalResult]]:
     """Trial numbers and holdout scores a transcript's tool runs produced, in order."""
     trials: list[int] = []
-    finalized: list[dict[str, Any]] = []
+    finalized: list[FinalResult] = []
     for record in records:
         if record.get("event") != "tool_run":
             continue
-        payload = record.get("payload") or {}
-        if payload.get("status") != "success":
-            continue
-        if payload.get("type") == "training_complete" and payload.get("trial") is not None:
-            trials.append(int(payload["trial"]))
-        elif payload.get("type") == "sweep":
-            trials.extend(int(row["trial"]) for row in payload["rows"])
-        elif payload.get("type") == "finalized":
-            finalized.append(payload)
+        output = recorded_output(record)
+        trials.extend(row.trial for row in trials_in(output) if row.trial is not None)
+        if isinstance(output, FinalResult):
+            finalized.append(output)
     return trials, finalized
 
 
@@ -353,23 +350,22 @@ def _trials_table(service: ResearchService, trials: list[int]) -> dict[str, Any]
     }
 
 
-def _finalized_table(finalized: list[dict[str, Any]]) -> dict[str, Any]:
+def _finalized_table(finalized: list[FinalResult]) -> dict[str, Any]:
     rows = []
     for final in finalized:
-        holdout = final["holdout"]
+        holdout = final.holdout
         rows.append(
             [
-                str(final["trial"]),
-                f"{final['model']} / {final['symbol']}",
-                " to ".join(holdout["period"]),
-                percent(final["selection_accuracy"]),
-                percent(holdout["accuracy"]),
-                f"{percent(holdout['baselines']['best_accuracy'])} "
-                f"{holdout['baselines']['best_name']}",
-                p_value(holdout["baselines"]["p_value"]),
-                f"{ratio(holdout['backtest']['long_flat']['sharpe'])} vs "
-                f"{ratio(holdout['backtest']['buy_and_hold']['sharpe'])}",
-                f"{final['look']}" + (" (untouched)" if final["untouched"] else " (NOT untouched)"),
+                str(final.trial),
+                f"{final.model} / {final.symbol}",
+                " to ".join(str(day) for day in holdout.period),
+                percent(final.selection_accuracy),
+                percent(holdout.accuracy),
+                f"{percent(holdout.baselines.best_accuracy)} {holdout.baselines.best_name}",
+                p_value(holdout.baselines.p_value),
+                f"{ratio(holdout.backtest.long_flat.sharpe)} vs "
+                f"{ratio(holdout.backtest.buy_and_hold.sharpe)}",
+                f"{final.look}" + (" (untouched)" if final.untouched else " (NOT untouched)"),
             ]
         )
     names = [

@@ -17,12 +17,18 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from mltrainer.agent.messages import ToolCall, ToolResult
 from mltrainer.agent.metrics import record_tool_run
+from mltrainer.agent.session.progress import ProgressHook, ToolEnded, ToolProgress, ToolStarted
+from mltrainer.agent.session.transcript import TranscriptError, recorded_output
 from mltrainer.engine.progress import listening
 from mltrainer.engine.service import ResearchService
+from mltrainer.engine.trial import ErrorResult
 from mltrainer.tools import TOOLS_BY_NAME, Tool, ToolArgumentError, get_tool
-from mltrainer.tools.base import ToolContext, compact_json
+from mltrainer.tools.base import ToolContext
+from mltrainer.tools.results import ToolOutput, dump, failed
 
 logger = logging.getLogger(__name__)
 
@@ -54,23 +60,24 @@ DEADLINE_GRACE_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class ToolRun:
-    """One executed (or refused) call: what the model sees and the structured payload."""
+    """One executed (or refused) call: what the model sees (`result`), the tool's typed result
+    (`output`) and the validated arguments it ran with."""
 
     result: ToolResult
-    payload: dict[str, Any]
+    output: ToolOutput
     seconds: float
-    arguments: dict[str, Any] | None = None
+    arguments: BaseModel | None = None
     recorded: bool = False
     refused: bool = False
 
     def event(self) -> dict[str, Any]:
-        """The transcript's `tool_run` line for this run."""
+        """The transcript's `tool_run` line for this run: where its result becomes JSON."""
         return {
             "event": "tool_run",
             "call_id": self.result.call_id,
             "name": self.result.name,
-            "arguments": self.arguments,
-            "payload": self.payload,
+            "arguments": None if self.arguments is None else self.arguments.model_dump(mode="json"),
+            "payload": dump(self.output),
             "content": self.result.content,
             "is_error": self.result.is_error,
             "seconds": round(self.seconds, 3),
@@ -78,34 +85,59 @@ class ToolRun:
         }
 
     @classmethod
-    def from_event(cls, call: ToolCall, event: Mapping[str, Any]) -> ToolRun:
-        """A run a transcript recorded, answered again without running the tool."""
-        payload = event.get("payload")
-        arguments = event.get("arguments")
+    def from_event(cls, event: Mapping[str, Any], tools: Mapping[str, Tool]) -> ToolRun:
+        """A run a transcript recorded (a checked `tool_run` event), answered again without
+        running the tool; its arguments are read with the tool's model when this process has
+        the tool, and kept as recorded otherwise."""
         return cls(
             ToolResult(
-                call.id, call.name, str(event.get("content", "")), event.get("is_error") is True
+                event["call_id"], event["name"], event["content"], event["is_error"] is True
             ),
-            payload if isinstance(payload, dict) else {},
+            recorded_output(event),
             0.0,
-            arguments if isinstance(arguments, dict) else None,
+            _recorded_arguments(event, tools),
             recorded=True,
             refused=event.get("refused") is True,
         )
 
 
+class RecordedArguments(BaseModel):
+    """The arguments of a recorded call to a tool this process does not have, key for key."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def _recorded_arguments(event: Mapping[str, Any], tools: Mapping[str, Tool]) -> BaseModel | None:
+    raw = event.get("arguments")
+    if raw is None:
+        return None
+    tool = tools.get(event["name"])
+    if tool is None:
+        return RecordedArguments.model_validate(raw)
+    try:
+        return tool.arguments.model_validate(raw)
+    except ValidationError as error:
+        raise TranscriptError(
+            f"the recorded arguments of {event['name']} (call {event['call_id']}) do not fit "
+            f"the tool: {error.errors()[0]['msg']}; the transcript was edited, or the tool "
+            "changed since it was recorded"
+        ) from error
+
+
 def refused_run(call: ToolCall, reason: str) -> ToolRun:
     """A call that was not run (a budget is spent): still answered, as every call must be."""
-    payload = {"status": "error", "type": "budget", "error": reason}
     return ToolRun(
-        ToolResult(call.id, call.name, f"NOT RUN: {reason}", True), payload, 0.0, refused=True
+        ToolResult(call.id, call.name, f"NOT RUN: {reason}", True),
+        ErrorResult(type="budget", error=reason),
+        0.0,
+        refused=True,
     )
 
 
 @dataclass
 class DispatchReport:
     runs: list[ToolRun] = field(default_factory=list)
-    conclusion: dict[str, Any] | None = None
+    conclusion: ToolOutput | None = None  # the result of the call that ended the session
     exhausted: str | None = None
 
 
@@ -123,11 +155,6 @@ class ToolExecutor(Protocol):
     ) -> DispatchReport: ...
 
 
-# (event, tool name, payload): "start" with the arguments, "progress" with the engine's
-# {"stage", "done", "total", "call_id"} (fold i of k), "end" with the result.
-ProgressHook = Callable[[str, str, dict[str, Any] | None], None]
-
-
 def stable_payload(payload: Any) -> Any:
     """A payload without run-specific fields (trial numbers, timings, paths) for comparisons."""
     if isinstance(payload, dict):
@@ -135,18 +162,6 @@ def stable_payload(payload: Any) -> Any:
     if isinstance(payload, list):
         return [stable_payload(v) for v in payload]
     return payload
-
-
-def describe_for_model(
-    name: str, payload: dict[str, Any], tools: Mapping[str, Tool] = TOOLS_BY_NAME
-) -> str:
-    """Short text for the model, as the tool reads its own result (compact JSON by default)."""
-    tool = tools.get(name)
-    if tool is not None:
-        return tool.read(payload)
-    if payload.get("status") == "error":
-        return f"ERROR from {name}: {payload.get('error')}"
-    return compact_json(payload)
 
 
 class LiveExecutor:
@@ -160,7 +175,7 @@ class LiveExecutor:
         progress: ProgressHook | None = None,
         tools: Mapping[str, Tool] = TOOLS_BY_NAME,
         deadline: float | None = None,
-        recorded: Mapping[str, Mapping[str, Any]] | None = None,
+        recorded: Mapping[str, ToolRun] | None = None,
     ) -> None:
         self.service = service
         self.deadline = deadline
@@ -190,13 +205,13 @@ class LiveExecutor:
 
         async def run_and_report(call: ToolCall) -> ToolRun:
             if call.id in self.recorded:
-                return ToolRun.from_event(call, self.recorded[call.id])
+                return self.recorded[call.id]
             if call.id in allowed:
                 run = await self._run_one(call, deadline)
             else:
                 run = refused_run(call, "the session's tool-call budget is spent")
             record_tool_run(
-                call.name, run.payload, is_error=run.result.is_error, refused=run.refused
+                call.name, run.output, is_error=run.result.is_error, refused=run.refused
             )
             if on_run is not None:
                 on_run(run)
@@ -217,7 +232,7 @@ class LiveExecutor:
                 self._failures[call.name] = 0
                 tool = self.tools.get(call.name)
                 if tool is not None and tool.ends_session:
-                    report.conclusion = run.payload
+                    report.conclusion = run.output
         return report
 
     async def _run_one(self, call: ToolCall, deadline: float | None) -> ToolRun:
@@ -229,63 +244,54 @@ class LiveExecutor:
             arguments = tool.parse(call.arguments)
         except ToolArgumentError as error:
             budget_left = max(self.retries_per_tool - self._failures[call.name], 0)
-            payload = {"status": "error", "type": "invalid_call", "error": str(error)}
             text = f"ERROR: {error}. Fix the call and try again ({budget_left} retries left)."
-            return ToolRun(ToolResult(call.id, call.name, text, True), payload, 0.0)
-        dumped = arguments.model_dump(mode="json")
+            invalid = ErrorResult(type="invalid_call", error=str(error))
+            return ToolRun(ToolResult(call.id, call.name, text, True), invalid, 0.0)
+        label = tool.start_label(arguments)
         if self.progress:
-            self.progress("start", call.name, dumped)
+            self.progress(ToolStarted(call.name, call.id, arguments, label))
+        output: ToolOutput | None
         try:
             context = ToolContext(self.service, call_id=call.id, deadline=deadline)
-            with listening(self._engine_progress(call) if self.progress else None):
-                payload = await _within(
-                    asyncio.to_thread(tool.handler, context, arguments), deadline
+            with listening(self._engine_progress(call, label) if self.progress else None):
+                output = await _within(asyncio.to_thread(tool.run, context, arguments), deadline)
+            if output is None:
+                output = ErrorResult(
+                    type="deadline",
+                    error=f"{call.name} was still running at the session's wall-time deadline "
+                    "and was abandoned; its result is not used",
                 )
-            if payload is None:
-                payload = {
-                    "status": "error",
-                    "type": "deadline",
-                    "error": (
-                        f"{call.name} was still running at the session's wall-time deadline "
-                        "and was abandoned; its result is not used"
-                    ),
-                }
         except Exception as error:
             # A crash inside a tool is reported to the model like any other failure (and
             # counts against the retry budget) instead of ending the session with a traceback.
             logger.exception("tool %s failed", call.name)
-            payload = {
-                "status": "error",
-                "type": "internal_error",
-                "error": f"{call.name} failed unexpectedly: {type(error).__name__}: {error}",
-            }
+            output = ErrorResult(
+                type="internal_error",
+                error=f"{call.name} failed unexpectedly: {type(error).__name__}: {error}",
+            )
         if self.progress:
-            self.progress("end", call.name, payload)
-        text = tool.read(payload)
-        is_error = payload.get("status") == "error"
+            self.progress(ToolEnded(call.name, call.id, output))
         return ToolRun(
-            ToolResult(call.id, call.name, text, is_error),
-            payload,
+            ToolResult(call.id, call.name, tool.read(output), failed(output)),
+            output,
             time.perf_counter() - started,
-            dumped,
+            arguments,
         )
 
-    def _engine_progress(self, call: ToolCall) -> Callable[[str, int, int], None]:
+    def _engine_progress(self, call: ToolCall, label: str) -> Callable[[str, int, int], None]:
         progress = self.progress
         assert progress is not None
 
         def forward(stage: str, done: int, total: int) -> None:
-            progress(
-                "progress",
-                call.name,
-                {"stage": stage, "done": done, "total": total, "call_id": call.id},
-            )
+            progress(ToolProgress(call.name, call.id, label, stage, done, total))
 
         return forward
 
 
-async def _within(work: Coroutine[Any, Any, dict[str, Any]], deadline: float | None) -> Any:
-    """The handler's payload, or None when it is still running past the deadline plus grace
+async def _within(
+    work: Coroutine[Any, Any, ToolOutput], deadline: float | None
+) -> ToolOutput | None:
+    """The handler's result, or None when it is still running past the deadline plus grace
     (the worker thread cannot be killed; its late result is dropped)."""
     task = asyncio.ensure_future(work)
     if deadline is None:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mltrainer.agent.session.live import get_session
-from mltrainer.agent.session.transcript import TranscriptError, read_events
+from mltrainer.agent.session.transcript import TranscriptError, read_events, recorded_output
+from mltrainer.engine.trial import TrialResult
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,11 @@ def session_info(path: Path) -> SessionInfo | None:
     ended = next((r for r in reversed(records) if r.get("event") == "session_end"), None)
     live = get_session(session_id)
     status, resumable = _status(ended, live is not None and live.running)
-    trials = sum(
-        1
-        for r in records
-        if r.get("event") == "tool_run"
-        and (r.get("payload") or {}).get("type") == "training_complete"
-        and (r.get("payload") or {}).get("status") == "success"
-    )
+    try:
+        outputs = [recorded_output(r) for r in records if r.get("event") == "tool_run"]
+    except TranscriptError:
+        return None
+    trials = sum(isinstance(output, TrialResult) for output in outputs)
     replay_of = header.get("replay_of")
     return SessionInfo(
         session_id=session_id,

@@ -16,17 +16,24 @@ import threading
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, assert_never
 
 from mltrainer.agent.messages import AssistantTurn, Message, ToolResults, UserMessage
 from mltrainer.agent.providers.base import Provider
 from mltrainer.agent.providers.direct import DirectProvider
 from mltrainer.agent.providers.registry import speaks_for_a_person
 from mltrainer.agent.session.loop import SessionSummary
+from mltrainer.agent.session.progress import ToolEnded, ToolEvent, ToolProgress, ToolStarted
 from mltrainer.agent.session.state import Budgets, SessionControl
-from mltrainer.agent.session.transcript import event_to_message, read_events, session_header
-from mltrainer.engine.progress import progress_text
+from mltrainer.agent.session.transcript import (
+    event_to_message,
+    read_events,
+    recorded_output,
+    session_header,
+)
 from mltrainer.engine.settings import Settings
+from mltrainer.engine.trial import FinalResult, TrialResult
+from mltrainer.tools.results import ToolOutput
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +53,7 @@ class LiveEvent:
     text: str = ""
     name: str | None = None
     is_error: bool = False
-    payload: dict[str, Any] | None = None
+    result: TrialResult | FinalResult | None = None  # what a "trial" or "finalized" card shows
 
 
 def _tool_events(turn: AssistantTurn) -> list[LiveEvent]:
@@ -71,15 +78,15 @@ def events_from_message(message: Message, *, direct: bool, goal_seen: bool) -> l
     return []
 
 
-def events_from_payload(payload: dict[str, Any] | None) -> list[LiveEvent]:
-    """A trial's card or a holdout score, from a tool's structured result."""
-    if not payload or payload.get("status") != "success":
-        return []
-    if payload.get("type") == "training_complete":
-        return [LiveEvent("trial", payload=payload)]
-    if payload.get("type") == "finalized":
-        return [LiveEvent("finalized", payload=payload)]
-    return []
+def events_from_output(output: ToolOutput) -> list[LiveEvent]:
+    """A trial's card or a holdout score, from a tool's result."""
+    match output:
+        case TrialResult():
+            return [LiveEvent("trial", result=output)]
+        case FinalResult():
+            return [LiveEvent("finalized", result=output)]
+        case _:
+            return []
 
 
 def events_from_transcript(records: Iterable[dict[str, Any]]) -> list[LiveEvent]:
@@ -104,7 +111,7 @@ def events_from_transcript(records: Iterable[dict[str, Any]]) -> list[LiveEvent]
                 events += events_from_message(message, direct=direct, goal_seen=goal_seen)
                 goal_seen = goal_seen or isinstance(message, UserMessage)
             case "tool_run":
-                events += events_from_payload(record.get("payload"))
+                events += events_from_output(recorded_output(record))
             case "session_end":
                 events.append(LiveEvent("end", _end_text(record)))
     return events
@@ -204,17 +211,19 @@ class LiveSession:
         self._goal_seen = self._goal_seen or isinstance(message, UserMessage)
         self._add(*events)
 
-    def on_progress(self, event: str, name: str, payload: dict[str, Any] | None) -> None:
+    def on_progress(self, event: ToolEvent) -> None:
         """What runs now, by tool (calls of one turn run in parallel), and each result."""
         with self._lock:
-            if event == "start":
-                self.progress[name] = _starting(name, payload)
-            elif event == "progress" and payload is not None:
-                label = self.progress.get(name, _starting(name, None)).split(":")[0]
-                self.progress[name] = f"{label}: {progress_text(payload)}"
-            else:
-                self.progress.pop(name, None)
-                self._events.extend(events_from_payload(payload))
+            match event:
+                case ToolStarted():
+                    self.progress[event.name] = event.label
+                case ToolProgress():
+                    self.progress[event.name] = f"{event.label}: {event.text()}"
+                case ToolEnded():
+                    self.progress.pop(event.name, None)
+                    self._events.extend(events_from_output(event.output))
+                case _:
+                    assert_never(event)
 
     def _run(self, session: Callable[[], Coroutine[Any, Any, SessionSummary]]) -> None:
         try:
@@ -232,12 +241,6 @@ class LiveSession:
                 self._provider.leave(STOPPED_BY_PERSON)
             if self.summary is not None:
                 self._add(LiveEvent("end", _summary_text(self.summary)))
-
-
-def _starting(name: str, arguments: dict[str, Any] | None) -> str:
-    from mltrainer.tools import start_label
-
-    return start_label(name, arguments)
 
 
 def _summary_text(summary: SessionSummary) -> str:

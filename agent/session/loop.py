@@ -20,6 +20,7 @@ from mltrainer.agent.messages import Usage, UserMessage
 from mltrainer.agent.metrics import active_session
 from mltrainer.agent.session.state import Continue, Finished, NextStep, SessionState, Stopped
 from mltrainer.agent.session.turn import take_turn
+from mltrainer.engine.results import FinalSummary, TrialSummary
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,8 @@ class SessionSummary:
     turns: int
     tool_calls: int
     usage: Usage
-    trials: list[dict[str, Any]] = field(default_factory=list)
-    finalized: list[dict[str, Any]] = field(default_factory=list)
+    trials: list[TrialSummary] = field(default_factory=list)
+    finalized: list[FinalSummary] = field(default_factory=list)
     transcript: Path | None = None
     resumable: bool = False
 
@@ -95,8 +96,8 @@ async def _run_session(
             "turns": state.turns,
             "tool_calls": state.tool_calls,
             "usage": state.usage.as_record(),
-            "trials": state.trials,
-            "finalized": state.finalized,
+            "trials": [trial.model_dump(mode="json") for trial in state.trials],
+            "finalized": [final.model_dump(mode="json") for final in state.finalized],
             **({"resumable": True} if resumable else {}),
         }
     )

@@ -10,7 +10,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,12 @@ from mltrainer.agent.providers.replay import ReplayProvider
 from mltrainer.agent.session.dispatch import (
     DispatchReport,
     LiveExecutor,
-    ProgressHook,
     RunHook,
     ToolRun,
     stable_payload,
 )
 from mltrainer.agent.session.loop import SessionSummary, run_session
+from mltrainer.agent.session.progress import ProgressHook
 from mltrainer.agent.session.resume import ProviderRequest, provider_for_resume
 from mltrainer.agent.session.state import (
     Budgets,
@@ -49,6 +49,7 @@ from mltrainer.engine.runner import CODE_VERSION
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings
 from mltrainer.tools import TOOLS_BY_NAME, Tool
+from mltrainer.tools.results import PlainResult, dump
 
 
 def new_session_id() -> str:
@@ -64,7 +65,7 @@ def _live_state(
     settings: Settings,
     progress: ProgressHook | None,
     data: Mapping[str, Any] | None = None,
-    recorded: dict[str, dict[str, Any]] | None = None,
+    recorded: Mapping[str, ToolRun] | None = None,
     interrupt: asyncio.Event | None = None,
     on_message: MessageHook | None = None,
     control: SessionControl | None = None,
@@ -208,8 +209,9 @@ async def resume_session(
         for note in notes:
             if notice is not None:
                 notice(note)
-        runs = [e for e in events if e.get("event") == "tool_run"]
-        recorded = {e["call_id"]: e for e in runs}
+        tool_map = {tool.name: tool for tool in tool_set}
+        runs = [ToolRun.from_event(e, tool_map) for e in events if e.get("event") == "tool_run"]
+        recorded = {run.result.call_id: run for run in runs}
         state = _live_state(
             provider,
             session_id=header["session_id"],
@@ -228,15 +230,14 @@ async def resume_session(
         state.call_ids = {
             call.id for m in messages if isinstance(m, AssistantTurn) for call in m.tool_calls
         }
-        state.tool_calls = sum(not e.get("refused") for e in runs)
+        state.tool_calls = sum(not run.refused for run in runs)
         for message in messages:
             if isinstance(message, AssistantTurn):
                 state.usage = state.usage + message.usage
         # The summary's trials and the bridge's memory, rebuilt as they were: every recorded
         # tool run, in order.
         for run in runs:
-            state.note_payload(run["payload"])
-            state.bridge.observe_tool_run(run["name"], run["payload"], run.get("arguments"))
+            state.note_run(run)
         transcript.write({"event": "resumed", "after_turns": assistant_turns, "notes": notes})
         step = await resume_pending(state, recorded)
         return await run_session(state, None, header, first_step=step)
@@ -271,7 +272,7 @@ class RecordedExecutor:
     """Answers tool calls from the transcript; with `check`, also re-runs them and reports
     every result whose stable payload differs from the recording."""
 
-    runs: dict[str, dict[str, Any]]
+    runs: dict[str, ToolRun]
     results: dict[str, ToolResult]
     live: LiveExecutor | None = None
     tools: Mapping[str, Tool] = field(default_factory=lambda: TOOLS_BY_NAME)
@@ -291,28 +292,22 @@ class RecordedExecutor:
         if self.live is not None:
             live_runs = (await self.live.execute(calls, deadline=deadline)).runs
         for index, call in enumerate(calls):
-            recorded = self.runs.get(call.id, {})
-            payload = recorded.get("payload") or {}
-            result = self.results.get(call.id) or ToolResult(
-                call.id, call.name, recorded.get("content", ""), recorded.get("is_error", False)
+            recorded = self.runs.get(call.id) or ToolRun(
+                ToolResult(call.id, call.name, "", False), PlainResult(), 0.0
             )
+            result = self.results.get(call.id) or recorded.result
             if live_runs:
                 self.checked += 1
-                if stable_payload(live_runs[index].payload) != stable_payload(payload):
-                    self.differences.append(_difference(call, payload, live_runs[index].payload))
-            run = ToolRun(
-                result,
-                payload,
-                0.0,
-                recorded.get("arguments"),
-                refused=recorded.get("refused", False),
-            )
+                before, after = dump(recorded.output), dump(live_runs[index].output)
+                if stable_payload(after) != stable_payload(before):
+                    self.differences.append(_difference(call, before, after))
+            run = replace(recorded, result=result, recorded=False)
             report.runs.append(run)
             if on_run is not None:
                 on_run(run)
             tool = self.tools.get(call.name)
             if tool is not None and tool.ends_session and not result.is_error:
-                report.conclusion = payload
+                report.conclusion = run.output
         return report
 
 
@@ -336,7 +331,11 @@ async def replay_session(
     events = read_events(path)
     header = session_header(events)
     provider = ReplayProvider(events)
-    runs = {e["call_id"]: e for e in events if e.get("event") == "tool_run"}
+    runs = {
+        e["call_id"]: ToolRun.from_event(e, TOOLS_BY_NAME)
+        for e in events
+        if e.get("event") == "tool_run"
+    }
     results = {
         r.call_id: r
         for m in provider.recorded_messages

@@ -23,11 +23,11 @@ from mltrainer.agent.providers.base import Provider
 from mltrainer.agent.session.dispatch import ToolExecutor, ToolRun
 from mltrainer.agent.session.transcript import Transcript, message_to_event
 from mltrainer.engine.plugins import load_plugins
-from mltrainer.engine.runner import result_summary
+from mltrainer.engine.results import FinalSummary, TrialSummary
+from mltrainer.engine.trial import FinalResult
 from mltrainer.prompts import load_text
 from mltrainer.tools import TOOLS_BY_NAME, Tool
-from mltrainer.tools.base import trials_in
-from mltrainer.tools.research import final_summary
+from mltrainer.tools.results import trials_in
 
 MessageHook = Callable[[Message], None]
 
@@ -107,8 +107,8 @@ class SessionState:
     turns: int = 0
     tool_calls: int = 0
     reminded: bool = False
-    trials: list[dict[str, Any]] = field(default_factory=list)
-    finalized: list[dict[str, Any]] = field(default_factory=list)
+    trials: list[TrialSummary] = field(default_factory=list)
+    finalized: list[FinalSummary] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     interrupt: asyncio.Event = field(default_factory=asyncio.Event)
     call_ids: set[str] = field(default_factory=set)
@@ -152,14 +152,12 @@ class SessionState:
     def record_run(self, run: ToolRun) -> None:
         """Written the moment the tool returns: a kill later in the turn loses nothing."""
         self.transcript.write(run.event())
-        self.bridge.observe_tool_run(run.result.name, run.payload, run.arguments)
-        self.note_payload(run.payload)
+        self.note_run(run)
 
-    def note_payload(self, payload: dict[str, Any]) -> None:
-        """Keep what the summary shows: every trial, and every holdout score."""
-        for trial in trials_in(payload):  # a sweep's rows are already summaries
-            self.trials.append(
-                result_summary(trial) if trial.get("type") == "training_complete" else dict(trial)
-            )
-        if payload.get("status") == "success" and payload.get("type") == "finalized":
-            self.finalized.append(final_summary(payload))
+    def note_run(self, run: ToolRun) -> None:
+        """Keep what the summary shows (every trial, every holdout score) and what the bridge
+        builds on."""
+        self.bridge.observe_tool_run(run.output, run.arguments)
+        self.trials.extend(trials_in(run.output))
+        if isinstance(run.output, FinalResult):
+            self.finalized.append(FinalSummary.of(run.output))

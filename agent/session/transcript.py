@@ -15,10 +15,12 @@ import fcntl
 import gc
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, assert_never
+
+from pydantic import ValidationError
 
 from mltrainer.agent.messages import (
     AssistantTurn,
@@ -35,6 +37,7 @@ from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.redaction import REDACTED as REDACTED
 from mltrainer.engine.redaction import redact_json_text, register_secrets
 from mltrainer.engine.settings import Settings
+from mltrainer.tools.results import ToolOutput, read_output
 
 SCHEMA_VERSION = 1
 
@@ -256,6 +259,19 @@ def _json_kind(value: Any) -> str:
 def _clip(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:40] + "..."
+
+
+def recorded_output(event: Mapping[str, Any]) -> ToolOutput:
+    """The typed result a checked `tool_run` event recorded, read through the one adapter."""
+    try:
+        return read_output(event["payload"])
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "payload"
+        raise TranscriptError(
+            f"the recorded result of {event['name']} (call {event['call_id']}) is not one "
+            f"mltrainer wrote: {where}: {first['msg']}"
+        ) from error
 
 
 def messages_from_events(events: Iterable[dict[str, Any]]) -> Iterator[Message]:

@@ -4,11 +4,9 @@ bridge), and say what the loop does next. `loop.py` only dispatches on these ste
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
+from collections.abc import Mapping
 
-from mltrainer.agent.bridge.reading import read_reply
 from mltrainer.agent.messages import (
     AssistantTurn,
     ToolCall,
@@ -16,9 +14,9 @@ from mltrainer.agent.messages import (
     UserMessage,
     with_unique_call_ids,
 )
-from mltrainer.agent.metrics import PARSING_DURATION, record_turn
+from mltrainer.agent.metrics import record_turn
 from mltrainer.agent.providers.base import ProviderError, ScriptFinished
-from mltrainer.agent.session.dispatch import DispatchReport
+from mltrainer.agent.session.dispatch import DispatchReport, ToolRun
 from mltrainer.agent.session.model_call import CallStopped, ask_model
 from mltrainer.agent.session.state import (
     INTERRUPTED,
@@ -29,6 +27,7 @@ from mltrainer.agent.session.state import (
     Stopped,
     tool_specs,
 )
+from mltrainer.tools.results import conclusion_of, failed
 
 REMINDER = (
     "Your last reply had no tool call and no instruction I could run. Use the tools "
@@ -107,9 +106,7 @@ async def _run_tool_calls(state: SessionState, calls: tuple[ToolCall, ...]) -> N
     report = await _execute(state, calls)
     state.add(ToolResults(tuple(run.result for run in report.runs)))
     if report.conclusion is not None:
-        return Finished(
-            str(report.conclusion.get("conclusion", "")), report.conclusion.get("best_trial")
-        )
+        return Finished(*conclusion_of(report.conclusion))
     if state.interrupt.is_set():
         return Stopped(INTERRUPTED, resumable=True)
     if report.exhausted:
@@ -121,13 +118,11 @@ async def _run_free_text(state: SessionState, turn: AssistantTurn) -> NextStep:
     """The regex fallback: a free-text conclusion ends the session, a request to compare runs
     compare_trials, and an instruction runs train_model on the whole configuration the bridge
     makes of it with the conversation so far. What it cannot do is said back; nothing runs."""
-    with PARSING_DURATION.time():
-        reply = read_reply(turn.text)
-    action = reply.action
-    if action == "finish":
+    reply = state.bridge.read(turn.text)
+    if reply.action == "finish":
         return Finished(turn.text, None)
     call_id = f"text_{state.turns}"
-    if action == "compare":
+    if reply.action == "compare":
         call = ToolCall(id=call_id, name="compare_trials", arguments="{}")
         return await _run_text_call(state, call, "Read from your text: compare_trials {}.")
     resolution = state.bridge.resolve(reply)
@@ -143,7 +138,8 @@ async def _run_free_text(state: SessionState, turn: AssistantTurn) -> NextStep:
         hint = DIRECT_HINT if state.provider.speaks_for_a_person else REMINDER
         state.add(UserMessage(asked + hint))
         return Continue()
-    call = ToolCall(id=call_id, name="train_model", arguments=_json(resolution.config))
+    arguments = resolution.config.model_dump_json(exclude_unset=True)
+    call = ToolCall(id=call_id, name="train_model", arguments=arguments)
     return await _run_text_call(state, call, state.bridge.describe(resolution))
 
 
@@ -156,11 +152,7 @@ async def _run_text_call(state: SessionState, call: ToolCall, read: str) -> Next
     return Continue()
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, default=str)
-
-
-async def resume_pending(state: SessionState, recorded: dict[str, dict[str, Any]]) -> NextStep:
+async def resume_pending(state: SessionState, recorded: Mapping[str, ToolRun]) -> NextStep:
     """After a kill: finish the step the last recorded turn started, if it did not complete.
 
     The executor answers calls whose runs were recorded from the recording, so no trial is
@@ -174,11 +166,7 @@ async def resume_pending(state: SessionState, recorded: dict[str, dict[str, Any]
             return await _run_tool_calls(state, turn.tool_calls)
         return await _run_free_text(state, turn)
     for call in turn.tool_calls:
-        payload = recorded.get(call.id, {}).get("payload")
-        if (
-            state.ends_session(call.name)
-            and isinstance(payload, dict)
-            and payload.get("status") == "success"
-        ):
-            return Finished(str(payload.get("conclusion", "")), payload.get("best_trial"))
+        run = recorded.get(call.id)
+        if state.ends_session(call.name) and run is not None and not failed(run.output):
+            return Finished(*conclusion_of(run.output))
     return Continue()

@@ -85,7 +85,7 @@ def report(trial: int) -> None:
     config = settings()
     st.subheader(f"Trial {trial}")
     try:
-        result = ResearchService(config).recorded(trial).model_dump(mode="json")
+        result = ResearchService(config).recorded(trial)
     except MLTrainerError as error:
         st.error(str(error))
         return

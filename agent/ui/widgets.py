@@ -22,6 +22,7 @@ from mltrainer.agent.session.live import LiveEvent
 from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings, load_settings
+from mltrainer.engine.trial import FinalResult, TrialResult
 
 AVATARS = {
     "person": ":material/person:",
@@ -57,45 +58,45 @@ def trial_figures_png(config: Settings, trial: int) -> tuple[bytes, bytes]:
     )
 
 
-def trial_card(payload: dict[str, Any], config: Settings) -> None:
+def trial_card(result: TrialResult, config: Settings) -> None:
     """Key numbers of one trial and its long/flat curve against buy-and-hold."""
-    trial = payload.get("trial")
-    baselines = payload["baselines"]
-    backtest = payload["backtest"]
-    label = data_label(payload.get("data_label"), bool(payload.get("synthetic")))
+    trial = result.trial
+    baselines = result.baselines
+    backtest = result.backtest
+    label = data_label(result.data_label, result.synthetic)
     with st.container(border=True, key=f"trial-card-{trial}"):
-        heading = f"**Trial {trial}** · {payload['model']} on {payload['symbol']} · {label} data"
+        heading = f"**Trial {trial}** · {result.model} on {result.symbol} · {label} data"
         st.markdown(heading)
         numbers, curve = st.columns((3, 2), vertical_alignment="center")
         with numbers:
             first, second, third = st.columns(3)
             first.metric(
                 "Selection accuracy",
-                percent(payload["selection_accuracy"]),
-                f"{(payload['selection_accuracy'] - baselines['best_accuracy']) * 100:+.1f} pp "
+                percent(result.selection_accuracy),
+                f"{(result.selection_accuracy - baselines.best_accuracy) * 100:+.1f} pp "
                 "vs baseline",
             )
             second.metric(
                 "Best baseline",
-                percent(baselines["best_accuracy"]),
-                baselines["best_name"],
+                percent(baselines.best_accuracy),
+                baselines.best_name,
                 delta_color="off",
                 delta_arrow="off",
             )
             third.metric(
                 "p-value",
-                p_value(baselines["p_value"]),
-                f"Holm {p_value(payload.get('p_value_adjusted'))}",
+                p_value(baselines.p_value),
+                f"Holm {p_value(result.p_value_adjusted)}",
                 delta_color="off",
                 delta_arrow="off",
             )
             fourth, fifth, sixth = st.columns(3)
-            fourth.metric("Sharpe (long/flat)", ratio(backtest["long_flat"]["sharpe"]))
-            fifth.metric("Buy-and-hold Sharpe", ratio(backtest["buy_and_hold"]["sharpe"]))
+            fourth.metric("Sharpe (long/flat)", ratio(backtest.long_flat.sharpe))
+            fifth.metric("Buy-and-hold Sharpe", ratio(backtest.buy_and_hold.sharpe))
             sixth.metric(
                 "Total return",
-                signed_percent(backtest["long_flat"]["total_return"]),
-                f"B&H {signed_percent(backtest['buy_and_hold']['total_return'])}",
+                signed_percent(backtest.long_flat.total_return),
+                f"B&H {signed_percent(backtest.buy_and_hold.total_return)}",
                 delta_color="off",
                 delta_arrow="off",
             )
@@ -105,40 +106,41 @@ def trial_card(payload: dict[str, Any], config: Settings) -> None:
                     st.image(sparkline_png(config, int(trial)))
                 except MLTrainerError as error:
                     st.caption(f"No curve: {error}")
-        period = " to ".join(payload.get("selection_period") or [])
-        tries = payload.get("tries")
+        period = " to ".join(str(day) for day in result.selection_period)
+        tries = result.tries
         noun = "try" if tries == 1 else "tries"
         counted = (
             f" {tries} {noun} on its dataset so far (Holm p counts them all)." if tries else ""
         )
         st.caption(
-            f"Selection segment {period}, {payload['selection']['n']} days, "
-            f"{backtest['cost_bps']:g} bps costs, {backtest['execution']}.{counted} "
-            f"Model id {payload['model_id']}."
+            f"Selection segment {period}, {result.selection.n} days, "
+            f"{backtest.cost_bps:g} bps costs, {backtest.execution}.{counted} "
+            f"Model id {result.model_id}."
         )
 
 
-def finalized_card(payload: dict[str, Any]) -> None:
-    holdout = payload["holdout"]
-    baselines = holdout["baselines"]
+def finalized_card(final: FinalResult) -> None:
+    holdout = final.holdout
+    baselines = holdout.baselines
     with st.container(border=True):
-        look = "untouched" if payload["untouched"] else f"look {payload['look']}, NOT untouched"
+        look = "untouched" if final.untouched else f"look {final.look}, NOT untouched"
+        period = " to ".join(str(day) for day in holdout.period)
         st.markdown(
-            f"**Locked holdout · trial {payload['trial']}** · {payload['model']} on "
-            f"{payload['symbol']} · {' to '.join(holdout['period'])} ({look})"
+            f"**Locked holdout · trial {final.trial}** · {final.model} on "
+            f"{final.symbol} · {period} ({look})"
         )
         first, second, third, fourth = st.columns(4)
-        first.metric("Holdout accuracy", percent(holdout["accuracy"]))
+        first.metric("Holdout accuracy", percent(holdout.accuracy))
         second.metric(
-            "Best baseline", percent(baselines["best_accuracy"]), baselines["best_name"],
+            "Best baseline", percent(baselines.best_accuracy), baselines.best_name,
             delta_color="off",
                 delta_arrow="off",
         )  # fmt: skip
-        third.metric("p-value", p_value(baselines["p_value"]))
+        third.metric("p-value", p_value(baselines.p_value))
         fourth.metric(
             "Sharpe vs B&H",
-            f"{ratio(holdout['backtest']['long_flat']['sharpe'])} vs "
-            f"{ratio(holdout['backtest']['buy_and_hold']['sharpe'])}",
+            f"{ratio(holdout.backtest.long_flat.sharpe)} vs "
+            f"{ratio(holdout.backtest.buy_and_hold.sharpe)}",
         )
 
 
@@ -153,12 +155,12 @@ def _tool_call(event: LiveEvent) -> None:
 def render_events(events: list[LiveEvent], *, direct: bool, config: Settings) -> None:
     """The conversation as a person reads it. In direct mode the person's words are the turns
     and the bridge's feedback is the answer; otherwise the LLM talks and calls tools."""
-    carded: set[Any] = set()
+    carded: set[int | None] = set()
     for event in events:
-        if event.kind == "trial" and event.payload:
-            if event.payload.get("trial") in carded:
+        if isinstance(event.result, TrialResult):
+            if event.result.trial in carded:
                 continue  # a resumed session's adopted trial: one card is enough
-            carded.add(event.payload.get("trial"))
+            carded.add(event.result.trial)
         match event.kind:
             case "goal" | "person":
                 with st.chat_message("user", avatar=AVATARS["person"]):
@@ -179,10 +181,10 @@ def render_events(events: list[LiveEvent], *, direct: bool, config: Settings) ->
             case "feedback":
                 with st.chat_message("tool", avatar=AVATARS["app"]):
                     st.markdown(event.text if direct else f"_to the LLM:_ {event.text}")
-            case "trial" if event.payload:
-                trial_card(event.payload, config)
-            case "finalized" if event.payload:
-                finalized_card(event.payload)
+            case "trial" if isinstance(event.result, TrialResult):
+                trial_card(event.result, config)
+            case "finalized" if isinstance(event.result, FinalResult):
+                finalized_card(event.result)
             case "error":
                 st.error(event.text)
             case "end":

@@ -1,5 +1,6 @@
-"""Where data came from, as plain models: light enough for a trial's schema (and the tool
-schemas built on it) to import without pandas. `data.base` re-exports them."""
+"""Where data came from and what a source serves, as plain models: light enough for a trial's
+schema, the tool schemas and the tools' results to import without pandas. `data.base`
+re-exports them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["DataKind", "Provenance", "SymbolInfo"]
+__all__ = ["DataKind", "Provenance", "SourceInfo", "SymbolInfo"]
 
 DataKind = Literal["real", "synthetic"]
 
@@ -40,3 +41,14 @@ class SymbolInfo(BaseModel):
     start: date | None = None
     end: date | None = None
     frequency: str = "daily"
+
+
+class SourceInfo(BaseModel):
+    """A data source as `list_sources` shows it: whether it may be used and has its key."""
+
+    name: str
+    kind: str
+    serves: str
+    needs_key: str | None
+    key_set: bool
+    allowed: bool

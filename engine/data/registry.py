@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel
-
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet, DataSource, SeriesSet, Shortfall
 from mltrainer.engine.data.catalog import (
@@ -23,17 +21,9 @@ from mltrainer.engine.data.catalog import (
     source_entry,
     source_names,
 )
+from mltrainer.engine.data.provenance import SourceInfo
 from mltrainer.engine.errors import ComplianceError, DataSourceError
 from mltrainer.engine.settings import Settings
-
-
-class SourceInfo(BaseModel):
-    name: str
-    kind: str
-    serves: str
-    needs_key: str | None
-    key_set: bool
-    allowed: bool
 
 
 def get_source(name: str, settings: Settings) -> DataSource:
@@ -50,6 +40,8 @@ def _entry(name: str) -> RegisteredSource:
 
 
 def list_sources(settings: Settings) -> list[SourceInfo]:
+    """Every registered source in registration order, with whether the policy allows it and
+    its key is set."""
     gate = ComplianceEngine(settings)
     return [
         SourceInfo(

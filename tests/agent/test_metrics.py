@@ -25,11 +25,24 @@ from mltrainer.agent.providers.base import MalformedReplyError, Provider, Provid
 from mltrainer.agent.session.loop import SessionSummary
 from mltrainer.agent.session.runs import start_session
 from mltrainer.agent.session.state import Budgets
+from mltrainer.agent.session.transcript import read_events, recorded_output
+from mltrainer.engine.data.provenance import Provenance
+from mltrainer.engine.results import SeriesSummary
 from mltrainer.engine.settings import load_settings
 
 GOAL = "Is the next day's direction of SPX predictable?"
 FAST = {"symbol": "SPX", "model": "naive_bayes", "days": 1500, "save_model": False}
 FINISH = ("finish", {"conclusion": "Nothing beats the baseline."})
+LEGACY_DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "transcripts_v1" / "demo.jsonl"
+# A macro series as a source describes it; the tests set where it came from and how.
+SERIES_PROVENANCE = {
+    "kind": "real",
+    "symbol": "DGS10",
+    "rows": 250,
+    "start": "2018-01-02",
+    "end": "2018-12-31",
+    "content_hash": "0123456789abcdef",
+}
 
 # (sample name, labels) of every value the session tests read.
 SAMPLES = {
@@ -114,7 +127,7 @@ async def test_a_scripted_session_counts_its_trials_parses_and_tool_calls(tmp_pa
     summary = await run(ScriptedProvider(script), tmp_path)
 
     assert summary.reason == "finished"
-    assert [t["model"] for t in summary.trials] == ["naive_bayes"] * 2 + ["logistic_regression"]
+    assert [t.model for t in summary.trials] == ["naive_bayes"] * 2 + ["logistic_regression"]
     assert changes["trainings"] == 3
     assert changes["train ok"] == 3
     assert changes["train error"] == 1
@@ -150,7 +163,7 @@ async def test_trials_computed_in_worker_processes_are_counted_here(
     assert changes["nb trials"] == 2
     assert changes["train ok"] == 2
     assert value("ml_model_accuracy", model_type="naive_bayes", symbol="SPX") == pytest.approx(
-        summary.trials[-1]["selection_accuracy"]
+        summary.trials[-1].selection_accuracy
     )
 
 
@@ -163,7 +176,7 @@ async def test_a_sweeps_configurations_each_count_as_a_training(tmp_path: Path):
     assert len(summary.trials) == 2
     assert changes["trainings"] == 2
     assert value("ml_model_accuracy", model_type="naive_bayes", symbol="SPX") in {
-        trial["selection_accuracy"] for trial in summary.trials
+        trial.selection_accuracy for trial in summary.trials
     }
 
 
@@ -177,9 +190,9 @@ async def test_the_accuracy_gauge_holds_the_latest_trial_per_model_and_symbol(tm
     summary = await run(ScriptedProvider(script), tmp_path)
 
     first, latest = summary.trials
-    assert first["selection_accuracy"] != latest["selection_accuracy"]
+    assert first.selection_accuracy != latest.selection_accuracy
     assert value("ml_model_accuracy", model_type="naive_bayes", symbol="SPX") == pytest.approx(
-        latest["selection_accuracy"]
+        latest.selection_accuracy
     )
 
 
@@ -305,12 +318,13 @@ async def test_a_model_call_cut_off_at_the_deadline_is_counted_as_deadline(tmp_p
 )
 def test_a_data_request_is_a_hit_a_miss_or_uncached(provenance: dict[str, Any], cache: str):
     before = value("mltrainer_data_requests_total", source=provenance["source"], cache=cache)
-
-    metrics.record_tool_run(
-        "fetch_data",
-        {"status": "success", "type": "bars", "provenance": provenance},
-        is_error=False,
+    fetched = SeriesSummary(
+        provenance=Provenance(**SERIES_PROVENANCE, **provenance),
+        point_in_time=True,
+        last_value=4.1,
     )
+
+    metrics.record_tool_run("fetch_data", fetched, is_error=False)
 
     after = value("mltrainer_data_requests_total", source=provenance["source"], cache=cache)
     assert after - before == 1
@@ -343,18 +357,16 @@ async def test_polygon_fetches_count_as_misses_and_offline_answers_from_the_cach
 
 
 def test_a_trial_counts_its_bars_and_each_macro_series_as_data_requests():
-    cached_fred = {"source": "fred", "cached": True, "fetched_at": "2026-01-02T00:00:00Z"}
+    cached_fred = Provenance(
+        **SERIES_PROVENANCE, source="fred", cached=True, fetched_at="2026-01-02T00:00:00Z"
+    )
     before = value("mltrainer_data_requests_total", source="fred", cache="hit")
-    trial = {
-        "status": "success",
-        "type": "training_complete",
-        "model": "naive_bayes",
-        "symbol": "SPX",
-        "selection_accuracy": 0.5,
-        "timings": {"total": 0.3},
-        "provenance": {"source": "sample", "cached": False, "fetched_at": None},
-        "macro_provenance": [cached_fred, cached_fred],
-    }
+    (recorded,) = [
+        recorded_output(e)
+        for e in read_events(LEGACY_DEMO)
+        if e["event"] == "tool_run" and e["call_id"] == "call_2"
+    ]
+    trial = recorded.model_copy(update={"macro_provenance": [cached_fred, cached_fred]})
 
     metrics.record_tool_run("train_model", trial, is_error=False)
 

@@ -8,6 +8,7 @@ import pytest
 
 from mltrainer.engine.compare import compare_trials
 from mltrainer.engine.errors import ConfigError
+from mltrainer.engine.results import PairedTrial
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
 from mltrainer.engine.stats import holm_adjusted
@@ -40,34 +41,36 @@ def engine() -> ResearchService:
 def test_trials_are_ranked_by_selection_accuracy(engine: ResearchService) -> None:
     comparison = compare_trials(engine.ledger, [2, 3, 1])
     accuracies = {n: engine.ledger.result(n)["selection_accuracy"] for n in (1, 2, 3)}
-    ranked = [row["selection_accuracy"] for row in comparison["trials"]]
+    ranked = [row.selection_accuracy for row in comparison.trials]
 
-    assert sorted(row["trial"] for row in comparison["trials"]) == [1, 2, 3]
+    assert sorted(row.trial or 0 for row in comparison.trials) == [1, 2, 3]
     assert ranked == sorted(accuracies.values(), reverse=True)
-    assert comparison["best"]["trial"] == comparison["trials"][0]["trial"]
-    assert comparison["best"]["selection_accuracy"] == max(accuracies.values())
-    assert comparison["synthetic"] is False
+    assert comparison.best.trial == comparison.trials[0].trial
+    assert comparison.best.selection_accuracy == max(accuracies.values())
+    assert comparison.synthetic is False
 
 
 def test_trials_can_be_ranked_by_sharpe(engine: ResearchService) -> None:
     comparison = compare_trials(engine.ledger, [1, 2, 3], rank_by="sharpe")
-    sharpes = [row["sharpe"] for row in comparison["trials"]]
+    sharpes = [row.sharpe for row in comparison.trials]
 
-    assert comparison["rank_by"] == "sharpe"
+    assert comparison.rank_by == "sharpe"
     assert sharpes == sorted(sharpes, reverse=True)
 
 
 def test_only_selection_days_both_trials_scored_are_compared(engine: ResearchService) -> None:
     comparison = compare_trials(engine.ledger, [1, 2, 3])
-    best, *others = comparison["trials"]
-    best_days = set(engine.ledger.predictions(best["trial"]).dates)
+    best, *others = comparison.trials
+    best_days = set(engine.ledger.predictions(best.trial).dates)
 
-    assert "shared_days" not in best
-    assert "p_vs_best" not in best
+    assert not isinstance(best, PairedTrial)
+    assert {"shared_days", "p_vs_best"}.isdisjoint(best.model_dump())
     for row in others:
-        days = set(engine.ledger.predictions(row["trial"]).dates)
-        assert row["shared_days"] == len(days & best_days)
-        assert 0.0 < row["p_vs_best"] <= 1.0
+        assert isinstance(row, PairedTrial)
+        days = set(engine.ledger.predictions(row.trial).dates)
+        assert row.shared_days == len(days & best_days)
+        assert row.p_vs_best is not None
+        assert 0.0 < row.p_vs_best <= 1.0
     assert sorted(len(engine.ledger.predictions(n).dates) for n in (1, 2, 3)) == [118, 118, 138]
 
 
@@ -75,8 +78,8 @@ def test_trials_are_found_by_model_id_too(engine: ResearchService) -> None:
     first_id = engine.ledger.result(1)["model_id"]
     comparison = compare_trials(engine.ledger, [first_id, 2])
 
-    assert {row["trial"] for row in comparison["trials"]} == {1, 2}
-    assert first_id in {row["model_id"] for row in comparison["trials"]}
+    assert {row.trial for row in comparison.trials} == {1, 2}
+    assert first_id in {row.model_id for row in comparison.trials}
 
 
 def test_p_values_are_adjusted_over_every_try_on_the_dataset(engine: ResearchService) -> None:
@@ -85,12 +88,13 @@ def test_p_values_are_adjusted_over_every_try_on_the_dataset(engine: ResearchSer
     # Compare only two of them: the third try still counts.
     comparison = compare_trials(engine.ledger, [1, 2])
 
-    assert comparison["tries"] == 3
-    assert {row["trial"]: row["p_value_adjusted"] for row in comparison["trials"]} == {
+    assert comparison.tries == 3
+    assert {row.trial: row.p_value_adjusted for row in comparison.trials} == {
         1: pytest.approx(holm[1]),
         2: pytest.approx(holm[2]),
     }
-    assert comparison["best_p_value_adjusted"] == pytest.approx(holm[comparison["best"]["trial"]])
+    assert comparison.best.trial is not None
+    assert comparison.best_p_value_adjusted == pytest.approx(holm[comparison.best.trial])
 
 
 def test_tries_in_another_session_count_too(engine: ResearchService) -> None:
@@ -98,18 +102,21 @@ def test_tries_in_another_session_count_too(engine: ResearchService) -> None:
 
     comparison = compare_trials(engine.ledger, [1, 2])
 
-    assert comparison["tries"] == 4
+    assert comparison.tries == 4
 
 
 def test_best_trial_comes_with_the_noise_bar_and_deflated_sharpe(engine: ResearchService) -> None:
-    stats = compare_trials(engine.ledger, [1, 2, 3])["best"]["selection_stats"]
+    stats = compare_trials(engine.ledger, [1, 2, 3]).best.selection_stats
 
-    assert stats["tries"] == 3
+    assert stats is not None
+    assert stats.tries == 3
     # The best of 3 coin flips on 120 or 140 days reaches about 52-53% on average.
-    assert 0.51 < stats["noise_bar"] < 0.54
-    assert stats["noise_bar"] < stats["noise_bar_95"]
-    assert 0.0 <= stats["dsr"] <= stats["psr"] <= 1.0
-    assert stats["pbo"] is None  # fewer than 4 trials share a window
+    assert 0.51 < stats.noise_bar < 0.54
+    assert stats.noise_bar < stats.noise_bar_95
+    assert stats.dsr is not None
+    assert stats.psr is not None
+    assert 0.0 <= stats.dsr <= stats.psr <= 1.0
+    assert stats.pbo is None  # fewer than 4 trials share a window
 
 
 @pytest.mark.parametrize("keys", [[], [1]])

@@ -13,15 +13,16 @@ from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
 from mltrainer.tools import ToolArgumentError, get_tool
 from mltrainer.tools.base import ToolContext
+from mltrainer.tools.results import dump
 
 BASE = {"symbol": "SPX", "days": 1500, "save_model": False}
 GRID = {"model": ["naive_bayes", "logistic_regression"], "lookback": [10, 20]}
 
 
 def sweep(context: ToolContext, **arguments: Any) -> dict[str, Any]:
+    """The sweep's result as its JSON payload: the shape a transcript and a model see."""
     tool = get_tool("sweep")
-    payload: dict[str, Any] = tool.handler(context, tool.parse(json.dumps(arguments)))
-    return payload
+    return dump(tool.run(context, tool.parse(json.dumps(arguments))))
 
 
 def context(call_id: str | None = "call-1", **options: Any) -> ToolContext:

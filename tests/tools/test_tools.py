@@ -3,14 +3,17 @@ running on the real engine and sample data."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from pydantic import BaseModel
 
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
 from mltrainer.engine.stats import holm_adjusted
 from mltrainer.engine.trial import TrialConfig
 from mltrainer.tools import TOOLS, TOOLS_BY_NAME, ToolArgumentError, export_schemas, get_tool
-from mltrainer.tools.base import ToolContext
+from mltrainer.tools.base import Tool, ToolContext
 from mltrainer.tools.research import (
     CompareTrials,
     EvaluateTrial,
@@ -19,6 +22,7 @@ from mltrainer.tools.research import (
     ListSymbols,
     TrainModel,
 )
+from mltrainer.tools.results import dump
 
 TOOL_NAMES = [
     "list_sources",
@@ -44,9 +48,14 @@ def engine() -> ToolContext:
     return session_context()
 
 
-def train(engine: ToolContext, **config: object) -> dict[str, object]:
+def run(tool: Tool, context: ToolContext, arguments: BaseModel) -> dict[str, Any]:
+    """A tool's result as its JSON payload: the shape a transcript and a model see."""
+    return dump(tool.run(context, arguments))
+
+
+def train(engine: ToolContext, **config: object) -> dict[str, Any]:
     tool = get_tool("train_model")
-    result = tool.handler(engine, TrainModel.model_validate({**FAST_TRIAL, **config}))
+    result = run(tool, engine, TrainModel.model_validate({**FAST_TRIAL, **config}))
     assert result["status"] == "success", result
     return result
 
@@ -277,7 +286,7 @@ def test_unknown_tool_lists_the_tools():
 
 
 def test_list_symbols_sample_includes_spx_ixic_msft(engine: ToolContext):
-    result = get_tool("list_symbols").handler(engine, ListSymbols())
+    result = run(get_tool("list_symbols"), engine, ListSymbols())
 
     assert result["status"] == "success"
     symbols = {s["symbol"] for s in result["symbols"]}
@@ -285,14 +294,14 @@ def test_list_symbols_sample_includes_spx_ixic_msft(engine: ToolContext):
 
 
 def test_list_sources_names_every_source(engine: ToolContext):
-    result = get_tool("list_sources").handler(engine, get_tool("list_sources").parse("{}"))
+    result = run(get_tool("list_sources"), engine, get_tool("list_sources").parse("{}"))
 
     names = sorted(s["name"] for s in result["sources"])
     assert names == ["fred", "polygon", "sample", "synthetic"]
 
 
 def test_list_models_includes_the_registry(engine: ToolContext):
-    result = get_tool("list_models").handler(engine, get_tool("list_models").parse("{}"))
+    result = run(get_tool("list_models"), engine, get_tool("list_models").parse("{}"))
 
     names = [m["name"] for m in result["models"]]
     assert {"random_forest", "logistic_regression", "lightgbm", "naive_bayes", "lstm"} <= set(names)
@@ -301,7 +310,7 @@ def test_list_models_includes_the_registry(engine: ToolContext):
 def test_fetch_data_of_a_sample_symbol_is_real_data(engine: ToolContext):
     tool = get_tool("fetch_data")
 
-    result = tool.handler(engine, tool.parse('{"symbol": "spx", "source": "sample"}'))
+    result = run(tool, engine, tool.parse('{"symbol": "spx", "source": "sample"}'))
 
     assert result["status"] == "success"
     assert result["data_label"] == "REAL DATA"
@@ -320,8 +329,8 @@ def test_evaluate_trial_at_higher_cost_lowers_long_flat_return(engine: ToolConte
     trained = train(engine, model="naive_bayes")
     tool = get_tool("evaluate_trial")
 
-    free = tool.handler(engine, EvaluateTrial(trial=trained["trial"], cost_bps=0))
-    costly = tool.handler(engine, EvaluateTrial(trial=trained["trial"], cost_bps=50))
+    free = run(tool, engine, EvaluateTrial(trial=trained["trial"], cost_bps=0))
+    costly = run(tool, engine, EvaluateTrial(trial=trained["trial"], cost_bps=50))
 
     assert free["backtest"]["long_flat"]["turnover"] > 0
     assert (
@@ -333,7 +342,7 @@ def test_evaluate_trial_at_higher_cost_lowers_long_flat_return(engine: ToolConte
 
 
 def test_evaluate_unknown_trial_is_an_error_result(engine: ToolContext):
-    result = get_tool("evaluate_trial").handler(engine, EvaluateTrial(trial=42))
+    result = run(get_tool("evaluate_trial"), engine, EvaluateTrial(trial=42))
 
     assert result["status"] == "error"
     assert result["error"] == "no recorded trial '42'; list them with `mltrainer trials list`"
@@ -344,7 +353,7 @@ def test_compare_without_trials_compares_the_sessions_trials(engine: ToolContext
     second = train(engine, model="logistic_regression")
     third = train(session_context("another-session"), model="knn")
 
-    result = get_tool("compare_trials").handler(engine, CompareTrials())
+    result = run(get_tool("compare_trials"), engine, CompareTrials())
 
     assert result["status"] == "success"
     assert sorted(row["trial"] for row in result["trials"]) == sorted(
@@ -362,8 +371,8 @@ def test_compare_adjusts_for_every_try_on_the_dataset(engine: ToolContext):
     second = train(engine, model="logistic_regression")
     third = train(engine, model="lightgbm", params={"n_estimators": 20})
 
-    result = get_tool("compare_trials").handler(
-        engine, CompareTrials(trials=[first["trial"], second["trial"]])
+    result = run(
+        get_tool("compare_trials"), engine, CompareTrials(trials=[first["trial"], second["trial"]])
     )
 
     p_values = [t["baselines"]["p_value"] for t in (first, second, third)]
@@ -377,7 +386,7 @@ def test_compare_without_trials_has_no_cap_of_twenty(engine: ToolContext):
     for seed in range(22):
         train(engine, model="naive_bayes", seed=seed, folds=2, days=600)
 
-    result = get_tool("compare_trials").handler(engine, CompareTrials())
+    result = run(get_tool("compare_trials"), engine, CompareTrials())
 
     assert result["compared"] == 22
     assert len(result["trials"]) == 22
@@ -386,7 +395,7 @@ def test_compare_without_trials_has_no_cap_of_twenty(engine: ToolContext):
 def test_compare_with_fewer_than_two_trials_is_an_error_result(engine: ToolContext):
     train(engine, model="naive_bayes")
 
-    result = get_tool("compare_trials").handler(engine, CompareTrials())
+    result = run(get_tool("compare_trials"), engine, CompareTrials())
 
     assert result["status"] == "error"
     assert result["error"] == "compare needs at least two trials (trial numbers or model ids)"
@@ -395,7 +404,7 @@ def test_compare_with_fewer_than_two_trials_is_an_error_result(engine: ToolConte
 def test_finish_without_finalize_says_the_conclusion_rests_on_selection_numbers(
     engine: ToolContext,
 ):
-    result = get_tool("finish").handler(engine, Finish(conclusion="No edge.", best_trial=3))
+    result = run(get_tool("finish"), engine, Finish(conclusion="No edge.", best_trial=3))
 
     assert result == {
         "status": "success",
@@ -413,7 +422,7 @@ def test_finalize_scores_the_sessions_best_trial_on_the_holdout(engine: ToolCont
     second = train(engine, model="logistic_regression")
     best = max((first, second), key=lambda r: r["selection_accuracy"])
 
-    result = get_tool("finalize").handler(engine, Finalize())
+    result = run(get_tool("finalize"), engine, Finalize())
 
     assert result["status"] == "success", result
     assert result["type"] == "finalized"
@@ -425,9 +434,9 @@ def test_finalize_scores_the_sessions_best_trial_on_the_holdout(engine: ToolCont
 
 def test_finish_carries_the_finalized_numbers(engine: ToolContext):
     train(engine, model="naive_bayes")
-    final = get_tool("finalize").handler(engine, Finalize())
+    final = run(get_tool("finalize"), engine, Finalize())
 
-    result = get_tool("finish").handler(engine, Finish(conclusion="No edge."))
+    result = run(get_tool("finish"), engine, Finish(conclusion="No edge."))
 
     assert [f["holdout_accuracy"] for f in result["finalized"]] == [final["holdout"]["accuracy"]]
     assert "note" not in result
@@ -436,9 +445,9 @@ def test_finish_carries_the_finalized_numbers(engine: ToolContext):
 def test_second_finalize_in_a_session_is_refused(engine: ToolContext):
     train(engine, model="naive_bayes")
     train(engine, model="logistic_regression")
-    assert get_tool("finalize").handler(engine, Finalize(trial=1))["status"] == "success"
+    assert run(get_tool("finalize"), engine, Finalize(trial=1))["status"] == "success"
 
-    again = get_tool("finalize").handler(engine, Finalize(trial=2))
+    again = run(get_tool("finalize"), engine, Finalize(trial=2))
 
     assert again["status"] == "error"
     assert again["type"] == "finalize_failed"
@@ -449,7 +458,7 @@ def test_second_finalize_in_a_session_is_refused(engine: ToolContext):
 
 
 def test_finalize_with_no_trials_is_an_error_result(engine: ToolContext):
-    result = get_tool("finalize").handler(engine, Finalize())
+    result = run(get_tool("finalize"), engine, Finalize())
 
     assert result["status"] == "error"
     assert "no trials yet" in result["error"]
@@ -460,11 +469,11 @@ def test_only_finish_ends_the_session():
 
 
 def test_a_running_call_reads_as_its_tool_says():
-    from mltrainer.tools import start_label
+    train_model, finalize, list_symbols = map(get_tool, ("train_model", "finalize", "list_symbols"))
 
-    assert start_label("train_model", {"model": "lightgbm", "symbol": "SPX"}) == (
+    assert train_model.start_label(TrainModel(symbol="SPX", model="lightgbm")) == (
         "training lightgbm on SPX"
     )
-    assert start_label("finalize", {"trial": 3}) == "scoring the locked holdout"
-    assert start_label("list_symbols", {}) == "running list_symbols"
-    assert start_label("not_a_tool", None) == "running not_a_tool"
+    assert finalize.start_label(Finalize(trial=3)) == "scoring the locked holdout"
+    assert list_symbols.start_label(ListSymbols()) == "running list_symbols"
+    assert finalize.start_label(None) == "running finalize"

@@ -5,6 +5,7 @@ vocabulary have their own test files."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,11 +13,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mltrainer.agent.seed import MLAgentBridge
-from mltrainer.engine.trial import TrialConfig
+from mltrainer.agent.session.transcript import read_events, recorded_output
+from mltrainer.engine.trial import ErrorResult, TrialConfig, TrialResult
+from mltrainer.tools.research import ListSymbols, TrainModel
+from mltrainer.tools.results import SymbolList
+
+LEGACY_DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "transcripts_v1" / "demo.jsonl"
 
 
 def trial_config_kwargs(config: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in config.items() if key != "id"}
+
+
+def recorded_trial() -> TrialResult:
+    """A trial `mltrainer demo` trained (lightgbm on SPX), as its transcript recorded it."""
+    (trained,) = [
+        recorded_output(e)
+        for e in read_events(LEGACY_DEMO)
+        if e["event"] == "tool_run" and e["call_id"] == "call_2"
+    ]
+    assert isinstance(trained, TrialResult)
+    return trained
 
 
 # --- the seed's Phase 2 tests, inputs and expectations unchanged --------------------------------
@@ -378,13 +395,7 @@ def test_switching_models_keeps_the_settings_and_drops_parameters_the_new_model_
 
     resolution = bridge.resolve(bridge.parse_mltrainer_response("switch to SVM"))
 
-    assert resolution.config is not None
-    assert trial_config_kwargs(resolution.config) == {
-        "symbol": "SPX",
-        "model": "svm",
-        "params": {},
-        "lookback": 60,
-    }
+    assert resolution.config == TrialConfig(symbol="SPX", model="svm", lookback=60)
     assert bridge.describe(resolution) == (
         "Read from your text: model=svm; the rest as in the last trial; "
         "not carried over to svm: n_estimators=300."
@@ -397,8 +408,8 @@ def test_continue_runs_the_last_configuration_again_and_says_so():
 
     resolution = bridge.resolve(bridge.parse_mltrainer_response("Continue."))
 
-    assert first is not None and resolution.config is not None
-    assert resolution.config == trial_config_kwargs(first)
+    assert first is not None
+    assert resolution.config == TrialConfig(**trial_config_kwargs(first))
     assert bridge.describe(resolution) == (
         "Read from your text: nothing new, so the last trial's configuration again."
     )
@@ -417,9 +428,7 @@ def test_a_refused_reply_leaves_the_memory_alone():
 
 def test_observe_trial_makes_a_tool_call_trial_the_base():
     bridge = MLAgentBridge()
-    bridge.observe_trial(
-        TrialConfig(symbol="MSFT", model="lightgbm", train_ratio=0.7).model_dump(mode="json")
-    )
+    bridge.observe_trial(TrialConfig(symbol="MSFT", model="lightgbm", train_ratio=0.7))
 
     config = configure(bridge, "switch to logistic regression")
 
@@ -428,15 +437,25 @@ def test_observe_trial_makes_a_tool_call_trial_the_base():
     assert (trial.symbol, trial.model, trial.train_ratio) == ("MSFT", "logistic_regression", 0.7)
 
 
-def test_observe_tool_run_keeps_what_ran_and_ignores_invalid_calls():
+def test_observe_tool_run_keeps_what_ran_and_ignores_other_results_and_invalid_calls():
     bridge = MLAgentBridge()
-    ran = TrialConfig(symbol="SPX", model="naive_bayes", lookback=40).model_dump(mode="json")
+    trained = recorded_trial()
 
-    bridge.observe_tool_run("train_model", {"status": "success", "config": ran}, {"x": 1})
-    bridge.observe_tool_run("train_model", {"status": "error", "type": "invalid_call"}, None)
-    bridge.observe_tool_run("list_symbols", {"status": "success"}, {"source": "sample"})
+    bridge.observe_tool_run(trained, TrainModel(symbol="SPX", model="lightgbm"))
+    bridge.observe_tool_run(ErrorResult(type="invalid_call", error="train_ratio: ..."), None)
+    bridge.observe_tool_run(SymbolList(symbols=[]), ListSymbols(source="sample"))
 
-    assert bridge.last_trial == ran
+    assert bridge.last_trial == trained.config
+
+
+def test_a_train_model_call_the_engine_refused_moves_the_memory_to_its_arguments():
+    bridge = MLAgentBridge()
+    bridge.observe_tool_run(recorded_trial(), TrainModel(symbol="SPX"))
+
+    tried = TrainModel(symbol="MSFT", model="svm", lookback=30)
+    bridge.observe_tool_run(ErrorResult(type="training_failed", error="too few rows"), tried)
+
+    assert bridge.last_trial == TrialConfig(symbol="MSFT", model="svm", lookback=30)
 
 
 def test_a_fresh_start_ignores_the_last_trial():

@@ -23,8 +23,8 @@ def test_options_fill_in_what_the_text_leaves_out():
 
     assert instruction.refusal is None
     assert instruction.config is not None
-    assert (instruction.config["symbol"], instruction.config["model"]) == ("SPX", "naive_bayes")
-    assert (instruction.config["seed"], instruction.config["start"]) == (3, "2005-01-03")
+    assert (instruction.config.symbol, instruction.config.model) == ("SPX", "naive_bayes")
+    assert (instruction.config.seed, instruction.config.start) == (3, date(2005, 1, 3))
 
 
 def test_a_text_that_contradicts_an_option_is_refused_naming_both():
@@ -74,10 +74,10 @@ def test_the_outcome_of_a_refusal_has_no_configuration_and_says_what_failed():
 def test_the_outcome_names_the_configuration_that_ran_not_the_one_read():
     instruction = read("Train naive Bayes on SPX")
     assert instruction.config is not None
-    ran = {**instruction.config, "source": "sample", "lookback": 30}
+    ran = {**instruction.config.model_dump(mode="json"), "source": "sample", "lookback": 30}
 
     outcome = instruction_outcome(instruction, {"status": "success", "config": ran})
 
-    assert outcome["parsed_config"] == instruction.config
+    assert outcome["parsed_config"] == {"symbol": "SPX", "model": "naive_bayes", "params": {}}
     assert outcome["configuration"].startswith("naive_bayes on SPX: source=sample, ")
     assert "lookback=30" in outcome["configuration"]

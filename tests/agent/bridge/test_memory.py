@@ -23,13 +23,13 @@ from mltrainer.engine.trial import TrialConfig
 
 def remembered(**config: Any) -> ConversationMemory:
     memory = ConversationMemory()
-    memory.remember(TrialConfig(**config).model_dump(mode="json"))
+    memory.remember(TrialConfig(**config))
     return memory
 
 
-def whole(config: dict[str, Any] | None) -> dict[str, Any]:
+def whole(config: TrialConfig | None) -> dict[str, Any]:
     assert config is not None
-    return TrialConfig(**config).model_dump(mode="json")
+    return config.model_dump(mode="json")
 
 
 def test_nothing_asked_is_no_trial_and_no_complaint():
@@ -60,7 +60,7 @@ def test_the_replys_words_override_and_the_rest_carries_over():
     resolution = memory.resolve(read_reply("same on IXIC with a 10 day horizon"))
 
     assert whole(resolution.config) == whole(
-        {"symbol": "IXIC", "model": "lightgbm", "lookback": 40, "seed": 7, "horizon": 10}
+        TrialConfig(symbol="IXIC", model="lightgbm", lookback=40, seed=7, horizon=10)
     )
     assert resolution.read == ("symbol", "horizon")
     assert resolution.carried is True
@@ -73,7 +73,7 @@ def test_a_runnable_reply_becomes_the_memory_and_a_refused_one_does_not():
     memory.resolve(read_reply("retrain with a 7.0 ratio"))
 
     assert memory.last is not None
-    assert memory.last["train_ratio"] == 0.7
+    assert memory.last.train_ratio == 0.7
 
 
 def test_on_a_switch_of_model_chosen_parameters_move_if_the_new_model_allows_them():
@@ -85,7 +85,7 @@ def test_on_a_switch_of_model_chosen_parameters_move_if_the_new_model_allows_the
 
     # max_depth 40 is beyond gradient boosting's 16: dropped and said, never clipped.
     assert resolution.config is not None
-    assert resolution.config["params"] == {"n_estimators": 300}
+    assert resolution.config.params == {"n_estimators": 300}
     assert resolution.dropped == ("max_depth=40",)
 
 
@@ -94,12 +94,12 @@ def test_on_a_switch_of_model_the_old_models_defaults_do_not_move():
     # must not become gradient boosting's max_depth.
     ran = TrialConfig(symbol="SPX", params=MODELS["random_forest"].validate_params({}))
     memory = ConversationMemory()
-    memory.remember(ran.model_dump(mode="json"))
+    memory.remember(ran)
 
     resolution = memory.resolve(read_reply("switch to gradient boosting"))
 
     assert resolution.config is not None
-    assert (resolution.config["params"], resolution.dropped) == ({}, ())
+    assert (resolution.config.params, resolution.dropped) == ({}, ())
 
 
 def test_dates_replace_the_last_n_days_and_the_other_way_round():
@@ -109,9 +109,9 @@ def test_dates_replace_the_last_n_days_and_the_other_way_round():
     by_days = memory.resolve(read_reply("the last 500 days instead"))
 
     assert by_dates.config is not None and by_days.config is not None
-    assert (by_dates.config.get("days"), by_dates.config["start"]) == (None, "2010-01-01")
+    assert (by_dates.config.days, by_dates.config.start) == (None, date(2010, 1, 1))
     assert "days" in by_dates.read
-    assert (by_days.config["days"], by_days.config.get("start")) == (500, None)
+    assert (by_days.config.days, by_days.config.start) == (500, None)
 
 
 def test_features_are_added_to_and_removed_from_the_last_trials():
@@ -121,15 +121,15 @@ def test_features_are_added_to_and_removed_from_the_last_trials():
     removed = memory.resolve(read_reply("drop momentum"))
 
     assert added.config is not None and removed.config is not None
-    assert added.config["features"] == ["rsi", "momentum", "volatility"]
-    assert removed.config["features"] == ["rsi", "volatility"]
+    assert added.config.features == ["rsi", "momentum", "volatility"]
+    assert removed.config.features == ["rsi", "volatility"]
 
 
 def test_removing_a_feature_from_the_default_set_starts_from_the_default_set():
     resolution = remembered(symbol="SPX").resolve(read_reply("drop the volume ratio"))
 
     assert resolution.config is not None
-    assert resolution.config["features"] == [f for f in DEFAULT_FEATURES if f != "volume_ratio"]
+    assert resolution.config.features == [f for f in DEFAULT_FEATURES if f != "volume_ratio"]
 
 
 def test_removing_every_feature_is_not_done():
@@ -154,7 +154,7 @@ def test_defaults_fill_in_what_neither_the_reply_nor_the_memory_says():
     resolution = memory.resolve(read_reply("RF on SPX, seed 3"), {"seed": 9, "days": 800})
 
     assert resolution.config is not None
-    assert (resolution.config["seed"], resolution.config["days"]) == (3, 800)
+    assert (resolution.config.seed, resolution.config.days) == (3, 800)
 
 
 def test_a_hand_made_reply_naming_an_unknown_model_is_not_done():
@@ -182,8 +182,8 @@ def test_memory_is_safe_to_share_between_threads():
         thread.join()
 
     assert memory.last is not None
-    assert memory.last["symbol"] == "SPX"
-    assert memory.last["seed"] in range(40)
+    assert memory.last.symbol == "SPX"
+    assert memory.last.seed in range(40)
 
 
 # --- a reply never silently changes a field it did not mention ---------------------------------
@@ -287,7 +287,7 @@ def test_a_reply_never_silently_changes_a_field_it_did_not_mention(
     previous: dict[str, Any], asked: dict[str, Any], filler: str, joiner: str
 ):
     memory = ConversationMemory()
-    memory.remember(previous)
+    memory.remember(TrialConfig(**previous))
     text = filler + (joiner.join(_phrase(n, v) for n, v in asked.items()) or "continue")
 
     resolution = memory.resolve(read_reply(text))
@@ -297,7 +297,7 @@ def test_a_reply_never_silently_changes_a_field_it_did_not_mention(
     for name, value in asked.items():
         assert got[name] == value, (text, name)
     said_window = WINDOW & set(asked)
-    for name in TrialConfig.model_fields:
+    for name in previous:
         if name in asked or name == "params" or (name in WINDOW and said_window):
             continue
         assert got[name] == previous[name], (text, name)

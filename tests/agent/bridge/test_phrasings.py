@@ -1730,8 +1730,9 @@ def score_single(
         score.invented_symbols += 1
 
 
-def _whole(config: dict[str, Any]) -> dict[str, Any]:
-    return TrialConfig(**config).model_dump(mode="json", exclude={"save_model"})
+def _whole(config: TrialConfig | dict[str, Any]) -> dict[str, Any]:
+    trial = config if isinstance(config, TrialConfig) else TrialConfig(**config)
+    return trial.model_dump(mode="json", exclude={"save_model"})
 
 
 def _apply(config: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -1750,7 +1751,7 @@ def score_dialogue(
     bridge = MLAgentBridge()
     expected: dict[str, Any] | None = None
     if first is not None:
-        bridge.observe_trial(_whole(first))
+        bridge.observe_trial(TrialConfig(**first))
         expected = _whole(first)
     for number, step in enumerate(steps, start=1):
         where = f"{dialogue_id}#{number}"

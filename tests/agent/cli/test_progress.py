@@ -106,7 +106,5 @@ def test_the_example_script_runs_four_trials_and_refuses_the_transformer(tmp_pat
 def test_engine_progress_reads_as_fold_i_of_k():
     from mltrainer.engine.progress import progress_text
 
-    assert progress_text({"stage": "walk-forward fold", "done": 3, "total": 5}) == (
-        "walk-forward fold 3 of 5"
-    )
-    assert progress_text({"stage": "final fit", "done": 1, "total": 1}) == "final fit"
+    assert progress_text("walk-forward fold", 3, 5) == ("walk-forward fold 3 of 5")
+    assert progress_text("final fit", 1, 1) == "final fit"

@@ -9,10 +9,14 @@ from typing import Any
 import pytest
 
 from mltrainer.agent.messages import ToolCall
-from mltrainer.agent.session.dispatch import LiveExecutor, describe_for_model, stable_payload
+from mltrainer.agent.session.dispatch import LiveExecutor, stable_payload
+from mltrainer.agent.session.progress import ToolEnded, ToolEvent, ToolProgress, ToolStarted
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
+from mltrainer.engine.trial import ErrorResult, TrialResult
+from mltrainer.tools.research import ListSymbols
+from mltrainer.tools.results import Conclusion, SourceList, dump
 
 FAST_TRIAL = {"symbol": "SPX", "model": "naive_bayes", "days": 1500, "save_model": False}
 
@@ -46,7 +50,11 @@ async def test_malformed_json_is_an_error_result_saying_what_to_fix(executor: Li
         'double quotes at position 18); send one JSON object, e.g. {"symbol": "..."}. '
         "Fix the call and try again (3 retries left)."
     )
-    assert report.runs[0].payload["type"] == "invalid_call"
+    assert report.runs[0].output == ErrorResult(
+        type="invalid_call",
+        error="train_model: arguments are not valid JSON (Expecting property name enclosed in "
+        'double quotes at position 18); send one JSON object, e.g. {"symbol": "..."}',
+    )
     assert report.exhausted is None
 
 
@@ -174,15 +182,21 @@ async def test_two_parallel_train_model_calls_both_run(
 
     assert [run.result.call_id for run in report.runs] == ["call_a", "call_b"]
     assert [run.result.is_error for run in report.runs] == [False, False]
-    assert [run.payload["model"] for run in report.runs] == ["naive_bayes", "logistic_regression"]
-    assert sorted(run.payload["trial"] for run in report.runs) == [1, 2]
+    outputs = [run.output for run in report.runs]
+    assert all(isinstance(output, TrialResult) for output in outputs)
+    assert [getattr(output, "model", None) for output in outputs] == [
+        "naive_bayes",
+        "logistic_regression",
+    ]
+    assert sorted(getattr(output, "trial", 0) for output in outputs) == [1, 2]
     assert Ledger(engine.settings.db_path).count(session="dispatch-test") == 2
 
 
 async def test_arguments_are_recorded_with_defaults_filled_in(executor: LiveExecutor):
     report = await executor.execute([call("list_symbols", {})])
 
-    assert report.runs[0].arguments == {"source": "sample"}
+    assert report.runs[0].arguments == ListSymbols(source="sample")
+    assert report.runs[0].event()["arguments"] == {"source": "sample"}
 
 
 async def test_finish_sets_the_conclusion(executor: LiveExecutor):
@@ -190,15 +204,13 @@ async def test_finish_sets_the_conclusion(executor: LiveExecutor):
         [call("finish", {"conclusion": "No edge after costs.", "best_trial": 2})]
     )
 
-    assert report.conclusion == {
-        "status": "success",
-        "type": "finished",
-        "conclusion": "No edge after costs.",
-        "best_trial": 2,
-        "finalized": [],
-        "note": "no trial was finalized, so this conclusion rests on selection numbers, which "
+    assert report.conclusion == Conclusion(
+        conclusion="No edge after costs.",
+        best_trial=2,
+        finalized=[],
+        note="no trial was finalized, so this conclusion rests on selection numbers, which "
         "are optimistic after many tries",
-    }
+    )
     assert report.exhausted is None
 
 
@@ -210,92 +222,70 @@ async def test_an_invalid_finish_sets_no_conclusion(executor: LiveExecutor):
 
 
 async def test_progress_hook_sees_start_and_end_of_each_call(engine: ResearchService):
-    seen: list[tuple[str, str]] = []
-    executor = LiveExecutor(engine, progress=lambda event, name, _: seen.append((event, name)))
+    seen: list[ToolEvent] = []
+    executor = LiveExecutor(engine, progress=seen.append)
 
     await executor.execute([call("list_sources", {})])
 
-    assert seen == [("start", "list_sources"), ("end", "list_sources")]
+    started, ended = seen
+    assert isinstance(started, ToolStarted)
+    assert (started.name, started.call_id, started.label) == (
+        "list_sources",
+        "call_1",
+        "running list_sources",
+    )
+    assert isinstance(ended, ToolEnded)
+    assert (ended.name, ended.call_id) == ("list_sources", "call_1")
+    assert isinstance(ended.output, SourceList)
 
 
 async def test_progress_hook_hears_each_walk_forward_fold_of_a_training_call(
     engine: ResearchService,
 ):
-    seen: list[tuple[str, str, dict[str, Any] | None]] = []
-    executor = LiveExecutor(engine, progress=lambda *event: seen.append(event))
+    seen: list[ToolEvent] = []
+    executor = LiveExecutor(engine, progress=seen.append)
 
     await executor.execute([call("train_model", {**FAST_TRIAL, "folds": 3})])
 
     steps = [
-        (p["stage"], p["done"], p["total"], p["call_id"])
-        for event, _, p in seen
-        if event == "progress" and p is not None
+        (e.label, e.stage, e.done, e.total, e.call_id) for e in seen if isinstance(e, ToolProgress)
     ]
     assert steps == [
-        ("walk-forward fold", 1, 3, "call_1"),
-        ("walk-forward fold", 2, 3, "call_1"),
-        ("walk-forward fold", 3, 3, "call_1"),
-        ("final fit", 1, 1, "call_1"),
+        ("training naive_bayes on SPX", "walk-forward fold", 1, 3, "call_1"),
+        ("training naive_bayes on SPX", "walk-forward fold", 2, 3, "call_1"),
+        ("training naive_bayes on SPX", "walk-forward fold", 3, 3, "call_1"),
+        ("training naive_bayes on SPX", "final fit", 1, 1, "call_1"),
     ]
-    assert seen[0][0] == "start"
-    assert seen[-1][0] == "end"
+    assert [e.kind for e in (seen[0], seen[-1])] == ["start", "end"]
 
 
 # --- what the model reads -----------------------------------------------------------------------
 
 
-async def test_train_result_text_has_trial_percentage_and_closing_question(
-    executor: LiveExecutor,
-):
+async def test_the_model_reads_a_trained_trial_as_its_tool_says(executor: LiveExecutor):
     report = await executor.execute([call("train_model", FAST_TRIAL)])
-    payload = report.runs[0].payload
+    trained = report.runs[0].output
 
-    text = describe_for_model("train_model", payload)
-
-    assert text.startswith(f"Trial 1 ({payload['model_id']}). Ran naive_bayes on SPX: ")
-    assert f"Selection accuracy {payload['selection_accuracy']:.1%}" in text
-    assert text.endswith("continue, retrain, or switch?")
-    assert report.runs[0].result.content == text
-
-
-def test_error_payload_text_names_the_tool():
-    payload = {"status": "error", "type": "fetch_failed", "error": "unknown symbol 'ZZZ'"}
-
-    assert (
-        describe_for_model("fetch_data", payload) == "ERROR from fetch_data: unknown symbol 'ZZZ'"
-    )
+    assert isinstance(trained, TrialResult)
+    content = report.runs[0].result.content
+    assert content.startswith(f"Trial 1 ({trained.model_id}). Ran naive_bayes on SPX: ")
+    assert f"Selection accuracy {trained.selection_accuracy:.1%}" in content
+    assert content.endswith("continue, retrain, or switch?")
 
 
-def test_list_models_text_is_names_and_defaults_only():
-    payload = {
-        "status": "success",
-        "models": [
-            {
-                "name": "knn",
-                "family": "neighbors",
-                "description": "k nearest neighbours",
-                "params": {"n_neighbors": {"default": 15, "low": 1, "high": 200}},
-            }
-        ],
-    }
+async def test_the_transcript_line_carries_the_result_as_json(executor: LiveExecutor):
+    report = await executor.execute([call("list_sources", {})])
+    run = report.runs[0]
 
-    assert (
-        describe_for_model("list_models", payload)
-        == '{"models":[{"name":"knn","params":{"n_neighbors":15}}]}'
-    )
-
-
-def test_other_results_are_compact_json_without_timings():
-    payload = {
-        "status": "success",
-        "type": "evaluation",
-        "timings": {"total": 1.25},
-        "test": {"accuracy": 0.5},
-    }
-
-    text = describe_for_model("evaluate_trial", payload)
-
-    assert text == '{"status":"success","type":"evaluation","test":{"accuracy":0.5}}'
+    event = run.event()
+    assert event["payload"] == dump(run.output)
+    assert event["payload"]["type"] == "sources"
+    assert [s["name"] for s in event["payload"]["sources"]] == [
+        "sample",
+        "synthetic",
+        "polygon",
+        "fred",
+    ]
 
 
 def test_stable_payload_drops_run_specific_fields_at_any_depth():

@@ -18,6 +18,7 @@ from mltrainer.agent.messages import ToolCall
 from mltrainer.agent.session.dispatch import LiveExecutor
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
+from mltrainer.engine.trial import ErrorResult
 from mltrainer.tools import TOOLS
 
 runner = CliRunner()
@@ -216,5 +217,6 @@ def test_random_json_to_every_tool(tmp_path: Path, data: st.DataObject) -> None:
     report = asyncio.run(executor.execute(calls))
 
     for run in report.runs:
-        assert run.payload.get("type") != "internal_error", (run.result.name, run.payload)
+        crashed = isinstance(run.output, ErrorResult) and run.output.type == "internal_error"
+        assert not crashed, (run.result.name, run.output)
         assert run.result.content

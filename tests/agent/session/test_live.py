@@ -22,10 +22,14 @@ from mltrainer.agent.session.live import (
     running_sessions,
     start_live,
 )
-from mltrainer.agent.session.transcript import read_events
+from mltrainer.agent.session.progress import ToolEnded, ToolProgress, ToolStarted
+from mltrainer.agent.session.transcript import read_events, recorded_output
 from mltrainer.engine.settings import load_settings
+from mltrainer.engine.trial import TrialResult
+from mltrainer.tools.research import TrainModel
 
 FIRST = "Train a naive bayes model on SPX using the last 1500 days."
+LEGACY_DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "transcripts_v1" / "demo.jsonl"
 TRAIN = '{"symbol": "SPX", "model": "naive_bayes", "days": 1500, "save_model": false}'
 
 
@@ -61,8 +65,8 @@ def test_direct_mode_trains_from_the_persons_words_and_builds_on_them():
         assert live.wait(30)
 
     assert first[0] == LiveEvent("goal", FIRST)
-    cards = [e.payload for e in trials(events) if e.payload]
-    assert [(c["model"], c["symbol"]) for c in cards] == [
+    cards = [e.result for e in trials(events) if isinstance(e.result, TrialResult)]
+    assert [(c.model, c.symbol) for c in cards] == [
         ("naive_bayes", "SPX"),
         ("logistic_regression", "SPX"),
     ]
@@ -71,7 +75,7 @@ def test_direct_mode_trains_from_the_persons_words_and_builds_on_them():
     assert feedback[0].startswith("(Read from your text:")
     assert live.summary is not None
     assert live.summary.reason == STOPPED_BY_PERSON
-    assert [t["model"] for t in live.summary.trials] == ["naive_bayes", "logistic_regression"]
+    assert [t.model for t in live.summary.trials] == ["naive_bayes", "logistic_regression"]
     assert live.events()[-1].kind == "end"
     assert read_events(live.transcript)[-1]["reason"] == STOPPED_BY_PERSON
 
@@ -148,8 +152,9 @@ def test_a_killed_direct_session_resumes_with_its_history(tmp_path: Path):
     finally:
         again.stop()
         assert again.wait(30)
-    assert trials(events)[-1].payload is not None
-    assert trials(events)[-1].payload["model"] == "logistic_regression"
+    last = trials(events)[-1].result
+    assert isinstance(last, TrialResult)
+    assert last.model == "logistic_regression"
     assert again.summary is not None
     assert len(again.summary.trials) == 2
 
@@ -168,20 +173,24 @@ def test_empty_messages_are_not_sent(text: str):
 
 def test_what_runs_now_is_shown_fold_by_fold_and_cleared_when_the_tool_ends(tmp_path: Path):
     live = LiveSession("s", tmp_path / "s.jsonl", "goal", "direct", direct=True)
-    arguments = {"symbol": "SPX", "model": "naive_bayes"}
+    arguments = TrainModel(symbol="SPX", model="naive_bayes")
+    label = "training naive_bayes on SPX"
+    (trained,) = [
+        recorded_output(e)
+        for e in read_events(LEGACY_DEMO)
+        if e["event"] == "tool_run" and e["call_id"] == "call_2"
+    ]
 
-    live.on_progress("start", "train_model", arguments)
+    live.on_progress(ToolStarted("train_model", "c1", arguments, label))
     started = live.doing()
-    live.on_progress(
-        "progress", "train_model", {"stage": "walk-forward fold", "done": 3, "total": 5}
-    )
+    live.on_progress(ToolProgress("train_model", "c1", label, "walk-forward fold", 3, 5))
     folding = live.doing()
-    live.on_progress("progress", "train_model", {"stage": "final fit", "done": 1, "total": 1})
+    live.on_progress(ToolProgress("train_model", "c1", label, "final fit", 1, 1))
     fitting = live.doing()
-    live.on_progress("end", "train_model", {"status": "success", "type": "training_complete"})
+    live.on_progress(ToolEnded("train_model", "c1", trained))
 
     assert started == ["training naive_bayes on SPX"]
     assert folding == ["training naive_bayes on SPX: walk-forward fold 3 of 5"]
     assert fitting == ["training naive_bayes on SPX: final fit"]
     assert live.doing() == []
-    assert [e.kind for e in live.events()] == ["trial"]
+    assert live.events() == [LiveEvent("trial", result=trained)]

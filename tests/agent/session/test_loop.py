@@ -153,10 +153,8 @@ async def test_finish_with_best_trial_is_reported(tmp_path: Path):
     )
 
     assert summary.best_trial == 1
-    assert [(t["trial"], t["model"], t["symbol"]) for t in summary.trials] == [
-        (1, "naive_bayes", "SPX")
-    ]
-    assert summary.trials[0]["data"] == "REAL DATA"
+    assert [(t.trial, t.model, t.symbol) for t in summary.trials] == [(1, "naive_bayes", "SPX")]
+    assert summary.trials[0].data == "REAL DATA"
 
 
 async def test_trials_are_recorded_under_the_session_id(tmp_path: Path):
@@ -252,7 +250,7 @@ async def test_free_text_instruction_runs_a_trial(tmp_path: Path):
     )
 
     assert summary.reason == "finished"
-    assert [(t["model"], t["symbol"]) for t in summary.trials] == [("logistic_regression", "SPX")]
+    assert [(t.model, t.symbol) for t in summary.trials] == [("logistic_regression", "SPX")]
     run_event = next(e for e in events_of(summary) if e["event"] == "tool_run")
     assert run_event["call_id"] == "text_1"
     assert run_event["name"] == "train_model"

@@ -66,7 +66,7 @@ async def test_replies_that_build_on_the_first_instruction_run_without_a_reminde
         ("SPX", "naive_bayes", 0.9, 1500),
         ("SPX", "logistic_regression", 0.9, 1500),
     ]
-    assert [(t["model"], t["symbol"]) for t in summary.trials][1:] == [
+    assert [(t.model, t.symbol) for t in summary.trials][1:] == [
         ("naive_bayes", "SPX"),
         ("naive_bayes", "SPX"),
         ("logistic_regression", "SPX"),

@@ -143,7 +143,7 @@ async def test_resume_summary_includes_trials_from_before_the_kill(script: Path,
 
     summary = await resume_session(transcript, settings=load_settings())
 
-    assert [(t["trial"], t["model"]) for t in summary.trials] == [
+    assert [(t.trial, t.model) for t in summary.trials] == [
         (1, "logistic_regression"),
         (2, "naive_bayes"),
     ]
@@ -322,7 +322,7 @@ def summary_fields(report: ReplayReport) -> dict[str, Any]:
         "best_trial": s.best_trial,
         "turns": s.turns,
         "tool_calls": s.tool_calls,
-        "trials": s.trials,
+        "trials": [trial.model_dump(mode="json") for trial in s.trials],
     }
 
 
@@ -409,7 +409,7 @@ async def test_replay_of_a_resumed_session_finishes(script: Path, tmp_path: Path
     report = await replay_session(transcript, settings=load_settings())
 
     assert report.summary.reason == "finished"
-    assert [t["model"] for t in report.summary.trials] == ["logistic_regression", "naive_bayes"]
+    assert [t.model for t in report.summary.trials] == ["logistic_regression", "naive_bayes"]
 
 
 async def test_replay_of_a_free_text_instruction_that_failed_validation(tmp_path: Path):

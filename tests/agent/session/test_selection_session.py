@@ -71,24 +71,24 @@ def test_forty_tries_on_a_random_walk_finalize_to_no_skill() -> None:
     payload = finalized_payload(summary)
     stats = payload["selection_stats"]
     # The winner of 40 looks good on the selection days it was picked on ...
-    assert final["selection_accuracy"] == max(t["selection_accuracy"] for t in summary.trials)
+    assert final.selection_accuracy == max(t.selection_accuracy for t in summary.trials)
     assert stats["tries"] == 40
     # ... but not better than the best of 40 coin flips, and not on the holdout.
-    assert final["selection_accuracy"] < stats["noise_bar_95"]
-    assert final["p_value"] >= 0.05
+    assert final.selection_accuracy < stats["noise_bar_95"]
+    assert final.p_value >= 0.05
     assert stats["dsr"] < 0.95
     assert stats["pbo"] is not None and stats["pbo_trials"] == 40
-    assert (final["look"], final["untouched"]) == (1, True)
+    assert (final.look, final.untouched) == (1, True)
 
 
 def test_the_same_session_on_a_planted_signal_finds_it_on_the_holdout() -> None:
     summary = run("SIG", seed=1, signal=0.5)
 
     (final,) = summary.finalized
-    assert final["data"] == "CALLER DATA"
-    assert final["holdout_accuracy"] > final["baseline_accuracy"] + 0.05
-    assert final["p_value"] < 0.01
-    assert final["mcnemar_p_value"] < 0.01
+    assert final.data == "CALLER DATA"
+    assert final.holdout_accuracy > final.baseline_accuracy + 0.05
+    assert final.p_value < 0.01
+    assert final.mcnemar_p_value < 0.01
 
 
 @pytest.mark.slow
@@ -97,7 +97,7 @@ def test_over_twenty_random_walks_at_most_three_finalized_results_are_significan
     # The same walks as `python benchmarks/selection_session.py --seeds 20 --first-seed 100`.
     for seed in range(100, 120):
         (final,) = run(f"RW{seed}", seed=seed).finalized
-        p_values.append(final["p_value"])
+        p_values.append(final.p_value)
 
     # With no skill each finalized p-value is below 0.05 with probability at most 5%: about 1
     # of 20 expected; 4 or more happens with probability ~1.6% (Binomial(20, 0.05)).

@@ -30,9 +30,11 @@ from mltrainer.agent.session.transcript import (
     message_to_event,
     messages_from_events,
     read_events,
+    recorded_output,
     session_header,
 )
 from mltrainer.engine.settings import load_settings
+from mltrainer.tools.results import PlainResult, SymbolList
 
 HEADER = {"event": "session_start", "session_id": "s-1", "provider": "scripted", "goal": "g"}
 TURN = AssistantTurn(
@@ -440,3 +442,33 @@ def test_round_trip_of_any_content(
 @pytest.mark.parametrize("event", ["session_start", "tool_run", "resumed", "session_end"])
 def test_bookkeeping_events_are_not_messages(event: str):
     assert event_to_message({"v": 1, "ts": "t", "event": event}) is None
+
+
+# --- recorded results --------------------------------------------------------------------------
+
+
+def tool_run(payload: dict[str, object]) -> dict[str, object]:
+    return {"event": "tool_run", "call_id": "c1", "name": "list_symbols", "payload": payload}
+
+
+def test_a_recorded_result_reads_back_as_its_class():
+    run = tool_run({"status": "success", "type": "symbols", "symbols": []})
+
+    assert recorded_output(run) == SymbolList(symbols=[])
+
+
+def test_a_recorded_plugin_result_reads_back_as_the_dict_it_was():
+    run = tool_run({"status": "success", "type": "roll", "value": 4})
+
+    assert recorded_output(run) == PlainResult(status="success", type="roll", value=4)
+
+
+def test_a_recorded_result_of_the_wrong_shape_is_a_transcript_error_naming_the_call():
+    run = tool_run({"status": "success", "type": "symbols", "symbols": "SPX"})
+
+    with pytest.raises(
+        TranscriptError,
+        match=r"the recorded result of list_symbols \(call c1\) is not one mltrainer wrote: "
+        r"symbols\.symbols: Input should be a valid list",
+    ):
+        recorded_output(run)
