@@ -51,7 +51,7 @@ def get_compliance_gateway() -> ComplianceEngine:
         return _gateway
 
 
-class MLAgentBridge(bridge.MLAgentBridge):
+class MLAgentBridge(bridge.Bridge):
     """The seed's bridge: the typed bridge with its dict methods. `parse_mltrainer_response`
     says what one text asks for, alone; `create_trial_config` fills in the rest from the last
     trial this bridge produced (or saw run)."""

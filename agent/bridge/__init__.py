@@ -21,10 +21,10 @@ from mltrainer.engine.trial import TrialConfig, TrialResult
 from mltrainer.tools.research import TrainModel
 from mltrainer.tools.results import ToolOutput, failed
 
-__all__ = ["MLAgentBridge", "Resolution"]
+__all__ = ["Bridge", "Resolution"]
 
 
-class MLAgentBridge:
+class Bridge:
     """Reads an LLM's replies into trial configurations with the conversation so far: the last
     trial this bridge resolved, or saw run (`observe_trial`, `observe_tool_run`)."""
 

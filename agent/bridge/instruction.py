@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mltrainer.agent.bridge import MLAgentBridge
+from mltrainer.agent.bridge import Bridge
 from mltrainer.engine.trial import TrialConfig
 from mltrainer.tools.feedback import config_line, format_feedback
 
@@ -28,7 +28,7 @@ class Instruction:
 
 
 def read_instruction(
-    bridge: MLAgentBridge,
+    bridge: Bridge,
     compliance: ComplianceEngine,
     text: str,
     defaults: Mapping[str, Any] | None = None,

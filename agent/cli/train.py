@@ -94,7 +94,7 @@ def _train(
     settings: Settings, text: str, defaults: dict[str, Any], progress: ProgressHook | None
 ) -> dict[str, Any]:
     """The instruction read by the bridge, then run as one `train_model` tool call."""
-    from mltrainer.agent.bridge import MLAgentBridge
+    from mltrainer.agent.bridge import Bridge
     from mltrainer.agent.bridge.instruction import instruction_outcome, read_instruction
     from mltrainer.agent.messages import ToolCall
     from mltrainer.agent.session.dispatch import LiveExecutor
@@ -102,7 +102,7 @@ def _train(
     from mltrainer.tools.results import dump
 
     service = ResearchService(settings)
-    read = read_instruction(MLAgentBridge(), service.compliance, text, defaults)
+    read = read_instruction(Bridge(), service.compliance, text, defaults)
     if read.config is None:
         assert read.refusal is not None
         return instruction_outcome(read, read.refusal)

@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from mltrainer.agent.bridge import MLAgentBridge
+from mltrainer.agent.bridge import Bridge
 from mltrainer.agent.messages import ToolCall
 from mltrainer.agent.session.dispatch import LiveExecutor
 from mltrainer.agent.session.progress import ProgressHook, ToolEvent, ToolProgress
@@ -50,7 +50,7 @@ class ResearchTools:
 
     def __init__(self, settings: Settings, tools: Mapping[str, Tool], session_id: str) -> None:
         self.service = ResearchService(settings, session=session_id)
-        self.bridge = MLAgentBridge()
+        self.bridge = Bridge()
         self.tools = dict(tools)
         self.session_id = session_id
 

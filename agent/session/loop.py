@@ -1,4 +1,4 @@
-"""The agent loop. It only dispatches; each step's work lives in `session.py`.
+"""The agent loop. It only dispatches; each step's work lives in `turn.py` (state in `state.py`).
 
 1. Write the session header and the user's goal (unless resuming).
 2. Take a turn: check budgets, ask the provider, record the reply.

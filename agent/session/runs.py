@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mltrainer.agent.bridge import MLAgentBridge
+from mltrainer.agent.bridge import Bridge
 from mltrainer.agent.messages import AssistantTurn, ToolCall, ToolResult, ToolResults
 from mltrainer.agent.providers.base import Provider
 from mltrainer.agent.providers.replay import ReplayProvider
@@ -72,7 +72,7 @@ def _live_state(
     tools: Sequence[Tool] | None = None,
 ) -> SessionState:
     tool_set = tuple(tools) if tools is not None else registered_tools()
-    bridge = MLAgentBridge()
+    bridge = Bridge()
     service = ResearchService(settings, session=session_id, data=data)
     return SessionState(
         provider=provider,
@@ -343,7 +343,7 @@ async def replay_session(
         for r in m.results
     }
     session_id = new_session_id()
-    bridge = MLAgentBridge()
+    bridge = Bridge()
     live = (
         LiveExecutor(ResearchService(settings, session=session_id), progress=progress)
         if check

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
 
-from mltrainer.agent.bridge import MLAgentBridge
+from mltrainer.agent.bridge import Bridge
 from mltrainer.agent.messages import (
     Message,
     ToolSpec,
@@ -100,7 +100,7 @@ class SessionState:
     executor: ToolExecutor
     transcript: Transcript
     budgets: Budgets = field(default_factory=Budgets)
-    bridge: MLAgentBridge = field(default_factory=MLAgentBridge)
+    bridge: Bridge = field(default_factory=Bridge)
     system: str = field(default_factory=lambda: load_text("system.md"))
     messages: list[Message] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)

@@ -8,14 +8,14 @@ from datetime import date
 
 import pytest
 
-from mltrainer.agent.bridge import MLAgentBridge
+from mltrainer.agent.bridge import Bridge
 from mltrainer.agent.bridge.instruction import instruction_outcome, read_instruction
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.settings import load_settings
 
 
 def read(text: str, **defaults: object):
-    return read_instruction(MLAgentBridge(), ComplianceEngine(load_settings()), text, defaults)
+    return read_instruction(Bridge(), ComplianceEngine(load_settings()), text, defaults)
 
 
 def test_options_fill_in_what_the_text_leaves_out():
