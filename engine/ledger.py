@@ -155,6 +155,10 @@ class LedgerRow(BaseModel):
     buy_hold_sharpe: float
     session: str | None
     dataset: str | None = None
+    return_baseline: str | None = Field(default=None, description="the best baseline strategy")
+    excess_sharpe: float | None = None
+    return_t: float | None = None
+    return_p_value: float | None = None
 
 
 class DatasetRow(BaseModel):
@@ -316,7 +320,10 @@ class Ledger:
         query = (
             "SELECT trial, model_id, created_at, symbol, model, source, synthetic, "
             "selection_accuracy, best_baseline, p_value, sharpe, buy_hold_sharpe, session, "
-            f"dataset FROM trials {where} ORDER BY trial DESC"
+            "dataset, return_t, return_p_value, "
+            "json_extract(result, '$.return_test.baseline') AS return_baseline, "
+            "json_extract(result, '$.return_test.excess_sharpe') AS excess_sharpe "
+            f"FROM trials {where} ORDER BY trial DESC"
         )
         if limit is not None:
             query += " LIMIT ?"

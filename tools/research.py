@@ -34,10 +34,10 @@ from mltrainer.engine.trial import (
     TrialResult,
     one_of,
 )
-from mltrainer.tools.base import Tool, ToolContext
-from mltrainer.tools.feedback import format_feedback
+from mltrainer.tools.base import Tool, ToolContext, compact_json
+from mltrainer.tools.feedback import comparison_feedback, format_feedback, holdout_feedback
 from mltrainer.tools.registry import register_tool
-from mltrainer.tools.results import Conclusion, ModelList, SourceList, SymbolList
+from mltrainer.tools.results import Conclusion, ModelList, SourceList, SymbolList, dump
 from mltrainer.tools.sweep import Sweep, run_sweep
 
 Args = TypeVar("Args", bound=BaseModel)
@@ -254,6 +254,17 @@ def _read_trial(result: TrialResult) -> str:
     return f"Trial {result.trial} ({result.model_id}). " + format_feedback(result)
 
 
+def _read_final(final: FinalResult) -> str:
+    """A holdout result as the model reads it: the verdict and its power, then the JSON."""
+    return " ".join(part for part in (holdout_feedback(final), compact_json(dump(final))) if part)
+
+
+def _read_comparison(comparison: Comparison) -> str:
+    """A comparison as the model reads it: the best trial's verdict, then the JSON."""
+    lead = comparison_feedback(comparison)
+    return " ".join(part for part in (lead, compact_json(dump(comparison))) if part)
+
+
 def _read_models(listed: ModelList) -> str:
     """Names and defaults only: bounds and descriptions are in the schema, and cost tokens."""
     slim = [
@@ -275,8 +286,20 @@ TOOLS: tuple[Tool, ...] = (
     Tool("train_model", TrainModel, _train_model, render=_read_trial, starting=_training),
     Tool("sweep", Sweep, run_sweep, starting=lambda _: "running a sweep"),
     Tool("evaluate_trial", EvaluateTrial, _evaluate),
-    Tool("compare_trials", CompareTrials, _compare, starting=lambda _: "comparing trials"),
-    Tool("finalize", Finalize, _finalize, starting=lambda _: "scoring the locked holdout"),
+    Tool(
+        "compare_trials",
+        CompareTrials,
+        _compare,
+        render=_read_comparison,
+        starting=lambda _: "comparing trials",
+    ),
+    Tool(
+        "finalize",
+        Finalize,
+        _finalize,
+        render=_read_final,
+        starting=lambda _: "scoring the locked holdout",
+    ),
     Tool("finish", Finish, _finish, ends_session=True),
 )
 # The built-in tools go through the door a plugin's tools use.
