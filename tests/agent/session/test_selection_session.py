@@ -44,9 +44,7 @@ def research_script(symbol: str, execution: str = "next_bar") -> list[AssistantT
     ]
 
 
-def run(
-    symbol: str, seed: int, signal: float = 0.0, execution: str = "next_bar"
-) -> SessionSummary:
+def run(symbol: str, seed: int, signal: float = 0.0, execution: str = "next_bar") -> SessionSummary:
     frame = synthetic_bars(symbol, n_bars=N_BARS, seed=seed, signal=signal)
     return asyncio.run(
         start_session(
