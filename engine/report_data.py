@@ -177,7 +177,7 @@ def session_accuracy(
 ) -> SessionAccuracy:
     """Each trial's selection accuracy, its best baseline, and the best-of-N noise band with N
     the tries on its dataset so far: how high the best of that many coin flips reaches on the
-    same number of days."""
+    same number of non-overlapping days."""
     points = []
     tries_by_dataset: dict[str, list[int]] = {}
     for trial in sorted(trials):
@@ -187,7 +187,8 @@ def session_accuracy(
             tries_by_dataset[dataset] = [t.trial for t in ledger.tries(dataset)]
         tries = sum(1 for t in tries_by_dataset.get(dataset or "", [trial]) if t <= trial)
         target = get_target(recorded_target(result["config"]))
-        noise, noise_95 = target.noise_bar(max(tries, 1), predictions)
+        horizon = int(result["config"].get("horizon", 1))
+        noise, noise_95 = target.noise_bar(max(tries, 1), predictions.every(horizon))
         baselines = result["baselines"]
         points.append(
             AccuracyPoint(
