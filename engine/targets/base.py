@@ -50,8 +50,9 @@ def entry_delay(execution: str) -> int:
 
 @dataclass(frozen=True)
 class Headline:
-    """The score a target's results lead with (selection and holdout score, walk-forward
-    folds, the overfitting gap), so a surface can name it for any target."""
+    """The target's own score (selection and holdout score, walk-forward folds, the
+    overfitting gap), so a surface can name it for any target. It is the second line: every
+    result leads with the verdict on the returns the execution earns (`SegmentScore.verdict`)."""
 
     metric: str
     description: str
