@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from mltrainer.engine.data.base import BarSet, SeriesSet
+from mltrainer.engine.data.catalog import file_source_names
 from mltrainer.engine.design import Design, build_design, check_estimator
 from mltrainer.engine.errors import DeadlineError
 from mltrainer.engine.ledger import TrialPredictions
@@ -63,8 +64,10 @@ def model_id_for(config: TrialConfig, spec: ModelSpec, data_hashes: list[str]) -
 def _data_label(synthetic: bool, bars: BarSet) -> str:
     if synthetic:
         return "SYNTHETIC DATA"
-    # Bars handed in by a caller cannot be vouched for: they are not called real.
-    return "CALLER DATA" if bars.provenance.source == "caller" else "REAL DATA"
+    # Bars handed in by a caller, or read from the user's own file, cannot be vouched for:
+    # they are not called real.
+    source = bars.provenance.source
+    return "CALLER DATA" if source == "caller" or source in file_source_names() else "REAL DATA"
 
 
 def _convergence_note(pipeline: Pipeline, spec: ModelSpec) -> str | None:
