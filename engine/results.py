@@ -85,6 +85,11 @@ class FinalSummary(_Summary):
     baseline_accuracy: float
     p_value: float
     mcnemar_p_value: float
+    p_value_adjusted: float = Field(
+        description="the binomial p-value adjusted (Holm) over `family` looks: the one to report"
+    )
+    mcnemar_p_value_adjusted: float
+    family: int = Field(description="looks the holdout p-values are adjusted over")
     sharpe: float
     buy_hold_sharpe: float
     execution: Execution
@@ -110,6 +115,9 @@ class FinalSummary(_Summary):
             baseline_accuracy=holdout.baselines.best_accuracy,
             p_value=holdout.baselines.p_value,
             mcnemar_p_value=holdout.baselines.mcnemar_p_value,
+            p_value_adjusted=final.reported_p("binomial", holdout.baselines.p_value),
+            mcnemar_p_value_adjusted=final.reported_p("mcnemar", holdout.baselines.mcnemar_p_value),
+            family=final.family,
             sharpe=holdout.backtest.long_flat.sharpe,
             buy_hold_sharpe=holdout.backtest.buy_and_hold.sharpe,
             execution=holdout.backtest.execution,

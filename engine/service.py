@@ -30,6 +30,7 @@ from mltrainer.engine.errors import (
     ConfigError,
     DataSourceError,
     HoldoutAlreadyScored,
+    InsufficientDataError,
     MLTrainerError,
 )
 from mltrainer.engine.executors import TrialExecutor, TrialJob, executor_for
@@ -75,7 +76,8 @@ class Trained:
 @dataclass(frozen=True)
 class TrialRecord:
     """What the ledger knows about one trial now: its result (tries counted as of now), the
-    session that ran it, its selection statistics and its looks at the dataset's holdout."""
+    session that ran it, its selection statistics and its looks at the dataset's holdout (their
+    p-values adjusted over the looks as of now)."""
 
     result: TrialResult
     session: str | None
@@ -371,6 +373,15 @@ class ResearchService:
         dataset = self.ledger.dataset(key)
         assert dataset is not None
         bars = self._holdout_bars(chosen, data)
+        last = bars.frame.index[-1].date()
+        if last < dataset.holdout_start:
+            raise InsufficientDataError(
+                f"the bars of trial {number} ({chosen.provenance.source} {chosen.symbol}) end "
+                f"on {last}, before the locked holdout of {key} begins "
+                f"({dataset.holdout_start}): there is nothing to score. They are that "
+                "dataset's bars (matched by content); finalize with bars that reach into "
+                "its holdout"
+            )
         run = score_holdout(
             chosen.config,
             bars,
@@ -493,9 +504,11 @@ class ResearchService:
         kind: str = "bars",
         start: date | None = None,
         end: date | None = None,
+        path: str | None = None,
     ) -> BarsSummary | SeriesSummary:
         """Bars (or a macro series with `kind="series"`) summarised: provenance, range, last
-        value. For bars, only the part before the dataset's locked holdout is described."""
+        value. For bars, only the part before the dataset's locked holdout is described.
+        `path`: the file a file source (`csv`) reads."""
         symbol = symbol.upper()
         if kind == "series":
             series = resolve_series(symbol, self.settings, start=start, end=end)
@@ -507,7 +520,7 @@ class ResearchService:
                 last_value=float(series.frame["value"].iloc[-1]),
             )
         self.compliance.require_data_source(source)
-        config = TrialConfig(symbol=symbol, source=source, start=start, end=end)
+        config = TrialConfig(symbol=symbol, source=source, start=start, end=end, path=path)
         bars, history = self._bars(config, None)
         if bars.provenance.kind == "synthetic":
             self.compliance.require_synthetic_allowed(explicit=is_synthetic(source))
@@ -540,7 +553,9 @@ class ResearchService:
             result.backtest.long_flat.sharpe,
         )
         looks = [
-            look for look in self.ledger.looks(result.dataset.key) if look.trial == result.trial
+            look.model_copy(update={"result": self._shown(look).model_dump(mode="json")})
+            for look in self.ledger.looks(result.dataset.key)
+            if look.trial == result.trial
         ]
         return TrialRecord(result, stored.get("session"), stats, looks)
 

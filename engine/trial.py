@@ -443,6 +443,11 @@ class FinalResult(_Result):
     session: str | None = None
     notes: list[str] = Field(default_factory=list)
 
+    def reported_p(self, test: str, raw: float) -> float:
+        """The p-value of `test` to report: adjusted over the look's family (a look recorded
+        before looks were adjusted has none, and was then a family of one: `raw`)."""
+        return next((p.adjusted for p in self.p_values if p.test == test), raw)
+
 
 class ErrorResult(_Result):
     """A failure the caller can act on: `type` names what failed (training_failed,

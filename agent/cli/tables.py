@@ -82,10 +82,7 @@ def finalized_table(rows: list[FinalSummary]) -> Table:
         ("selection accuracy", lambda r: f"{r.selection_accuracy:.1%}"),
         ("holdout accuracy", lambda r: f"{r.holdout_accuracy:.1%}"),
         ("best baseline", lambda r: f"{r.best_baseline} {r.baseline_accuracy:.1%}"),
-        (
-            "p-value (binomial / McNemar)",
-            lambda r: f"{p_text(r.p_value)} / {p_text(r.mcnemar_p_value)}",
-        ),
+        ("p-value (binomial / McNemar)", holdout_p_text),
         ("Sharpe vs buy-and-hold", lambda r: f"{r.sharpe:.2f} vs {r.buy_hold_sharpe:.2f}"),
         ("execution", lambda r: r.execution),
         ("deflated Sharpe (selection)", lambda r: p_text(r.dsr)),
@@ -99,6 +96,16 @@ def finalized_table(rows: list[FinalSummary]) -> Table:
     for label, render in lines:
         table.add_row(label, *(render(row) for row in rows))
     return table
+
+
+def holdout_p_text(row: FinalSummary) -> str:
+    """After more than one look, the adjusted p-values (the ones to report) with the raw ones
+    beside them; a single look's are its raw ones."""
+    raw = f"{p_text(row.p_value)} / {p_text(row.mcnemar_p_value)}"
+    if row.family == 1:
+        return raw
+    adjusted = f"{p_text(row.p_value_adjusted)} / {p_text(row.mcnemar_p_value_adjusted)}"
+    return f"{adjusted} (Holm over {row.family} looks; raw {raw})"
 
 
 def print_summary(summary: SessionSummary, as_json: bool) -> None:

@@ -136,7 +136,13 @@ def finalized_card(final: FinalResult) -> None:
             delta_color="off",
                 delta_arrow="off",
         )  # fmt: skip
-        third.metric("p-value", p_value(baselines.p_value))
+        third.metric(
+            "p-value" if final.family == 1 else f"p-value (Holm, {final.family} looks)",
+            p_value(final.reported_p("binomial", baselines.p_value)),
+            None if final.family == 1 else f"raw {p_value(baselines.p_value)}",
+            delta_color="off",
+            delta_arrow="off",
+        )
         fourth.metric(
             "Sharpe vs B&H",
             f"{ratio(holdout.backtest.long_flat.sharpe)} vs "

@@ -74,12 +74,6 @@ def register_built_in_sources() -> None:
         auto=2,
     )
     register_source(
-        "csv",
-        _files,
-        serves="daily bars from your own CSV or Parquet file (give its path)",
-        files=True,
-    )
-    register_source(
         "fred",
         _fred,
         serves="any FRED macro series, point in time via ALFRED vintages (cached offline)",
@@ -89,4 +83,10 @@ def register_built_in_sources() -> None:
         series=True,
         live=True,
         auto=0,
+    )
+    register_source(
+        "csv",
+        _files,
+        serves="daily bars from your own CSV or Parquet file (give its path)",
+        files=True,
     )
