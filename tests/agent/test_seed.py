@@ -642,3 +642,18 @@ def test_macro_series_that_are_not_point_in_time_are_noted() -> None:
 
 def test_the_compliance_gateway_is_a_singleton() -> None:
     assert get_compliance_gateway() is get_compliance_gateway()
+
+
+def test_finalize_refuses_a_second_look_as_an_error_result_and_gives_it_with_again() -> None:
+    engine = MLEngine(session="seed")
+    engine.train_model(QUICK)
+    first = engine.finalize(1)
+
+    refused = MLEngine(session="other").finalize(1)
+    again = MLEngine(session="other").finalize(1, again=True)
+
+    assert (first["status"], first["look"]) == ("success", 1)
+    assert refused["status"] == "error"
+    assert refused["type"] == "finalize_failed"
+    assert "holdout of sample:MSFT:bars was already scored: look 1, trial 1" in refused["error"]
+    assert (again["status"], again["look"], again["family"]) == ("success", 2, 2)

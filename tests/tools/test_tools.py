@@ -451,10 +451,31 @@ def test_second_finalize_in_a_session_is_refused(engine: ToolContext):
 
     assert again["status"] == "error"
     assert again["type"] == "finalize_failed"
+    assert again["error_type"] == "HoldoutAlreadyScored"
     assert (
-        "this session already scored the holdout of sample:SPX:bars (trial 1, look 1)"
+        "the locked holdout of sample:SPX:bars was already scored: look 1, trial 1"
         in (again["error"])
     )
+
+
+def test_finalize_again_looks_and_adjusts_over_the_looks(engine: ToolContext):
+    train(engine, model="naive_bayes")
+    train(engine, model="logistic_regression")
+    run(get_tool("finalize"), engine, Finalize(trial=1))
+
+    again = run(get_tool("finalize"), engine, Finalize(trial=2, again=True))
+
+    assert again["status"] == "success", again
+    assert (again["look"], again["untouched"], again["again"], again["family"]) == (
+        2,
+        False,
+        True,
+        2,
+    )
+    binomial = again["p_values"][0]
+    assert binomial["test"] == "binomial"
+    assert binomial["raw"] == again["holdout"]["baselines"]["p_value"]
+    assert binomial["adjusted"] >= binomial["raw"]
 
 
 def test_finalize_with_no_trials_is_an_error_result(engine: ToolContext):
