@@ -12,10 +12,12 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from mltrainer.engine.errors import ConfigError
-from mltrainer.engine.ledger import Ledger, LedgerRow, TrialPredictions
+from mltrainer.engine.ledger import Ledger, LedgerRow, Look, TrialPredictions
+from mltrainer.engine.looks import adjusted_over
 from mltrainer.engine.metrics import strategy_returns
 from mltrainer.engine.selection import adjusted_p_values
 from mltrainer.engine.targets import get_target, recorded_target
+from mltrainer.engine.trial import FinalResult
 
 STRATEGY_LABELS = {
     "long_flat": "long/flat",
@@ -108,6 +110,10 @@ class LedgerEntry(BaseModel):
     total_return: float | None
     holdout_accuracy: float | None = None
     holdout_p_value: float | None = None
+    holdout_p_value_adjusted: float | None = Field(
+        default=None,
+        description="the holdout p-value adjusted (Holm) over its look's family as of now",
+    )
     holdout_looks: int = 0
 
 
@@ -241,14 +247,20 @@ def trial_rows(
 def ledger_table(ledger: Ledger, *, limit: int | None = None) -> list[LedgerEntry]:
     """Every recorded trial, newest first, with its Holm-adjusted p-value over every try on its
     dataset as of now and its holdout score when it was finalized."""
-    looks_by_trial: dict[int, list[dict[str, Any]]] = {}
+    looks_by_trial: dict[int, list[Look]] = {}
     for look in ledger.looks():
-        looks_by_trial.setdefault(look.trial, []).append(look.result)
+        looks_by_trial.setdefault(look.trial, []).append(look)
     entries = []
     for row in trial_rows(ledger, limit=limit):
         result = ledger.result(row.trial) or {}
         looks = looks_by_trial.get(row.trial, [])
-        holdout = looks[-1].get("holdout", {}) if looks else {}
+        holdout = looks[-1].result.get("holdout", {}) if looks else {}
+        adjusted = None
+        if looks:
+            shown = adjusted_over(
+                FinalResult.model_validate(looks[-1].result), looks[-1], ledger.family_of(looks[-1])
+            )
+            adjusted = shown.reported_p("binomial", shown.holdout.baselines.p_value)
         long_flat = result.get("backtest", {}).get("long_flat", {})
         baselines = result.get("baselines", {})
         entries.append(
@@ -272,6 +284,7 @@ def ledger_table(ledger: Ledger, *, limit: int | None = None) -> list[LedgerEntr
                 total_return=long_flat.get("total_return"),
                 holdout_accuracy=holdout.get("accuracy"),
                 holdout_p_value=holdout.get("baselines", {}).get("p_value"),
+                holdout_p_value_adjusted=adjusted,
                 holdout_looks=len(looks),
             )
         )

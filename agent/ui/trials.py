@@ -33,6 +33,7 @@ def table_frame(rows: list[LedgerEntry]) -> pd.DataFrame:
             "total return": [r.total_return for r in rows],
             "holdout acc": [r.holdout_accuracy for r in rows],
             "holdout p": [r.holdout_p_value for r in rows],
+            "holdout adj. p": [r.holdout_p_value_adjusted for r in rows],
             "config": [r.config for r in rows],
             "session": [r.session or "" for r in rows],
             "recorded": [r.created_at for r in rows],
@@ -69,7 +70,7 @@ def column_config() -> dict[str, Any]:
     percent = {c: st.column_config.NumberColumn(c, format="%.1f%%") for c in PERCENT_COLUMNS}
     p_values = {
         c: st.column_config.NumberColumn(c, format="%.3f")
-        for c in ("p-value", "adj. p (Holm)", "holdout p")
+        for c in ("p-value", "adj. p (Holm)", "holdout p", "holdout adj. p")
     }
     ratios = {c: st.column_config.NumberColumn(c, format="%.2f") for c in ("Sharpe", "B&H Sharpe")}
     return {
