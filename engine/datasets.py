@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from mltrainer.engine.fingerprint import Agreement, Fingerprint
+from mltrainer.engine.fingerprint import MIN_SHARED_RETURNS, Agreement, Fingerprint
 from mltrainer.engine.ledger import DatasetRow
 
 # SQLite's limit on bound parameters is 32766 on current builds and 999 on old ones.
@@ -49,12 +49,13 @@ def bind(
     if not matches:
         matches = stored.matching(content, stored.overlapping(content))
     if matches:
-        # The name's own dataset if it is among them; else the best match, the older lock
-        # among equals (the name that was there first keeps the data).
-        key = name_key if name_key in matches else min(matches, key=lambda k: matches[k][0])
+        # The name's own dataset (or one it forked) if it is among them; else the best match,
+        # the older lock among equals (the name that was there first keeps the data).
+        own = [key for key in matches if _named(key, name_key)]
+        key = min(own or matches, key=lambda k: matches[k][0])
         agreement = matches[key][1]
         note = None
-        if key != name_key:
+        if not _named(key, name_key):
             row = stored.row(key)
             note = (
                 f"these bars match the locked dataset {key} ({agreement.agreeing} of "
@@ -66,10 +67,11 @@ def bind(
     named = stored.row_or_none(name_key)
     if named is not None:
         own = stored.content(name_key)
-        if own is None or (trust_name and own.agreement(content).shared == 0):
+        agreement = Agreement(0, 0) if own is None else own.agreement(content)
+        # A registered source's symbol holds its dataset over days too few to contradict it.
+        if own is None or (trust_name and agreement.shared < MIN_SHARED_RETURNS):
             return Binding(stored.remember(name_key, content), None)
         key = stored.free_key(name_key)
-        agreement = own.agreement(content)
         note = (
             f"these bars differ from the bars locked as {name_key} (only {agreement.agreeing} "
             f"of {agreement.shared} shared daily returns agree within 0.1%), so they are "
@@ -79,6 +81,11 @@ def bind(
         key, note = name_key, None
     stored.insert(propose(key))
     return Binding(stored.remember(key, content), note)
+
+
+def _named(key: str, name_key: str) -> bool:
+    """`key` is the dataset stored under `name_key`, or one of its forks (`name_key#2`)."""
+    return key == name_key or key.startswith(f"{name_key}#")
 
 
 def segments_agreement(row: DatasetRow, stored: Fingerprint, content: Fingerprint) -> Agreement:

@@ -195,3 +195,19 @@ def test_bars_seen_once_are_found_again_by_their_month_keys() -> None:
 
     assert owners == {"sample:SPX:bars"}
     assert train(caller, "MINE").tries == 3
+
+
+def test_a_forked_name_finds_its_own_dataset_again_without_a_note() -> None:
+    first = ResearchService(
+        load_settings(), data={"OWN": synthetic_bars("OWN", n_bars=1500, seed=1)}
+    )
+    other = ResearchService(
+        load_settings(), data={"OWN": synthetic_bars("OWN", n_bars=1500, seed=2)}
+    )
+    train(first, "OWN")
+    train(other, "OWN")
+
+    again = train(other, "OWN", model="naive_bayes")
+
+    assert (again.dataset.key, again.tries) == ("caller:OWN:bars#2", 2)
+    assert not any("locked dataset" in note or "differ from" in note for note in again.notes)
