@@ -51,8 +51,8 @@ def bind(
     if matches:
         # The name's own dataset (or one it forked) if it is among them; else the best match,
         # the older lock among equals (the name that was there first keeps the data).
-        own = [key for key in matches if _named(key, name_key)]
-        key = min(own or matches, key=lambda k: matches[k][0])
+        named = [key for key in matches if _named(key, name_key)]
+        key = min(named or matches, key=lambda k: matches[k][0])
         agreement = matches[key][1]
         note = None
         if not _named(key, name_key):
@@ -64,8 +64,7 @@ def bind(
                 "and its looks apply"
             )
         return Binding(stored.remember(key, content), note)
-    named = stored.row_or_none(name_key)
-    if named is not None:
+    if stored.row_or_none(name_key) is not None:
         own = stored.content(name_key)
         agreement = Agreement(0, 0) if own is None else own.agreement(content)
         # A registered source's symbol holds its dataset over days too few to contradict it.

@@ -71,6 +71,10 @@ class TrialSummary(_Summary):
         )
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class FinalSummary(_Summary):
     """The holdout numbers of one finalized trial a summary or an LLM needs."""
 
@@ -85,11 +89,18 @@ class FinalSummary(_Summary):
     baseline_accuracy: float
     p_value: float
     mcnemar_p_value: float
-    p_value_adjusted: float = Field(
-        description="the binomial p-value adjusted (Holm) over `family` looks: the one to report"
+    # None (and left out of the JSON) in a summary recorded before looks were adjusted.
+    p_value_adjusted: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="the binomial p-value adjusted (Holm) over `family` looks: the one to report",
     )
-    mcnemar_p_value_adjusted: float
-    family: int = Field(description="looks the holdout p-values are adjusted over")
+    mcnemar_p_value_adjusted: float | None = Field(default=None, exclude_if=_absent)
+    family: int | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="looks the holdout p-values are adjusted over",
+    )
     sharpe: float
     buy_hold_sharpe: float
     execution: Execution

@@ -443,6 +443,15 @@ class FinalResult(_Result):
     session: str | None = None
     notes: list[str] = Field(default_factory=list)
 
+    @model_serializer(mode="wrap")
+    def _as_recorded(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A look recorded before looks were adjusted (no `p_values`) dumps as it was read."""
+        data: dict[str, Any] = dump(self)
+        if not self.p_values:
+            for name in ("again", "family", "p_values"):
+                data.pop(name, None)
+        return data
+
     def reported_p(self, test: str, raw: float) -> float:
         """The p-value of `test` to report: adjusted over the look's family (a look recorded
         before looks were adjusted has none, and was then a family of one: `raw`)."""

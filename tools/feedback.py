@@ -142,8 +142,9 @@ def config_line(config: TrialConfig | Mapping[str, Any]) -> str:
     """The whole configuration of a trial in one line: `model on SYMBOL: name=value, ...`.
 
     Every setting is shown, defaults included, so what ran is never a guess; hyper-parameters
-    are shown where they differ from the model's defaults, and the target where it is not the
-    default (so a direction trial reads as it did before there were targets).
+    are shown where they differ from the model's defaults, the target where it is not the
+    default (so a direction trial reads as it did before there were targets), and the file
+    where bars came from one.
     """
     fields = TrialConfig.model_fields
     model = _label(_get(config, "model")) or str(fields["model"].default)
@@ -155,7 +156,11 @@ def config_line(config: TrialConfig | Mapping[str, Any]) -> str:
             if isinstance(config, Mapping)
             else getattr(config, name)
         )
-        if name in _OWN_SLOT or (name == "target" and value == DEFAULT_TARGET):
+        if (
+            name in _OWN_SLOT
+            or (name == "target" and value == DEFAULT_TARGET)
+            or (name == "path" and value is None)
+        ):
             continue
         parts.append(f"{name}={_value(value)}")
     start, end, days = (_get(config, name) for name in ("start", "end", "days"))

@@ -102,7 +102,7 @@ def holdout_p_text(row: FinalSummary) -> str:
     """After more than one look, the adjusted p-values (the ones to report) with the raw ones
     beside them; a single look's are its raw ones."""
     raw = f"{p_text(row.p_value)} / {p_text(row.mcnemar_p_value)}"
-    if row.family == 1:
+    if row.family is None or row.family == 1:
         return raw
     adjusted = f"{p_text(row.p_value_adjusted)} / {p_text(row.mcnemar_p_value_adjusted)}"
     return f"{adjusted} (Holm over {row.family} looks; raw {raw})"

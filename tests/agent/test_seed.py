@@ -268,7 +268,7 @@ BAD_INPUTS = [
     ),
     pytest.param(
         {"symbol": "MSFT", "source": "yahoo"},
-        "source: Input should be 'auto', 'sample', 'synthetic' or 'polygon' (got 'yahoo')",
+        "source: Input should be 'auto', 'sample', 'synthetic', 'polygon' or 'csv' (got 'yahoo')",
         id="unknown-source",
     ),
     pytest.param(
@@ -455,7 +455,7 @@ def test_execute_command_fetch_data_unknown_source_names_allowed_ones() -> None:
 
     assert result["status"] == "error"
     assert result["type"] == "fetch_failed"
-    assert "allowed sources are sample, synthetic, polygon, fred" in result["error"]
+    assert "allowed sources are sample, synthetic, polygon, fred, csv" in result["error"]
 
 
 def test_execute_command_evaluate_reproduces_the_recorded_scores() -> None:

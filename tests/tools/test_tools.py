@@ -244,8 +244,8 @@ def test_parse_unknown_argument():
 def test_parse_invalid_choice():
     with pytest.raises(
         ToolArgumentError,
-        match=r"^list_symbols: source: Input should be 'sample', 'synthetic', 'polygon' or "
-        r"'fred' \(got 'nasdaq'\)$",
+        match=r"^list_symbols: source: Input should be 'sample', 'synthetic', 'polygon', 'fred' "
+        r"or 'csv' \(got 'nasdaq'\)$",
     ):
         get_tool("list_symbols").parse('{"source": "nasdaq"}')
 
@@ -297,7 +297,7 @@ def test_list_sources_names_every_source(engine: ToolContext):
     result = run(get_tool("list_sources"), engine, get_tool("list_sources").parse("{}"))
 
     names = sorted(s["name"] for s in result["sources"])
-    assert names == ["fred", "polygon", "sample", "synthetic"]
+    assert names == ["csv", "fred", "polygon", "sample", "synthetic"]
 
 
 def test_list_models_includes_the_registry(engine: ToolContext):
