@@ -8,7 +8,9 @@ dataset, under that name with `#2`, `#3`, ... A name of a registered source (`sa
 also holds a dataset whose stored bars do not overlap the new ones (another range of the same
 symbol); a caller's or a file's name is only a label and holds nothing by itself.
 
-Runs inside one ledger transaction, so processes binding the same new bars at once agree.
+Runs inside one ledger transaction (`Ledger.writing()`), so processes binding the same new
+bars at once agree. `bind` takes any content: a panel of a universe binds the same way, with
+`Fingerprint.of(closes)` of its symbols in a fixed order and its own holdout proposal.
 """
 
 from __future__ import annotations
