@@ -1,5 +1,7 @@
 """Each dataset's locked final holdout: the most recent part of its history, fixed in the ledger
 the first time the dataset is used, so every later session and process sees the same boundary.
+A dataset is its bars' content, not their name (`engine/datasets.py`): the same bars under
+another symbol or source get the same boundary.
 
 ```
 |<------------- development ------------->|<--- selection --->|<-- locked holdout -->|

@@ -1,6 +1,7 @@
 """The ledger: every trial with its config, data fingerprint, metrics, timings, seed and code
-version; every dataset's locked holdout; every look at a holdout. SQLite (WAL), so several
-processes can record at once.
+version; every dataset's locked holdout and the content of its bars (which `engine/datasets.py`
+matches new bars against); every look at a holdout. SQLite (WAL), so several processes can
+record at once.
 
 Selection-segment predictions and daily strategy returns are stored too, so a trial can be
 re-evaluated (other costs), trials compared on the same days, and the probability of backtest
@@ -413,14 +414,7 @@ class Ledger:
                 "SELECT * FROM holdout_looks WHERE dataset = ? ORDER BY look LIMIT 1", (dataset,)
             ).fetchone()
             if first is not None and not again:
-                earlier = _look(first)
-                raise HoldoutAlreadyScored(
-                    dataset=dataset,
-                    look=1,
-                    trial=earlier.trial,
-                    session=earlier.session,
-                    when=earlier.created_at,
-                )
+                raise already_scored(_look(first))
             cursor = connection.execute(
                 "INSERT INTO holdout_looks (dataset, trial, session, call_id, created_at, result) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -467,6 +461,13 @@ class Ledger:
                 (session, call_id),
             ).fetchone()
         return None if row is None else _look(row)
+
+
+def already_scored(first: Look) -> HoldoutAlreadyScored:
+    """The refusal of a look at a holdout that `first` scored."""
+    return HoldoutAlreadyScored(
+        dataset=first.dataset, trial=first.trial, session=first.session, when=first.created_at
+    )
 
 
 def _look(row: sqlite3.Row) -> Look:

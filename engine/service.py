@@ -29,7 +29,6 @@ from mltrainer.engine.data.registry import resolve_bars, resolve_series
 from mltrainer.engine.errors import (
     ConfigError,
     DataSourceError,
-    HoldoutAlreadyScored,
     InsufficientDataError,
     MLTrainerError,
 )
@@ -43,7 +42,7 @@ from mltrainer.engine.holdout import (
     names_its_data,
 )
 from mltrainer.engine.importance import FeatureImportance, permutation_importance
-from mltrainer.engine.ledger import Ledger, Look
+from mltrainer.engine.ledger import Ledger, Look, already_scored
 from mltrainer.engine.looks import adjusted_over, family_note, relook_note
 from mltrainer.engine.metrics import backtest, strategy_returns
 from mltrainer.engine.models import resolve_model
@@ -362,14 +361,7 @@ class ResearchService:
         key = chosen.dataset.key
         earlier = self.ledger.looks(key)
         if earlier and not again:
-            first = earlier[0]
-            raise HoldoutAlreadyScored(
-                dataset=key,
-                look=1,
-                trial=first.trial,
-                session=first.session,
-                when=first.created_at,
-            )
+            raise already_scored(earlier[0])
         dataset = self.ledger.dataset(key)
         assert dataset is not None
         bars = self._holdout_bars(chosen, data)
