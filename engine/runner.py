@@ -61,7 +61,9 @@ def model_id_for(config: TrialConfig, spec: ModelSpec, data_hashes: list[str]) -
     return f"{config.symbol}-{spec.name}-{digest}"
 
 
-def _data_label(synthetic: bool, bars: BarSet) -> str:
+def data_label(bars: BarSet, *, synthetic: bool) -> str:
+    """What results call the bars: SYNTHETIC DATA when any input is synthetic, else REAL DATA
+    or CALLER DATA."""
     if synthetic:
         return "SYNTHETIC DATA"
     # Bars handed in by a caller, or read from the user's own file, cannot be vouched for:
@@ -235,7 +237,7 @@ def run_trial(
         selection_accuracy=segment.headline,
         overfitting_risk=train_accuracy - segment.headline,
         synthetic=synthetic,
-        data_label=_data_label(synthetic, bars),
+        data_label=data_label(bars, synthetic=synthetic),
         config=config.model_copy(update={"model": spec.name, "params": params}),
         selection=segment.metrics,
         walk_forward=folds,

@@ -48,6 +48,7 @@ from mltrainer.engine.metrics import backtest, strategy_returns
 from mltrainer.engine.models import resolve_model
 from mltrainer.engine.persistence import commit_staged, discard_staged, recover_staged, stage_model
 from mltrainer.engine.results import BarsSummary, Comparison, Evaluation, SeriesSummary
+from mltrainer.engine.runner import data_label
 from mltrainer.engine.selection import adjusted_p_values, same_window, selection_stats
 from mltrainer.engine.settings import Settings, load_settings
 from mltrainer.engine.targets import get_target, recorded_target
@@ -519,7 +520,7 @@ class ResearchService:
         development = self._development(config, bars, history)
         close = development.bars.frame["close"]
         return BarsSummary(
-            data_label="SYNTHETIC DATA" if bars.provenance.kind == "synthetic" else "REAL DATA",
+            data_label=data_label(bars, synthetic=bars.provenance.kind == "synthetic"),
             provenance=bars.provenance,
             dataset=development.info,
             last_close_before_holdout=float(close.iloc[-1]),

@@ -3,6 +3,7 @@ running on the real engine and sample data."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from mltrainer.tools.base import Tool, ToolContext
 from mltrainer.tools.research import (
     CompareTrials,
     EvaluateTrial,
+    FetchData,
     Finalize,
     Finish,
     ListSymbols,
@@ -498,3 +500,23 @@ def test_a_running_call_reads_as_its_tool_says():
     assert finalize.start_label(Finalize(trial=3)) == "scoring the locked holdout"
     assert list_symbols.start_label(ListSymbols()) == "running list_symbols"
     assert finalize.start_label(None) == "running finalize"
+
+
+def test_fetch_data_of_a_csv_file_is_caller_data_with_its_holdout(
+    engine: ToolContext, tmp_path: Path
+):
+    from mltrainer.engine.data.sample import SampleSource
+
+    SampleSource().bars("MSFT").frame.reset_index().to_csv(tmp_path / "mine.csv", index=False)
+    tool = get_tool("fetch_data")
+
+    result = run(
+        tool,
+        engine,
+        FetchData(symbol="MINE", source="csv", path=str(tmp_path / "mine.csv")),
+    )
+
+    assert result["status"] == "success", result
+    assert result["data_label"] == "CALLER DATA"
+    assert result["provenance"]["source"] == "csv"
+    assert result["dataset"]["key"] == "csv:MINE:bars"
