@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Collection
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from mltrainer.engine.store import connected, ensure_schema, transaction
+from mltrainer.engine.store import connected, copy_rows, ensure_schema, transaction
 from mltrainer.engine.targets.registry import DEFAULT_TARGET
 from mltrainer.engine.trial import TrialResult
 
@@ -204,6 +205,27 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
         ensure_schema(self.path, _TABLES, _migrate, _INDEXES)
+
+    def adopt_history(
+        self,
+        reader: sqlite3.Connection,
+        *,
+        datasets: Collection[str],
+        before: str,
+        session: str | None,
+    ) -> None:
+        """Copy from another ledger (`reader`, a connection to it) every dataset's locked
+        holdout, and the tries and looks on `datasets` that other sessions than `session`
+        recorded before `before` (an ISO time), keeping their numbers: this ledger is then the
+        other as a session found those datasets when it began."""
+        keys = sorted(datasets)
+        marks = ", ".join("?" * len(keys))
+        earlier = f"WHERE dataset IN ({marks}) AND created_at < ? AND session IS NOT ?"
+        with connected(self.path) as writer, transaction(writer):
+            copy_rows(reader, writer, "datasets")
+            if keys:
+                copy_rows(reader, writer, "trials", earlier, [*keys, before, session])
+                copy_rows(reader, writer, "holdout_looks", earlier, [*keys, before, session])
 
     # -- trials ---------------------------------------------------------------------------
     def record(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -34,7 +34,7 @@ from mltrainer.engine.trial import (
     TrialResult,
     one_of,
 )
-from mltrainer.tools.base import Tool, ToolContext
+from mltrainer.tools.base import TRIAL_NUMBERS, Tool, ToolContext
 from mltrainer.tools.feedback import format_feedback
 from mltrainer.tools.registry import register_tool
 from mltrainer.tools.results import Conclusion, ModelList, SourceList, SymbolList
@@ -109,7 +109,9 @@ class TrainModel(TrialConfig):
 class EvaluateTrial(_Args):
     """Re-score a recorded trial from its stored selection predictions, e.g. at another cost."""
 
-    trial: int | None = Field(default=None, ge=1, description="trial number from train_model")
+    trial: Annotated[int | None, TRIAL_NUMBERS] = Field(
+        default=None, ge=1, description="trial number from train_model"
+    )
     model_id: str | None = None
     cost_bps: float | None = Field(
         default=None, ge=0, le=100, description="basis points per unit turnover"
@@ -122,7 +124,7 @@ class CompareTrials(_Args):
     accuracy the best of that many coin flips reaches (noise bar), its deflated Sharpe ratio and
     the probability of backtest overfitting."""
 
-    trials: list[int] | None = Field(
+    trials: Annotated[list[int] | None, TRIAL_NUMBERS] = Field(
         default=None,
         min_length=2,
         max_length=200,
@@ -139,7 +141,7 @@ class Finalize(_Args):
     would report; a second finalize of the same holdout in this session is refused. Report the
     holdout numbers, not the best selection number."""
 
-    trial: int | None = Field(
+    trial: Annotated[int | None, TRIAL_NUMBERS] = Field(
         default=None, ge=1, description="trial number; default: this session's best by rank_by"
     )
     rank_by: RankBy = Field(default="accuracy", description="how the default trial is picked")
@@ -151,7 +153,7 @@ class Finish(_Args):
     you would try next."""
 
     conclusion: str = Field(min_length=1, max_length=4000)
-    best_trial: int | None = Field(default=None, ge=1)
+    best_trial: Annotated[int | None, TRIAL_NUMBERS] = Field(default=None, ge=1)
 
 
 def _failure(
