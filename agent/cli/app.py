@@ -3,6 +3,8 @@ failure is one line on stderr (see `errors`)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from mltrainer.agent.cli.data import data_app
@@ -22,6 +24,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=OneLineErrors,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"mltrainer {version('mltrainer')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Honest machine-learning research on market data, driven by an LLM."""
+
+
 app.command()(demo)
 app.command(help=RUN_HELP)(run)
 app.command()(replay)

@@ -4,13 +4,13 @@ session's summary, shared by `run`, `demo`, `resume`, `replay`, `train`, `trials
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
 from mltrainer.agent.cli.common import console
+from mltrainer.agent.cli.layout import FittedTable, short_model_name
 
 if TYPE_CHECKING:
     from mltrainer.agent.session.loop import SessionSummary
@@ -33,23 +33,27 @@ def p_text(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def trials_table(rows: list[TrialSummary], title: str) -> Table:
-    table = Table(title=title)
-    for column, left in (
-        ("trial", False),
-        ("model", True),
-        ("symbol", True),
-        ("data", True),
-        ("selection acc", False),
-        ("best baseline", False),
-        ("p-value", False),
-        ("adj. p", False),
-        ("Sharpe", False),
-        ("B&H Sharpe", False),
-    ):
-        table.add_column(column, justify="left" if left else "right")
+def trials_table(
+    rows: list[TrialSummary], title: str, *, holdout: Mapping[int, str] | None = None
+) -> FittedTable:
+    """One row per trial; `holdout` adds a column with each finalized trial's holdout result.
+    Too narrow a terminal shortens model names, then leaves out the columns of lowest
+    `priority` (see `layout`)."""
+    table = FittedTable(title=title)
+    table.add_column("trial", justify="right")
+    table.add_column("model", short=short_model_name)
+    table.add_column("symbol")
+    table.add_column("data")
+    table.add_column("selection acc", justify="right")
+    table.add_column("best baseline", justify="right", priority=50, wrap=True)
+    table.add_column("p-value", justify="right", priority=20)
+    table.add_column("adj. p", justify="right", priority=40)
+    table.add_column("Sharpe", justify="right", priority=30)
+    table.add_column("B&H Sharpe", justify="right", priority=10)
+    if holdout is not None:
+        table.add_column("holdout", justify="right", priority=45, wrap=True)
     for row in rows:
-        table.add_row(
+        cells = [
             str(row.trial),
             row.model,
             row.symbol,
@@ -60,7 +64,10 @@ def trials_table(rows: list[TrialSummary], title: str) -> Table:
             p_text(row.p_value_adjusted),
             f"{row.sharpe:.2f}",
             f"{row.buy_hold_sharpe:.2f}",
-        )
+        ]
+        if holdout is not None:
+            cells.append(holdout.get(row.trial or 0, "-"))
+        table.add_row(*cells)
     return table
 
 
@@ -70,12 +77,13 @@ def data_label(label: str) -> str:
     return "caller" if label == "CALLER DATA" else "real"
 
 
-def finalized_table(rows: list[FinalSummary]) -> Table:
-    """One column per finalized trial: the holdout numbers are what a session reports."""
-    table = Table(title="Locked holdout (finalize): the numbers to report")
-    table.add_column("")
+def finalized_table(rows: list[FinalSummary]) -> FittedTable:
+    """One column per finalized trial: the holdout numbers are what a session reports. Too
+    many trials for the width print as stacked tables."""
+    table = FittedTable(title="Locked holdout (finalize): the numbers to report", stacked=True)
+    table.add_column("", wrap=True)
     for row in rows:
-        table.add_column(f"trial {row.trial}", justify="right")
+        table.add_column(f"trial {row.trial}", justify="right", short=_short_leading_model)
     lines: list[tuple[str, Callable[[FinalSummary], str]]] = [
         ("model / symbol", lambda r: f"{r.model} / {r.symbol} ({data_label(r.data)})"),
         ("holdout period", lambda r: " to ".join(str(d) for d in r.holdout_period)),
@@ -99,6 +107,12 @@ def finalized_table(rows: list[FinalSummary]) -> Table:
     for label, render in lines:
         table.add_row(label, *(render(row) for row in rows))
     return table
+
+
+def _short_leading_model(cell: str) -> str:
+    """ "random_forest / SPX (real)" with the model's short name; other cells as they are."""
+    model, separator, rest = cell.partition(" / ")
+    return short_model_name(model) + separator + rest if separator else cell
 
 
 def print_summary(summary: SessionSummary, as_json: bool) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mltrainer.agent.cli.common import JsonOption, console
-from mltrainer.agent.cli.errors import errors, run_reported
+from mltrainer.agent.cli.errors import fail, run_reported
 from mltrainer.agent.cli.executor import ExecutorOption, SchedulerOption, executor_settings
 from mltrainer.agent.cli.tables import trials_table
 
@@ -69,25 +69,35 @@ def train(
         progress = _status_line(status) if status is not None else None
         outcome = run_reported(lambda: _train(settings, instruction, defaults, progress))
     result = outcome["ml_result"]
+    succeeded = result.get("status") == "success"
     if as_json:
         print(json.dumps(outcome, indent=2, default=str))
-    else:
-        question = outcome["feedback_question"]
-        if outcome["configuration"]:
-            head = f"Ran {outcome['configuration']}."
-            console.print(head, highlight=False, markup=False, soft_wrap=True)
-            question = question.removeprefix(head).strip()
-        if result.get("status") == "success":
-            from mltrainer.engine.results import TrialSummary
-            from mltrainer.engine.trial import TrialResult
+    elif succeeded:
+        _print_trial(outcome)
+    elif outcome["configuration"]:
+        console.print(
+            f"Configuration read: {outcome['configuration']}.",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    if not succeeded:
+        if as_json:
+            raise typer.Exit(1)
+        raise fail(str(result.get("error") or "the trial failed, and said nothing about why"))
 
-            trial = TrialSummary.of(TrialResult.model_validate(result))
-            console.print(trials_table([trial], "Trial (out of sample)"))
-        console.print(question, highlight=False, markup=False, soft_wrap=True)
-    if result.get("status") != "success":
-        if not as_json:
-            errors.print(f"error: {result.get('error')}", markup=False, highlight=False)
-        raise typer.Exit(1)
+
+def _print_trial(outcome: dict[str, Any]) -> None:
+    """The configuration that ran, the trial's row and the feedback question, once each."""
+    from mltrainer.engine.results import TrialSummary
+    from mltrainer.engine.trial import TrialResult
+
+    head = f"Ran {outcome['configuration']}."
+    console.print(head, highlight=False, markup=False, soft_wrap=True)
+    trial = TrialSummary.of(TrialResult.model_validate(outcome["ml_result"]))
+    console.print(trials_table([trial], "Trial (out of sample)"))
+    question = outcome["feedback_question"].removeprefix(head).strip()
+    console.print(question, highlight=False, markup=False, soft_wrap=True)
 
 
 def _train(

@@ -7,10 +7,11 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from mltrainer.agent.cli.common import JsonOption, console
 from mltrainer.agent.cli.errors import OneLineErrors, fail, load_cli_settings, run_reported
+from mltrainer.agent.cli.layout import FittedTable
 from mltrainer.agent.cli.tables import p_text, trials_table
 
 trials_app = typer.Typer(
@@ -88,9 +89,9 @@ def trials_show(
             f"Trial {result['trial']}: {result['model_id']}",
         )
     )
-    table = Table(title="Details")
+    table = FittedTable(title="Details")
     table.add_column("field")
-    table.add_column("value")
+    table.add_column("value", wrap=True)
     selection = result["selection"]
     bt = result["backtest"]
     dataset = result["dataset"]
@@ -143,7 +144,7 @@ def trials_show(
         ("seed / version", f"{result['seed']} / {result['code_version']}"),
         ("notes", "; ".join(result.get("notes", [])) or "-"),
     ):
-        table.add_row(name, value)
+        table.add_row(name, escape(value))
     console.print(table)
 
 

@@ -131,6 +131,26 @@ def test_train_without_a_symbol_fails():
     assert "no ticker symbol found in the instruction" in one_paragraph(result.stderr)
 
 
+def test_a_train_that_fails_prints_its_error_once_and_whole_and_never_says_ran():
+    result = invoke("train", "random forest on AAPL")
+
+    assert result.exit_code == 1
+    assert "Ran " not in result.stdout
+    assert "Configuration read: random_forest on AAPL" in result.stdout
+    assert result.stderr.count("error:") == 1
+    assert result.stderr.startswith("error: no real bars for 'AAPL'")
+    assert result.stderr.rstrip().endswith("(MLTRAINER_ALLOW_SYNTHETIC_FALLBACK=false))")
+
+
+def test_version_prints_the_installed_version():
+    from importlib.metadata import version
+
+    result = invoke("--version")
+
+    assert result.exit_code == 0
+    assert result.stdout == f"mltrainer {version('mltrainer')}\n"
+
+
 def test_train_without_a_symbol_json_still_prints_the_outcome():
     result = invoke("train", "hello there", "--json")
 
