@@ -170,13 +170,20 @@ class TryRow(BaseModel):
 
 
 class Look(BaseModel):
-    look: int
+    look: int = Field(description="the ledger's row id, across every dataset")
+    number: int = Field(description="its place among the looks at its dataset's holdout (1: first)")
     dataset: str
     trial: int
     session: str | None
     call_id: str | None
     created_at: str
     result: dict[str, Any]
+
+
+# Every look with its place among the looks at its dataset's holdout.
+_NUMBERED_LOOKS = (
+    "SELECT *, ROW_NUMBER() OVER (PARTITION BY dataset ORDER BY look) AS number FROM holdout_looks"
+)
 
 
 def _where(symbol: str | None, session: str | None) -> tuple[str, list[Any]]:
@@ -384,6 +391,15 @@ class Ledger:
             ).fetchone()[0]
         return (None if row is None else DatasetRow(**dict(row))), int(looks)
 
+    def look_count(self, dataset: str) -> int:
+        """How often a dataset's holdout has been scored, all sessions, as of now."""
+        with connected(self.path) as connection:
+            return int(
+                connection.execute(
+                    "SELECT COUNT(*) FROM holdout_looks WHERE dataset = ?", (dataset,)
+                ).fetchone()[0]
+            )
+
     def fix_holdout(self, proposed: DatasetRow) -> DatasetRow:
         """Store a dataset's holdout the first time it is used; later calls (any process)
         get the boundary already stored, whatever they propose."""
@@ -460,14 +476,14 @@ class Ledger:
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with connected(self.path) as connection:
             rows = connection.execute(
-                f"SELECT * FROM holdout_looks {where} ORDER BY look", args
+                f"SELECT * FROM ({_NUMBERED_LOOKS}) {where} ORDER BY look", args
             ).fetchall()
         return [Look(**{**dict(r), "result": json.loads(r["result"])}) for r in rows]
 
     def look_for_call(self, session: str, call_id: str) -> Look | None:
         with connected(self.path) as connection:
             row = connection.execute(
-                "SELECT * FROM holdout_looks WHERE session = ? AND call_id = ?",
+                f"SELECT * FROM ({_NUMBERED_LOOKS}) WHERE session = ? AND call_id = ?",
                 (session, call_id),
             ).fetchone()
         return None if row is None else Look(**{**dict(row), "result": json.loads(row["result"])})

@@ -12,7 +12,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from mltrainer.engine.errors import ConfigError
-from mltrainer.engine.ledger import Ledger, LedgerRow, TrialPredictions
+from mltrainer.engine.ledger import Ledger, LedgerRow, Look, TrialPredictions
 from mltrainer.engine.metrics import strategy_returns
 from mltrainer.engine.selection import adjusted_p_values
 from mltrainer.engine.targets import get_target, recorded_target
@@ -78,12 +78,18 @@ class SessionAccuracy(BaseModel):
 
 
 class TrialRow(LedgerRow):
-    """A ledger row with its selection statistics as of now."""
+    """A ledger row with its selection statistics and holdout looks as of now."""
 
     p_value_adjusted: float | None = Field(
         description="Holm over every try on the trial's dataset, whichever session made it"
     )
     tries: int | None = Field(description="tries on the trial's dataset so far")
+    holdout_looks: int = Field(default=0, description="times this trial was finalized")
+    holdout_look: int | None = Field(
+        default=None,
+        description="the latest of them, numbered among every look at its dataset's holdout",
+    )
+    holdout_accuracy: float | None = Field(default=None, description="at that look")
 
 
 class LedgerEntry(BaseModel):
@@ -228,14 +234,29 @@ def trial_rows(
     adjusted: dict[str, dict[int, float]] = {}
     for dataset in {r.dataset for r in rows if r.dataset}:
         adjusted[dataset] = adjusted_p_values(ledger.tries(dataset))
+    looks: dict[int, list[Look]] = {}
+    for look in ledger.looks():
+        looks.setdefault(look.trial, []).append(look)
     return [
         TrialRow(
             **row.model_dump(),
             p_value_adjusted=adjusted.get(row.dataset or "", {}).get(row.trial),
             tries=len(adjusted.get(row.dataset or "", {})) or None,
+            **_latest_look(looks.get(row.trial, [])),
         )
         for row in rows
     ]
+
+
+def _latest_look(looks: list[Look]) -> dict[str, Any]:
+    if not looks:
+        return {}
+    latest = looks[-1]
+    return {
+        "holdout_looks": len(looks),
+        "holdout_look": latest.number,
+        "holdout_accuracy": latest.result.get("holdout", {}).get("accuracy"),
+    }
 
 
 def ledger_table(ledger: Ledger, *, limit: int | None = None) -> list[LedgerEntry]:

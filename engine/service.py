@@ -251,13 +251,17 @@ class ResearchService:
         return self._with_tries(TrialResult.model_validate(stored))
 
     def _with_tries(self, result: TrialResult) -> TrialResult:
+        """The result with what the ledger counts as of now: tries on its dataset, the
+        adjusted p-value over them, and looks at the dataset's holdout."""
         assert result.trial is not None
         tries = self.ledger.tries(result.dataset.key)
+        looks = self.ledger.look_count(result.dataset.key)
         return result.model_copy(
             update={
                 "tries": len(tries),
                 "tries_same_window": len(same_window(tries, result.trial)),
                 "p_value_adjusted": adjusted_p_values(tries)[result.trial],
+                "dataset": result.dataset.model_copy(update={"holdout_looks": looks}),
             }
         )
 

@@ -4,7 +4,7 @@ selection statistics as of now."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -12,7 +12,10 @@ from rich.markup import escape
 from mltrainer.agent.cli.common import JsonOption, console
 from mltrainer.agent.cli.errors import OneLineErrors, fail, load_cli_settings, run_reported
 from mltrainer.agent.cli.layout import FittedTable
-from mltrainer.agent.cli.tables import p_text, trials_table
+from mltrainer.agent.cli.tables import finalized_table, p_text, trials_table
+
+if TYPE_CHECKING:
+    from mltrainer.engine.ledger import Look
 
 trials_app = typer.Typer(
     help="Recorded trials (the ledger).", no_args_is_help=True, cls=OneLineErrors
@@ -51,10 +54,17 @@ def trials_list(
         return
     from mltrainer.engine.results import TrialSummary
 
+    holdout = {
+        r.trial: f"{r.holdout_accuracy:.1%} (look {r.holdout_look})"
+        for r in rows
+        if r.holdout_accuracy is not None
+    }
     console.print(
         trials_table(
             [TrialSummary.model_validate(row) for row in table_rows],
-            f"{len(rows)} recorded trials (selection segment, out of sample)",
+            f"{len(rows)} recorded trials (selection segment, out of sample; holdout: the "
+            "finalized score, and which look at its dataset's holdout it was)",
+            holdout=holdout,
         )
     )
 
@@ -78,8 +88,10 @@ def trials_show(
         raise fail(f"no recorded trial '{trial}'; see `mltrainer trials list`")
     result = record.result.model_dump(mode="json")
     stats = record.selection_stats.model_dump()
+    finals = [holdout_result(look) for look in record.looks]
     if as_json:
-        print(json.dumps({**result, "selection_stats": stats}, indent=2))
+        shown = {**result, "selection_stats": stats, "holdout_results": finals}
+        print(json.dumps(shown, indent=2, default=str))
         return
     from mltrainer.engine.results import TrialSummary
 
@@ -103,8 +115,9 @@ def trials_show(
         ),
         (
             "locked holdout",
-            "{start} to {end} ({rows} bars), looked at {looks} time(s)".format(
-                **dataset["holdout"], looks=dataset["holdout_looks"]
+            "{start} to {end} ({rows} bars), scored {looks} time(s) so far, {mine} of them "
+            "for this trial".format(
+                **dataset["holdout"], looks=dataset["holdout_looks"], mine=len(finals)
             ),
         ),
         ("train period", " to ".join(result["train_period"])),
@@ -146,6 +159,19 @@ def trials_show(
     ):
         table.add_row(name, escape(value))
     console.print(table)
+    if finals:
+        from mltrainer.engine.results import FinalSummary
+        from mltrainer.engine.trial import FinalResult
+
+        console.print(
+            finalized_table([FinalSummary.of(FinalResult.model_validate(f)) for f in finals])
+        )
+
+
+def holdout_result(look: Look) -> dict[str, Any]:
+    """A look's holdout result as recorded, numbered among the looks at its dataset's holdout,
+    with the time it was taken."""
+    return {**look.result, "look": look.number, "looked_at": look.created_at}
 
 
 def _strategy_line(stats: dict[str, Any]) -> str:

@@ -29,7 +29,7 @@ def fast(symbol: str = "SPX") -> TrialConfig:
 def home(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """A data home with one trial on SPX (session "earlier"), one on IXIC, a look at SPX's
     holdout, and a cached polygon bar."""
-    settings = Settings(home=tmp_path_factory.mktemp("scratch") / "home")
+    settings = Settings(MLTRAINER_HOME=tmp_path_factory.mktemp("scratch") / "home")
     earlier = ResearchService(settings, session="earlier")
     earlier.train(fast(), call_id="c1")
     earlier.train(fast("IXIC"), call_id="c2")
