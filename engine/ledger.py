@@ -356,6 +356,11 @@ class Ledger:
         row = self._find(key)
         return None if row is None else TrialPredictions.model_validate_json(row["predictions"])
 
+    def symbols(self) -> set[str]:
+        """Every symbol a trial was recorded on."""
+        with connected(self.path) as connection:
+            return {str(r[0]) for r in connection.execute("SELECT DISTINCT symbol FROM trials")}
+
     def count(self, *, symbol: str | None = None, session: str | None = None) -> int:
         where, args = _where(symbol, session)
         with connected(self.path) as connection:

@@ -25,7 +25,7 @@ from mltrainer.engine.compare import compare_trials, rank_value
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet, SeriesSet, make_provenance
 from mltrainer.engine.data.catalog import is_live, is_synthetic
-from mltrainer.engine.data.registry import resolve_bars, resolve_series
+from mltrainer.engine.data.registry import listed_symbols, resolve_bars, resolve_series
 from mltrainer.engine.errors import ConfigError, DataSourceError, MLTrainerError
 from mltrainer.engine.executors import TrialExecutor, TrialJob, executor_for
 from mltrainer.engine.finalize import score_holdout
@@ -413,6 +413,11 @@ class ResearchService:
         )
 
     # -- reading the ledger ---------------------------------------------------------------
+    def known_symbols(self) -> frozenset[str]:
+        """The tickers mltrainer knows by name: those its allowed sources list, and every
+        symbol a trial in the ledger used. Free text may name them in lower case."""
+        return listed_symbols(self.settings) | self.ledger.symbols()
+
     def compare(
         self, trials: list[int] | None = None, *, rank_by: RankBy = "accuracy"
     ) -> Comparison:

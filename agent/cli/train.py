@@ -112,7 +112,8 @@ def _train(
     from mltrainer.tools.results import dump
 
     service = ResearchService(settings)
-    read = read_instruction(Bridge(), service.compliance, text, defaults)
+    bridge = Bridge(known_symbols=service.known_symbols)
+    read = read_instruction(bridge, service.compliance, text, defaults)
     if read.config is None:
         assert read.refusal is not None
         return instruction_outcome(read, read.refusal)

@@ -50,7 +50,7 @@ class ResearchTools:
 
     def __init__(self, settings: Settings, tools: Mapping[str, Tool], session_id: str) -> None:
         self.service = ResearchService(settings, session=session_id)
-        self.bridge = Bridge()
+        self.bridge = Bridge(known_symbols=self.service.known_symbols)
         self.tools = dict(tools)
         self.session_id = session_id
 

@@ -67,8 +67,8 @@ def _live_state(
     tools: Sequence[Tool] | None = None,
 ) -> SessionState:
     tool_set = tuple(tools) if tools is not None else registered_tools()
-    bridge = Bridge()
     service = ResearchService(settings, session=session_id, data=data)
+    bridge = Bridge(known_symbols=service.known_symbols)
     return SessionState(
         provider=provider,
         executor=LiveExecutor(
@@ -301,7 +301,7 @@ async def replay_session(
         executor=executor,
         transcript=Transcript(out, known_secrets(settings), durable=False),
         budgets=Budgets(**header["budgets"]),
-        bridge=Bridge(),
+        bridge=Bridge(known_symbols=lambda: ResearchService(settings).known_symbols()),
         system=header.get("system", ""),
     )
     replay_header = {**header, "session_id": session_id, "replay_of": str(path)}

@@ -171,14 +171,15 @@ def read_unsupported(text: str) -> list[NotDone]:
     return found
 
 
-def read_reply(text: str) -> ParsedReply:
-    """Everything one reply asks for, from its text alone."""
+def read_reply(text: str, known_symbols: frozenset[str] = frozenset()) -> ParsedReply:
+    """Everything one reply asks for, from its text alone; `known_symbols` are tickers it may
+    name in lower case ("rf on spx")."""
     original = text if isinstance(text, str) else ""
     plain = numbers_as_digits(clean(original))
     values = read_values(plain)
     features = read_features(plain)
     macro = {*(features.macro or ()), *features.macro_added, *features.macro_removed}
-    symbols = read_symbol(plain, excluded=macro)
+    symbols = read_symbol(plain, excluded=macro, known=known_symbols)
     model = read_model(plain)
     action = read_action(plain)
     continues = _continue_pattern().search(plain) is not None
