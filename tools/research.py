@@ -24,6 +24,7 @@ from mltrainer.engine.results import (
     Evaluation,
     FinalSummary,
     ModelInfo,
+    PairedTrial,
     SeriesSummary,
 )
 from mltrainer.engine.trial import (
@@ -249,6 +250,62 @@ def _read_trial(result: TrialResult) -> str:
     return f"Trial {result.trial} ({result.model_id}). " + format_feedback(result)
 
 
+def _read_comparison(comparison: Comparison) -> str:
+    """The ranking in words (one trial a line, its test against the best), then what luck
+    explains of the best."""
+    best = comparison.best
+    lines = [
+        f"Compared {comparison.compared} trials by {comparison.rank_by} on their selection "
+        f"segments. Best: trial {best.trial}, {best.model} on {best.symbol}, "
+        f"{best.selection_accuracy:.1%} against the best baseline ({best.best_baseline}) "
+        f"{best.baseline_accuracy:.1%}, p {_p(comparison.best_p_value)}, adjusted over "
+        f"{comparison.tries} tries {_p(comparison.best_p_value_adjusted)}; Sharpe "
+        f"{best.sharpe:.2f} vs buy-and-hold {best.buy_hold_sharpe:.2f}."
+    ]
+    for row in comparison.trials:
+        if row.trial == best.trial:
+            continue
+        versus = (
+            f"vs the best on {row.shared_days} shared days p {_p(row.p_vs_best)}"
+            if isinstance(row, PairedTrial)
+            else "not tested against the best"
+        )
+        lines.append(
+            f"Trial {row.trial}, {row.model} on {row.symbol}: {row.selection_accuracy:.1%}, "
+            f"Sharpe {row.sharpe:.2f}, {versus}."
+        )
+    stats = best.selection_stats
+    if stats is not None:
+        lines.append(
+            f"The best of {stats.tries} coin flips reaches {stats.noise_bar:.1%} (95%: "
+            f"{stats.noise_bar_95:.1%}); deflated Sharpe {_p(stats.dsr)}, PBO {_p(stats.pbo)}."
+        )
+    if comparison.synthetic:
+        lines.append("Some of these trials ran on SYNTHETIC DATA.")
+    return "\n".join(lines)
+
+
+def _read_final(final: FinalResult) -> str:
+    """A holdout score in words: the number to report, against its baseline."""
+    holdout = final.holdout
+    period = " to ".join(str(day) for day in holdout.period)
+    look = "untouched" if final.untouched else f"look {final.look}, NOT untouched"
+    notes = "".join(f" Note: {note}." for note in final.notes)
+    return (
+        f"Trial {final.trial} ({final.model} on {final.symbol}) scored once on the locked "
+        f"holdout of {final.dataset}, {period} ({look}): accuracy {holdout.accuracy:.1%} "
+        f"against {holdout.baselines.best_name} {holdout.baselines.best_accuracy:.1%}, p "
+        f"{_p(holdout.baselines.p_value)}; long/flat Sharpe "
+        f"{holdout.backtest.long_flat.sharpe:.2f} vs buy-and-hold "
+        f"{holdout.backtest.buy_and_hold.sharpe:.2f}. Selection accuracy was "
+        f"{final.selection_accuracy:.1%}: the holdout number is the one to report.{notes}"
+    )
+
+
+def _p(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def _read_models(listed: ModelList) -> str:
     """Names and defaults only: bounds and descriptions are in the schema, and cost tokens."""
     slim = [
@@ -270,8 +327,20 @@ TOOLS: tuple[Tool, ...] = (
     Tool("train_model", TrainModel, _train_model, render=_read_trial, starting=_training),
     Tool("sweep", Sweep, run_sweep, starting=lambda _: "running a sweep"),
     Tool("evaluate_trial", EvaluateTrial, _evaluate),
-    Tool("compare_trials", CompareTrials, _compare, starting=lambda _: "comparing trials"),
-    Tool("finalize", Finalize, _finalize, starting=lambda _: "scoring the locked holdout"),
+    Tool(
+        "compare_trials",
+        CompareTrials,
+        _compare,
+        render=_read_comparison,
+        starting=lambda _: "comparing trials",
+    ),
+    Tool(
+        "finalize",
+        Finalize,
+        _finalize,
+        render=_read_final,
+        starting=lambda _: "scoring the locked holdout",
+    ),
     Tool("finish", Finish, _finish, ends_session=True),
 )
 # The built-in tools go through the door a plugin's tools use.

@@ -153,6 +153,8 @@ def test_parse_result_shape():
         "features": [],
         "macro": [],
         "action": "train",
+        "trials": [],
+        "rank_by": None,
         "start": None,
         "end": None,
         "features_only": False,

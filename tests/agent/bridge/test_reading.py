@@ -404,3 +404,34 @@ def test_a_value_turned_away_from_or_only_reported_gives_way(text: str):
     reply = read_reply(text)
 
     assert (reply.parameters["train_ratio"], reply.not_done) == (0.7, ())
+
+
+# --- finalize and compare, with trial numbers -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "trials", "rank_by"),
+    [
+        ("finalize the best trial", "finalize", (), None),
+        ("Finalize trial 3", "finalize", (3,), None),
+        ("finalize the best by Sharpe", "finalize", (), "sharpe"),
+        ("Score the best SPX trial once on the locked holdout", "finalize", (), None),
+        ("compare the trials", "compare", (), None),
+        ("compare trials 2 and 5", "compare", (2, 5), None),
+        ("compare #2, #4", "compare", (2, 4), None),
+    ],
+)
+def test_finalize_and_compare_read_with_the_trials_they_name(
+    text: str, action: str, trials: tuple[int, ...], rank_by: str | None
+):
+    reply = read_reply(text)
+
+    assert (reply.action, reply.trials, reply.rank_by) == (action, trials, rank_by)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["don't finalize yet", "Before we finalize, let's see more trials.", "not time to finalize"],
+)
+def test_a_finalize_put_off_asks_for_none(text: str):
+    assert read_reply(text).action != "finalize"
