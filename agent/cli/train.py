@@ -98,20 +98,26 @@ def _print_trial(outcome: dict[str, Any]) -> None:
     console.print(trials_table([trial], "Trial (out of sample)"))
     question = outcome["feedback_question"].removeprefix(head).strip()
     console.print(question, highlight=False, markup=False, soft_wrap=True)
+    console.print(f"Transcript: {outcome['transcript']}", highlight=False, markup=False)
 
 
 def _train(
     settings: Settings, text: str, defaults: dict[str, Any], progress: ProgressHook | None
 ) -> dict[str, Any]:
-    """The instruction read by the bridge, then run as one `train_model` tool call."""
+    """The instruction read by the bridge, then run as one `train_model` tool call, recorded
+    as a session of its own (a transcript the Sessions page lists, its trial in the ledger
+    under that session). An instruction refused before anything runs records nothing."""
     from mltrainer.agent.bridge import Bridge
     from mltrainer.agent.bridge.instruction import instruction_outcome, read_instruction
     from mltrainer.agent.messages import ToolCall
+    from mltrainer.agent.session.call_log import CallLog
     from mltrainer.agent.session.dispatch import LiveExecutor
+    from mltrainer.agent.session.runs import new_session_id
     from mltrainer.engine.service import ResearchService
-    from mltrainer.tools.results import dump
+    from mltrainer.tools.results import dump, failed
 
-    service = ResearchService(settings)
+    session_id = new_session_id()
+    service = ResearchService(settings, session=session_id)
     bridge = Bridge(known_symbols=service.known_symbols)
     read = read_instruction(bridge, service.compliance, text, defaults)
     if read.config is None:
@@ -122,8 +128,15 @@ def _train(
         name="train_model",
         arguments=read.config.model_dump_json(exclude_unset=True),
     )
-    report = asyncio.run(LiveExecutor(service, progress=progress).execute([call]))
-    return instruction_outcome(read, dump(report.runs[0].output))
+    log = CallLog(settings, session_id=session_id, kind="train", goal=text, tools=[call.name])
+    reason = "interrupted"
+    try:
+        run = asyncio.run(LiveExecutor(service, progress=progress).execute([call])).runs[0]
+        log.record("", [call], [run])
+        reason = "the trial failed" if failed(run.output) else "trained"
+    finally:
+        log.close(reason)
+    return {**instruction_outcome(read, dump(run.output)), "transcript": str(log.path)}
 
 
 def _status_line(status: Status) -> ProgressHook:

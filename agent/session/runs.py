@@ -180,6 +180,12 @@ async def resume_session(
     try:
         events = read_events(path)
         header = session_header(events)
+        if header.get("kind") is not None:
+            raise TranscriptError(
+                f"{path} records {header['kind']} tool calls, made outside an agent session; "
+                "there is no one to make the next call, so it cannot be resumed (replay it, or "
+                "make new calls)"
+            )
         ends = [e for e in events if e.get("event") == "session_end"]
         if ends and not ends[-1].get("resumable"):
             raise TranscriptError(

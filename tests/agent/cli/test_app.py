@@ -10,7 +10,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from mltrainer.agent.cli.app import app
+from mltrainer.agent.session.transcript import read_events
 from mltrainer.engine.ledger import Ledger
+from mltrainer.engine.settings import load_settings
 
 runner = CliRunner()
 
@@ -129,6 +131,34 @@ def test_train_without_a_symbol_fails():
 
     assert result.exit_code == 1
     assert "no ticker symbol found in the instruction" in one_paragraph(result.stderr)
+
+
+def test_train_is_a_session_of_its_own_that_replays_and_checks():
+    outcome = stdout_json(invoke("train", INSTRUCTION, "--json"))
+    transcript = Path(outcome["transcript"])
+
+    replayed = stdout_json(invoke("replay", str(transcript), "--check", "--json"))
+
+    assert read_events(transcript)[0]["kind"] == "train"
+    assert Ledger(load_settings().db_path).result(1)["session"] == transcript.stem  # type: ignore[index]
+    assert (replayed["checked"], replayed["differences"]) == (1, [])
+    assert replayed["reason"] == "trained"
+    assert Ledger(load_settings().db_path).count() == 1
+
+
+def test_a_train_session_cannot_be_resumed():
+    transcript = stdout_json(invoke("train", INSTRUCTION, "--json"))["transcript"]
+
+    result = invoke("resume", transcript)
+
+    assert result.exit_code == 1
+    assert "made outside an agent session" in one_paragraph(result.stderr)
+
+
+def test_an_instruction_refused_before_anything_runs_records_no_session():
+    invoke("train", "hello there")
+
+    assert list(load_settings().transcripts_dir.glob("*.jsonl")) == []
 
 
 def test_a_train_that_fails_prints_its_error_once_and_whole_and_never_says_ran():
