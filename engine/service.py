@@ -38,6 +38,7 @@ from mltrainer.engine.persistence import commit_staged, discard_staged, recover_
 from mltrainer.engine.results import BarsSummary, Comparison, Evaluation, SeriesSummary
 from mltrainer.engine.selection import adjusted_p_values, same_window, selection_stats
 from mltrainer.engine.settings import Settings, load_settings
+from mltrainer.engine.signal import Signal, latest_signal
 from mltrainer.engine.targets import get_target, recorded_target
 from mltrainer.engine.trial import (
     Baselines,
@@ -534,6 +535,14 @@ class ResearchService:
         self, trials: list[int], session: str | None = None
     ) -> report_data.SessionAccuracy:
         return report_data.session_accuracy(self.ledger, trials, session)
+
+    def predict(self, key: str | int, *, as_of: date | None = None) -> Signal:
+        """A recorded trial's saved model on the newest bars its data source has (up to
+        `as_of`, when given): its forecast for the bars after the newest, with the bar's date,
+        the data's hash and provenance and the model's. Refused with the reason when the model
+        file fails its check or the features cannot be built. Scores nothing: no try, no
+        look."""
+        return latest_signal(self.ledger, self.settings, key, as_of=as_of)
 
     def feature_importance(self, trial: int, *, repeats: int = 10) -> FeatureImportance:
         """Permutation importance of a trial's saved model on its rebuilt selection rows."""

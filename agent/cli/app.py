@@ -11,6 +11,7 @@ from mltrainer.agent.cli.data import data_app
 from mltrainer.agent.cli.errors import OneLineErrors
 from mltrainer.agent.cli.finalize import finalize
 from mltrainer.agent.cli.mcp import mcp
+from mltrainer.agent.cli.predict import predict
 from mltrainer.agent.cli.report import report
 from mltrainer.agent.cli.schemas import tools
 from mltrainer.agent.cli.sessions import RUN_HELP, demo, replay, resume, run
@@ -53,6 +54,7 @@ app.command()(resume)
 app.command()(tools)
 app.command()(finalize)
 app.command()(train)
+app.command()(predict)
 app.command()(report)
 app.command()(ui)
 app.command()(mcp)

@@ -483,6 +483,7 @@ def test_replay_check_shows_a_difference_as_a_diff_of_the_payloads(tmp_path: Pat
         ["replay"],
         ["resume"],
         ["train"],
+        ["predict"],
         ["tools"],
         ["trials", "list"],
         ["trials", "show"],
