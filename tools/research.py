@@ -24,7 +24,6 @@ from mltrainer.engine.results import (
     Evaluation,
     FinalSummary,
     ModelInfo,
-    PairedTrial,
     SeriesSummary,
 )
 from mltrainer.engine.trial import (
@@ -35,10 +34,10 @@ from mltrainer.engine.trial import (
     TrialResult,
     one_of,
 )
-from mltrainer.tools.base import TRIAL_NUMBERS, Tool, ToolContext
-from mltrainer.tools.feedback import format_feedback
+from mltrainer.tools.base import TRIAL_NUMBERS, Tool, ToolContext, compact_json
+from mltrainer.tools.feedback import comparison_feedback, format_feedback, holdout_feedback
 from mltrainer.tools.registry import register_tool
-from mltrainer.tools.results import Conclusion, ModelList, SourceList, SymbolList
+from mltrainer.tools.results import Conclusion, ModelList, SourceList, SymbolList, dump
 from mltrainer.tools.sweep import Sweep, run_sweep
 
 Args = TypeVar("Args", bound=BaseModel)
@@ -92,12 +91,13 @@ class FetchData(_Args):
 
 
 class TrainModel(TrialConfig):
-    """Train one model to predict the next bar's direction and score it out of sample on the
-    selection segment (the last 1 - train_ratio of the bars before the dataset's locked
-    holdout): purged walk-forward folds inside the training period, selection accuracy vs
-    baselines (majority, always-up, previous direction) with binomial and McNemar p-values, and
-    a long/flat backtest after costs vs buy-and-hold. Every call is one more try on the dataset
-    and makes every selection number less convincing: report the adjusted p-value."""
+    """Train one model and score it out of sample on the selection segment (the last
+    1 - train_ratio of the bars before the dataset's locked holdout), after purged walk-forward
+    folds inside the training period. The verdict: the long/flat strategy's return as the
+    execution trades it, after costs, against the best strategy that needs no model
+    (buy-and-hold, cash, previous direction), by a Newey-West t-test. Accuracy against the best
+    baseline (binomial and McNemar p) is the second line. Every call is one more try on the
+    dataset and makes every selection number less convincing: report the adjusted p-value."""
 
     model_config = ConfigDict(extra="forbid", title="train_model")
 
@@ -120,10 +120,11 @@ class EvaluateTrial(_Args):
 
 
 class CompareTrials(_Args):
-    """Rank recorded trials and test each against the best on the same selection days
-    (McNemar). Gives the best trial's p-value adjusted for every try on its dataset (Holm), the
-    accuracy the best of that many coin flips reaches (noise bar), its deflated Sharpe ratio and
-    the probability of backtest overfitting."""
+    """Rank recorded trials of one target and horizon (by default by the return test: the
+    strategy's return after costs over the best baseline strategy) and test each against the
+    best on the same selection days. Gives the best trial's return-test p-value adjusted for
+    every try on its dataset (Holm), the t the best of that many skill-less tries reaches
+    (noise bar), its deflated Sharpe ratios and the probability of backtest overfitting."""
 
     trials: Annotated[list[int] | None, TRIAL_NUMBERS] = Field(
         default=None,
@@ -132,7 +133,9 @@ class CompareTrials(_Args):
         description="trial numbers; leave out to compare every trial of this session",
     )
     rank_by: RankBy = Field(
-        default="accuracy", description="accuracy (selection) or sharpe (long/flat after costs)"
+        default="return_test",
+        description="return_test (the t of the return over the best baseline strategy, after "
+        "costs), accuracy (selection) or sharpe (long/flat after costs)",
     )
 
 
@@ -140,12 +143,15 @@ class Finalize(_Args):
     """Score ONE trial on its dataset's locked holdout: refit its configuration on everything
     before the holdout and score the holdout once. Do this at the end, for the trial you
     would report; a second finalize of the same holdout in this session is refused. Report the
-    holdout numbers, not the best selection number."""
+    holdout's return test (and what it could have detected), not the best selection number."""
 
     trial: Annotated[int | None, TRIAL_NUMBERS] = Field(
-        default=None, ge=1, description="trial number; default: this session's best by rank_by"
+        default=None,
+        ge=1,
+        description="trial number; default: this session's best by rank_by, when all its "
+        "trials share a target and horizon",
     )
-    rank_by: RankBy = Field(default="accuracy", description="how the default trial is picked")
+    rank_by: RankBy = Field(default="return_test", description="how the default trial is picked")
 
 
 class Finish(_Args):
@@ -250,60 +256,15 @@ def _read_trial(result: TrialResult) -> str:
     return f"Trial {result.trial} ({result.model_id}). " + format_feedback(result)
 
 
-def _read_comparison(comparison: Comparison) -> str:
-    """The ranking in words (one trial a line, its test against the best), then what luck
-    explains of the best."""
-    best = comparison.best
-    lines = [
-        f"Compared {comparison.compared} trials by {comparison.rank_by} on their selection "
-        f"segments. Best: trial {best.trial}, {best.model} on {best.symbol}, "
-        f"{best.selection_accuracy:.1%} against the best baseline ({best.best_baseline}) "
-        f"{best.baseline_accuracy:.1%}, p {_p(comparison.best_p_value)}, adjusted over "
-        f"{comparison.tries} tries {_p(comparison.best_p_value_adjusted)}; Sharpe "
-        f"{best.sharpe:.2f} vs buy-and-hold {best.buy_hold_sharpe:.2f}."
-    ]
-    for row in comparison.trials:
-        if row.trial == best.trial:
-            continue
-        versus = (
-            f"vs the best on {row.shared_days} shared days p {_p(row.p_vs_best)}"
-            if isinstance(row, PairedTrial)
-            else "not tested against the best"
-        )
-        lines.append(
-            f"Trial {row.trial}, {row.model} on {row.symbol}: {row.selection_accuracy:.1%}, "
-            f"Sharpe {row.sharpe:.2f}, {versus}."
-        )
-    stats = best.selection_stats
-    if stats is not None:
-        lines.append(
-            f"The best of {stats.tries} coin flips reaches {stats.noise_bar:.1%} (95%: "
-            f"{stats.noise_bar_95:.1%}); deflated Sharpe {_p(stats.dsr)}, PBO {_p(stats.pbo)}."
-        )
-    if comparison.synthetic:
-        lines.append("Some of these trials ran on SYNTHETIC DATA.")
-    return "\n".join(lines)
-
-
 def _read_final(final: FinalResult) -> str:
-    """A holdout score in words: the number to report, against its baseline."""
-    holdout = final.holdout
-    period = " to ".join(str(day) for day in holdout.period)
-    look = "untouched" if final.untouched else f"look {final.look}, NOT untouched"
-    notes = "".join(f" Note: {note}." for note in final.notes)
-    return (
-        f"Trial {final.trial} ({final.model} on {final.symbol}) scored once on the locked "
-        f"holdout of {final.dataset}, {period} ({look}): accuracy {holdout.accuracy:.1%} "
-        f"against {holdout.baselines.best_name} {holdout.baselines.best_accuracy:.1%}, p "
-        f"{_p(holdout.baselines.p_value)}; long/flat Sharpe "
-        f"{holdout.backtest.long_flat.sharpe:.2f} vs buy-and-hold "
-        f"{holdout.backtest.buy_and_hold.sharpe:.2f}. Selection accuracy was "
-        f"{final.selection_accuracy:.1%}: the holdout number is the one to report.{notes}"
-    )
+    """A holdout result as the model reads it: the verdict and its power, then the JSON."""
+    return " ".join(part for part in (holdout_feedback(final), compact_json(dump(final))) if part)
 
 
-def _p(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
+def _read_comparison(comparison: Comparison) -> str:
+    """A comparison as the model reads it: the best trial's verdict, then the JSON."""
+    lead = comparison_feedback(comparison)
+    return " ".join(part for part in (lead, compact_json(dump(comparison))) if part)
 
 
 def _read_models(listed: ModelList) -> str:

@@ -1,5 +1,7 @@
 """How results print in a terminal: the trials table, the finalized (holdout) table and a
-session's summary, shared by `run`, `demo`, `resume`, `replay`, `train`, `trials` and `finalize`."""
+session's summary, shared by `run`, `demo`, `resume`, `replay`, `train`, `trials` and `finalize`.
+Both tables lead with the verdict: the strategy's return after costs against the best baseline
+strategy; accuracy follows."""
 
 from __future__ import annotations
 
@@ -22,6 +24,11 @@ _BASELINE_NAMES = {
     "always_up": "always up",
     "previous_direction": "prev. dir.",
 }
+_BASELINE_STRATEGIES = {
+    "buy_and_hold": "B&H",
+    "cash": "cash",
+    "previous_direction": "prev. dir.",
+}
 
 
 def baseline_text(row: TrialSummary) -> str:
@@ -29,27 +36,41 @@ def baseline_text(row: TrialSummary) -> str:
     return f"{row.baseline_accuracy:.1%} {name}".strip()
 
 
+def baseline_strategy_text(name: str | None) -> str:
+    """A baseline strategy's short name: buy_and_hold reads B&H."""
+    if name is None:
+        return "-"
+    return _BASELINE_STRATEGIES.get(name, name.replace("_", " "))
+
+
 def p_text(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+def number_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def trials_table(
     rows: list[TrialSummary], title: str, *, holdout: Mapping[int, str] | None = None
 ) -> FittedTable:
-    """One row per trial; `holdout` adds a column with each finalized trial's holdout result.
-    Too narrow a terminal shortens model names, then leaves out the columns of lowest
-    `priority` (see `layout`)."""
+    """One row per trial, led by the verdict: the strategy's excess Sharpe over the best
+    baseline strategy after costs, its Newey-West t and p-value (raw and Holm over the tries);
+    accuracy and its p-value follow. `holdout` adds a column with each finalized trial's
+    holdout result. Too narrow a terminal shortens model names, then leaves out the columns of
+    lowest `priority` (see `layout`)."""
     table = FittedTable(title=title)
     table.add_column("trial", justify="right")
     table.add_column("model", short=short_model_name)
     table.add_column("symbol")
     table.add_column("data")
-    table.add_column("selection acc", justify="right")
-    table.add_column("best baseline", justify="right", priority=50, wrap=True)
-    table.add_column("p-value", justify="right", priority=20)
-    table.add_column("adj. p", justify="right", priority=40)
-    table.add_column("Sharpe", justify="right", priority=30)
-    table.add_column("B&H Sharpe", justify="right", priority=10)
+    table.add_column("excess Sharpe", justify="right")
+    table.add_column("vs", priority=40)
+    table.add_column("t", justify="right", priority=20)
+    table.add_column("p", justify="right", priority=35)
+    table.add_column("adj. p", justify="right")
+    table.add_column("accuracy", justify="right", priority=30)
+    table.add_column("acc. p", justify="right", priority=10)
     if holdout is not None:
         table.add_column("holdout", justify="right", priority=45, wrap=True)
     for row in rows:
@@ -58,12 +79,13 @@ def trials_table(
             row.model,
             row.symbol,
             data_label(row.data),
+            number_text(row.excess_sharpe),
+            baseline_strategy_text(row.return_baseline),
+            number_text(row.return_t),
+            p_text(row.return_p_value),
+            p_text(row.return_p_value_adjusted),
             f"{row.selection_accuracy:.1%}",
-            baseline_text(row),
             p_text(row.p_value),
-            p_text(row.p_value_adjusted),
-            f"{row.sharpe:.2f}",
-            f"{row.buy_hold_sharpe:.2f}",
         ]
         if holdout is not None:
             cells.append(holdout.get(row.trial or 0, "-"))
@@ -77,9 +99,22 @@ def data_label(label: str) -> str:
     return "caller" if label == "CALLER DATA" else "real"
 
 
+def _verdict(row: FinalSummary) -> str:
+    if row.return_p_value is None:
+        return "-"
+    return "significant" if row.return_p_value < 0.05 else "not significant"
+
+
+def _detectable(row: FinalSummary) -> str:
+    if row.detectable_sharpe is None or row.detectable_accuracy_points is None:
+        return "-"
+    return f"Sharpe {row.detectable_sharpe:.2f} / {row.detectable_accuracy_points:.1f} acc. pts"
+
+
 def finalized_table(rows: list[FinalSummary]) -> FittedTable:
-    """One column per finalized trial: the holdout numbers are what a session reports. Too
-    many trials for the width print as stacked tables."""
+    """One column per finalized trial: the holdout numbers are what a session reports, led by
+    the verdict on the return the execution earned after costs and what the holdout could
+    have detected. Too many trials for the width print as stacked tables."""
     table = FittedTable(title="Locked holdout (finalize): the numbers to report", stacked=True)
     table.add_column("", wrap=True)
     for row in rows:
@@ -87,17 +122,35 @@ def finalized_table(rows: list[FinalSummary]) -> FittedTable:
     lines: list[tuple[str, Callable[[FinalSummary], str]]] = [
         ("model / symbol", lambda r: f"{r.model} / {r.symbol} ({data_label(r.data)})"),
         ("holdout period", lambda r: " to ".join(str(d) for d in r.holdout_period)),
-        ("selection accuracy", lambda r: f"{r.selection_accuracy:.1%}"),
+        ("verdict (return after costs)", _verdict),
+        (
+            "excess Sharpe vs best baseline",
+            lambda r: (
+                f"{number_text(r.excess_sharpe)} vs {baseline_strategy_text(r.return_baseline)}"
+            ),
+        ),
+        (
+            "t / p-value (Newey-West)",
+            lambda r: f"{number_text(r.return_t)} / {p_text(r.return_p_value)}",
+        ),
+        ("detectable at 80% power", _detectable),
+        ("execution", lambda r: r.execution),
         ("holdout accuracy", lambda r: f"{r.holdout_accuracy:.1%}"),
         ("best baseline", lambda r: f"{r.best_baseline} {r.baseline_accuracy:.1%}"),
         (
-            "p-value (binomial / McNemar)",
+            "accuracy p (binomial / McNemar)",
             lambda r: f"{p_text(r.p_value)} / {p_text(r.mcnemar_p_value)}",
         ),
         ("Sharpe vs buy-and-hold", lambda r: f"{r.sharpe:.2f} vs {r.buy_hold_sharpe:.2f}"),
-        ("execution", lambda r: r.execution),
-        ("deflated Sharpe (selection)", lambda r: p_text(r.dsr)),
-        ("PBO (selection window)", lambda r: p_text(r.pbo)),
+        ("selection accuracy", lambda r: f"{r.selection_accuracy:.1%}"),
+        (
+            "DSR: strategy / excess over B&H",
+            lambda r: f"{p_text(r.strategy_dsr)} / {p_text(r.dsr)}",
+        ),
+        (
+            "PBO: strategy / excess over B&H",
+            lambda r: f"{p_text(r.strategy_pbo)} / {p_text(r.pbo)}",
+        ),
         ("tries on the dataset", lambda r: str(r.tries)),
         (
             "holdout look",
