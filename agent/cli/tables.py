@@ -65,7 +65,7 @@ def trials_table(
     table.add_column("symbol")
     table.add_column("data")
     table.add_column("excess Sharpe", justify="right")
-    table.add_column("vs", priority=40)
+    table.add_column("vs", priority=40, wrap=True)
     table.add_column("t", justify="right", priority=20)
     table.add_column("p", justify="right", priority=35)
     table.add_column("adj. p", justify="right")
