@@ -456,15 +456,16 @@ async def test_a_free_text_request_naming_trials_compares_those(tmp_path: Path):
     assert sorted(t["trial"] for t in runs[-1]["payload"]["trials"]) == [1, 3]
 
 
-async def test_a_comparison_reads_as_words_not_json(tmp_path: Path):
+async def test_a_comparison_read_from_text_leads_with_the_best_trials_verdict(tmp_path: Path):
     trial = ("train_model", FAST_TRIAL)
     turns = [calls(trial), calls(trial), AssistantTurn("compare the trials")]
 
     summary = await run(turns, tmp_path)
 
     feedback = [m.text for m in messages_of(summary) if isinstance(m, UserMessage)][-1]
-    assert feedback.startswith("(Read from your text: compare_trials {}.) Compared 2 trials")
-    assert "{" not in feedback.split(")", 1)[1]
+    assert feedback.startswith(
+        "(Read from your text: compare_trials {}.) Best of 2 by return test: trial "
+    )
 
 
 @pytest.mark.parametrize(
