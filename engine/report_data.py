@@ -93,6 +93,12 @@ class TrialRow(LedgerRow):
         description="the latest of them, numbered among every look at its dataset's holdout",
     )
     holdout_accuracy: float | None = Field(default=None, description="at that look")
+    holdout_excess_sharpe: float | None = Field(
+        default=None, description="at that look: the return test's excess Sharpe after costs"
+    )
+    holdout_return_p_value: float | None = Field(
+        default=None, description="at that look: the return test's one-sided p-value"
+    )
 
 
 class LedgerEntry(BaseModel):
@@ -272,10 +278,14 @@ def _latest_look(looks: list[Look]) -> dict[str, Any]:
     if not looks:
         return {}
     latest = looks[-1]
+    holdout = latest.result.get("holdout", {})
+    verdict = holdout.get("return_test") or {}
     return {
         "holdout_looks": len(looks),
         "holdout_look": latest.number,
-        "holdout_accuracy": latest.result.get("holdout", {}).get("accuracy"),
+        "holdout_accuracy": holdout.get("accuracy"),
+        "holdout_excess_sharpe": verdict.get("excess_sharpe"),
+        "holdout_return_p_value": verdict.get("p_value"),
     }
 
 

@@ -119,10 +119,12 @@ class FittedTable:
             return column.short(Text.from_markup(text).plain)
         return text
 
+    def _natural_cells(self, index: int, shortened: bool) -> int:
+        return max([_width(self.cell(row, index, shortened)) for row in self.rows] + [1])
+
     def _natural(self, index: int, shortened: bool) -> int:
-        cells = [_width(self.cell(row, index, shortened)) for row in self.rows]
         header = len(self.columns[index].header) if self.show_header else 0
-        return max([header, *cells, 1])
+        return max(header, self._natural_cells(index, shortened))
 
     def _narrowest(self, index: int, shortened: bool) -> int:
         column = self.columns[index]
@@ -170,14 +172,15 @@ class FittedTable:
         self, shown: tuple[int, ...], shortened: bool, width: int, left_out: tuple[str, ...]
     ) -> Layout:
         """Start from the narrowest widths and give what room is left to the columns that want
-        more (a header on one line, free text on fewer lines), left to right."""
+        more, left to right: free text on fewer lines first (a wrapped cell costs a line in its
+        row), then headers on one line."""
         widths = {i: self._narrowest(i, shortened) for i in shown}
         room = width - _total(widths.values())
-        for i in shown:
-            wanted = self._natural(i, shortened) - widths[i]
-            grant = max(0, min(wanted, room))
-            widths[i] += grant
-            room -= grant
+        for natural in (self._natural_cells, self._natural):
+            for i in shown:
+                grant = max(0, min(natural(i, shortened) - widths[i], room))
+                widths[i] += grant
+                room -= grant
         return Layout(shown, shortened, tuple(widths[i] for i in shown), left_out)
 
     # -- printing -------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from mltrainer.agent.cli.tables import (
 
 if TYPE_CHECKING:
     from mltrainer.engine.ledger import Look
+    from mltrainer.engine.report_data import TrialRow
 
 trials_app = typer.Typer(
     help="Recorded trials (the ledger).", no_args_is_help=True, cls=OneLineErrors
@@ -61,19 +62,26 @@ def trials_list(
         return
     from mltrainer.engine.results import TrialSummary
 
-    holdout = {
-        r.trial: f"{r.holdout_accuracy:.1%} (look {r.holdout_look})"
-        for r in rows
-        if r.holdout_accuracy is not None
-    }
+    holdout = {r.trial: _holdout_cell(r) for r in rows if r.holdout_look is not None}
     console.print(
         trials_table(
             [TrialSummary.model_validate(row) for row in table_rows],
             f"{len(rows)} recorded trials (selection segment, out of sample; holdout: the "
-            "finalized score, and which look at its dataset's holdout it was)",
+            "finalized excess Sharpe and its p, and which look at its dataset's holdout it was)",
             holdout=holdout,
         )
     )
+
+
+def _holdout_cell(row: TrialRow) -> str:
+    """The latest holdout look's return test (its accuracy when recorded before there was
+    one), and which look at the dataset's holdout it was."""
+    look = f"look {row.holdout_look}"
+    if row.holdout_excess_sharpe is not None:
+        return f"{row.holdout_excess_sharpe:.2f} p {p_text(row.holdout_return_p_value)}, {look}"
+    if row.holdout_accuracy is not None:
+        return f"accuracy {row.holdout_accuracy:.1%}, {look}"
+    return look
 
 
 @trials_app.command("show")

@@ -129,7 +129,10 @@ def test_trials_list_has_the_finalized_score_of_each_trial(
     header = listed[1].split("\t")
     by_trial = {line.split("\t")[0]: line.split("\t") for line in listed[2:]}
     holdout = header.index("holdout")
-    assert by_trial["1"][holdout] == f"{final['holdout']['accuracy']:.1%} (look 1)"
+    verdict = final["holdout"]["return_test"]
+    assert by_trial["1"][holdout] == (
+        f"{verdict['excess_sharpe']:.2f} p {verdict['p_value']:.3f}, look 1"
+    )
     assert by_trial["2"][holdout] == "-"
     assert [(r["trial"], r["holdout_look"]) for r in rows] == [(2, None), (1, 1)]
 

@@ -109,7 +109,7 @@ def table_lines(text: str) -> str:
 
 
 @pytest.mark.parametrize("width", [80, 120])
-@pytest.mark.parametrize("holdout", [None, {1: "52.0% (look 1)"}])
+@pytest.mark.parametrize("holdout", [None, {1: "-0.31 p 0.808, look 1"}])
 def test_every_model_and_symbol_name_in_the_trials_table_is_whole(
     width: int, holdout: dict[int, str] | None
 ):
@@ -128,7 +128,7 @@ def test_every_model_and_symbol_name_in_the_trials_table_is_whole(
 def test_at_120_columns_the_trials_table_shows_every_column_and_full_names():
     rows = summaries()
 
-    text = rendered(trials_table(rows, "Trials", holdout={1: "52.0% (look 1)"}), 120)
+    text = rendered(trials_table(rows, "Trials", holdout={1: "-0.31 p 0.808, look 1"}), 120)
 
     assert "left out" not in text
     assert "short model names" not in text
@@ -177,6 +177,17 @@ def test_a_free_text_column_wraps_between_words_and_cuts_nothing():
 
     assert fits(text, 80)
     assert {f"word{n}" for n in range(60)} <= words(text)
+
+
+def test_room_goes_to_free_text_on_one_line_before_a_header_on_one_line():
+    table = FittedTable()
+    table.add_column("a header that wraps", justify="right")
+    table.add_column("value", wrap=True)
+    table.add_row("1", "aaaa bbbb cccc")
+
+    (layout,) = table.layout(30)
+
+    assert layout.widths == (11, 14)
 
 
 def test_a_column_that_must_stay_is_never_left_out():
