@@ -10,7 +10,6 @@ the loaded model must repeat the recorded calls.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,7 @@ from mltrainer.engine.design import build_design
 from mltrainer.engine.errors import ConfigError
 from mltrainer.engine.ledger import Ledger
 from mltrainer.engine.models import resolve_model
-from mltrainer.engine.persistence import load_model
+from mltrainer.engine.persistence import load_trial_model
 from mltrainer.engine.settings import Settings
 from mltrainer.engine.trial import TrialConfig
 
@@ -74,25 +73,6 @@ def selection_rows(
     return design.X[positions], design.y[positions], columns, window
 
 
-def _load(result: dict[str, Any]) -> Any:
-    """The trial's saved model, only if it is the file the ledger recorded (its SHA-256)."""
-    path = result.get("model_path")
-    if not path:
-        raise ConfigError(
-            f"trial {result['trial']} was trained with save_model=false: there is no model "
-            "file to compute feature importance from"
-        )
-    model_file = Path(path)
-    if not model_file.exists():
-        raise ConfigError(f"trial {result['trial']}'s model file {path} is missing")
-    sha256 = result.get("model_sha256")
-    if not sha256:
-        raise ConfigError(
-            f"trial {result['trial']} recorded no SHA-256 for its model file, so it is not loaded"
-        )
-    return load_model(model_file, sha256=sha256)
-
-
 def permutation_importance(
     ledger: Ledger, settings: Settings, trial: int, *, repeats: int = 10, seed: int = 0
 ) -> FeatureImportance:
@@ -107,7 +87,7 @@ def permutation_importance(
     predictions = ledger.predictions(trial)
     if result is None or predictions is None:
         raise ConfigError(f"no recorded trial '{trial}'; list them with `mltrainer trials list`")
-    model = _load(result)
+    model = load_trial_model(result)
     X, y, features, window = selection_rows(settings, result, predictions.dates)
     calls = np.asarray(model.predict(X))
     if calls.tolist() != predictions.y_pred:

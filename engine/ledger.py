@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from mltrainer.engine.errors import HoldoutAlreadyScored
-from mltrainer.engine.store import connected, ensure_schema, transaction
+from mltrainer.engine.store import connected, copy_rows, ensure_schema, transaction
 from mltrainer.engine.targets.registry import DEFAULT_TARGET
 from mltrainer.engine.trial import TrialResult
 
@@ -211,13 +211,20 @@ class TryRow(BaseModel):
 
 
 class Look(BaseModel):
-    look: int
+    look: int = Field(description="the ledger's row id, across every dataset")
+    number: int = Field(description="its place among the looks at its dataset's holdout (1: first)")
     dataset: str
     trial: int
     session: str | None
     call_id: str | None
     created_at: str
     result: dict[str, Any]
+
+
+# Every look with its place among the looks at its dataset's holdout.
+_NUMBERED_LOOKS = (
+    "SELECT *, ROW_NUMBER() OVER (PARTITION BY dataset ORDER BY look) AS number FROM holdout_looks"
+)
 
 
 def _where(symbol: str | None, session: str | None) -> tuple[str, list[Any]]:
@@ -246,6 +253,29 @@ class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = path
         ensure_schema(self.path, _TABLES, _migrate, _INDEXES)
+
+    def adopt_history(
+        self,
+        reader: sqlite3.Connection,
+        *,
+        datasets: Collection[str],
+        before: str,
+        session: str | None,
+    ) -> None:
+        """Copy from another ledger (`reader`, a connection to it) every dataset's locked
+        holdout and the content it is recognised by, and the tries and looks on `datasets`
+        that other sessions than `session` recorded before `before` (an ISO time), keeping
+        their numbers: this ledger is then the other as a session found those datasets when
+        it began."""
+        keys = sorted(datasets)
+        marks = ", ".join("?" * len(keys))
+        earlier = f"WHERE dataset IN ({marks}) AND created_at < ? AND session IS NOT ?"
+        with connected(self.path) as writer, transaction(writer):
+            for table in ("datasets", "dataset_content", "dataset_months"):
+                copy_rows(reader, writer, table)
+            if keys:
+                copy_rows(reader, writer, "trials", earlier, [*keys, before, session])
+                copy_rows(reader, writer, "holdout_looks", earlier, [*keys, before, session])
 
     # -- trials ---------------------------------------------------------------------------
     def record(
@@ -375,6 +405,11 @@ class Ledger:
         row = self._find(key)
         return None if row is None else TrialPredictions.model_validate_json(row["predictions"])
 
+    def symbols(self) -> set[str]:
+        """Every symbol a trial was recorded on."""
+        with connected(self.path) as connection:
+            return {str(r[0]) for r in connection.execute("SELECT DISTINCT symbol FROM trials")}
+
     def count(self, *, symbol: str | None = None, session: str | None = None) -> int:
         where, args = _where(symbol, session)
         with connected(self.path) as connection:
@@ -438,13 +473,14 @@ class Ledger:
         with connected(self.path) as connection, transaction(connection):
             if session is not None and call_id is not None:
                 done = connection.execute(
-                    "SELECT * FROM holdout_looks WHERE session = ? AND call_id = ?",
+                    f"SELECT * FROM ({_NUMBERED_LOOKS}) WHERE session = ? AND call_id = ?",
                     (session, call_id),
                 ).fetchone()
                 if done is not None:
                     return _look(done)
             first = connection.execute(
-                "SELECT * FROM holdout_looks WHERE dataset = ? ORDER BY look LIMIT 1", (dataset,)
+                f"SELECT * FROM ({_NUMBERED_LOOKS}) WHERE dataset = ? ORDER BY look LIMIT 1",
+                (dataset,),
             ).fetchone()
             if first is not None and not again:
                 raise already_scored(_look(first))
@@ -455,7 +491,7 @@ class Ledger:
             )
             inserted = _look(
                 connection.execute(
-                    "SELECT * FROM holdout_looks WHERE look = ?", (cursor.lastrowid,)
+                    f"SELECT * FROM ({_NUMBERED_LOOKS}) WHERE look = ?", (cursor.lastrowid,)
                 ).fetchone()
             )
             stored = finish(inserted, _family(connection, inserted))
@@ -483,14 +519,14 @@ class Ledger:
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with connected(self.path) as connection:
             rows = connection.execute(
-                f"SELECT * FROM holdout_looks {where} ORDER BY look", args
+                f"SELECT * FROM ({_NUMBERED_LOOKS}) {where} ORDER BY look", args
             ).fetchall()
         return [_look(r) for r in rows]
 
     def look_for_call(self, session: str, call_id: str) -> Look | None:
         with connected(self.path) as connection:
             row = connection.execute(
-                "SELECT * FROM holdout_looks WHERE session = ? AND call_id = ?",
+                f"SELECT * FROM ({_NUMBERED_LOOKS}) WHERE session = ? AND call_id = ?",
                 (session, call_id),
             ).fetchone()
         return None if row is None else _look(row)
@@ -509,7 +545,8 @@ def _look(row: sqlite3.Row) -> Look:
 
 def _family(connection: sqlite3.Connection, look: Look) -> list[Look]:
     rows = connection.execute(
-        "SELECT * FROM holdout_looks WHERE dataset = ? OR (session IS NOT NULL AND session = ?) "
+        f"SELECT * FROM ({_NUMBERED_LOOKS}) "
+        "WHERE dataset = ? OR (session IS NOT NULL AND session = ?) "
         "ORDER BY look",
         (look.dataset, look.session),
     ).fetchall()

@@ -14,13 +14,14 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sklearn.pipeline import Pipeline
 
-from mltrainer.engine.errors import MLTrainerError
+from mltrainer.engine.errors import ConfigError, MLTrainerError
 
 
 class UntrustedModelError(MLTrainerError):
@@ -166,6 +167,28 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+def load_trial_model(result: Mapping[str, Any]) -> Any:
+    """A recorded trial's saved model (`result` as the ledger stores it), only if it is the
+    file the ledger recorded: refused with the reason when there is none, it is missing, no
+    SHA-256 was recorded, or its content no longer has that SHA-256."""
+    trial = result.get("trial")
+    path = result.get("model_path")
+    if not path:
+        raise ConfigError(
+            f"trial {trial} was trained with save_model=false: there is no model file (train "
+            "it again with save_model=true)"
+        )
+    model_file = Path(path)
+    if not model_file.exists():
+        raise ConfigError(f"trial {trial}'s model file {path} is missing")
+    sha256 = result.get("model_sha256")
+    if not sha256:
+        raise ConfigError(
+            f"trial {trial} recorded no SHA-256 for its model file, so it is not loaded"
+        )
+    return load_model(model_file, sha256=sha256)
 
 
 def load_model(path: Path, *, sha256: str) -> Any:

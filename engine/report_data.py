@@ -80,7 +80,7 @@ class SessionAccuracy(BaseModel):
 
 
 class TrialRow(LedgerRow):
-    """A ledger row with its selection statistics as of now."""
+    """A ledger row with its selection statistics and holdout looks as of now."""
 
     p_value_adjusted: float | None = Field(
         description="Holm over every try on the trial's dataset, whichever session made it"
@@ -88,6 +88,18 @@ class TrialRow(LedgerRow):
     tries: int | None = Field(description="tries on the trial's dataset so far")
     return_p_value_adjusted: float | None = Field(
         default=None, description="the return test's p-value, Holm over the same tries"
+    )
+    holdout_looks: int = Field(default=0, description="times this trial was finalized")
+    holdout_look: int | None = Field(
+        default=None,
+        description="the latest of them, numbered among every look at its dataset's holdout",
+    )
+    holdout_accuracy: float | None = Field(default=None, description="at that look")
+    holdout_excess_sharpe: float | None = Field(
+        default=None, description="at that look: the return test's excess Sharpe after costs"
+    )
+    holdout_return_p_value: float | None = Field(
+        default=None, description="at that look: the return test's one-sided p-value"
     )
 
 
@@ -253,6 +265,9 @@ def trial_rows(
         tries = ledger.tries(dataset)
         adjusted[dataset] = adjusted_p_values(tries)
         adjusted_returns[dataset] = adjusted_return_p_values(tries)
+    looks: dict[int, list[Look]] = {}
+    for look in ledger.looks():
+        looks.setdefault(look.trial, []).append(look)
     return [
         TrialRow(
             **row.model_dump(),
@@ -263,9 +278,25 @@ def trial_rows(
                 if row.return_p_value is None
                 else adjusted_returns.get(row.dataset or "", {}).get(row.trial)
             ),
+            **_latest_look(looks.get(row.trial, [])),
         )
         for row in rows
     ]
+
+
+def _latest_look(looks: list[Look]) -> dict[str, Any]:
+    if not looks:
+        return {}
+    latest = looks[-1]
+    holdout = latest.result.get("holdout", {})
+    verdict = holdout.get("return_test") or {}
+    return {
+        "holdout_looks": len(looks),
+        "holdout_look": latest.number,
+        "holdout_accuracy": holdout.get("accuracy"),
+        "holdout_excess_sharpe": verdict.get("excess_sharpe"),
+        "holdout_return_p_value": verdict.get("p_value"),
+    }
 
 
 def ledger_table(ledger: Ledger, *, limit: int | None = None) -> list[LedgerEntry]:

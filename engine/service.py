@@ -25,7 +25,7 @@ from mltrainer.engine.compare import compare_trials, ranked, require_comparable
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet, SeriesSet, make_provenance
 from mltrainer.engine.data.catalog import is_live, is_synthetic
-from mltrainer.engine.data.registry import resolve_bars, resolve_series
+from mltrainer.engine.data.registry import listed_symbols, resolve_bars, resolve_series
 from mltrainer.engine.errors import (
     ConfigError,
     DataSourceError,
@@ -56,6 +56,7 @@ from mltrainer.engine.selection import (
     selection_stats,
 )
 from mltrainer.engine.settings import Settings, load_settings
+from mltrainer.engine.signal import Signal, latest_signal
 from mltrainer.engine.targets import get_target, recorded_target
 from mltrainer.engine.trial import (
     Baselines,
@@ -270,12 +271,16 @@ class ResearchService:
         return self._with_tries(TrialResult.model_validate(stored))
 
     def _with_tries(self, result: TrialResult) -> TrialResult:
+        """The result with what the ledger counts as of now: tries on its dataset, the
+        adjusted p-value over them, and looks at the dataset's holdout."""
         assert result.trial is not None
         tries = self.ledger.tries(result.dataset.key)
+        looks = self.ledger.look_count(result.dataset.key)
         update: dict[str, Any] = {
             "tries": len(tries),
             "tries_same_window": len(same_window(tries, result.trial)),
             "p_value_adjusted": adjusted_p_values(tries)[result.trial],
+            "dataset": result.dataset.model_copy(update={"holdout_looks": looks}),
         }
         if result.return_test is not None:
             update["return_p_value_adjusted"] = adjusted_return_p_values(tries)[result.trial]
@@ -473,6 +478,11 @@ class ResearchService:
         )
 
     # -- reading the ledger ---------------------------------------------------------------
+    def known_symbols(self) -> frozenset[str]:
+        """The tickers mltrainer knows by name: those its allowed sources list, and every
+        symbol a trial in the ledger used. Free text may name them in lower case."""
+        return listed_symbols(self.settings) | self.ledger.symbols()
+
     def compare(
         self, trials: list[int] | None = None, *, rank_by: RankBy = "return_test"
     ) -> Comparison:
@@ -593,6 +603,14 @@ class ResearchService:
         self, trials: list[int], session: str | None = None
     ) -> report_data.SessionAccuracy:
         return report_data.session_accuracy(self.ledger, trials, session)
+
+    def predict(self, key: str | int, *, as_of: date | None = None) -> Signal:
+        """A recorded trial's saved model on the newest bars its data source has (up to
+        `as_of`, when given): its forecast for the bars after the newest, with the bar's date,
+        the data's hash and provenance and the model's. Refused with the reason when the model
+        file fails its check or the features cannot be built. Scores nothing: no try, no
+        look."""
+        return latest_signal(self.ledger, self.settings, key, as_of=as_of)
 
     def feature_importance(self, trial: int, *, repeats: int = 10) -> FeatureImportance:
         """Permutation importance of a trial's saved model on its rebuilt selection rows."""

@@ -6,7 +6,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -61,6 +61,42 @@ def connected(path: Path) -> Iterator[sqlite3.Connection]:
     between threads."""
     with closing(connect(path)) as opened:
         yield opened
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection that cannot write to the database at `path` (SQLite's `mode=ro`): for
+    copying out of a data home that must stay exactly as it is."""
+    try:
+        opened = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+    except sqlite3.OperationalError as error:
+        raise DataHomeError(f"cannot read the database {path}: {error}") from error
+    opened.row_factory = sqlite3.Row
+    with closing(opened):
+        yield opened
+
+
+def copy_rows(
+    reader: sqlite3.Connection,
+    writer: sqlite3.Connection,
+    table: str,
+    where: str = "",
+    args: Sequence[object] = (),
+) -> int:
+    """Insert the rows of `table` that `reader` holds (those matching `where`) into the same
+    table through `writer`, column by column where both have the column; returns how many.
+    A table `reader` does not have yet copies nothing."""
+    if not reader.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone():
+        return 0
+    theirs = [row[1] for row in reader.execute(f"PRAGMA table_info({table})")]
+    ours = {row[1] for row in writer.execute(f"PRAGMA table_info({table})")}
+    columns = ", ".join(c for c in theirs if c in ours)
+    rows = reader.execute(f"SELECT {columns} FROM {table} {where}", tuple(args)).fetchall()
+    marks = ", ".join("?" * len(columns.split(", ")))
+    writer.executemany(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})", rows)
+    return len(rows)
 
 
 _schemas_applied: set[tuple[Path, str]] = set()

@@ -59,6 +59,24 @@ def check_argument_size(name: str, raw: str) -> None:
         )
 
 
+class TrialNumbers:
+    """Marks an argument field that holds trial numbers (one, or a list), as in
+    `Annotated[int | None, TRIAL_NUMBERS]`: a replay check, which re-executes a session in a
+    scratch data home where its trials get other numbers, translates these fields."""
+
+
+TRIAL_NUMBERS = TrialNumbers()
+
+
+def trial_number_fields(arguments: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of an argument model marked as holding trial numbers."""
+    return tuple(
+        name
+        for name, field in arguments.model_fields.items()
+        if any(isinstance(item, TrialNumbers) for item in field.metadata)
+    )
+
+
 class ToolArgumentError(MLTrainerError):
     """A tool call the model must fix: unknown tool, malformed JSON, wrong type, out of bounds."""
 

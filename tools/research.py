@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -34,7 +34,7 @@ from mltrainer.engine.trial import (
     TrialResult,
     one_of,
 )
-from mltrainer.tools.base import Tool, ToolContext, compact_json
+from mltrainer.tools.base import TRIAL_NUMBERS, Tool, ToolContext, compact_json
 from mltrainer.tools.feedback import comparison_feedback, format_feedback, holdout_feedback
 from mltrainer.tools.registry import register_tool
 from mltrainer.tools.results import Conclusion, ModelList, SourceList, SymbolList, dump
@@ -114,7 +114,9 @@ class TrainModel(TrialConfig):
 class EvaluateTrial(_Args):
     """Re-score a recorded trial from its stored selection predictions, e.g. at another cost."""
 
-    trial: int | None = Field(default=None, ge=1, description="trial number from train_model")
+    trial: Annotated[int | None, TRIAL_NUMBERS] = Field(
+        default=None, ge=1, description="trial number from train_model"
+    )
     model_id: str | None = None
     cost_bps: float | None = Field(
         default=None, ge=0, le=100, description="basis points per unit turnover"
@@ -128,7 +130,7 @@ class CompareTrials(_Args):
     every try on its dataset (Holm), the t the best of that many skill-less tries reaches
     (noise bar), its deflated Sharpe ratios and the probability of backtest overfitting."""
 
-    trials: list[int] | None = Field(
+    trials: Annotated[list[int] | None, TRIAL_NUMBERS] = Field(
         default=None,
         min_length=2,
         max_length=200,
@@ -149,7 +151,7 @@ class Finalize(_Args):
     detected), not the best selection number; after more than one look, report the adjusted
     p-values."""
 
-    trial: int | None = Field(
+    trial: Annotated[int | None, TRIAL_NUMBERS] = Field(
         default=None,
         ge=1,
         description="trial number; default: this session's best by rank_by, when all its "
@@ -169,7 +171,7 @@ class Finish(_Args):
     you would try next."""
 
     conclusion: str = Field(min_length=1, max_length=4000)
-    best_trial: int | None = Field(default=None, ge=1)
+    best_trial: Annotated[int | None, TRIAL_NUMBERS] = Field(default=None, ge=1)
 
 
 def _failure(

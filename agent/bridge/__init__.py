@@ -8,7 +8,7 @@ methods (`parse_mltrainer_response`, ...) live with the rest of its API in `agen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -26,15 +26,28 @@ __all__ = ["Bridge", "Resolution"]
 
 class Bridge:
     """Reads an LLM's replies into trial configurations with the conversation so far: the last
-    trial this bridge resolved, or saw run (`observe_trial`, `observe_tool_run`)."""
+    trial this bridge resolved, or saw run (`observe_trial`, `observe_tool_run`).
 
-    def __init__(self) -> None:
+    `known_symbols` gives the tickers free text may name in lower case ("lgbm spx 70/30"),
+    asked for once, at the first reply; by default the tickers the data sources of the data
+    home in the environment list (a session passes its service's `known_symbols`, which adds
+    the ledger's). The symbol of the last trial always counts."""
+
+    def __init__(self, known_symbols: Callable[[], Collection[str]] | None = None) -> None:
         self.memory = ConversationMemory()
+        self._symbol_source = known_symbols or _listed_symbols
+        self._known: frozenset[str] | None = None
 
     @metrics.PARSING_DURATION.time()
     def read(self, text: str) -> ParsedReply:
         """What one text asks for, alone (the conversation so far is `resolve`'s part)."""
-        return read_reply(text)
+        return read_reply(text, self.known_symbols())
+
+    def known_symbols(self) -> frozenset[str]:
+        if self._known is None:
+            self._known = frozenset(s.upper() for s in self._symbol_source())
+        last = self.memory.last
+        return self._known | {last.symbol} if last is not None else self._known
 
     def resolve(self, reply: ParsedReply, defaults: Mapping[str, Any] | None = None) -> Resolution:
         """What a reply comes to with the conversation so far (and remember it); `defaults`
@@ -76,6 +89,13 @@ class Bridge:
         if resolution.dropped:
             text += f"; not carried over to {config.model}: {', '.join(resolution.dropped)}"
         return text + "."
+
+
+def _listed_symbols() -> frozenset[str]:
+    from mltrainer.engine.data.registry import listed_symbols
+    from mltrainer.engine.settings import load_settings
+
+    return listed_symbols(load_settings())
 
 
 def _said(name: str, config: TrialConfig, reply: ParsedReply) -> str:

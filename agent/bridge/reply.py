@@ -11,8 +11,16 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any, Literal
 
-Action = Literal["train", "backtest", "evaluate", "compare", "fetch", "finish"]
-ACTIONS: tuple[str, ...] = ("train", "backtest", "evaluate", "compare", "fetch", "finish")
+Action = Literal["train", "backtest", "evaluate", "compare", "finalize", "fetch", "finish"]
+ACTIONS: tuple[str, ...] = (
+    "train",
+    "backtest",
+    "evaluate",
+    "compare",
+    "finalize",
+    "fetch",
+    "finish",
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,8 @@ class ParsedReply:
     macro_added: tuple[str, ...] = ()
     macro_removed: tuple[str, ...] = ()
     action: str | None = None
+    trials: tuple[int, ...] = ()  # trial numbers named ("finalize trial 3", "compare 2 and 5")
+    rank_by: str | None = None  # "the best by Sharpe": what picks or ranks trials
     continues: bool = False
     reset: bool = False
     reported_only: bool = False  # names results ("the LSTM on SPX reached 51%") and asks nothing
@@ -96,6 +106,8 @@ class ParsedReply:
             "features": features,
             "macro": macro,
             "action": self.action,
+            "trials": list(self.trials),
+            "rank_by": self.rank_by,
             "start": self.start.isoformat() if self.start else None,
             "end": self.end.isoformat() if self.end else None,
             "features_only": self.features is not None,
@@ -139,6 +151,12 @@ class ParsedReply:
                 values[key] = _frozen({str(k): v for k, v in data[key].items()})
         if isinstance(data.get("action"), str) and data["action"] in ACTIONS:
             values["action"] = data["action"]
+        if isinstance(data.get("trials"), list):
+            values["trials"] = tuple(
+                t for t in data["trials"] if isinstance(t, int) and not isinstance(t, bool)
+            )
+        if data.get("rank_by") in ("accuracy", "sharpe"):
+            values["rank_by"] = data["rank_by"]
         if data.get("features_only"):
             values["features"] = strings("features")
         else:

@@ -3,12 +3,15 @@ failure is one line on stderr (see `errors`)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from mltrainer.agent.cli.data import data_app
 from mltrainer.agent.cli.errors import OneLineErrors
 from mltrainer.agent.cli.finalize import finalize
 from mltrainer.agent.cli.mcp import mcp
+from mltrainer.agent.cli.predict import predict
 from mltrainer.agent.cli.report import report
 from mltrainer.agent.cli.schemas import tools
 from mltrainer.agent.cli.sessions import RUN_HELP, demo, replay, resume, run
@@ -22,6 +25,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     cls=OneLineErrors,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"mltrainer {version('mltrainer')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Honest machine-learning research on market data, driven by an LLM."""
+
+
 app.command()(demo)
 app.command(help=RUN_HELP)(run)
 app.command()(replay)
@@ -29,6 +54,7 @@ app.command()(resume)
 app.command()(tools)
 app.command()(finalize)
 app.command()(train)
+app.command()(predict)
 app.command()(report)
 app.command()(ui)
 app.command()(mcp)

@@ -14,8 +14,9 @@ from mltrainer.agent.cli.errors import errors, run_reported
 if TYPE_CHECKING:
     import asyncio
 
-# Pipes get 80 columns from rich by default, too narrow for the results table.
-console = Console(width=None if Console().is_terminal else 140)
+# Results: a terminal's own width. Piped, lines are never wrapped (a table lays itself out for
+# COLUMNS, or prints TSV, see `layout`).
+console = Console(width=None if Console().is_terminal else 100_000)
 T = TypeVar("T")
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 

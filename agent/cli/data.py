@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
+from mltrainer.agent.cli.common import console
+from mltrainer.agent.cli.layout import KEEP, FittedTable
 from mltrainer.engine.errors import MLTrainerError
 
 if TYPE_CHECKING:  # pandas, the data sources and settings load with the command that needs them
@@ -168,13 +170,12 @@ def _fetch_json(data: BarSet | SeriesSet) -> str:
 def _print_fetch(data: BarSet | SeriesSet) -> None:
     from mltrainer.engine.data.base import SeriesSet
 
-    console = Console()
     provenance = data.provenance
     if provenance.kind == "synthetic":
         console.print("[bold red]SYNTHETIC DATA[/] - not a market; results say so too")
-    summary = Table(title=f"{provenance.symbol} from {provenance.source}", show_header=False)
-    summary.add_column("field", style="bold")
-    summary.add_column("value")
+    summary = FittedTable(title=f"{provenance.symbol} from {provenance.source}", show_header=False)
+    summary.add_column("field")
+    summary.add_column("value", wrap=True)
     fetched = provenance.fetched_at.isoformat() if provenance.fetched_at else "-"
     rows = [
         ("kind", provenance.kind),
@@ -188,12 +189,16 @@ def _print_fetch(data: BarSet | SeriesSet) -> None:
     if isinstance(data, SeriesSet):
         rows.insert(1, ("point in time", "yes" if data.point_in_time else "no"))
     for name, value in rows:
-        summary.add_row(name, value)
+        summary.add_row(f"[bold]{name}[/bold]", escape(value))
     console.print(summary)
     tail = _tail(data)
-    last = Table(title=f"last {len(tail)} rows")
+    last = FittedTable(title=f"last {len(tail)} rows")
     for column in tail.columns:
-        last.add_column(str(column), justify="left" if column in ("date", "available") else "right")
+        last.add_column(
+            str(column),
+            justify="left" if column in ("date", "available") else "right",
+            priority=10 if column == "volume" else KEEP,
+        )
     for record in tail.itertuples(index=False):
         last.add_row(
             *(_cell(column, value) for column, value in zip(tail.columns, record, strict=True))
@@ -230,9 +235,14 @@ def list_cached(
     if not entries:
         typer.echo("the cache is empty; fill it with `mltrainer data fetch SYMBOL --source ...`")
         return
-    table = Table(title="cached data", caption=str(settings.db_path))
-    for column in ("source", "symbol", "dataset", "rows", "range", "covered", "fetched (UTC)"):
-        table.add_column(column, justify="right" if column == "rows" else "left")
+    table = FittedTable(title="cached data", caption=str(settings.db_path))
+    table.add_column("source")
+    table.add_column("symbol")
+    table.add_column("dataset", priority=30)
+    table.add_column("rows", justify="right")
+    table.add_column("range")
+    table.add_column("covered", priority=20, wrap=True)
+    table.add_column("fetched (UTC)", priority=10)
     for entry in entries:
         table.add_row(
             entry.source,
@@ -243,7 +253,7 @@ def list_cached(
             ", ".join(entry.covered) or "-",
             entry.fetched_at.strftime("%Y-%m-%d %H:%M") if entry.fetched_at else "-",
         )
-    Console().print(table)
+    console.print(table)
 
 
 @data_app.command()

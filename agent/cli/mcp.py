@@ -36,10 +36,14 @@ def mcp(
     settings = load_cli_settings()
     session_id = "mcp-" + new_session_id()
     tools = {tool.name: tool for tool in run_reported(registered_tools)}
-    research = run_reported(lambda: ResearchTools(settings, tools, session_id))
+    transport = "HTTP" if http else "stdio"
+    research = run_reported(lambda: ResearchTools(settings, tools, session_id, transport=transport))
     where = f"http://{host}:{port}/mcp (metrics on /metrics)" if http else "stdio"
     errors.print(f"mltrainer MCP server on {where}; session {session_id}", highlight=False)
-    if http:
-        asyncio.run(serve_http(research, host, port))
-    else:
-        asyncio.run(serve_stdio(research))
+    try:
+        if http:
+            asyncio.run(serve_http(research, host, port))
+        else:
+            asyncio.run(serve_stdio(research))
+    finally:
+        research.close("MCP server stopped")

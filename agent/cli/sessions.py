@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from mltrainer.agent.cli.common import JsonOption, await_result, await_session, console
 from mltrainer.agent.cli.errors import errors, load_cli_settings, run_reported
@@ -16,6 +17,9 @@ from mltrainer.agent.cli.metrics import MetricsHost, MetricsLinger, MetricsPort,
 from mltrainer.agent.cli.progress import message_hook, progress_hook
 from mltrainer.agent.cli.tables import exit_for, print_summary, summary_dict
 from mltrainer.engine.redaction import redact_text
+
+if TYPE_CHECKING:
+    from mltrainer.agent.session.recorded import Difference
 
 DEMO_GOAL = (
     "Find out whether the next day's direction of the S&P 500 (SPX) or the NASDAQ Composite "
@@ -155,7 +159,12 @@ def run(
 def replay(
     file: Annotated[Path, typer.Argument(help="A transcript (.jsonl) written by run or demo.")],
     check: Annotated[
-        bool, typer.Option(help="Re-execute the tools and report differing results.")
+        bool,
+        typer.Option(
+            help="Also execute every tool call again, in a scratch copy of the data home "
+            "(your ledger gains no trial and spends no holdout look), and show a diff of "
+            "each result that differs from the recording."
+        ),
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -173,7 +182,7 @@ def replay(
                 {
                     **summary_dict(report.summary),
                     "checked": report.checked,
-                    "differences": report.differences,
+                    "differences": [d.as_record() for d in report.differences],
                 },
                 indent=2,
                 default=str,
@@ -182,18 +191,27 @@ def replay(
     else:
         print_summary(report.summary, False)
         if check:
-            console.print(
-                f"Re-executed {report.checked} tool calls: "
-                + (
-                    "all results match"
-                    if not report.differences
-                    else f"{len(report.differences)} differ"
-                )
-            )
-            for line in report.differences:
-                console.print(f"  [red]differs[/red] {line}")
+            _print_differences(report.checked, report.differences)
     if report.summary.reason.startswith("provider error") or report.differences:
         raise typer.Exit(1)
+
+
+# A diff longer than this is cut in the terminal; --json has every line.
+DIFF_LINES_SHOWN = 40
+
+
+def _print_differences(checked: int, differences: list[Difference]) -> None:
+    verdict = f"{len(differences)} differ" if differences else "all results match"
+    console.print(f"Re-executed {checked} tool calls in a scratch data home: {verdict}")
+    for found in differences:
+        console.print(f"[red]differs[/red] {escape(str(found))}", highlight=False)
+        for line in found.diff[:DIFF_LINES_SHOWN]:
+            style = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1])
+            console.print(f"  {line}", style=style, markup=False, highlight=False)
+        if len(found.diff) > DIFF_LINES_SHOWN:
+            console.print(
+                f"  ... {len(found.diff) - DIFF_LINES_SHOWN} more lines (--json has them all)"
+            )
 
 
 def resume(

@@ -6,13 +6,13 @@ strategy; accuracy follows."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
 from mltrainer.agent.cli.common import console
+from mltrainer.agent.cli.layout import FittedTable, short_model_name
 
 if TYPE_CHECKING:
     from mltrainer.agent.session.loop import SessionSummary
@@ -51,27 +51,30 @@ def number_text(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def trials_table(rows: list[TrialSummary], title: str) -> Table:
+def trials_table(
+    rows: list[TrialSummary], title: str, *, holdout: Mapping[int, str] | None = None
+) -> FittedTable:
     """One row per trial, led by the verdict: the strategy's excess Sharpe over the best
     baseline strategy after costs, its Newey-West t and p-value (raw and Holm over the tries);
-    accuracy and its p-value follow."""
-    table = Table(title=title)
-    for column, left in (
-        ("trial", False),
-        ("model", True),
-        ("symbol", True),
-        ("data", True),
-        ("excess Sharpe", False),
-        ("vs", True),
-        ("t", False),
-        ("p", False),
-        ("adj. p", False),
-        ("accuracy", False),
-        ("acc. p", False),
-    ):
-        table.add_column(column, justify="left" if left else "right")
+    accuracy and its p-value follow. `holdout` adds a column with each finalized trial's
+    holdout result. Too narrow a terminal shortens model names, then leaves out the columns of
+    lowest `priority` (see `layout`)."""
+    table = FittedTable(title=title)
+    table.add_column("trial", justify="right")
+    table.add_column("model", short=short_model_name)
+    table.add_column("symbol")
+    table.add_column("data")
+    table.add_column("excess Sharpe", justify="right")
+    table.add_column("vs", priority=40, wrap=True)
+    table.add_column("t", justify="right", priority=20)
+    table.add_column("p", justify="right", priority=35)
+    table.add_column("adj. p", justify="right")
+    table.add_column("accuracy", justify="right", priority=30)
+    table.add_column("acc. p", justify="right", priority=10)
+    if holdout is not None:
+        table.add_column("holdout", justify="right", priority=45, wrap=True)
     for row in rows:
-        table.add_row(
+        cells = [
             str(row.trial),
             row.model,
             row.symbol,
@@ -83,7 +86,10 @@ def trials_table(rows: list[TrialSummary], title: str) -> Table:
             p_text(row.return_p_value_adjusted),
             f"{row.selection_accuracy:.1%}",
             p_text(row.p_value),
-        )
+        ]
+        if holdout is not None:
+            cells.append(holdout.get(row.trial or 0, "-"))
+        table.add_row(*cells)
     return table
 
 
@@ -120,14 +126,14 @@ def _detectable(row: FinalSummary) -> str:
     return f"Sharpe {row.detectable_sharpe:.2f} / {row.detectable_accuracy_points:.1f} acc. pts"
 
 
-def finalized_table(rows: list[FinalSummary]) -> Table:
+def finalized_table(rows: list[FinalSummary]) -> FittedTable:
     """One column per finalized trial: the holdout numbers are what a session reports, led by
     the verdict on the return the execution earned after costs and what the holdout could
-    have detected."""
-    table = Table(title="Locked holdout (finalize): the numbers to report")
-    table.add_column("")
+    have detected. Too many trials for the width print as stacked tables."""
+    table = FittedTable(title="Locked holdout (finalize): the numbers to report", stacked=True)
+    table.add_column("", wrap=True)
     for row in rows:
-        table.add_column(f"trial {row.trial}", justify="right")
+        table.add_column(f"trial {row.trial}", justify="right", short=_short_leading_model)
     lines: list[tuple[str, Callable[[FinalSummary], str]]] = [
         ("model / symbol", lambda r: f"{r.model} / {r.symbol} ({data_label(r.data)})"),
         ("holdout period", lambda r: " to ".join(str(d) for d in r.holdout_period)),
@@ -173,6 +179,12 @@ def holdout_p_text(row: FinalSummary) -> str:
         return raw
     adjusted = f"{p_text(row.p_value_adjusted)} / {p_text(row.mcnemar_p_value_adjusted)}"
     return f"{adjusted} (Holm over {row.family} looks; raw {raw})"
+
+
+def _short_leading_model(cell: str) -> str:
+    """ "random_forest / SPX (real)" with the model's short name; other cells as they are."""
+    model, separator, rest = cell.partition(" / ")
+    return short_model_name(model) + separator + rest if separator else cell
 
 
 def print_summary(summary: SessionSummary, as_json: bool) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mltrainer.agent.cli.common import JsonOption, console
-from mltrainer.agent.cli.errors import errors, run_reported
+from mltrainer.agent.cli.errors import fail, run_reported
 from mltrainer.agent.cli.executor import ExecutorOption, SchedulerOption, executor_settings
 from mltrainer.agent.cli.tables import trials_table
 
@@ -81,40 +81,57 @@ def train(
         progress = _status_line(status) if status is not None else None
         outcome = run_reported(lambda: _train(settings, instruction, defaults, progress))
     result = outcome["ml_result"]
+    succeeded = result.get("status") == "success"
     if as_json:
         print(json.dumps(outcome, indent=2, default=str))
-    else:
-        question = outcome["feedback_question"]
-        if outcome["configuration"]:
-            head = f"Ran {outcome['configuration']}."
-            console.print(head, highlight=False, markup=False, soft_wrap=True)
-            question = question.removeprefix(head).strip()
-        if result.get("status") == "success":
-            from mltrainer.engine.results import TrialSummary
-            from mltrainer.engine.trial import TrialResult
+    elif succeeded:
+        _print_trial(outcome)
+    elif outcome["configuration"]:
+        console.print(
+            f"Configuration read: {outcome['configuration']}.",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    if not succeeded:
+        if as_json:
+            raise typer.Exit(1)
+        raise fail(str(result.get("error") or "the trial failed, and said nothing about why"))
 
-            trial = TrialSummary.of(TrialResult.model_validate(result))
-            console.print(trials_table([trial], "Trial (out of sample)"))
-        console.print(question, highlight=False, markup=False, soft_wrap=True)
-    if result.get("status") != "success":
-        if not as_json:
-            errors.print(f"error: {result.get('error')}", markup=False, highlight=False)
-        raise typer.Exit(1)
+
+def _print_trial(outcome: dict[str, Any]) -> None:
+    """The configuration that ran, the trial's row and the feedback question, once each."""
+    from mltrainer.engine.results import TrialSummary
+    from mltrainer.engine.trial import TrialResult
+
+    head = f"Ran {outcome['configuration']}."
+    console.print(head, highlight=False, markup=False, soft_wrap=True)
+    trial = TrialSummary.of(TrialResult.model_validate(outcome["ml_result"]))
+    console.print(trials_table([trial], "Trial (out of sample)"))
+    question = outcome["feedback_question"].removeprefix(head).strip()
+    console.print(question, highlight=False, markup=False, soft_wrap=True)
+    console.print(f"Transcript: {outcome['transcript']}", highlight=False, markup=False)
 
 
 def _train(
     settings: Settings, text: str, defaults: dict[str, Any], progress: ProgressHook | None
 ) -> dict[str, Any]:
-    """The instruction read by the bridge, then run as one `train_model` tool call."""
+    """The instruction read by the bridge, then run as one `train_model` tool call, recorded
+    as a session of its own (a transcript the Sessions page lists, its trial in the ledger
+    under that session). An instruction refused before anything runs records nothing."""
     from mltrainer.agent.bridge import Bridge
     from mltrainer.agent.bridge.instruction import instruction_outcome, read_instruction
     from mltrainer.agent.messages import ToolCall
+    from mltrainer.agent.session.call_log import CallLog
     from mltrainer.agent.session.dispatch import LiveExecutor
+    from mltrainer.agent.session.runs import new_session_id
     from mltrainer.engine.service import ResearchService
-    from mltrainer.tools.results import dump
+    from mltrainer.tools.results import dump, failed
 
-    service = ResearchService(settings)
-    read = read_instruction(Bridge(), service.compliance, text, defaults)
+    session_id = new_session_id()
+    service = ResearchService(settings, session=session_id)
+    bridge = Bridge(known_symbols=service.known_symbols)
+    read = read_instruction(bridge, service.compliance, text, defaults)
     if read.config is None:
         assert read.refusal is not None
         return instruction_outcome(read, read.refusal)
@@ -123,8 +140,15 @@ def _train(
         name="train_model",
         arguments=read.config.model_dump_json(exclude_unset=True),
     )
-    report = asyncio.run(LiveExecutor(service, progress=progress).execute([call]))
-    return instruction_outcome(read, dump(report.runs[0].output))
+    log = CallLog(settings, session_id=session_id, kind="train", goal=text, tools=[call.name])
+    reason = "interrupted"
+    try:
+        run = asyncio.run(LiveExecutor(service, progress=progress).execute([call])).runs[0]
+        log.record("", [call], [run])
+        reason = "the trial failed" if failed(run.output) else "trained"
+    finally:
+        log.close(reason)
+    return {**instruction_outcome(read, dump(run.output)), "transcript": str(log.path)}
 
 
 def _status_line(status: Status) -> ProgressHook:

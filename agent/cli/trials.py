@@ -4,19 +4,25 @@ selection statistics as of now."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from mltrainer.agent.cli.common import JsonOption, console
 from mltrainer.agent.cli.errors import OneLineErrors, fail, load_cli_settings, run_reported
+from mltrainer.agent.cli.layout import FittedTable
 from mltrainer.agent.cli.tables import (
     baseline_strategy_text,
+    finalized_table,
     number_text,
     p_text,
     trials_table,
 )
+
+if TYPE_CHECKING:
+    from mltrainer.engine.ledger import Look
+    from mltrainer.engine.report_data import TrialRow
 
 trials_app = typer.Typer(
     help="Recorded trials (the ledger).", no_args_is_help=True, cls=OneLineErrors
@@ -56,12 +62,26 @@ def trials_list(
         return
     from mltrainer.engine.results import TrialSummary
 
+    holdout = {r.trial: _holdout_cell(r) for r in rows if r.holdout_look is not None}
     console.print(
         trials_table(
             [TrialSummary.model_validate(row) for row in table_rows],
-            f"{len(rows)} recorded trials (selection segment, out of sample)",
+            f"{len(rows)} recorded trials (selection segment, out of sample; holdout: the "
+            "finalized excess Sharpe and its p, and which look at its dataset's holdout it was)",
+            holdout=holdout,
         )
     )
+
+
+def _holdout_cell(row: TrialRow) -> str:
+    """The latest holdout look's return test (its accuracy when recorded before there was
+    one), and which look at the dataset's holdout it was."""
+    look = f"look {row.holdout_look}"
+    if row.holdout_excess_sharpe is not None:
+        return f"{row.holdout_excess_sharpe:.2f} p {p_text(row.holdout_return_p_value)}, {look}"
+    if row.holdout_accuracy is not None:
+        return f"accuracy {row.holdout_accuracy:.1%}, {look}"
+    return look
 
 
 @trials_app.command("show")
@@ -84,8 +104,10 @@ def trials_show(
         raise fail(f"no recorded trial '{trial}'; see `mltrainer trials list`")
     result = record.result.model_dump(mode="json")
     stats = record.selection_stats.model_dump()
+    finals = [holdout_result(look) for look in record.looks]
     if as_json:
-        print(json.dumps({**result, "selection_stats": stats}, indent=2))
+        shown = {**result, "selection_stats": stats, "holdout_results": finals}
+        print(json.dumps(shown, indent=2, default=str))
         return
     from mltrainer.engine.results import TrialSummary
 
@@ -95,9 +117,9 @@ def trials_show(
             f"Trial {result['trial']}: {result['model_id']}",
         )
     )
-    table = Table(title="Details")
+    table = FittedTable(title="Details")
     table.add_column("field")
-    table.add_column("value")
+    table.add_column("value", wrap=True)
     selection = result["selection"]
     bt = result["backtest"]
     dataset = result["dataset"]
@@ -110,8 +132,9 @@ def trials_show(
         ),
         (
             "locked holdout",
-            "{start} to {end} ({rows} bars), looked at {looks} time(s)".format(
-                **dataset["holdout"], looks=dataset["holdout_looks"]
+            "{start} to {end} ({rows} bars), scored {looks} time(s) so far, {mine} of them "
+            "for this trial".format(
+                **dataset["holdout"], looks=dataset["holdout_looks"], mine=len(finals)
             ),
         ),
         ("train period", " to ".join(result["train_period"])),
@@ -158,8 +181,21 @@ def trials_show(
         ("seed / version", f"{result['seed']} / {result['code_version']}"),
         ("notes", "; ".join(result.get("notes", [])) or "-"),
     ):
-        table.add_row(name, value)
+        table.add_row(name, escape(value))
     console.print(table)
+    if finals:
+        from mltrainer.engine.results import FinalSummary
+        from mltrainer.engine.trial import FinalResult
+
+        console.print(
+            finalized_table([FinalSummary.of(FinalResult.model_validate(f)) for f in finals])
+        )
+
+
+def holdout_result(look: Look) -> dict[str, Any]:
+    """A look's holdout result as recorded, numbered among the looks at its dataset's holdout,
+    with the time it was taken."""
+    return {**look.result, "look": look.number, "looked_at": look.created_at}
 
 
 def _verdict_lines(result: dict[str, Any], stats: dict[str, Any]) -> list[tuple[str, str]]:

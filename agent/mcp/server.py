@@ -5,7 +5,8 @@ Thin by design: a call goes through the same `LiveExecutor` the agent loop uses 
 validation, the handler over a `ResearchService`, the short text for a model), and the result
 carries that text plus the same JSON payload as structured content. The engine's progress
 (fold i of k) becomes the protocol's progress notifications. One server process is one
-research session in the ledger (its trials, its looks at locked holdouts).
+research session in the ledger (its trials, its looks at locked holdouts) and one
+transcript (`CallLog`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 
 from mltrainer.agent.bridge import Bridge
 from mltrainer.agent.messages import ToolCall
+from mltrainer.agent.session.call_log import CallLog
 from mltrainer.agent.session.dispatch import LiveExecutor
 from mltrainer.agent.session.progress import ProgressHook, ToolEvent, ToolProgress
 from mltrainer.engine.runner import CODE_VERSION
@@ -46,13 +48,27 @@ INSTRUCTIONS = (
 
 
 class ResearchTools:
-    """The tool set of one research session, answered the way the agent loop answers it."""
+    """The tool set of one research session, answered the way the agent loop answers it, and
+    recorded as it is: every call goes to the session's transcript when it completes (the
+    Sessions page lists it; `replay --check` re-executes it). `close` ends the transcript."""
 
-    def __init__(self, settings: Settings, tools: Mapping[str, Tool], session_id: str) -> None:
+    def __init__(
+        self, settings: Settings, tools: Mapping[str, Tool], session_id: str, *, transport: str
+    ) -> None:
         self.service = ResearchService(settings, session=session_id)
-        self.bridge = Bridge()
+        self.bridge = Bridge(known_symbols=self.service.known_symbols)
         self.tools = dict(tools)
         self.session_id = session_id
+        self.log = CallLog(
+            settings,
+            session_id=session_id,
+            kind="mcp",
+            goal=f"Tool calls from an MCP client over {transport}",
+            tools=list(self.tools),
+        )
+
+    def close(self, reason: str) -> None:
+        self.log.close(reason)
 
     def specs(self) -> list[types.Tool]:
         return [
@@ -71,6 +87,7 @@ class ResearchTools:
         )
         executor = LiveExecutor(self.service, progress=progress, tools=self.tools)
         run = (await executor.execute([call])).runs[0]
+        self.log.record("", [call], [run])
         self.bridge.observe_tool_run(run.output, run.arguments)
         return types.CallToolResult(
             content=[types.TextContent(type="text", text=run.result.content)],

@@ -53,6 +53,9 @@ class ReplayProvider(Provider):
         self._ended = next(
             (e.get("reason") for e in events if e.get("event") == "session_end"), None
         )
+        # Calls made outside a loop (`mltrainer train`, an MCP host): the recording ends where
+        # the caller stopped calling, and so does the replay.
+        self._caller_ended = header.get("kind") is not None
 
     @property
     def recorded_messages(self) -> tuple[Message, ...]:
@@ -77,11 +80,11 @@ class ReplayProvider(Provider):
     ) -> AssistantTurn:
         turn_number = self._served + 1
         if self._served >= len(self._turns):
-            if self._ended == "script finished":
+            if self._ended == "script finished" or self._caller_ended:
                 _check_new_messages(
                     turn_number, self._recording, len(self._recording), messages, self._checked
                 )
-                raise ScriptFinished("script finished")
+                raise ScriptFinished(self._ended or "the recording ends here")
             raise ReplayDivergence(
                 f"replay diverged at turn {turn_number}: the recording has only "
                 f"{len(self._turns)} assistant turns"

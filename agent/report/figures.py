@@ -13,19 +13,46 @@ import io
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator, PercentFormatter
+from matplotlib.ticker import Formatter, MaxNLocator
 
 from mltrainer.engine.importance import FeatureImportance
 from mltrainer.engine.report_data import ConfusionMatrix, EquityCurves, SessionAccuracy
 
 COLOURS = {"long_flat": "#1f77b4", "long_short": "#ff7f0e", "buy_and_hold": "#555555"}
-PERCENT = PercentFormatter(xmax=1.0, decimals=1)
 DPI = 110
+# Room a trial needs on the accuracy figure's axis for its label on three lines
+# ("#12" / "gradient_boosting" / "SPX" at 8 points); with less, labels turn upright.
+_STACKED_LABEL_INCHES = 0.95
+
+
+class _PercentTicks(Formatter):
+    """Fractions as percentages with the fewest decimals that show every tick exactly: -5%,
+    -10%, but 0.2%, 0.4%."""
+
+    decimals = 0
+
+    def set_locs(self, locs: list[float]) -> None:
+        super().set_locs(locs)
+        percents = [100.0 * loc for loc in locs]
+        self.decimals = next(
+            (d for d in range(4) if all(abs(p - round(p, d)) < 1e-9 for p in percents)), 4
+        )
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return f"{100.0 * x:.{self.decimals}f}%".replace("-", "\N{MINUS SIGN}")
 
 
 def _percent_axis(axis: Axes, which: str = "y") -> None:
-    (axis.yaxis if which == "y" else axis.xaxis).set_major_formatter(PERCENT)
+    (axis.yaxis if which == "y" else axis.xaxis).set_major_formatter(_PercentTicks())
+
+
+def _date_axis(axis: Axes) -> None:
+    """Dates that need no rotation: the year once, then months (matplotlib's concise form)."""
+    locator = AutoDateLocator(minticks=3, maxticks=8)
+    axis.xaxis.set_major_locator(locator)
+    axis.xaxis.set_major_formatter(ConciseDateFormatter(locator))
 
 
 def _title(curves: EquityCurves) -> str:
@@ -60,7 +87,7 @@ def equity_figure(curves: EquityCurves) -> Figure:
     _percent_axis(bottom)
     for axis in (top, bottom):
         axis.grid(alpha=0.3)
-    figure.autofmt_xdate()
+    _date_axis(bottom)
     return figure
 
 
@@ -84,8 +111,8 @@ def accuracy_figure(session: SessionAccuracy) -> Figure:
     """Each trial's selection accuracy against its best baseline, over the band that the best
     of N coin flips reaches (expected to 95th percentile), N = tries on its dataset so far."""
     points = session.points
-    width = max(6.5, 0.9 * len(points) + 3.0)
-    figure = Figure(figsize=(min(width, 14.0), 4.6), dpi=DPI, layout="constrained")
+    width = min(max(6.5, 0.9 * len(points) + 3.0), 14.0)
+    figure = Figure(figsize=(width, 4.6), dpi=DPI, layout="constrained")
     axis = figure.subplots()
     x = np.arange(len(points))
     low = [p.noise_bar for p in points]
@@ -112,7 +139,12 @@ def accuracy_figure(session: SessionAccuracy) -> Figure:
             ha="center",
             fontsize=8,
         )
-    axis.set_xticks(x, [f"#{p.trial}\n{p.model}\n{p.symbol}" for p in points], fontsize=8)
+    if width / len(points) >= _STACKED_LABEL_INCHES:
+        axis.set_xticks(x, [f"#{p.trial}\n{p.model}\n{p.symbol}" for p in points], fontsize=8)
+    else:  # too many trials side by side for three-line labels: one line each, upright
+        axis.set_xticks(
+            x, [f"#{p.trial} {p.model} {p.symbol}" for p in points], fontsize=8, rotation=90
+        )
     values = low + high + [p.baseline_accuracy for p in points]
     values += [p.selection_accuracy for p in points]
     axis.set_ylim(min(min(values), 0.5) - 0.02, max(values) + 0.03)
@@ -166,8 +198,8 @@ def importance_figure(importance: FeatureImportance) -> Figure:
     _percent_axis(axis, "x")
     axis.set_xlabel("accuracy lost when shuffled (selection segment)")
     axis.set_title(
-        f"Trial {importance.trial}: permutation importance, {importance.model}, "
-        f"{importance.repeats} shuffles of {importance.rows} days",
+        f"Trial {importance.trial}: permutation importance ({importance.model})\n"
+        f"{importance.repeats} shuffles of {importance.rows} selection days",
         fontsize=10,
         loc="left",
     )

@@ -10,7 +10,7 @@ lays them out.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,20 @@ def _strategy(stats: dict[str, Any]) -> str:
     )
 
 
+def session_name(settings: Settings, session: str | None) -> str:
+    """How a report names the session a trial came from: its id and, when its transcript is in
+    the data home, what it set out to do."""
+    if session is None:
+        return "recorded outside a session (the Python API without one)"
+    try:
+        header = session_header(read_events(settings.transcripts_dir / f"{session}.jsonl"))
+    except MLTrainerError:
+        return f"session {session}"
+    goal = " ".join(str(header.get("goal", "")).split())
+    short = goal if len(goal) <= 80 else goal[:79].rsplit(" ", 1)[0] + " ..."
+    return f"session {session} ({header.get('provider')}: {short})"
+
+
 def _verdict_numbers(record: TrialRecord) -> list[tuple[str, str]]:
     """The return test first, with its Holm p-value and best-of-N bar over every try."""
     test = record.result.return_test
@@ -126,15 +140,14 @@ def _verdict_numbers(record: TrialRecord) -> list[tuple[str, str]]:
     ]
 
 
-def _trial_numbers(record: TrialRecord) -> tuple[list[str], list[tuple[str, str]]]:
+def _trial_numbers(record: TrialRecord, session: str) -> tuple[list[str], list[tuple[str, str]]]:
     result = record.result.model_dump(mode="json")
-    session = record.session
     stats = record.selection_stats
     baselines, backtest = result["baselines"], result["backtest"]
     used = result["dataset"]["used"]
     meta = [
         f"{result['model']} on {result['symbol']}, {result['data_label']} "
-        f"({result['provenance']['source']}), session {session or '-'}",
+        f"({result['provenance']['source']}), {session}",
         f"model id {result['model_id']}, seed {result['seed']}, code {result['code_version']}, "
         f"bars {used['start']} to {used['end']} (hash {result['dataset']['used_hash']})",
         f"configuration: {config_text(result['config'])}",
@@ -181,7 +194,7 @@ def _trial_numbers(record: TrialRecord) -> tuple[list[str], list[tuple[str, str]
         holdout = look.result["holdout"]
         numbers.append(
             (
-                f"locked holdout (look {look.look})",
+                f"locked holdout (look {look.number} at it)",
                 f"{percent(holdout['accuracy'])} vs {holdout['baselines']['best_name']} "
                 f"{percent(holdout['baselines']['best_accuracy'])}, p "
                 f"{p_value(holdout['baselines']['p_value'])}, long/flat Sharpe "
@@ -195,7 +208,7 @@ def _trial_numbers(record: TrialRecord) -> tuple[list[str], list[tuple[str, str]
 def _trial_section(
     service: ResearchService, writer: _Writer, record: TrialRecord, *, repeats: int
 ) -> _Section:
-    meta, numbers = _trial_numbers(record)
+    meta, numbers = _trial_numbers(record, session_name(service.settings, record.session))
     result = record.result.model_dump(mode="json")
     trial = result["trial"]
     label = data_label(result.get("data_label"), bool(result.get("synthetic")))
@@ -273,7 +286,8 @@ def trial_report(settings: Settings, trial: int, *, repeats: int = 10) -> Writte
     writer = _Writer(settings.reports_dir / f"trial-{trial}")
     section = _trial_section(service, writer, record, repeats=repeats)
     html = writer.folder / "report.html"
-    _render(html, title=section.title, meta=[], sections=[section])
+    # The page's title is the trial's; its one section needs no second heading.
+    _render(html, title=section.title, meta=[], sections=[replace(section, title="")])
     return WrittenReport(html, writer.written, writer.written_data, section.notes)
 
 

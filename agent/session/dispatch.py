@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 VOLATILE_KEYS = frozenset(
     {
         "trial",
+        "best_trial",
         "timings",
         "model_path",
         "model_sha256",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mltrainer.agent.providers.registry import speaks_for_a_person
 from mltrainer.agent.session.live import get_session
 from mltrainer.agent.session.transcript import TranscriptError, read_events, recorded_output
 from mltrainer.engine.trial import TrialResult
@@ -24,6 +25,24 @@ class SessionInfo:
     conclusion: str | None
     resumable: bool
     replay_of: str | None = None
+    kind: str = "session"  # what made it: see `kind_of`
+
+
+def kind_of(header: dict[str, object]) -> str:
+    """What made a transcript, as the Sessions page labels it: "replay of SESSION", "train"
+    (`mltrainer train`), "MCP" (a host's calls), "direct" (a person's words), or "agent" (the
+    loop with an LLM or a stand-in for one: scripted, replayed, a function)."""
+    if header.get("replay_of"):
+        return f"replay of {Path(str(header['replay_of'])).stem}"
+    match header.get("kind"):
+        case "train":
+            return "train"
+        case "mcp":
+            return "MCP"
+        case None:
+            return "direct" if speaks_for_a_person(str(header.get("provider"))) else "agent"
+        case other:
+            return str(other)
 
 
 def _status(ended: dict[str, object] | None, running_here: bool) -> tuple[str, bool]:
@@ -53,6 +72,8 @@ def session_info(path: Path) -> SessionInfo | None:
         return None
     trials = sum(isinstance(output, TrialResult) for output in outputs)
     replay_of = header.get("replay_of")
+    # Only a loop's session continues: not a replay, nor calls someone else made.
+    resumable = resumable and replay_of is None and header.get("kind") is None
     return SessionInfo(
         session_id=session_id,
         path=path,
@@ -63,8 +84,9 @@ def session_info(path: Path) -> SessionInfo | None:
         status=status,
         trials=trials,
         conclusion=str(ended["conclusion"]) if ended and ended.get("conclusion") else None,
-        resumable=resumable and replay_of is None,
+        resumable=resumable,
         replay_of=str(replay_of) if replay_of else None,
+        kind=kind_of(header),
     )
 
 

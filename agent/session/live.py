@@ -31,6 +31,7 @@ from mltrainer.agent.session.transcript import (
     recorded_output,
     session_header,
 )
+from mltrainer.engine.results import Comparison
 from mltrainer.engine.settings import Settings
 from mltrainer.engine.trial import FinalResult, TrialResult
 from mltrainer.tools.results import ToolOutput
@@ -41,7 +42,7 @@ STOPPED_BY_PERSON = "stopped by the user"
 
 EventKind = Literal[
     "goal", "person", "llm", "tool_call", "tool_result", "feedback", "trial", "finalized",
-    "error", "end",
+    "comparison", "error", "end",
 ]  # fmt: skip
 
 
@@ -53,7 +54,8 @@ class LiveEvent:
     text: str = ""
     name: str | None = None
     is_error: bool = False
-    result: TrialResult | FinalResult | None = None  # what a "trial" or "finalized" card shows
+    # What a "trial" or "finalized" card, or a "comparison" table, shows.
+    result: TrialResult | FinalResult | Comparison | None = None
 
 
 def _tool_events(turn: AssistantTurn) -> list[LiveEvent]:
@@ -79,12 +81,14 @@ def events_from_message(message: Message, *, direct: bool, goal_seen: bool) -> l
 
 
 def events_from_output(output: ToolOutput) -> list[LiveEvent]:
-    """A trial's card or a holdout score, from a tool's result."""
+    """A trial's card, a holdout score or a comparison's table, from a tool's result."""
     match output:
         case TrialResult():
             return [LiveEvent("trial", result=output)]
         case FinalResult():
             return [LiveEvent("finalized", result=output)]
+        case Comparison():
+            return [LiveEvent("comparison", result=output)]
         case _:
             return []
 

@@ -9,25 +9,20 @@ import gc
 import secrets
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from mltrainer.agent.bridge import Bridge
-from mltrainer.agent.messages import AssistantTurn, ToolCall, ToolResult, ToolResults
+from mltrainer.agent.messages import AssistantTurn, ToolResults
 from mltrainer.agent.providers.base import Provider
 from mltrainer.agent.providers.replay import ReplayProvider
-from mltrainer.agent.session.dispatch import (
-    DispatchReport,
-    LiveExecutor,
-    RunHook,
-    ToolRun,
-    stable_payload,
-)
+from mltrainer.agent.session.dispatch import LiveExecutor, ToolRun
 from mltrainer.agent.session.loop import SessionSummary, run_session
 from mltrainer.agent.session.progress import ProgressHook
+from mltrainer.agent.session.recorded import Difference, RecordedExecutor, recorded_datasets
 from mltrainer.agent.session.resume import ProviderRequest, provider_for_resume
 from mltrainer.agent.session.state import (
     Budgets,
@@ -46,10 +41,10 @@ from mltrainer.agent.session.transcript import (
 )
 from mltrainer.agent.session.turn import resume_pending
 from mltrainer.engine.runner import CODE_VERSION
+from mltrainer.engine.scratch import scratch_home
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings
 from mltrainer.tools import TOOLS_BY_NAME, Tool
-from mltrainer.tools.results import PlainResult, dump
 
 
 def new_session_id() -> str:
@@ -72,8 +67,8 @@ def _live_state(
     tools: Sequence[Tool] | None = None,
 ) -> SessionState:
     tool_set = tuple(tools) if tools is not None else registered_tools()
-    bridge = Bridge()
     service = ResearchService(settings, session=session_id, data=data)
+    bridge = Bridge(known_symbols=service.known_symbols)
     return SessionState(
         provider=provider,
         executor=LiveExecutor(
@@ -185,6 +180,12 @@ async def resume_session(
     try:
         events = read_events(path)
         header = session_header(events)
+        if header.get("kind") is not None:
+            raise TranscriptError(
+                f"{path} records {header['kind']} tool calls, made outside an agent session; "
+                "there is no one to make the next call, so it cannot be resumed (replay it, or "
+                "make new calls)"
+            )
         ends = [e for e in events if e.get("event") == "session_end"]
         if ends and not ends[-1].get("resumable"):
             raise TranscriptError(
@@ -267,67 +268,23 @@ def _drop_torn_tail(path: Path) -> None:
             handle.truncate(data.rfind(b"\n") + 1)
 
 
-@dataclass
-class RecordedExecutor:
-    """Answers tool calls from the transcript; with `check`, also re-runs them and reports
-    every result whose stable payload differs from the recording."""
-
-    runs: dict[str, ToolRun]
-    results: dict[str, ToolResult]
-    live: LiveExecutor | None = None
-    tools: Mapping[str, Tool] = field(default_factory=lambda: TOOLS_BY_NAME)
-    differences: list[str] = field(default_factory=list)
-    checked: int = 0
-
-    async def execute(
-        self,
-        calls: Sequence[ToolCall],
-        *,
-        deadline: float | None = None,
-        on_run: RunHook | None = None,
-        calls_left: int | None = None,
-    ) -> DispatchReport:
-        report = DispatchReport()
-        live_runs: list[ToolRun] = []
-        if self.live is not None:
-            live_runs = (await self.live.execute(calls, deadline=deadline)).runs
-        for index, call in enumerate(calls):
-            recorded = self.runs.get(call.id) or ToolRun(
-                ToolResult(call.id, call.name, "", False), PlainResult(), 0.0
-            )
-            result = self.results.get(call.id) or recorded.result
-            if live_runs:
-                self.checked += 1
-                before, after = dump(recorded.output), dump(live_runs[index].output)
-                if stable_payload(after) != stable_payload(before):
-                    self.differences.append(_difference(call, before, after))
-            run = replace(recorded, result=result, recorded=False)
-            report.runs.append(run)
-            if on_run is not None:
-                on_run(run)
-            tool = self.tools.get(call.name)
-            if tool is not None and tool.ends_session and not result.is_error:
-                report.conclusion = run.output
-        return report
-
-
-def _difference(call: ToolCall, recorded: dict[str, Any], live: dict[str, Any]) -> str:
-    before, after = stable_payload(recorded), stable_payload(live)
-    keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-    return f"{call.name} ({call.id}): differs in {', '.join(keys[:8]) or 'content'}"
-
-
 @dataclass(frozen=True)
 class ReplayReport:
     summary: SessionSummary
     checked: int
-    differences: list[str]
+    differences: list[Difference]
 
 
 async def replay_session(
     path: Path, *, settings: Settings, check: bool = False, progress: ProgressHook | None = None
 ) -> ReplayReport:
-    """Re-run a recorded session offline; the provider fails loudly where it diverges."""
+    """Re-run a recorded session offline; the provider fails loudly where it diverges.
+
+    With `check`, every tool call is also executed again, in a scratch copy of the data home
+    as the session found it (`engine/scratch.py`), and each result compared with the recorded
+    one: the data home's ledger gains no trial and no holdout look. The replay's own
+    transcript goes to the data home's transcripts, named `replay-...` and marked `replay_of`.
+    """
     events = read_events(path)
     header = session_header(events)
     provider = ReplayProvider(events)
@@ -343,26 +300,45 @@ async def replay_session(
         for r in m.results
     }
     session_id = new_session_id()
-    bridge = Bridge()
-    live = (
-        LiveExecutor(ResearchService(settings, session=session_id), progress=progress)
-        if check
-        else None
-    )
-    executor = RecordedExecutor(runs=runs, results=results, live=live)
+    executor = RecordedExecutor(runs=runs, results=results)
     out = settings.transcripts_dir / f"replay-{session_id}.jsonl"
     state = SessionState(
         provider=provider,
         executor=executor,
         transcript=Transcript(out, known_secrets(settings), durable=False),
         budgets=Budgets(**header["budgets"]),
-        bridge=bridge,
+        bridge=Bridge(known_symbols=lambda: ResearchService(settings).known_symbols()),
         system=header.get("system", ""),
     )
     replay_header = {**header, "session_id": session_id, "replay_of": str(path)}
     try:
-        with _recording_out_of_gc():
+        with ExitStack() as stack:
+            if check:
+                scratch = stack.enter_context(
+                    scratch_home(
+                        settings,
+                        datasets=recorded_datasets(runs),
+                        before=_started(events),
+                        session=str(header["session_id"]),
+                    )
+                )
+                service = ResearchService(scratch, session=session_id)
+                executor.live = LiveExecutor(service, progress=progress)
+            stack.enter_context(_recording_out_of_gc())
             summary = await run_session(state, header["goal"], replay_header)
     finally:
         state.transcript.close()
     return ReplayReport(summary=summary, checked=executor.checked, differences=executor.differences)
+
+
+def _started(events: list[dict[str, Any]]) -> str:
+    """When the recorded session began, as the ledger writes times (UTC, whole seconds)."""
+    stamp = next(str(e.get("ts", "")) for e in events if e.get("event") == "session_start")
+    try:
+        began = datetime.fromisoformat(stamp)
+    except ValueError as error:
+        raise TranscriptError(
+            f"the transcript's session_start has no valid time (ts {stamp!r}); a replay check "
+            "needs it to copy the data home as the session found it"
+        ) from error
+    return began.astimezone(UTC).isoformat(timespec="seconds")

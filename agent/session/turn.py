@@ -4,9 +4,11 @@ bridge), and say what the loop does next. `loop.py` only dispatches on these ste
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 
+from mltrainer.agent.bridge.reply import ParsedReply
 from mltrainer.agent.messages import (
     AssistantTurn,
     ToolCall,
@@ -122,9 +124,10 @@ async def _run_free_text(state: SessionState, turn: AssistantTurn) -> NextStep:
     if reply.action == "finish":
         return Finished(turn.text, None)
     call_id = f"text_{state.turns}"
-    if reply.action == "compare":
-        call = ToolCall(id=call_id, name="compare_trials", arguments="{}")
-        return await _run_text_call(state, call, "Read from your text: compare_trials {}.")
+    if call := _asked_call(reply, call_id):
+        return await _run_text_call(
+            state, call, f"Read from your text: {call.name} {call.arguments}."
+        )
     resolution = state.bridge.resolve(reply)
     if resolution.config is None:
         if resolution.not_done:
@@ -141,6 +144,22 @@ async def _run_free_text(state: SessionState, turn: AssistantTurn) -> NextStep:
     arguments = resolution.config.model_dump_json(exclude_unset=True)
     call = ToolCall(id=call_id, name="train_model", arguments=arguments)
     return await _run_text_call(state, call, state.bridge.describe(resolution))
+
+
+def _asked_call(reply: ParsedReply, call_id: str) -> ToolCall | None:
+    """A comparison ("compare the trials", "compare trials 2 and 5"), or a look at the locked
+    holdout ("finalize the best trial", "finalize trial 3", "... by Sharpe") when the text
+    asks for no new trial: the call that does it."""
+    arguments: dict[str, object] = {"rank_by": reply.rank_by} if reply.rank_by else {}
+    if reply.action == "compare":
+        if len(reply.trials) >= 2:
+            arguments = {"trials": list(reply.trials), **arguments}
+        return ToolCall(call_id, "compare_trials", json.dumps(arguments))
+    if reply.action == "finalize" and not reply.changes_anything():
+        if len(reply.trials) == 1:
+            arguments = {"trial": reply.trials[0], **arguments}
+        return ToolCall(call_id, "finalize", json.dumps(arguments))
+    return None
 
 
 async def _run_text_call(state: SessionState, call: ToolCall, read: str) -> NextStep:

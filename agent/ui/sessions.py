@@ -1,7 +1,11 @@
-"""Sessions: every transcript with its goal, status, trials and conclusion. Opening one shows
-the conversation; a killed session can be resumed from here, and then runs in this server."""
+"""Sessions: every transcript with what made it (an LLM or a person's session, a replay of one,
+`mltrainer train`, an MCP host's calls), its goal, status, trials and conclusion. Opening one
+shows the conversation; a killed session can be resumed from here, and then runs in this
+server."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -18,6 +22,7 @@ def table(infos: list[SessionInfo]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "session": [i.session_id for i in infos],
+            "kind": [i.kind for i in infos],
             "started": [i.started for i in infos],
             "goal": [i.goal for i in infos],
             "provider": [f"{i.provider} ({i.model})" for i in infos],
@@ -31,8 +36,14 @@ def table(infos: list[SessionInfo]) -> pd.DataFrame:
 def opened(info: SessionInfo) -> None:
     config = settings()
     st.subheader(f"Session {info.session_id}")
+    if info.replay_of is not None:
+        st.info(
+            f"A replay of {Path(info.replay_of).stem}: its recorded turns played again "
+            f"offline ({info.replay_of}).",
+            icon=":material/replay:",
+        )
     st.markdown(f"**Goal:** {info.goal}")
-    st.caption(f"{info.status} · {info.trials} trials · transcript {info.path}")
+    st.caption(f"{info.kind} · {info.status} · {info.trials} trials · transcript {info.path}")
     left, right = st.columns(2)
     if info.resumable and left.button(
         "Resume this session", type="primary", icon=":material/play_arrow:"
@@ -63,7 +74,10 @@ def page() -> None:
     st.title("Sessions")
     infos = list_sessions(config.transcripts_dir)
     if not infos:
-        st.info("No sessions yet. Start one on the Chat page, or with `mltrainer run` or `demo`.")
+        st.info(
+            "No sessions yet. Start one on the Chat page, or with `mltrainer run`, `demo`, "
+            "`train` or `mcp`."
+        )
         return
     picked = st.dataframe(
         table(infos),

@@ -8,10 +8,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from mltrainer.agent.ui.widgets import settings, trial_card, trial_figures
+from mltrainer.agent.ui.widgets import finalized_card, settings, trial_card, trial_figures
 from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.report_data import LedgerEntry
-from mltrainer.engine.service import ResearchService
+from mltrainer.engine.service import ResearchService, TrialRecord
+from mltrainer.engine.settings import Settings
+from mltrainer.engine.trial import FinalResult
 
 PERCENT_COLUMNS = ("selection acc", "best baseline", "total return", "holdout acc")
 
@@ -104,11 +106,15 @@ def report(trial: int) -> None:
     config = settings()
     st.subheader(f"Trial {trial}")
     try:
-        result = ResearchService(config).recorded(trial)
+        record = ResearchService(config).trial_record(trial)
     except MLTrainerError as error:
         st.error(str(error))
         return
-    trial_card(result, config)
+    if record is None:
+        st.error(f"no recorded trial '{trial}'")
+        return
+    trial_card(record.result, config)
+    finalize_panel(record, config)
     trial_figures(trial, config)
     if st.button("Write the HTML report", key=f"html-{trial}", icon=":material/description:"):
         from mltrainer.agent.report.writer import trial_report
@@ -119,6 +125,54 @@ def report(trial: int) -> None:
         st.download_button(
             "Download report.html", written.html.read_bytes(), f"trial-{trial}.html", "text/html"
         )
+
+
+def finalize_panel(record: TrialRecord, config: Settings) -> None:
+    """The trial's looks at its dataset's locked holdout, and a button for one more, which
+    asks first: a look is counted for good, and only the first is untouched. The research
+    service decides whether the look is allowed; a refusal is shown as it says it."""
+    result = record.result
+    trial = result.trial
+    key = f"finalize-{trial}"
+    for look in record.looks:
+        finalized_card(FinalResult.model_validate({**look.result, "look": look.number}))
+    outcome = st.session_state.get(f"{key}-outcome")
+    if isinstance(outcome, str):
+        st.error(f"Not finalized: {outcome}")
+    if not st.session_state.get(f"{key}-asked"):
+        if st.button("Finalize: score on the locked holdout", key=key, icon=":material/lock_open:"):
+            st.session_state[f"{key}-asked"] = True
+            st.rerun()
+        return
+    holdout = result.dataset.holdout
+    looks = result.dataset.holdout_looks
+    earlier = (
+        "Nobody has looked at it yet: this is its one untouched look."
+        if looks == 0
+        else f"It has been scored {looks} time(s) already, so this look would not be "
+        "untouched and its p-values would overstate the evidence."
+    )
+    st.warning(
+        f"Finalizing refits trial {trial}'s configuration on everything before the locked "
+        f"holdout of {result.dataset.key} ({holdout.start} to {holdout.end}, {holdout.rows} "
+        f"bars) and scores it there, once. The look is counted in the ledger for good. "
+        f"{earlier} Report the number it gives, whatever it is.",
+        icon=":material/warning:",
+    )
+    yes, no = st.columns(2)
+    if yes.button("Look at the holdout", type="primary", key=f"{key}-yes"):
+        st.session_state.pop(f"{key}-asked", None)
+        with st.spinner("refitting and scoring the holdout ..."):
+            try:
+                ResearchService(config).finalize(int(trial or 0))
+            except MLTrainerError as error:
+                st.session_state[f"{key}-outcome"] = str(error)
+            else:
+                st.session_state.pop(f"{key}-outcome", None)
+        st.rerun()
+    if no.button("Cancel", key=f"{key}-no"):
+        st.session_state.pop(f"{key}-asked", None)
+        st.rerun()
 
 
 def page() -> None:

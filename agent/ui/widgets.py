@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from mltrainer.agent.report.figures import (
@@ -20,6 +21,7 @@ from mltrainer.agent.report.figures import (
 from mltrainer.agent.report.formatting import data_label, p_value, percent, ratio, signed_percent
 from mltrainer.agent.session.live import LiveEvent
 from mltrainer.engine.errors import MLTrainerError
+from mltrainer.engine.results import Comparison, PairedTrial
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings, load_settings
 from mltrainer.engine.trial import FinalResult, ReturnTest, TrialResult
@@ -190,6 +192,64 @@ def finalized_card(final: FinalResult) -> None:
         )
 
 
+def comparison_frame(comparison: Comparison) -> pd.DataFrame:
+    """A comparison's trials as rows, best first: the numbers, and each one's test against
+    the best on the days both scored."""
+    rows = []
+    for row in comparison.trials:
+        paired = row if isinstance(row, PairedTrial) else None
+        rows.append(
+            {
+                "trial": row.trial,
+                "model": row.model,
+                "symbol": row.symbol,
+                "data": data_label(row.data),
+                "selection acc": 100.0 * row.selection_accuracy,
+                "best baseline": 100.0 * row.baseline_accuracy,
+                "p-value": row.p_value,
+                "adj. p (Holm)": row.p_value_adjusted,
+                "Sharpe": row.sharpe,
+                "B&H Sharpe": row.buy_hold_sharpe,
+                "p vs best": paired.p_vs_best if paired else None,
+                "shared days": paired.shared_days if paired else None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def comparison_table(comparison: Comparison) -> None:
+    best = comparison.best
+    with st.container(border=True):
+        st.markdown(
+            f"**Comparison of {comparison.compared} trials** by {comparison.rank_by} · best: "
+            f"trial {best.trial}, {best.model} on {best.symbol}"
+        )
+        st.dataframe(
+            comparison_frame(comparison),
+            hide_index=True,
+            column_config={
+                "trial": st.column_config.NumberColumn("trial", format="%d"),
+                "selection acc": st.column_config.NumberColumn(format="%.1f%%"),
+                "best baseline": st.column_config.NumberColumn(format="%.1f%%"),
+                "p-value": st.column_config.NumberColumn(format="%.3f"),
+                "adj. p (Holm)": st.column_config.NumberColumn(format="%.3f"),
+                "Sharpe": st.column_config.NumberColumn(format="%.2f"),
+                "B&H Sharpe": st.column_config.NumberColumn(format="%.2f"),
+                "p vs best": st.column_config.NumberColumn(format="%.3f"),
+                "shared days": st.column_config.NumberColumn(format="%d"),
+            },
+        )
+        stats = best.selection_stats
+        if stats is not None:
+            st.caption(
+                f"The best of {stats.tries} tries on its dataset: Holm-adjusted p "
+                f"{p_value(comparison.best_p_value_adjusted)}; the best of that many coin flips "
+                f"reaches {percent(stats.noise_bar)} (95%: {percent(stats.noise_bar_95)}); "
+                f"deflated Sharpe {p_value(stats.dsr)}, PBO {p_value(stats.pbo)}. p vs best: "
+                "McNemar on the days both trials scored."
+            )
+
+
 def _tool_call(event: LiveEvent) -> None:
     try:
         arguments = json.dumps(json.loads(event.text or "{}"), separators=(", ", ": "))
@@ -231,6 +291,8 @@ def render_events(events: list[LiveEvent], *, direct: bool, config: Settings) ->
                 trial_card(event.result, config)
             case "finalized" if isinstance(event.result, FinalResult):
                 finalized_card(event.result)
+            case "comparison" if isinstance(event.result, Comparison):
+                comparison_table(event.result)
             case "error":
                 st.error(event.text)
             case "end":

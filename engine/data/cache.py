@@ -20,7 +20,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from mltrainer.engine.data.base import BAR_COLUMNS
-from mltrainer.engine.store import connected, ensure_schema, transaction
+from mltrainer.engine.store import connected, copy_rows, ensure_schema, transaction
 
 Dataset = Literal["bars", "vintages", "latest"]
 
@@ -144,6 +144,13 @@ class MarketCache:
     def __init__(self, db_path: Path) -> None:
         self.db_path = db_path
         ensure_schema(self.db_path, _SCHEMA)
+
+    def adopt(self, reader: sqlite3.Connection) -> None:
+        """Copy in everything another cache (`reader`, a connection to its database) holds,
+        so what was fetched there is answered here without a request."""
+        with connected(self.db_path) as writer, transaction(writer):
+            for table in ("cache_bars", "cache_observations", "cache_coverage"):
+                copy_rows(reader, writer, table)
 
     def coverage(self, source: str, symbol: str, dataset: Dataset) -> list[DateRange]:
         with connected(self.db_path) as connection:

@@ -9,6 +9,8 @@ the error names what each source lacks and how to fix it. Nothing falls back sil
 
 from __future__ import annotations
 
+import logging
+import re
 from datetime import date
 from pathlib import Path
 
@@ -24,8 +26,11 @@ from mltrainer.engine.data.catalog import (
     source_names,
 )
 from mltrainer.engine.data.provenance import SourceInfo
-from mltrainer.engine.errors import ComplianceError, DataSourceError
+from mltrainer.engine.errors import ComplianceError, DataSourceError, MLTrainerError
 from mltrainer.engine.settings import Settings
+from mltrainer.engine.trial import TICKER_PATTERN
+
+logger = logging.getLogger(__name__)
 
 
 def get_source(name: str, settings: Settings) -> DataSource:
@@ -56,6 +61,26 @@ def list_sources(settings: Settings) -> list[SourceInfo]:
         )
         for source in REGISTERED_SOURCES.values()
     ]
+
+
+def listed_symbols(settings: Settings) -> frozenset[str]:
+    """Every ticker an allowed source of bars lists (the sample's, a live source's examples and
+    what it has cached, a plugin's): the symbols mltrainer knows by name. A source that cannot
+    list its symbols now (its cache unreadable, say) adds none, with a warning in the log."""
+    gate = ComplianceEngine(settings)
+    found: set[str] = set()
+    for entry in REGISTERED_SOURCES.values():
+        if not entry.bars or not gate.check_data_source(entry.name):
+            continue
+        try:
+            infos = entry.factory(settings).symbols()
+        except MLTrainerError as error:
+            logger.warning("source %s could not list its symbols: %s", entry.name, error)
+            continue
+        found.update(
+            i.symbol for i in infos if i.kind == "bars" and re.fullmatch(TICKER_PATTERN, i.symbol)
+        )
+    return frozenset(found)
 
 
 class _Tried:

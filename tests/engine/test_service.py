@@ -421,3 +421,21 @@ def test_a_configuration_that_fails_while_running_is_returned_as_its_error() -> 
     assert isinstance(failed, MLTrainerError)
     assert "no real bars for 'ZZZQ'" in str(failed)
     assert engine.ledger.count() == 1
+
+
+def test_known_symbols_are_what_the_sources_list_and_the_ledger_holds() -> None:
+    service = ResearchService(load_settings())
+    service.train(TrialConfig(symbol="ZZTOP", source="synthetic", days=600, save_model=False))
+
+    known = service.known_symbols()
+
+    assert {"SPX", "IXIC", "MSFT", "AAPL", "ZZTOP"} <= known
+    assert "<ANY TICKER>" not in known
+
+
+def test_a_source_the_policy_forbids_adds_no_known_symbols(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLTRAINER_ALLOWED_SOURCES", "sample")
+
+    assert ResearchService(load_settings()).known_symbols() == {"SPX", "IXIC", "MSFT"}

@@ -35,7 +35,10 @@ _THOUSANDS = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+)(?![\d,]|\.\d)")
 _LETTERS = re.compile(r"[a-z]+")
 
 _ACTION_MENTION = re.compile(
-    r"(?P<finish>\b(?:let'?s|let\s+us|we\s+can|we\s+should|i\s+will|i'?ll|i'?d\s+like\s+to|"
+    r"(?P<finalize>\bfinali[sz](?:e|es|ed|ing)\b|\b(?:score|test|evaluate|run|check)\s+"
+    r"(?:it|them|(?:the\s+)?(?:best|top|winning)(?:\s+\w+){0,3}|(?:the\s+)?(?:\w+\s+)?trial(?:\s+#?\d+)?)"
+    r"(?:\s+once)?\s+on\s+the\s+(?:locked\s+)?(?:final\s+)?hold[\s-]?out\b)"
+    r"|(?P<finish>\b(?:let'?s|let\s+us|we\s+can|we\s+should|i\s+will|i'?ll|i'?d\s+like\s+to|"
     r"i\s+would\s+like\s+to|time\s+to|ready\s+to|going\s+to)\s+(?:now\s+)?"
     r"(?:finish|conclude|wrap\s+up|stop|end)\b|\b(?:we'?re|we\s+are|i'?m|i\s+am)\s+(?:all\s+)?"
     r"done\b|\bthat'?s\s+all\b|\bfinal\s+(?:report|summary|answer)\b|"
@@ -138,6 +141,22 @@ def _reset_pattern() -> re.Pattern[str]:
     return re.compile(r"\b(?:" + joined + r")\b", re.I)
 
 
+# Finalizing spends a dataset's one look, so a mention that puts it off ("before we
+# finalize", "don't finalize yet") asks for nothing.
+_PUT_OFF = re.compile(
+    r"\b(?:not|never|before|until|till|after|later|yet|without|once|when|if|don'?t|do\s+not|"
+    r"won'?t|shouldn'?t|no\s+need\s+to)\b[^.;!?]*$",
+    re.I,
+)
+_TRIAL_NUMBERS = re.compile(
+    r"\btrials?\s*(?:no\.?\s*|number\s+|#\s*)?(?P<first>\d{1,9})\b"
+    r"(?P<more>(?:\s*(?:,|and|&|\+|vs\.?|versus|with)\s*(?:trial\s*)?#?\d{1,9}\b)*)"
+    r"|(?<![\w#])#(?P<hash>\d{1,9})\b",
+    re.I,
+)
+_BY_SHARPE = re.compile(r"\b(?:by|on|highest|best|top)\s+(?:the\s+)?sharpe\b", re.I)
+
+
 def read_action(text: str) -> str | None:
     for match in _ACTION_KEY.finditer(text):
         value = match["value"]
@@ -147,8 +166,24 @@ def read_action(text: str) -> str | None:
         word = _LETTERS.match(value.strip().lower())
         if word and word[0] in ACTIONS:
             return word[0]
-    mention = _ACTION_MENTION.search(text)
-    return mention.lastgroup if mention else None
+    for mention in _ACTION_MENTION.finditer(text):
+        prefix = sentence_prefix(text, mention.start(), clause=True)
+        if mention.lastgroup == "finalize" and _PUT_OFF.search(prefix):
+            continue
+        return mention.lastgroup
+    return None
+
+
+def read_trial_numbers(text: str) -> tuple[int, ...]:
+    """Trial numbers the text names: "trial 3", "trials 2 and 5", "#4"."""
+    numbers: list[int] = []
+    for match in _TRIAL_NUMBERS.finditer(text):
+        if match["hash"]:
+            numbers.append(int(match["hash"]))
+            continue
+        numbers.append(int(match["first"]))
+        numbers.extend(int(n) for n in re.findall(r"\d{1,9}", match["more"] or ""))
+    return tuple(dict.fromkeys(n for n in numbers if n > 0))
 
 
 def read_unsupported(text: str) -> list[NotDone]:
@@ -171,14 +206,15 @@ def read_unsupported(text: str) -> list[NotDone]:
     return found
 
 
-def read_reply(text: str) -> ParsedReply:
-    """Everything one reply asks for, from its text alone."""
+def read_reply(text: str, known_symbols: frozenset[str] = frozenset()) -> ParsedReply:
+    """Everything one reply asks for, from its text alone; `known_symbols` are tickers it may
+    name in lower case ("rf on spx")."""
     original = text if isinstance(text, str) else ""
     plain = numbers_as_digits(clean(original))
     values = read_values(plain)
     features = read_features(plain)
     macro = {*(features.macro or ()), *features.macro_added, *features.macro_removed}
-    symbols = read_symbol(plain, excluded=macro)
+    symbols = read_symbol(plain, excluded=macro, known=known_symbols)
     model = read_model(plain)
     action = read_action(plain)
     continues = _continue_pattern().search(plain) is not None
@@ -221,6 +257,8 @@ def read_reply(text: str) -> ParsedReply:
         macro_added=tuple(features.macro_added),
         macro_removed=tuple(features.macro_removed),
         action=action,
+        trials=read_trial_numbers(plain),
+        rank_by="sharpe" if _BY_SHARPE.search(plain) else None,
         continues=continues,
         reset=_reset_pattern().search(plain) is not None,
         reported_only=reported_only,

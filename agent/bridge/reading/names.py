@@ -44,6 +44,9 @@ _SYMBOL_SUFFIXED = re.compile(
     r"candles|options)\b)"
 )
 _SYMBOL_BARE = re.compile(_START + r"(?P<s>" + _TICKER + r")" + _END)
+# A known symbol in any case ("lgbm spx 70/30"): cued, or bare.
+_KNOWN_CUED = re.compile(_SYMBOL_CUED.pattern.replace(_TICKER, _TICKER_ANY_CASE))
+_KNOWN_BARE = re.compile(_START + r"(?P<s>" + _TICKER_ANY_CASE + r")" + _END)
 _SYMBOL_NEGATED = re.compile(
     r"\b(?:instead\s+of|rather\s+than|than|switch(?:ing)?\s+from|mov(?:e|ing)\s+from|away\s+from|"
     r"except|excluding|not|no\s+more)\s+(?:the\s+)?\$?$"
@@ -56,6 +59,7 @@ _LIST_NEXT = re.compile(
     r"(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&|plus|as\s+well\s+as)\s+|\s*/\s*)(?:on\s+)?"
     r"(?:the\s+)?\$?(?P<s>" + _TICKER + r")" + _END
 )
+_LIST_NEXT_ANY_CASE = re.compile(_LIST_NEXT.pattern.replace(_TICKER, _TICKER_ANY_CASE))
 _SETTING_NAME = re.compile(r"\s*(?::=|=)")
 _UPPER_WORD = re.compile(r"\b[A-Z]{2,}\b")
 _ANY_WORD = re.compile(r"\b[A-Za-z]{2,}\b")
@@ -98,7 +102,7 @@ def sentence_prefix(text: str, start: int, width: int = 80, *, clause: bool = Fa
     return prefix[breaks[-1].end() :] if breaks else prefix
 
 
-def _reporting_spans(text: str) -> list[tuple[int, int]]:
+def reporting_spans(text: str) -> list[tuple[int, int]]:
     """Sentences that only report a result: names in them rank after every other name."""
     spans = []
     begin = 0
@@ -170,8 +174,11 @@ def _usable(token: str, excluded: set[str], *, any_case: bool = False) -> bool:
     return any_case or (upper not in _not_tickers() and not _NUMBERED_NON_TICKER.match(upper))
 
 
-def _symbol_candidates(text: str, excluded: set[str]) -> Iterator[tuple[int, int, str, bool]]:
-    """(tier, position, symbol, negated): keys, then $cashtags, then cued tokens, then bare."""
+def _symbol_candidates(
+    text: str, excluded: set[str], known: frozenset[str]
+) -> Iterator[tuple[int, int, str, bool]]:
+    """(tier, position, symbol, negated): keys, then $cashtags, then cued tokens, then bare;
+    a known symbol written in lower or mixed case counts as cued or bare."""
     for match in _SYMBOL_KEY.finditer(text):
         token = match["s"]
         if _usable(token, excluded, any_case=True) and token.upper() not in _model_words():
@@ -203,20 +210,43 @@ def _symbol_candidates(text: str, excluded: set[str]) -> Iterator[tuple[int, int
                 continue  # "C=0.5", "K = 10": a setting, not a ticker
             start = match.start("s")
             yield tier, start, token, _negated(text, start)
+    if known:
+        yield from _known_in_any_case(text, excluded, known)
+
+
+def _known_in_any_case(
+    text: str, excluded: set[str], known: frozenset[str]
+) -> Iterator[tuple[int, int, str, bool]]:
+    """Known symbols not written in upper case ("rf on spx"). Only a known symbol counts, and
+    never one that is also a common word or acronym ("all", "on", "it")."""
+    cue_words = vocabulary().cue_words
+    for tier, pattern in ((2, _KNOWN_CUED), (3, _KNOWN_BARE)):
+        for match in pattern.finditer(text):
+            token = match["s"]
+            upper = token.upper()
+            if token.isupper() or upper not in known or token.lower() in cue_words:
+                continue
+            if not _usable(upper, excluded) or _SETTING_NAME.match(text, match.end("s")):
+                continue
+            start = match.start("s")
+            yield tier, start, upper, _negated(text, start)
 
 
 def _negated(text: str, start: int) -> bool:
     return _SYMBOL_NEGATED.search(sentence_prefix(text, start, clause=True)) is not None
 
 
-def read_symbol(text: str, excluded: set[str] | None = None) -> SymbolReading:
+def read_symbol(
+    text: str, excluded: set[str] | None = None, known: frozenset[str] = frozenset()
+) -> SymbolReading:
     """The ticker the reply is about, other tickers it names for the same trial, and tickers it
-    says not to use. Words that only look like tickers never count."""
+    says not to use. Words that only look like tickers never count; `known` symbols count in
+    any case."""
     excluded = excluded or set()
-    reporting = _reporting_spans(text)
+    reporting = reporting_spans(text)
     ranked = []
     negated: list[str] = []
-    for tier, position, symbol, is_negated in _symbol_candidates(text, excluded):
+    for tier, position, symbol, is_negated in _symbol_candidates(text, excluded, known):
         if not SYMBOL_SHAPE.fullmatch(symbol):
             continue
         if is_negated:
@@ -229,7 +259,7 @@ def read_symbol(text: str, excluded: set[str] | None = None) -> SymbolReading:
         return SymbolReading(None, (), tuple(dict.fromkeys(negated)))
     symbol = best[3]
     others = [s for tier, quiet, _, s in chosen if tier <= 2 and not quiet and s != symbol]
-    others.extend(_listed_after(text, symbol, excluded | set(negated)))
+    others.extend(_listed_after(text, symbol, excluded | set(negated), known))
     return SymbolReading(
         symbol,
         tuple(dict.fromkeys(s for s in others if s != symbol)),
@@ -238,16 +268,19 @@ def read_symbol(text: str, excluded: set[str] | None = None) -> SymbolReading:
     )
 
 
-def _listed_after(text: str, symbol: str, excluded: set[str]) -> list[str]:
-    """Tickers joined to the chosen one by "and", ",", "/" ("on SPX and IXIC")."""
+def _listed_after(text: str, symbol: str, excluded: set[str], known: frozenset[str]) -> list[str]:
+    """Tickers joined to the chosen one by "and", ",", "/" ("on SPX and IXIC", "spx and ixic"
+    when both are known)."""
     found = []
-    for match in re.finditer(r"(?<![A-Za-z0-9])\$?" + re.escape(symbol) + _END, text):
+    for match in re.finditer(r"(?<![A-Za-z0-9])\$?" + re.escape(symbol) + _END, text, re.I):
         position = match.end()
-        while next_match := _LIST_NEXT.match(text, position):
+        while next_match := _LIST_NEXT_ANY_CASE.match(text, position):
             token = next_match["s"]
-            if not _usable(token, excluded) or len(token) < 2:
+            if not token.isupper() and token.upper() not in known:
                 break
-            found.append(token)
+            if not _usable(token.upper(), excluded) or len(token) < 2:
+                break
+            found.append(token.upper())
             position = next_match.end()
     return found
 
@@ -322,7 +355,7 @@ _MODEL_NEGATED = re.compile(
 def _model_candidates(text: str) -> Iterator[tuple[int, bool, int, str, bool]]:
     """(tier, quiet, position, alias as written, negated): `model:` keys, then directed
     mentions, then bare ones; quiet ones sit in sentences that only report results."""
-    reporting = _reporting_spans(text)
+    reporting = reporting_spans(text)
     for match in _MODEL_KEY.finditer(text):
         mention = _model_mention().search(match["value"])
         if mention is not None:

@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 from mltrainer.agent.bridge.reading.dates import read_dates
+from mltrainer.agent.bridge.reading.names import reporting_spans, sentence_prefix
 from mltrainer.agent.bridge.reply import NotDone
 from mltrainer.agent.bridge.vocabulary import TRIAL_SETTINGS, vocabulary
 
@@ -262,6 +263,21 @@ class Values:
     start: date | None = None
     end: date | None = None
     not_done: list[NotDone] = field(default_factory=list)
+    contradicted: set[str] = field(default_factory=set)  # given two values: refused, not read
+
+    def contradiction(self, name: str, first: tuple[Any, str], second: tuple[Any, str]) -> None:
+        """Refuse a setting the text gives two different values, naming both as written."""
+        if name in self.contradicted:
+            return
+        self.contradicted.add(name)
+        self.parameters.pop(name, None)
+        self.said.pop(name, None)
+        self.not_done.append(
+            NotDone(
+                f"{name} ('{first[1]}' and '{second[1]}')",
+                f"the text asks for two values, {first[0]} and {second[0]}; say which one",
+            )
+        )
 
 
 def _number(raw: str) -> float | None:
@@ -326,10 +342,19 @@ def _explicit_parameters(text: str, found: Values) -> None:
         complement = name in _TEST_SIZE_KEYS
         if complement:
             name = "train_ratio"
-        if name in found.parameters or name not in words.param_kinds:
+        if name not in words.param_kinds:
             continue
-        found.parameters[name] = _scaled(name, value, bool(match["pct"]), complement=complement)
-        found.said[name] = match[0].strip().strip("\"'")
+        scaled = _scaled(name, value, bool(match["pct"]), complement=complement)
+        said = match[0].strip().strip("\"'")
+        if name in found.contradicted:
+            continue
+        if name in found.parameters:
+            if found.parameters[name] != scaled:
+                earlier = (found.parameters[name], found.said[name])
+                found.contradiction(name, earlier, (scaled, said))
+            continue
+        found.parameters[name] = scaled
+        found.said[name] = said
 
 
 @cache
@@ -352,40 +377,95 @@ def _named_patterns() -> tuple[_ParamPattern, ...]:
     )
 
 
+@dataclass(frozen=True)
+class _Mention:
+    """One spelling of a setting's value in the text: where, what it comes to, as written,
+    and the rank of the pattern that read it (lower: more reliable)."""
+
+    start: int
+    end: int
+    value: Any
+    said: str
+    rank: int
+
+
+def _mention(spec: _ParamPattern, match: re.Match[str], rank: int) -> _Mention | None:
+    groups = match.groupdict()
+    if groups.get("word"):
+        word = groups["word"].lower()
+        value: Any = "poly" if word == "polynomial" else word
+    else:
+        raw = groups.get("v") or groups.get("d")
+        number = _number(raw) if raw else None
+        if number is None:
+            return None
+        if groups.get("w") is not None:
+            other = _number(groups["w"])
+            if other is None or abs(number + other - 100) > 1e-6:
+                return None
+            number /= 100
+        number = _in_bars(number, groups.get("unit"))
+        value = _scaled(spec.name, number, bool(groups.get("pct")), complement=spec.complement)
+    return _Mention(match.start(), match.end(), value, match[0].strip(), rank)
+
+
 def _natural_parameters(text: str, found: Values) -> None:
+    """Every spelling of each setting the text has; where one place is read by several
+    patterns, the most reliable reading counts. A value only reported ("the 80/20 split
+    reached 51%") or turned away from ("instead of 80/20") gives way to one asked for; two
+    different values both asked for are refused, naming both."""
     lowered = text.lower()
-    known = set(found.parameters)
-    for spec in (*_PARAM_PATTERNS, *_named_patterns()):
-        if spec.name in known or spec.name in found.parameters:
+    known = set(found.parameters) | found.contradicted
+    mentions: dict[str, list[_Mention]] = {}
+    for rank, spec in enumerate((*_PARAM_PATTERNS, *_named_patterns())):
+        if spec.name in known:
             continue
         hints = _PARAM_HINTS.get(spec.name) or (max(spec.name.lower().split("_"), key=len),)
         if not any(hint in lowered for hint in hints):
             continue
         for match in spec.pattern.finditer(text):
-            groups = match.groupdict()
-            if groups.get("word"):
-                word = groups["word"].lower()
-                found.parameters[spec.name] = "poly" if word == "polynomial" else word
-                found.said[spec.name] = match[0].strip()
-                break
-            raw = groups.get("v") or groups.get("d")
-            value = _number(raw) if raw else None
-            if value is None:
-                continue
-            if groups.get("w") is not None:
-                other = _number(groups["w"])
-                if other is None or abs(value + other - 100) > 1e-6:
-                    continue
-                value /= 100
-            value = _in_bars(value, groups.get("unit"))
-            found.parameters[spec.name] = _scaled(
-                spec.name, value, bool(groups.get("pct")), complement=spec.complement
-            )
-            found.said[spec.name] = match[0].strip()
-            break
+            if (mention := _mention(spec, match, rank)) is not None:
+                mentions.setdefault(spec.name, []).append(mention)
+    quiet = reporting_spans(text)
+    for name, said in mentions.items():
+        places = _distinct_places(said)
+        asked = [m for m in places if not _set_aside(text, m, quiet)] or places
+        chosen = min(asked, key=lambda m: (m.rank, m.start))
+        others = [m for m in asked if m.value != chosen.value]
+        if others:
+            first, second = sorted((chosen, others[0]), key=lambda m: m.start)
+            found.contradiction(name, (first.value, first.said), (second.value, second.said))
+            continue
+        found.parameters[name] = chosen.value
+        found.said[name] = chosen.said
     if "cost_bps" not in found.parameters and (free := _NO_COSTS.search(text)):
         found.parameters["cost_bps"] = 0.0
         found.said["cost_bps"] = free[0]
+
+
+def _distinct_places(mentions: list[_Mention]) -> list[_Mention]:
+    """One reading per place in the text: of readings that overlap, the most reliable."""
+    kept: list[_Mention] = []
+    for mention in sorted(mentions, key=lambda m: (m.rank, m.start)):
+        if all(mention.end <= k.start or mention.start >= k.end for k in kept):
+            kept.append(mention)
+    return kept
+
+
+_TURNED_AWAY = re.compile(
+    r"\b(?:instead\s+of|rather\s+than|than|from|not|no\s+longer|away\s+from|replac(?:e|ing)|"
+    r"drop(?:ping)?|was|were|had|used|previous(?:ly)?|last\s+time|before)\s+"
+    r"(?:(?:an?|the|our|my|that|this|its)\s+)?$",
+    re.I,
+)
+
+
+def _set_aside(text: str, mention: _Mention, quiet: list[tuple[int, int]]) -> bool:
+    """A value the text does not ask for: in a sentence that only reports a result, or right
+    after words that turn away from it."""
+    if any(start <= mention.start < end for start, end in quiet):
+        return True
+    return _TURNED_AWAY.search(sentence_prefix(text, mention.start, 40, clause=True)) is not None
 
 
 def read_values(text: str) -> Values:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mltrainer.agent.bridge import Bridge
 from mltrainer.agent.seed import MLAgentBridge
 from mltrainer.agent.session.transcript import read_events, recorded_output
 from mltrainer.engine.trial import ErrorResult, TrialConfig, TrialResult
@@ -152,6 +153,8 @@ def test_parse_result_shape():
         "features": [],
         "macro": [],
         "action": "train",
+        "trials": [],
+        "rank_by": None,
         "start": None,
         "end": None,
         "features_only": False,
@@ -573,3 +576,30 @@ def test_fuzz_any_text(text: str):
 @given(st.lists(st.sampled_from(VOCABULARY), max_size=40).map(" ".join))
 def test_fuzz_instruction_vocabulary(text: str):
     assert_parse_and_config_never_raise(text)
+
+
+def test_a_bridge_reads_the_symbols_it_is_given_in_lower_case():
+    bridge = Bridge(known_symbols=lambda: {"tsla"})
+
+    assert bridge.read("rf on tsla").symbol == "TSLA"
+
+
+def test_the_last_trials_symbol_reads_in_lower_case():
+    bridge = Bridge(known_symbols=frozenset)
+    bridge.observe_trial(TrialConfig(symbol="NFLX", model="random_forest"))
+
+    assert bridge.read("now lgbm on nflx").symbol == "NFLX"
+
+
+def test_a_bridge_asks_for_its_known_symbols_once():
+    asked: list[int] = []
+
+    def known() -> set[str]:
+        asked.append(1)
+        return {"SPX"}
+
+    bridge = Bridge(known_symbols=known)
+    bridge.read("rf on spx")
+    bridge.read("lgbm on spx")
+
+    assert asked == [1]

@@ -1165,6 +1165,30 @@ NEW_PHRASINGS = [
     ),
     # People typing fast.
     C("rf spx 80/20", "terse-lowercase", symbol="SPX", model="random_forest", train_ratio=0.8),
+    C("lgbm spx 70/30", "terse-lowercase-lgbm", symbol="SPX", model="lightgbm", train_ratio=0.7),
+    C(
+        "random forest on ixic and spx",
+        "lowercase-known-list",
+        symbol="IXIC",
+        model="random_forest",
+        other_symbols=["SPX"],
+        not_done=["symbols"],
+    ),
+    C("try a random forest on apple", "lowercase-company-is-not-a-ticker", model="random_forest"),
+    C(
+        "Random forest on SPX with an 80/20 split and a 70/30 split",
+        "contradictory-splits",
+        symbol="SPX",
+        model="random_forest",
+        not_done=["train_ratio"],
+    ),
+    C(
+        "The 80/20 split reached 51%. Try gradient boosting on SPX with a 70/30 split.",
+        "reported-split-gives-way",
+        symbol="SPX",
+        model="gradient_boosting",
+        train_ratio=0.7,
+    ),
     C(
         "RF on SPY w/ 90 day lookback & 10bps",
         "terse-abbreviations",

@@ -341,3 +341,97 @@ def test_parameter_hints_only_skip_patterns_that_cannot_match(text: str):
         reading_values._PARAM_HINTS = original
 
     assert everything.parameters == hinted.parameters
+
+
+# --- symbols in lower case, contradictory values ------------------------------------------------
+
+KNOWN = frozenset({"SPX", "IXIC", "MSFT", "SPY", "ALL", "IT", "ON"})
+
+
+@pytest.mark.parametrize(
+    ("text", "symbol"),
+    [("lgbm spx 70/30", "SPX"), ("go with extra trees on msft", "MSFT"), ("Rf on Ixic", "IXIC")],
+)
+def test_a_known_symbol_reads_in_lower_case(text: str, symbol: str):
+    assert read_reply(text, KNOWN).symbol == symbol
+
+
+def test_an_unknown_lower_case_word_is_never_a_symbol():
+    assert read_reply("lgbm tsla 70/30", KNOWN).symbol is None
+
+
+def test_a_known_symbol_that_is_also_a_common_word_is_not_read_in_lower_case():
+    assert read_reply("train it all on rf", KNOWN).symbol is None
+
+
+def test_lower_case_symbols_are_read_only_when_known():
+    assert read_reply("lgbm spx 70/30").symbol is None
+
+
+def test_two_values_for_one_setting_are_refused_naming_both():
+    reply = read_reply("Random forest on SPX, 80/20 split and 70/30 split")
+
+    assert "train_ratio" not in reply.parameters
+    assert [item.text() for item in reply.not_done] == [
+        "train_ratio ('80/20 split' and '70/30 split'): the text asks for two values, 0.8 and "
+        "0.7; say which one"
+    ]
+
+
+def test_two_values_for_one_key_are_refused_naming_both():
+    reply = read_reply("symbol: SPX\nlookback: 20\nlookback: 30")
+
+    assert [item.what for item in reply.not_done] == [
+        "lookback ('lookback: 20' and 'lookback: 30')"
+    ]
+
+
+def test_the_same_value_twice_is_no_contradiction():
+    reply = read_reply("rf on SPX, 80% train ratio, that is an 80/20 split")
+
+    assert (reply.parameters["train_ratio"], reply.not_done) == (0.8, ())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Switch from an 80/20 split to a 70/30 split on SPX",
+        "Instead of 80/20, use a 70/30 split on SPX",
+        "The 80/20 split reached 51%. Try a 70/30 split on SPX.",
+    ],
+)
+def test_a_value_turned_away_from_or_only_reported_gives_way(text: str):
+    reply = read_reply(text)
+
+    assert (reply.parameters["train_ratio"], reply.not_done) == (0.7, ())
+
+
+# --- finalize and compare, with trial numbers -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "trials", "rank_by"),
+    [
+        ("finalize the best trial", "finalize", (), None),
+        ("Finalize trial 3", "finalize", (3,), None),
+        ("finalize the best by Sharpe", "finalize", (), "sharpe"),
+        ("Score the best SPX trial once on the locked holdout", "finalize", (), None),
+        ("compare the trials", "compare", (), None),
+        ("compare trials 2 and 5", "compare", (2, 5), None),
+        ("compare #2, #4", "compare", (2, 4), None),
+    ],
+)
+def test_finalize_and_compare_read_with_the_trials_they_name(
+    text: str, action: str, trials: tuple[int, ...], rank_by: str | None
+):
+    reply = read_reply(text)
+
+    assert (reply.action, reply.trials, reply.rank_by) == (action, trials, rank_by)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["don't finalize yet", "Before we finalize, let's see more trials.", "not time to finalize"],
+)
+def test_a_finalize_put_off_asks_for_none(text: str):
+    assert read_reply(text).action != "finalize"

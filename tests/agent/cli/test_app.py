@@ -10,6 +10,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from mltrainer.agent.cli.app import app
+from mltrainer.agent.session.transcript import read_events
+from mltrainer.engine.ledger import Ledger
+from mltrainer.engine.settings import load_settings
 
 runner = CliRunner()
 
@@ -128,6 +131,54 @@ def test_train_without_a_symbol_fails():
 
     assert result.exit_code == 1
     assert "no ticker symbol found in the instruction" in one_paragraph(result.stderr)
+
+
+def test_train_is_a_session_of_its_own_that_replays_and_checks():
+    outcome = stdout_json(invoke("train", INSTRUCTION, "--json"))
+    transcript = Path(outcome["transcript"])
+
+    replayed = stdout_json(invoke("replay", str(transcript), "--check", "--json"))
+
+    assert read_events(transcript)[0]["kind"] == "train"
+    assert Ledger(load_settings().db_path).result(1)["session"] == transcript.stem  # type: ignore[index]
+    assert (replayed["checked"], replayed["differences"]) == (1, [])
+    assert replayed["reason"] == "trained"
+    assert Ledger(load_settings().db_path).count() == 1
+
+
+def test_a_train_session_cannot_be_resumed():
+    transcript = stdout_json(invoke("train", INSTRUCTION, "--json"))["transcript"]
+
+    result = invoke("resume", transcript)
+
+    assert result.exit_code == 1
+    assert "made outside an agent session" in one_paragraph(result.stderr)
+
+
+def test_an_instruction_refused_before_anything_runs_records_no_session():
+    invoke("train", "hello there")
+
+    assert list(load_settings().transcripts_dir.glob("*.jsonl")) == []
+
+
+def test_a_train_that_fails_prints_its_error_once_and_whole_and_never_says_ran():
+    result = invoke("train", "random forest on AAPL")
+
+    assert result.exit_code == 1
+    assert "Ran " not in result.stdout
+    assert "Configuration read: random_forest on AAPL" in result.stdout
+    assert result.stderr.count("error:") == 1
+    assert result.stderr.startswith("error: no real bars for 'AAPL'")
+    assert result.stderr.rstrip().endswith("(MLTRAINER_ALLOW_SYNTHETIC_FALLBACK=false))")
+
+
+def test_version_prints_the_installed_version():
+    from importlib.metadata import version
+
+    result = invoke("--version")
+
+    assert result.exit_code == 0
+    assert result.stdout == f"mltrainer {version('mltrainer')}\n"
 
 
 def test_train_without_a_symbol_json_still_prints_the_outcome():
@@ -368,16 +419,57 @@ def test_demo_finishes_with_four_trials_on_real_data(demo: tuple[Result, Path]):
     assert summary["transcript"] == str(transcript)
 
 
-def test_replay_check_of_the_demo_transcript_matches(demo: tuple[Result, Path]):
-    _, transcript = demo
-    recorded = stdout_json(demo[0])
+def test_replay_check_in_the_demos_own_data_home_matches_and_records_nothing(
+    demo: tuple[Result, Path], monkeypatch: pytest.MonkeyPatch
+):
+    """The demo's transcript, checked in the data home the demo just wrote to: every result
+    matches, and the ledger keeps its 4 trials and 1 holdout look."""
+    result, transcript = demo
+    recorded = stdout_json(result)
+    home = transcript.parent / "home"
+    monkeypatch.setenv("MLTRAINER_HOME", str(home))
+    ledger = Ledger(home / "mltrainer.db")
+    before = (ledger.count(), len(ledger.looks()))
 
     replayed = stdout_json(invoke("replay", str(transcript), "--check", "--json"))
 
-    assert replayed["reason"] == "finished"
     assert replayed["differences"] == []
     assert replayed["checked"] == recorded["tool_calls"]
     assert replayed["trials"] == recorded["trials"]
+    assert (ledger.count(), len(ledger.looks())) == before == (4, 1)
+
+
+ONE_TRIAL_SCRIPT = """\
+- tool_calls:
+    - name: train_model
+      arguments: {symbol: SPX, model: naive_bayes, days: 1500, save_model: false}
+- tool_calls:
+    - name: finish
+      arguments: {conclusion: "One try, nothing learned."}
+"""
+
+
+def test_replay_check_shows_a_difference_as_a_diff_of_the_payloads(tmp_path: Path):
+    script = tmp_path / "script.yaml"
+    script.write_text(ONE_TRIAL_SCRIPT, encoding="utf-8")
+    transcript = tmp_path / "one.jsonl"
+    ran = invoke(
+        "run", "--goal", "g", "--provider", "scripted", "--script", str(script),
+        "--transcript", str(transcript),
+    )  # fmt: skip
+    assert ran.exit_code == 0, ran.output
+    events = [json.loads(line) for line in transcript.read_text(encoding="utf-8").splitlines()]
+    trial = next(e for e in events if e["event"] == "tool_run" and e["name"] == "train_model")
+    recorded = trial["payload"]["selection_accuracy"]
+    trial["payload"]["selection_accuracy"] = 0.99
+    transcript.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+
+    result = invoke("replay", str(transcript), "--check")
+
+    assert result.exit_code == 1
+    assert f"train_model ({trial['call_id']}): differs in selection_accuracy" in result.stdout
+    assert '-  "selection_accuracy": 0.99,' in result.stdout
+    assert f'+  "selection_accuracy": {recorded},' in result.stdout
 
 
 # --- help ---------------------------------------------------------------------------------------
@@ -391,6 +483,7 @@ def test_replay_check_of_the_demo_transcript_matches(demo: tuple[Result, Path]):
         ["replay"],
         ["resume"],
         ["train"],
+        ["predict"],
         ["tools"],
         ["trials", "list"],
         ["trials", "show"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner, Result
 
 from mltrainer.agent.cli.app import app
@@ -91,6 +92,65 @@ def test_trials_show_leads_with_the_return_test_and_has_the_selection_statistics
     assert "best-of-1 noise bar t" in details
     assert "excess over B&H: PSR / DSR / PBO" in details
     assert "next_bar" in details
+
+
+def test_trials_show_json_has_every_holdout_look_of_the_trial_and_live_counts() -> None:
+    invoke("train", INSTRUCTION, "--json")
+    invoke("finalize", "1", "--json")
+    invoke("finalize", "1", "--again", "--json")
+
+    shown = stdout_json(invoke("trials", "show", "1", "--json"))
+
+    assert [(f["look"], f["untouched"]) for f in shown["holdout_results"]] == [
+        (1, True),
+        (2, False),
+    ]
+    assert all(f["trial"] == 1 and f["looked_at"] for f in shown["holdout_results"])
+    assert shown["dataset"]["holdout_looks"] == 2
+
+
+def test_trials_show_prints_the_trials_holdout_results() -> None:
+    invoke("train", INSTRUCTION, "--json")
+    invoke("finalize", "1", "--json")
+
+    shown = invoke("trials", "show", "1")
+
+    assert "Locked holdout (finalize): the numbers to report" in shown.stdout
+    assert "scored 1 time(s) so far, 1 of them for this trial" in shown.stdout
+
+
+def test_looks_are_numbered_among_the_looks_at_their_own_dataset() -> None:
+    """A look at IXIC's holdout first: SPX's first look is still look 1 of SPX."""
+    invoke("train", "Train logistic regression on IXIC", "--json")
+    invoke("train", INSTRUCTION, "--json")
+    invoke("finalize", "1", "--json")
+    invoke("finalize", "2", "--json")
+
+    shown = stdout_json(invoke("trials", "show", "2", "--json"))
+
+    assert [f["look"] for f in shown["holdout_results"]] == [1]
+
+
+def test_trials_list_has_the_finalized_score_of_each_trial(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    invoke("train", INSTRUCTION, "--json")
+    invoke("train", "Train naive bayes on SPX", "--json")
+    final = stdout_json(invoke("finalize", "1", "--json"))
+
+    listed = invoke("trials", "list").stdout.splitlines()
+    rows = stdout_json(invoke("trials", "list", "--json"))
+
+    header = listed[1].split("\t")
+    by_trial = {line.split("\t")[0]: line.split("\t") for line in listed[2:]}
+    holdout = header.index("holdout")
+    verdict = final["holdout"]["return_test"]
+    assert by_trial["1"][holdout] == (
+        f"{verdict['excess_sharpe']:.2f} p {verdict['p_value']:.3f}, look 1"
+    )
+    assert by_trial["2"][holdout] == "-"
+    assert [(r["trial"], r["holdout_look"]) for r in rows] == [(2, None), (1, 1)]
 
 
 def test_the_finalize_table_leads_with_the_return_test_and_what_it_could_detect() -> None:

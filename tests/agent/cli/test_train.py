@@ -39,7 +39,9 @@ def test_train_output_starts_with_the_configuration_that_ran():
         "params=default."
     )
     assert result.stdout.count("Ran naive_bayes on SPX") == 1
-    assert result.stdout.rstrip().endswith("continue, retrain, or switch?")
+    *_, question, transcript = result.stdout.rstrip().splitlines()
+    assert question.endswith("continue, retrain, or switch?")
+    assert transcript.startswith("Transcript: ") and transcript.endswith(".jsonl")
 
 
 def test_train_options_fill_in_what_the_text_leaves_out():

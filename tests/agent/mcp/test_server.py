@@ -18,6 +18,10 @@ import httpx2
 import pytest
 from mcp import Client, StdioServerParameters
 
+from mltrainer.agent.session.index import session_info
+from mltrainer.agent.session.runs import replay_session
+from mltrainer.agent.session.transcript import read_events
+from mltrainer.engine.settings import load_settings
 from mltrainer.tools import TOOLS
 
 pytestmark = pytest.mark.slow
@@ -156,3 +160,18 @@ def test_http_serves_prometheus_metrics(http_server: str):
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     assert "python_info" in response.text
+
+
+async def test_a_stdio_session_is_a_transcript_that_replays_and_checks(isolated_home: Path):
+    server = StdioServerParameters(
+        command=_mltrainer(), args=["mcp"], env=_environment(isolated_home)
+    )
+    async with Client(server) as client:
+        _check_trial(await client.call_tool("train_model", TRIAL))
+
+    [transcript] = (isolated_home / "transcripts").glob("mcp-*.jsonl")
+    events = read_events(transcript)
+    assert (events[0]["kind"], events[-1]["event"]) == ("mcp", "session_end")
+    assert session_info(transcript).kind == "MCP"  # type: ignore[union-attr]
+    report = await replay_session(transcript, settings=load_settings(), check=True)
+    assert (report.checked, report.differences) == (1, [])

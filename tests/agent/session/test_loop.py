@@ -445,6 +445,67 @@ async def test_a_free_text_request_to_compare_runs_compare_trials(tmp_path: Path
     assert runs[2]["payload"]["type"] == "comparison"
 
 
+async def test_a_free_text_request_naming_trials_compares_those(tmp_path: Path):
+    trial = ("train_model", FAST_TRIAL)
+    turns = [calls(trial), calls(trial), calls(trial), AssistantTurn("compare trials 1 and 3")]
+
+    summary = await run(turns, tmp_path)
+
+    runs = [e for e in events_of(summary) if e["event"] == "tool_run"]
+    assert runs[-1]["arguments"]["trials"] == [1, 3]
+    assert sorted(t["trial"] for t in runs[-1]["payload"]["trials"]) == [1, 3]
+
+
+async def test_a_comparison_read_from_text_leads_with_the_best_trials_verdict(tmp_path: Path):
+    trial = ("train_model", FAST_TRIAL)
+    turns = [calls(trial), calls(trial), AssistantTurn("compare the trials")]
+
+    summary = await run(turns, tmp_path)
+
+    feedback = [m.text for m in messages_of(summary) if isinstance(m, UserMessage)][-1]
+    assert feedback.startswith(
+        "(Read from your text: compare_trials {}.) Best of 2 by return test: trial "
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "arguments"),
+    [
+        ("finalize the best trial", {}),
+        ("Finalize trial 2", {"trial": 2}),
+        ("Score the best trial by Sharpe on the locked holdout", {"rank_by": "sharpe"}),
+    ],
+)
+async def test_a_free_text_request_to_finalize_runs_finalize(
+    tmp_path: Path, text: str, arguments: dict[str, Any]
+):
+    trial = ("train_model", FAST_TRIAL)
+    turns = [calls(trial), calls(trial), AssistantTurn(text)]
+
+    summary = await run(turns, tmp_path)
+
+    runs = [e for e in events_of(summary) if e["event"] == "tool_run"]
+    assert (runs[-1]["name"], runs[-1]["arguments"]["trial"]) == (
+        "finalize",
+        arguments.get("trial"),
+    )
+    assert runs[-1]["payload"]["type"] == "finalized"
+    assert len(summary.finalized) == 1
+
+
+async def test_a_finalize_put_off_runs_nothing_of_the_kind(tmp_path: Path):
+    turns = [
+        calls(("train_model", FAST_TRIAL)),
+        AssistantTurn("Before we finalize, try logistic regression on SPX with 1500 days."),
+    ]
+
+    summary = await run(turns, tmp_path)
+
+    runs = [e for e in events_of(summary) if e["event"] == "tool_run"]
+    assert [r["name"] for r in runs] == ["train_model", "train_model"]
+    assert summary.finalized == []
+
+
 async def test_a_cost_budget_with_an_unpriced_model_stops_instead_of_running_blind(tmp_path: Path):
     unpriced = AssistantTurn(
         "", calls(LIST_SOURCES).tool_calls, Usage(100, 20, None), "tool_use", "local-model"

@@ -369,7 +369,76 @@ async def test_replay_check_reexecutes_every_call_and_finds_no_difference(record
     assert report.summary.reason == "finished"
     assert report.checked == 7
     assert report.differences == []
-    assert Ledger(load_settings().db_path).count() == 6
+
+
+async def test_replay_check_records_nothing_in_the_data_home(recorded: Path):
+    models = sorted(load_settings().models_dir.iterdir())
+
+    await replay_session(recorded, settings=load_settings(), check=True)
+
+    assert Ledger(load_settings().db_path).count() == 3
+    assert sorted(load_settings().models_dir.iterdir()) == models
+
+
+async def test_replay_check_spends_no_holdout_look(tmp_path: Path):
+    path = tmp_path / "finalized.jsonl"
+    fast = {"symbol": "SPX", "days": 1500, "save_model": False}
+    await start_session(
+        ScriptedProvider(
+            [
+                turn("", ("c_train", "train_model", {**fast, "model": "logistic_regression"})),
+                turn("", ("c_final", "finalize", {})),
+                turn("", ("c_finish", "finish", {"conclusion": CONCLUSION})),
+            ]
+        ),
+        GOAL,
+        settings=load_settings(),
+        transcript_path=path,
+    )
+
+    report = await replay_session(path, settings=load_settings(), check=True)
+
+    assert report.differences == []
+    assert len(Ledger(load_settings().db_path).looks()) == 1
+
+
+async def test_replay_check_translates_trial_numbers_to_the_ones_it_made(tmp_path: Path):
+    """An earlier trial on another dataset takes number 1 in the data home, not in the scratch
+    copy (only the session's datasets are copied): the recorded `finalize` of trial 2 must reach
+    the re-executed logistic regression (number 1 there), not the naive Bayes."""
+    fast = {"days": 1500, "save_model": False}
+    await start_session(
+        ScriptedProvider(
+            [
+                turn("", ("c_other", "train_model", {**fast, "symbol": "IXIC", "model": "nb"})),
+                turn("", ("c_end", "finish", {"conclusion": CONCLUSION})),
+            ]
+        ),
+        GOAL,
+        settings=load_settings(),
+    )
+    path = tmp_path / "numbered.jsonl"
+    await start_session(
+        ScriptedProvider(
+            [
+                turn(
+                    "",
+                    ("c_logit", "train_model", {**fast, "symbol": "SPX", "model": "logit"}),
+                ),
+                turn("", ("c_bayes", "train_model", {**fast, "symbol": "SPX", "model": "nb"})),
+                turn("", ("c_final", "finalize", {"trial": 2})),
+                turn("", ("c_finish", "finish", {"conclusion": CONCLUSION, "best_trial": 2})),
+            ]
+        ),
+        GOAL,
+        settings=load_settings(),
+        transcript_path=path,
+    )
+
+    report = await replay_session(path, settings=load_settings(), check=True)
+
+    assert report.checked == 4
+    assert report.differences == []
 
 
 async def test_replay_check_reports_a_tampered_result(recorded: Path):
@@ -383,7 +452,11 @@ async def test_replay_check_reports_a_tampered_result(recorded: Path):
 
     report = await replay_session(recorded, settings=load_settings(), check=True)
 
-    assert report.differences == ["train_model (c_bayes): differs in selection_accuracy"]
+    assert [str(d) for d in report.differences] == [
+        "train_model (c_bayes): differs in selection_accuracy"
+    ]
+    [found] = report.differences
+    assert '-  "selection_accuracy": 0.99,' in found.diff
 
 
 async def test_replay_of_a_tampered_assistant_turn_ends_with_a_provider_error(recorded: Path):

@@ -178,3 +178,33 @@ def test_a_registered_provider_is_listed_and_can_be_chosen(app, rulebook: None):
     assert live.provider_name == "rulebook"
     assert live.summary is not None
     assert live.summary.conclusion == "rb-2 has nothing to add"
+
+
+def test_compare_the_trials_in_direct_mode_shows_a_table(app):
+    at = app().run()
+    at.chat_input(key="chat-input").set_value(INSTRUCTION).run()
+    rerun_until(at, has_card())
+    at.chat_input(key="chat-input").set_value("Switch to logistic regression.").run()
+    rerun_until(at, has_card(2))
+
+    at.chat_input(key="chat-input").set_value("compare the trials").run()
+    at = rerun_until(at, lambda at: len(at.dataframe) >= 1)
+
+    table = at.dataframe[0].value
+    assert sorted(table["trial"].tolist()) == [1, 2]
+    assert set(table["model"]) == {"naive_bayes", "logistic_regression"}
+    assert not any(m.value.lstrip("( ").startswith("{") for m in at.markdown)  # no JSON blob
+
+
+def test_finalize_the_best_trial_in_direct_mode_scores_the_holdout(app):
+    at = app().run()
+    at.chat_input(key="chat-input").set_value(INSTRUCTION).run()
+    rerun_until(at, has_card())
+
+    at.chat_input(key="chat-input").set_value("finalize the best trial").run()
+    at = rerun_until(at, lambda at: len(metric_values(at, "Holdout accuracy")) == 1)
+
+    [look] = Ledger(load_settings().db_path).looks()
+    assert look.trial == 1
+    shown = metric_values(at, "Holdout accuracy")
+    assert shown == [f"{look.result['holdout']['accuracy']:.1%}"]

@@ -4,12 +4,17 @@ opening one shows the conversation; a killed session resumes from there into the
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
+from typer.testing import CliRunner
+
+from mltrainer.agent.cli.app import app as cli
 from mltrainer.agent.messages import AssistantTurn, ToolCall, UserMessage
 from mltrainer.agent.providers import ScriptedProvider
 from mltrainer.agent.providers.direct import DirectProvider
 from mltrainer.agent.session.live import get_session
-from mltrainer.agent.session.runs import start_session
+from mltrainer.agent.session.runs import replay_session, start_session
 from mltrainer.engine.settings import load_settings
 from tests.agent.ui.apptest import metric_values, rerun_until
 
@@ -63,6 +68,40 @@ def test_every_session_is_listed_with_goal_status_trials_and_conclusion(app):
     assert table.loc[done, "conclusion"] == "Nothing beats the baseline."
     assert table.loc[killed, "status"] == "not ended (killed, or running in another process)"
     assert table.loc[killed, "provider"] == "direct (person)"
+
+
+def test_train_and_replays_are_listed_with_what_made_them(app):
+    trained = CliRunner().invoke(cli, ["train", TRAIN, "--json"])
+    assert trained.exit_code == 0, trained.output
+    train = Path(json.loads(trained.stdout)["transcript"])
+    done = finished_session()
+    replayed = asyncio.run(
+        replay_session(load_settings().transcripts_dir / f"{done}.jsonl", settings=load_settings())
+    )
+    assert replayed.summary.transcript is not None
+
+    at = app().run().switch_page("sessions.py").run()
+
+    table = at.dataframe(key="sessions-table").value.set_index("session")
+    assert table.loc[train.stem, "kind"] == "train"
+    assert table.loc[train.stem, "trials"] == 1
+    assert table.loc[done, "kind"] == "agent"
+    assert table.loc[replayed.summary.transcript.stem.removeprefix("replay-"), "kind"] == (
+        f"replay of {done}"
+    )
+
+
+def test_opening_a_replay_says_what_it_replays(app):
+    done = finished_session()
+    replayed = asyncio.run(
+        replay_session(load_settings().transcripts_dir / f"{done}.jsonl", settings=load_settings())
+    )
+    assert replayed.summary.transcript is not None
+    at = app().run().switch_page("sessions.py").run()
+
+    at.selectbox[0].set_value(replayed.summary.transcript.stem.removeprefix("replay-")).run()
+
+    assert any(i.value.startswith(f"A replay of {done}") for i in at.info)
 
 
 def test_opening_a_session_shows_its_conversation(app):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from mltrainer.engine.data.registry import resolve_bars
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
 from mltrainer.engine.trial import TrialConfig
@@ -77,3 +78,65 @@ def test_an_empty_ledger_says_how_to_get_trials(app):
     at = open_trials(app)
 
     assert "No trials recorded yet" in at.info[0].value
+
+
+def open_trial(app, trial: int):
+    at = open_trials(app)
+    at.selectbox[0].set_value(trial).run()
+    return at
+
+
+def test_finalize_asks_first_and_names_the_one_look_rule(app, ledger_of_three):
+    at = open_trial(app, 2)
+
+    at.button(key="finalize-2").click().run()
+
+    [warning] = at.warning
+    assert "counted in the ledger for good" in warning.value
+    assert "this is its one untouched look" in warning.value
+    assert ledger_of_three.ledger.looks(dataset="sample:IXIC:bars") == []
+
+
+def test_finalize_confirmed_scores_the_holdout_and_shows_it(app, ledger_of_three):
+    at = open_trial(app, 2)
+    at.button(key="finalize-2").click().run()
+
+    at.button(key="finalize-2-yes").click().run()
+
+    [look] = ledger_of_three.ledger.looks(dataset="sample:IXIC:bars")
+    assert look.trial == 2
+    assert metric_values(at, "Holdout accuracy") == [f"{look.result['holdout']['accuracy']:.1%}"]
+
+
+def test_finalize_cancelled_looks_at_nothing(app, ledger_of_three):
+    at = open_trial(app, 2)
+    at.button(key="finalize-2").click().run()
+
+    at.button(key="finalize-2-no").click().run()
+
+    assert ledger_of_three.ledger.looks(dataset="sample:IXIC:bars") == []
+    assert not at.warning
+
+
+def test_a_second_look_says_it_is_not_untouched(app, ledger_of_three):
+    at = open_trial(app, 3)  # SPX's holdout was scored for trial 1
+
+    at.button(key="finalize-3").click().run()
+
+    assert "scored 1 time(s) already, so this look would not be untouched" in at.warning[0].value
+
+
+def test_a_finalize_the_service_refuses_is_shown_with_its_reason(app):
+    """Bars a caller passed in are not stored, so their holdout cannot be scored later."""
+    bars = resolve_bars("SPX", "sample", load_settings()).frame
+    service = ResearchService(load_settings(), data={"MINE": bars})
+    service.train(TrialConfig.model_validate({**FAST, "symbol": "MINE"}))
+    at = open_trial(app, 1)
+    at.button(key="finalize-1").click().run()
+
+    at.button(key="finalize-1-yes").click().run()
+
+    assert at.error[0].value.startswith(
+        "Not finalized: trial 1 ran on bars passed in by the caller"
+    )
+    assert service.ledger.looks() == []
