@@ -235,12 +235,9 @@ class DaskExecutor:
             return self._client
 
     def _connect(self) -> Any:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError as error:
-            raise ExecutorError(
-                "the dask executor needs dask and distributed: pip install 'mltrainer[dask]'"
-            ) from error
+        require_executor("dask")
+        from distributed import Client, LocalCluster
+
         if self.scheduler is None:
             self._cluster = LocalCluster(
                 n_workers=self.workers,
@@ -259,10 +256,11 @@ class DaskExecutor:
             ) from error
 
     def run(self, job: TrialJob) -> TrialOutcome:
+        client = self.client()
         from distributed import KilledWorker
         from distributed import TimeoutError as DaskTimeout
 
-        future = self.client().submit(run_job_on_worker, job, pure=False)
+        future = client.submit(run_job_on_worker, job, pure=False)
         try:
             outcome: TrialOutcome = future.result(timeout=_wait_seconds(job.deadline))
         except DaskTimeout:
@@ -293,6 +291,20 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
+def require_executor(kind: ExecutorKind) -> None:
+    """`ExecutorError` with the install hint when `kind` needs a package that is missing (Dask's
+    `distributed`), so a command fails before its session starts rather than at its first trial."""
+    if kind != "dask":
+        return
+    try:
+        import distributed  # noqa: F401
+    except ImportError as error:
+        raise ExecutorError(
+            "the dask executor needs dask and distributed, which are not installed: "
+            "pip install 'mltrainer[dask]' (or choose --executor local or process)"
+        ) from error
+
+
 def make_executor(
     kind: ExecutorKind, *, workers: int | None = None, scheduler: str | None = None
 ) -> TrialExecutor:
@@ -309,6 +321,7 @@ def make_executor(
         case "process":
             return ProcessExecutor(count)
         case "dask":
+            require_executor("dask")
             return DaskExecutor(count, scheduler)
     raise ConfigError(f"unknown executor '{kind}'; executors are {', '.join(EXECUTOR_KINDS)}")
 

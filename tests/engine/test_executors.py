@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -108,6 +109,15 @@ def test_the_settings_name_one_shared_executor_per_process(
 def test_a_scheduler_without_the_dask_executor_is_refused() -> None:
     with pytest.raises(ConfigError, match="only used with the dask executor, not 'process'"):
         make_executor("process", scheduler="tcp://127.0.0.1:8786")
+
+
+def test_a_dask_executor_without_distributed_installed_is_refused_with_the_hint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)
+
+    with pytest.raises(ExecutorError, match=r"pip install 'mltrainer\[dask\]'"):
+        make_executor("dask")
 
 
 def test_an_unknown_executor_setting_names_the_choices(monkeypatch: pytest.MonkeyPatch) -> None:
