@@ -61,7 +61,8 @@ TRIAL_DURATION = Histogram(
 # --- the LLM provider -----------------------------------------------------------------------------
 PROVIDER_REQUESTS = Counter(
     "mltrainer_provider_requests",
-    "Model calls by outcome: ok, an HTTP status, malformed, deadline, interrupted, error.",
+    "Model calls by outcome: ok, an HTTP status, malformed, too_large, deadline, interrupted, "
+    "error.",
     ["provider", "status"],
 )
 PROVIDER_LATENCY = Histogram(
@@ -120,10 +121,17 @@ def record_turn(provider: str, usage: Usage) -> None:
 
 def provider_status(error: BaseException) -> str:
     """The `status` label of a failed model call."""
-    from mltrainer.agent.providers.base import MalformedReplyError, ProviderError, ScriptFinished
+    from mltrainer.agent.providers.base import (
+        MalformedReplyError,
+        ProviderError,
+        ReplyTooLargeError,
+        ScriptFinished,
+    )
 
     if isinstance(error, ScriptFinished):
         return "script_finished"
+    if isinstance(error, ReplyTooLargeError):
+        return "too_large"
     if isinstance(error, MalformedReplyError):
         return "malformed"
     if isinstance(error, ProviderError):
