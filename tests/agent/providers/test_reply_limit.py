@@ -9,10 +9,14 @@ import json
 import re
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from mltrainer.agent.cli.app import app
 from mltrainer.agent.messages import UserMessage
 from mltrainer.agent.providers.anthropic import AnthropicProvider
 from mltrainer.agent.providers.base import MalformedReplyError
@@ -22,11 +26,22 @@ from tests.agent.providers.fake_llm_server import (
     FakeLLMServer,
     anthropic_message,
     chat_completion,
+    openai_tool_call,
     text_block,
+    tool_use_block,
 )
 
 SYSTEM = "You are a careful quantitative researcher."
 GIB = 1024**3
+FINISH = {
+    "openai": chat_completion(
+        tool_calls=[openai_tool_call("f", "finish", json.dumps({"conclusion": "no edge"}))],
+        finish_reason="tool_calls",
+    ),
+    "anthropic": anthropic_message(
+        content=[tool_use_block("f", "finish", {"conclusion": "no edge"})], stop_reason="tool_use"
+    ),
+}
 
 
 def megabytes_of_memory() -> tuple[int, int]:
@@ -202,3 +217,68 @@ async def test_a_gzip_bomb_is_refused_within_two_seconds_with_memory_flat(
 
 def test_the_default_limit_is_four_mebibytes() -> None:
     assert DEFAULT_MAX_REPLY_BYTES == 4 * 1024 * 1024
+
+
+# --- the largest reply accepted, through a whole session --------------------------------------
+
+
+def _largest(make: Callable[[int], dict[str, Any]], most: int) -> bytes:
+    """The body `make(n)` with the largest n (up to `most`) that fits in the default limit."""
+    low, high = 1, most
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(json.dumps(make(middle)).encode()) <= DEFAULT_MAX_REPLY_BYTES:
+            low = middle
+        else:
+            high = middle - 1
+    return json.dumps(make(low)).encode()
+
+
+LARGEST: dict[str, tuple[str, Callable[[int], dict[str, Any]], int]] = {
+    "openai: one long text": (
+        "openai",
+        lambda n: chat_completion(content="x" * n),
+        DEFAULT_MAX_REPLY_BYTES,
+    ),
+    "openai: tool calls": (
+        "openai",
+        lambda n: chat_completion(
+            tool_calls=[openai_tool_call(f"c{i}", "x", "") for i in range(n)],
+            finish_reason="tool_calls",
+        ),
+        100_000,
+    ),
+    "anthropic: tool_use blocks": (
+        "anthropic",
+        lambda n: anthropic_message(
+            content=[tool_use_block(f"t{i}", "x", {}) for i in range(n)], stop_reason="tool_use"
+        ),
+        100_000,
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", list(LARGEST))
+def test_the_largest_accepted_reply_costs_under_300_mb_through_a_session(
+    fake_llm: FakeLLMServer, tmp_path: Path, shape: str
+) -> None:
+    """A reply just under the limit, of the shapes that cost most per byte (tens of thousands
+    of tool calls, each answered and recorded), read, recorded, printed and answered by a
+    whole `mltrainer run`; the peak resident memory above the start is what it cost
+    (measured at 30 MB for the text, 120 MB for the calls and 165 MB for the blocks)."""
+    provider, make, most = LARGEST[shape]
+    body = _largest(make, most)
+    fake_llm.reply(raw=body)
+    fake_llm.always(FINISH[provider])
+    base_url = f"{fake_llm.url}/v1" if provider == "openai" else fake_llm.url
+    command = ["run", "--goal", "g", "--provider", provider, "--model", "m"]
+    command += ["--base-url", base_url, "--transcript", str(tmp_path / "s.jsonl")]
+    before = reset_peak_memory()
+
+    result = CliRunner().invoke(app, command)
+
+    grown = megabytes_of_memory()[1] - before
+    assert len(body) > DEFAULT_MAX_REPLY_BYTES - 200
+    assert "Session ended:" in result.stdout, result.output
+    assert grown < 300, f"{shape}: {grown} MB above the baseline"
