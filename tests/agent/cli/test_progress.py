@@ -55,7 +55,8 @@ def test_run_prints_the_llms_text_and_every_tool_error_as_they_happen(tmp_path: 
 
 def test_a_turn_of_many_failing_calls_prints_the_first_ten_and_counts_the_rest(tmp_path: Path):
     calls = "\n".join(f"    - name: no_such_tool_{i}\n      arguments: {{}}" for i in range(25))
-    script = f"- tool_calls:\n{calls}\n- tool_calls:\n    - name: finish\n      arguments: {{conclusion: done}}\n"
+    finish = "- tool_calls:\n    - name: finish\n      arguments: {conclusion: done}\n"
+    script = f"- tool_calls:\n{calls}\n{finish}"
 
     result = run_script(tmp_path, script, "--max-tool-calls", "100")
 
