@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     max_reply_bytes: int = Field(
         default=4 * 1024 * 1024, ge=1024, le=1024**3, validation_alias="MLTRAINER_MAX_REPLY_BYTES"
     )
+    # How many symbols get a label of their own in the Prometheus metrics (the ones with most
+    # trials); the rest count as `other`, so /metrics stays bounded.
+    metrics_symbols: int = Field(
+        default=20, ge=0, le=10_000, validation_alias="MLTRAINER_METRICS_SYMBOLS"
+    )
     # Where trials compute (engine/executors.py); the ledger and transcripts stay here.
     executor: Literal["local", "process", "dask"] = Field(
         default="local", validation_alias="MLTRAINER_EXECUTOR"
