@@ -58,7 +58,7 @@ VOLATILE_KEYS = frozenset(
 )
 # A tool still running at the session deadline gets this long to stop on its own (the engine
 # checks the deadline between folds) before it is abandoned and reported.
-DEADLINE_GRACE_SECONDS = 5.0
+DEADLINE_GRACE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
