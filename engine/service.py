@@ -480,6 +480,16 @@ class ResearchService:
             notes=development.notes,
         )
 
+    def trial_session(self, key: str | int) -> str | None:
+        """The session that recorded a trial (by number or model id), None when it was recorded
+        outside any session; `ConfigError` when there is no such trial. A surface that keeps
+        each caller to its own session's trials asks this."""
+        stored = self.ledger.result(key)
+        if stored is None:
+            raise ConfigError(f"no recorded trial {key!r}")
+        session = stored.get("session")
+        return str(session) if session is not None else None
+
     def trial_record(self, key: str | int) -> TrialRecord | None:
         """A recorded trial by number or model id with its selection statistics as of now
         (every try on its dataset counts, whichever session made it); None when there is none."""
