@@ -6,8 +6,9 @@ Each model family has a work formula per fit (trees x depth, rounds x leaves, ep
 units, gradient steps per batch, ...) and seconds per unit of work measured by
 `benchmarks/trial_cost.py` on the largest offline sample (MSFT daily, about 8,000 rows, 13
 features) on the 2-core machine this was built on, with the rest of the machine busy: the
-numbers err on the slow side. A trial fits once per walk-forward fold plus the final fit. Rows scale the estimate linearly (square
-for the kernel and neighbour models); without `days` the estimate assumes the reference size.
+numbers err on the slow side. A trial fits once per walk-forward fold plus the final fit.
+Rows scale the estimate linearly (square for the kernel and neighbour models); without `days`
+the estimate assumes the reference size.
 """
 
 from __future__ import annotations

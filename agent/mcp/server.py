@@ -6,8 +6,8 @@ validation, the handler over a `ResearchService`, the short text for a model), a
 carries that text plus the same JSON payload as structured content. The engine's progress
 (fold i of k) becomes the protocol's progress notifications.
 
-Each caller has a research session of its own in the ledger (its trials, its one holdout look
-per dataset): the one client of a stdio server, or each caller a token names over HTTP
+Each caller has a research session of its own in the ledger (its trials, its looks at locked
+holdouts): the one client of a stdio server, or each caller a token names over HTTP
 (`auth.py`). A call that names a recorded trial of any other session (this server's other
 callers, a CLI or UI session in the same data home) is refused, unless the server was started
 to share trials. Every call has a deadline, the server's or a shorter one the caller asks for
@@ -66,8 +66,8 @@ INSTRUCTIONS = (
 DEADLINE_META = "mltrainer/timeout_seconds"
 DEFAULT_CALL_SECONDS = 900.0
 # The argument fields through which a tool names recorded trials (evaluate_trial, compare_trials,
-# finalize, and any plugin tool that uses the same names).
-TRIAL_FIELDS = ("trial", "trials", "model_id")
+# finalize, finish, and any plugin tool that uses the same names).
+TRIAL_FIELDS = ("trial", "trials", "model_id", "best_trial")
 
 
 @dataclass
