@@ -146,6 +146,18 @@ def kernel_machine(seconds_per_unit: float, *, capped_at: float) -> TrialCost:
     )
 
 
+def neighbours(seconds_per_unit: float) -> TrialCost:
+    """k nearest neighbours: predicting dominates, and grows with the square of the rows and
+    with the neighbours each prediction gathers."""
+    return TrialCost(
+        "1 + n_neighbors / 100",
+        lambda p: 1 + p["n_neighbors"] / 100,
+        seconds_per_unit,
+        ("n_neighbors",),
+        rows_power=2,
+    )
+
+
 def iterations(seconds_per_unit: float, knob: str) -> TrialCost:
     return TrialCost(knob, lambda p: p[knob], seconds_per_unit, (knob,))
 
