@@ -14,6 +14,7 @@ from mltrainer.agent.providers.registry import speaks_for_a_person
 from mltrainer.agent.session.index import SessionInfo, list_sessions
 from mltrainer.agent.session.live import events_from_transcript, resume_live
 from mltrainer.agent.session.transcript import read_events
+from mltrainer.agent.ui.markdown import without_images
 from mltrainer.agent.ui.widgets import render_events, settings
 from mltrainer.engine.errors import MLTrainerError
 
@@ -42,7 +43,7 @@ def opened(info: SessionInfo) -> None:
             f"offline ({info.replay_of}).",
             icon=":material/replay:",
         )
-    st.markdown(f"**Goal:** {info.goal}")
+    st.markdown(f"**Goal:** {without_images(info.goal)}")
     st.caption(f"{info.kind} · {info.status} · {info.trials} trials · transcript {info.path}")
     left, right = st.columns(2)
     if info.resumable and left.button(
