@@ -218,34 +218,9 @@ step_shared() {
         }
     done
     cat "$work"/writer-*.out
-    python3 - "$home/mltrainer.db" "$before" << 'PYTHON' || die "the shared ledger lost, doubled or broke trials (above)"
-import sqlite3
-import sys
-
-connection = sqlite3.connect(sys.argv[1])
-before = int(sys.argv[2])
-counts = dict(connection.execute(
-    "SELECT session, count(*) FROM trials WHERE session LIKE 'writer-%' GROUP BY session"))
-spans = dict(connection.execute(
-    "SELECT session, min(trial) || '..' || max(trial) FROM trials "
-    "WHERE session LIKE 'writer-%' GROUP BY session"))
-numbers = [row[0] for row in connection.execute("SELECT trial FROM trials ORDER BY trial")]
-integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
-problems = []
-if counts != {"writer-chat": 300, "writer-mcp": 300}:
-    problems.append(f"trials per writer {counts}, expected 300 each")
-if numbers != list(range(1, before + 601)):
-    problems.append(f"{len(numbers)} trials numbered {numbers[0]}..{numbers[-1]}, expected 1..{before + 600}")
-if integrity != "ok":
-    problems.append(f"integrity check: {integrity}")
-chat_first, chat_last = map(int, spans["writer-chat"].split(".."))
-mcp_first, mcp_last = map(int, spans["writer-mcp"].split(".."))
-if not (chat_first < mcp_last and mcp_first < chat_last):
-    problems.append(f"the writers did not overlap ({spans}): start them closer together")
-for problem in problems:
-    print(f"shared ledger: {problem}", file=sys.stderr)
-sys.exit(1 if problems else 0)
-PYTHON
+    python3 "$REPO_ROOT/deploy/container/ledger_writers.py" "$home" --check chat,mcp \
+        --trials 300 --before "$before" \
+        || die "the shared ledger lost, doubled or broke trials (above)"
     log "shared: two containers wrote 300 trials each at once to one volume's ledger; $((before + 600)) trials, none lost or doubled, integrity ok [$(elapsed)]"
 }
 
