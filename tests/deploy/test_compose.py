@@ -123,6 +123,19 @@ def test_the_chat_gets_its_token_from_the_shell_and_mcp_its_own(compose: dict[st
     assert not any("MLTRAINER_UI" in variable for variable in environment["mcp"])
 
 
+def test_the_mcp_server_answers_the_host_name_prometheus_scrapes(compose: dict[str, Any]) -> None:
+    config = _load(DEPLOY / "prometheus.yml")
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "mltrainer"]
+    scraped = {t.split(":")[0] for group in job["static_configs"] for t in group["targets"]}
+    allowed = next(
+        e.split("=", 1)[1]
+        for e in compose["services"]["mcp"]["environment"]
+        if e.startswith("MLTRAINER_MCP_ALLOWED_HOSTS=")
+    )
+    assert "mcp" in scraped
+    assert allowed.split(",") == ["mcp"]
+
+
 def test_both_app_services_share_one_data_volume_at_the_images_home(
     compose: dict[str, Any], dockerfile: dict[str, Any]
 ) -> None:
