@@ -22,9 +22,10 @@
 #                 (chat_check.py) meets the token form first, is refused a wrong token, enters the
 #                 right one, trains a trial on SPX and reads its accuracy as the ledger on the
 #                 volume has it; the key is never in the page
-#   8. server     the image's default command (the MCP HTTP server) in the background: the health
-#                 check's own command passes inside it, and `/metrics` scraped from the host
-#                 lists the seed's metrics
+#   8. server     the image's default command (the MCP HTTP server) in the background, its token
+#                 in a mounted file: `/metrics` scraped from the host lists the seed's metrics;
+#                 /mcp (mcp_check.py, from the host) refuses no token and a wrong one and answers
+#                 the token; the health check's own command passes inside; the log hides the token
 #   9. no keys    `podman history` and every saved layer: no canary or host key value, no
 #                 .env, no build secret, no copy of the CA bundle, no key-like ENV
 #
@@ -257,22 +258,32 @@ step_chat() {
     log "chat: refused without a token; with one, /_stcore/health ok, HEALTHCHECK passes, Chromium entered the token and trained a trial on SPX; screenshot $(state_dir)/chat.png [$(elapsed)]"
 }
 
-# The default command, as `docker run IMAGE` starts it: with the host network it listens on the
-# host's port 8000, so that port must be free.
+# The default command, as `docker run IMAGE` starts it, with its bearer token in a file mounted
+# read-only (MLTRAINER_MCP_TOKEN_FILE, docs/security.md): with the host network it listens on
+# the host's port 8000, so that port must be free.
 step_server() {
-    local name="mltrainer-image-test-server-$$" out="$work/metrics.txt"
+    local name="mltrainer-image-test-server-$$" out="$work/metrics.txt" token="$work/mcp-token"
     port_is_free 8000 || die "port 8000 is taken on this machine; the image's server needs it (host network)"
+    python3 -c 'import secrets; print(secrets.token_urlsafe(32))' > "$token"
+    chmod 0644 "$token"
     containers+=("$name")
     pm run -d --name "$name" --pull=never --network host "${ULIMITS[@]}" --no-healthcheck \
-        -v "$volume:/data" "$IMAGE" > /dev/null
+        -e MLTRAINER_MCP_TOKEN_FILE=/run/mltrainer/mcp-token \
+        -v "$token:/run/mltrainer/mcp-token:ro" -v "$volume:/data" "$IMAGE" > /dev/null
     wait_for_url "$name" http://127.0.0.1:8000/metrics "$out" 60
     for metric in ml_model_training_total ml_model_accuracy parsing_duration_seconds; do
         grep -q "^# TYPE $metric" "$out" || die "/metrics does not list $metric"
     done
+    python3 "$REPO_ROOT/deploy/container/mcp_check.py" http://127.0.0.1:8000 --token-file "$token" \
+        || die "the image's MCP server does not require its bearer token (above)"
     healthcheck_passes "$name" || die "the image's HEALTHCHECK command fails against its own server"
+    pm logs "$name" > "$work/server.log" 2>&1
+    if grep -qF "$(cat "$token")" "$work/server.log"; then
+        die "the MCP server's output shows its token"
+    fi
     pm stop --time 10 "$name" > /dev/null
     pm rm --force "$name" > /dev/null
-    log "server: default command answers /metrics on :8000 with the seed's metrics; HEALTHCHECK passes [$(elapsed)]"
+    log "server: default command answers /metrics on :8000 with the seed's metrics; /mcp refuses no token and a wrong one, answers its token; HEALTHCHECK passes [$(elapsed)]"
 }
 
 # Keys in the repository's .env are searched for too, exported as HOST_DOTENV_<NAME>.
