@@ -50,7 +50,9 @@ CREATE TABLE IF NOT EXISTS trials (
     window_end TEXT,
     model_path TEXT,
     model_sha256 TEXT,
-    active_sharpe REAL
+    active_sharpe REAL,
+    return_t REAL,
+    return_p_value REAL
 );
 CREATE TABLE IF NOT EXISTS datasets (
     dataset TEXT PRIMARY KEY,
@@ -90,7 +92,11 @@ _ADDED_COLUMNS = (
     "model_path",
     "model_sha256",
     "active_sharpe",
+    "return_t",
+    "return_p_value",
 )
+
+_REAL_COLUMNS = frozenset({"return_t", "return_p_value"})
 
 
 def _migrate(connection: sqlite3.Connection) -> None:
@@ -101,7 +107,8 @@ def _migrate(connection: sqlite3.Connection) -> None:
         connection.execute("ALTER TABLE trials RENAME COLUMN test_accuracy TO selection_accuracy")
     for column in _ADDED_COLUMNS:
         if column not in columns:
-            connection.execute(f"ALTER TABLE trials ADD COLUMN {column} TEXT")
+            kind = "REAL" if column in _REAL_COLUMNS else "TEXT"
+            connection.execute(f"ALTER TABLE trials ADD COLUMN {column} {kind}")
     connection.execute(
         "UPDATE trials SET dataset = source || ':' || symbol || ':bars' WHERE dataset IS NULL"
     )
@@ -124,6 +131,14 @@ class TrialPredictions(BaseModel):
             return None
         return [s - b for s, b in zip(self.strategy_return, self.buy_hold_return, strict=True)]
 
+    def every(self, step: int) -> TrialPredictions:
+        """Every `step`-th recorded day, starting with the first: the days whose `step`-bar
+        labels do not overlap."""
+        if step <= 1:
+            return self
+        picked = {name: value[::step] if isinstance(value, list) else value for name, value in self}
+        return TrialPredictions.model_validate(picked)
+
 
 class LedgerRow(BaseModel):
     trial: int
@@ -140,6 +155,10 @@ class LedgerRow(BaseModel):
     buy_hold_sharpe: float
     session: str | None
     dataset: str | None = None
+    return_baseline: str | None = Field(default=None, description="the best baseline strategy")
+    excess_sharpe: float | None = None
+    return_t: float | None = None
+    return_p_value: float | None = None
 
 
 class DatasetRow(BaseModel):
@@ -159,8 +178,14 @@ class TryRow(BaseModel):
     """One try on a dataset, as the selection statistics need it."""
 
     trial: int
+    model_id: str = Field(description="a hash of its configuration and data")
     target: str = Field(description="the research target it predicted")
+    horizon: int = Field(default=1, description="bars ahead it predicted")
     p_value: float
+    return_t: float | None = Field(
+        default=None, description="the return test's t (None: recorded before there was one)"
+    )
+    return_p_value: float | None = None
     sharpe: float
     active_sharpe: float | None
     window_start: str | None
@@ -246,6 +271,8 @@ class Ledger:
             result.model_path,
             result.model_sha256,
             result.backtest.active_sharpe,
+            None if result.return_test is None else result.return_test.t_stat,
+            None if result.return_test is None else result.return_test.p_value,
         )
         with connected(self.path) as connection, transaction(connection):
             if session is not None and call_id is not None:
@@ -260,7 +287,8 @@ class Ledger:
                 "data_fingerprint, seed, code_version, selection_accuracy, best_baseline, "
                 "p_value, sharpe, buy_hold_sharpe, config, result, predictions, session, "
                 "call_id, dataset, window_start, window_end, model_path, model_sha256, "
-                f"active_sharpe) VALUES ({', '.join('?' * len(row))})",
+                "active_sharpe, return_t, return_p_value) "
+                f"VALUES ({', '.join('?' * len(row))})",
                 row,
             )
             trial = cursor.lastrowid
@@ -292,7 +320,10 @@ class Ledger:
         query = (
             "SELECT trial, model_id, created_at, symbol, model, source, synthetic, "
             "selection_accuracy, best_baseline, p_value, sharpe, buy_hold_sharpe, session, "
-            f"dataset FROM trials {where} ORDER BY trial DESC"
+            "dataset, return_t, return_p_value, "
+            "json_extract(result, '$.return_test.baseline') AS return_baseline, "
+            "json_extract(result, '$.return_test.excess_sharpe') AS excess_sharpe "
+            f"FROM trials {where} ORDER BY trial DESC"
         )
         if limit is not None:
             query += " LIMIT ?"
@@ -340,8 +371,10 @@ class Ledger:
             return [
                 TryRow(**dict(r))
                 for r in connection.execute(
-                    "SELECT trial, p_value, sharpe, active_sharpe, window_start, window_end, "
-                    "session, COALESCE(json_extract(config, '$.target'), ?) AS target "
+                    "SELECT trial, model_id, p_value, sharpe, active_sharpe, window_start, "
+                    "window_end, session, return_t, return_p_value, "
+                    "COALESCE(json_extract(config, '$.target'), ?) AS target, "
+                    "COALESCE(json_extract(config, '$.horizon'), 1) AS horizon "
                     "FROM trials WHERE dataset = ? ORDER BY trial",
                     (DEFAULT_TARGET, dataset),
                 )

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from mltrainer.engine.errors import ConfigError
 from mltrainer.engine.ledger import Ledger, LedgerRow, TrialPredictions
 from mltrainer.engine.metrics import strategy_returns
-from mltrainer.engine.selection import adjusted_p_values
+from mltrainer.engine.selection import adjusted_p_values, adjusted_return_p_values
 from mltrainer.engine.targets import get_target, recorded_target
 
 STRATEGY_LABELS = {
@@ -84,6 +84,9 @@ class TrialRow(LedgerRow):
         description="Holm over every try on the trial's dataset, whichever session made it"
     )
     tries: int | None = Field(description="tries on the trial's dataset so far")
+    return_p_value_adjusted: float | None = Field(
+        default=None, description="the return test's p-value, Holm over the same tries"
+    )
 
 
 class LedgerEntry(BaseModel):
@@ -109,6 +112,13 @@ class LedgerEntry(BaseModel):
     holdout_accuracy: float | None = None
     holdout_p_value: float | None = None
     holdout_looks: int = 0
+    excess_sharpe: float | None = Field(
+        default=None, description="the return test's excess Sharpe over the best baseline"
+    )
+    return_p_value: float | None = None
+    return_p_value_adjusted: float | None = None
+    holdout_excess_sharpe: float | None = None
+    holdout_return_p_value: float | None = None
 
 
 def _recorded(ledger: Ledger, trial: int) -> tuple[dict[str, Any], TrialPredictions]:
@@ -167,7 +177,7 @@ def session_accuracy(
 ) -> SessionAccuracy:
     """Each trial's selection accuracy, its best baseline, and the best-of-N noise band with N
     the tries on its dataset so far: how high the best of that many coin flips reaches on the
-    same number of days."""
+    same number of non-overlapping days."""
     points = []
     tries_by_dataset: dict[str, list[int]] = {}
     for trial in sorted(trials):
@@ -177,7 +187,8 @@ def session_accuracy(
             tries_by_dataset[dataset] = [t.trial for t in ledger.tries(dataset)]
         tries = sum(1 for t in tries_by_dataset.get(dataset or "", [trial]) if t <= trial)
         target = get_target(recorded_target(result["config"]))
-        noise, noise_95 = target.noise_bar(max(tries, 1), predictions)
+        horizon = int(result["config"].get("horizon", 1))
+        noise, noise_95 = target.noise_bar(max(tries, 1), predictions.every(horizon))
         baselines = result["baselines"]
         points.append(
             AccuracyPoint(
@@ -222,17 +233,26 @@ def config_text(config: dict[str, Any]) -> str:
 def trial_rows(
     ledger: Ledger, *, limit: int | None = 50, symbol: str | None = None
 ) -> list[TrialRow]:
-    """Recorded trials, newest first, each with its p-value adjusted (Holm) over every try on
-    its dataset as of now and the number of those tries."""
+    """Recorded trials, newest first, each with its p-values (the return test's and the
+    accuracy test's) adjusted (Holm) over every try on its dataset as of now, and the number of
+    those tries."""
     rows = ledger.rows(limit=limit, symbol=symbol)
     adjusted: dict[str, dict[int, float]] = {}
+    adjusted_returns: dict[str, dict[int, float]] = {}
     for dataset in {r.dataset for r in rows if r.dataset}:
-        adjusted[dataset] = adjusted_p_values(ledger.tries(dataset))
+        tries = ledger.tries(dataset)
+        adjusted[dataset] = adjusted_p_values(tries)
+        adjusted_returns[dataset] = adjusted_return_p_values(tries)
     return [
         TrialRow(
             **row.model_dump(),
             p_value_adjusted=adjusted.get(row.dataset or "", {}).get(row.trial),
             tries=len(adjusted.get(row.dataset or "", {})) or None,
+            return_p_value_adjusted=(
+                None
+                if row.return_p_value is None
+                else adjusted_returns.get(row.dataset or "", {}).get(row.trial)
+            ),
         )
         for row in rows
     ]
@@ -273,6 +293,11 @@ def ledger_table(ledger: Ledger, *, limit: int | None = None) -> list[LedgerEntr
                 holdout_accuracy=holdout.get("accuracy"),
                 holdout_p_value=holdout.get("baselines", {}).get("p_value"),
                 holdout_looks=len(looks),
+                excess_sharpe=row.excess_sharpe,
+                return_p_value=row.return_p_value,
+                return_p_value_adjusted=row.return_p_value_adjusted,
+                holdout_excess_sharpe=(holdout.get("return_test") or {}).get("excess_sharpe"),
+                holdout_return_p_value=(holdout.get("return_test") or {}).get("p_value"),
             )
         )
     return entries

@@ -171,16 +171,17 @@ def run_trial(
 
     selection_start = frame.index[min(int(len(frame) * config.train_ratio), len(frame) - 1)]
     first_selection_row = int(np.searchsorted(design.dates, selection_start))
+    reach = target.label_reach(config)
     train_idx, selection_idx = split_at(
         len(design.y),
         first_selection_row,
-        purge=config.horizon + config.embargo,
+        purge=reach + config.embargo,
         detail=f" with train_ratio={config.train_ratio}",
     )
 
     X_train, y_train = design.X[train_idx], design.y[train_idx]
     folds: list[FoldScore] = []
-    splitter = WalkForwardSplit(n_splits=config.folds, purge=config.horizon, embargo=config.embargo)
+    splitter = WalkForwardSplit(n_splits=config.folds, purge=reach, embargo=config.embargo)
     for number, (fold_train, fold_test) in enumerate(splitter.split(X_train), start=1):
         check_deadline(deadline, f"before walk-forward fold {number} of {config.folds}")
         report("walk-forward fold", number, config.folds)
@@ -249,6 +250,7 @@ def run_trial(
         seed=config.seed,
         code_version=CODE_VERSION,
         notes=notes,
+        return_test=segment.verdict.return_test,
     )
     return TrialOutcome(result=result, pipeline=pipeline, predictions=segment.predictions)
 
@@ -259,6 +261,7 @@ def result_summary(result: Mapping[str, Any]) -> dict[str, Any]:
     long_flat = result.get("backtest", {}).get("long_flat", {})
     buy_hold = result.get("backtest", {}).get("buy_and_hold", {})
     accuracy = result.get("selection_accuracy", result.get("test_accuracy"))
+    verdict = result.get("return_test") or {}
     return {
         "trial": result.get("trial"),
         "model_id": result.get("model_id"),
@@ -273,4 +276,9 @@ def result_summary(result: Mapping[str, Any]) -> dict[str, Any]:
         "tries": result.get("tries"),
         "sharpe": long_flat.get("sharpe"),
         "buy_hold_sharpe": buy_hold.get("sharpe"),
+        "return_baseline": verdict.get("baseline"),
+        "excess_sharpe": verdict.get("excess_sharpe"),
+        "return_t": verdict.get("t_stat"),
+        "return_p_value": verdict.get("p_value"),
+        "return_p_value_adjusted": result.get("return_p_value_adjusted"),
     }

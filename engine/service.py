@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from mltrainer.engine import report_data
-from mltrainer.engine.compare import compare_trials, rank_value
+from mltrainer.engine.compare import compare_trials, ranked, require_comparable
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet, SeriesSet, make_provenance
 from mltrainer.engine.data.catalog import is_live, is_synthetic
@@ -36,7 +36,12 @@ from mltrainer.engine.metrics import backtest, strategy_returns
 from mltrainer.engine.models import resolve_model
 from mltrainer.engine.persistence import commit_staged, discard_staged, recover_staged, stage_model
 from mltrainer.engine.results import BarsSummary, Comparison, Evaluation, SeriesSummary
-from mltrainer.engine.selection import adjusted_p_values, same_window, selection_stats
+from mltrainer.engine.selection import (
+    adjusted_p_values,
+    adjusted_return_p_values,
+    same_window,
+    selection_stats,
+)
 from mltrainer.engine.settings import Settings, load_settings
 from mltrainer.engine.targets import get_target, recorded_target
 from mltrainer.engine.trial import (
@@ -253,13 +258,14 @@ class ResearchService:
     def _with_tries(self, result: TrialResult) -> TrialResult:
         assert result.trial is not None
         tries = self.ledger.tries(result.dataset.key)
-        return result.model_copy(
-            update={
-                "tries": len(tries),
-                "tries_same_window": len(same_window(tries, result.trial)),
-                "p_value_adjusted": adjusted_p_values(tries)[result.trial],
-            }
-        )
+        update: dict[str, Any] = {
+            "tries": len(tries),
+            "tries_same_window": len(same_window(tries, result.trial)),
+            "p_value_adjusted": adjusted_p_values(tries)[result.trial],
+        }
+        if result.return_test is not None:
+            update["return_p_value_adjusted"] = adjusted_return_p_values(tries)[result.trial]
+        return result.model_copy(update=update)
 
     def _bars(
         self, config: TrialConfig, data: pd.DataFrame | BarSet | None
@@ -305,24 +311,29 @@ class ResearchService:
         }
 
     # -- the locked holdout ---------------------------------------------------------------
-    def best_trial(self, rank_by: RankBy = "accuracy") -> int:
-        """This session's best trial on its selection segment, by `rank_by`."""
+    def best_trial(self, rank_by: RankBy = "return_test") -> int:
+        """This session's best trial on its selection segment, by `rank_by` (by default the
+        return test's t-statistic), among comparable tries only: when the session's trials
+        predict different targets or horizons, which to finalize is the caller's to say. Ties
+        go to a hash of the configuration, so the same script picks the same trial however
+        its parallel calls finished."""
         if self.session is None:
             raise ConfigError("name the trial to finalize; there is no session to pick from")
         rows = self.ledger.rows(session=self.session, limit=None)
         if not rows:
             raise ConfigError("this session has no trials yet; train one before finalizing")
         results = [self.ledger.result(r.trial) for r in rows]
-        ranked = [r for r in results if r is not None and "dataset" in r]
-        if not ranked:
+        candidates = [r for r in results if r is not None and "dataset" in r]
+        if not candidates:
             raise ConfigError("this session's trials predate the locked holdout; train again")
-        return int(max(ranked, key=lambda r: rank_value(r, rank_by))["trial"])
+        require_comparable(candidates, "finalize picks among", "name the trial to finalize")
+        return int(candidates[ranked(candidates, rank_by)[0]]["trial"])
 
     def finalize(
         self,
         trial: int | None = None,
         *,
-        rank_by: RankBy = "accuracy",
+        rank_by: RankBy = "return_test",
         data: pd.DataFrame | BarSet | None = None,
         call_id: str | None = None,
         deadline: float | None = None,
@@ -335,6 +346,15 @@ class ResearchService:
                 return FinalResult.model_validate(done.result)
         number = trial if trial is not None else self.best_trial(rank_by)
         chosen = self.recorded(number)
+        choice = (
+            []
+            if trial is not None
+            else [
+                f"trial {number} was chosen as this session's best by {rank_by.replace('_', ' ')} "
+                f"among its comparable tries ({chosen.config.target}, horizon "
+                f"{chosen.config.horizon})"
+            ]
+        )
         key = chosen.dataset.key
         if self.session is not None:
             earlier = [look for look in self.ledger.looks(key) if look.session == self.session]
@@ -363,7 +383,7 @@ class ResearchService:
             self.ledger, key, number, predictions, chosen.backtest.long_flat.sharpe
         )
         look = len(self.ledger.looks(key)) + 1
-        notes = list(run.notes)
+        notes = [*choice, *run.notes]
         if look > 1:
             notes.append(
                 f"the holdout of {key} is no longer untouched: this is look {look} (earlier "
@@ -410,7 +430,7 @@ class ResearchService:
 
     # -- reading the ledger ---------------------------------------------------------------
     def compare(
-        self, trials: list[int] | None = None, *, rank_by: RankBy = "accuracy"
+        self, trials: list[int] | None = None, *, rank_by: RankBy = "return_test"
     ) -> Comparison:
         """Compare the given trials, or every trial of this session (no cap)."""
         keys: list[str | int] = list(trials or [])

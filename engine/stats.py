@@ -51,6 +51,18 @@ def best_of_n_accuracy(n_tries: int, n_days: int, p: float = 0.5) -> tuple[float
     return expected, q95
 
 
+def best_of_n_normal(n_tries: int) -> tuple[float, float]:
+    """Expected and 95th-percentile maximum of `n_tries` independent standard normal draws:
+    the t-statistic the best of that many skill-less tries reaches by luck. Tries on the same
+    days are positively correlated, which lowers the true maximum, so the bar errs high."""
+    if n_tries < 1:
+        raise ValueError(f"need n_tries >= 1, got {n_tries}")
+    grid = np.linspace(-12.0, 12.0, 24001)
+    density = n_tries * norm.pdf(grid) * norm.cdf(grid) ** (n_tries - 1)
+    expected = float(np.sum(grid * density) * (grid[1] - grid[0]))
+    return expected, float(norm.ppf(0.95 ** (1.0 / n_tries)))
+
+
 def _discordant(first_correct: np.ndarray, second_correct: np.ndarray) -> tuple[int, int]:
     """Days only the first got right, and days only the second got right."""
     first = np.asarray(first_correct, dtype=bool)

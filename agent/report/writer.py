@@ -94,6 +94,31 @@ def _strategy(stats: dict[str, Any]) -> str:
     )
 
 
+def _verdict_numbers(record: TrialRecord) -> list[tuple[str, str]]:
+    """The return test first, with its Holm p-value and best-of-N bar over every try."""
+    test = record.result.return_test
+    stats = record.selection_stats
+    if test is None:
+        return [("return test", "- (recorded before there was one)")]
+    return [
+        (
+            "excess Sharpe after costs",
+            f"{ratio(test.excess_sharpe)} over {test.baseline.replace('_', ' ')} "
+            f"({test.cost_bps:g} bps, {test.execution}, {test.days} days)",
+        ),
+        (
+            "return test t / p-value (Newey-West)",
+            f"{ratio(test.t_stat)} / {p_value(test.p_value)}",
+        ),
+        (
+            "return test, Holm-adjusted",
+            f"{p_value(stats.return_p_value_adjusted)} over {stats.tries} tries; best-of-N "
+            f"noise bar t {ratio(stats.return_noise_bar)} (95th percentile "
+            f"{ratio(stats.return_noise_bar_95)})",
+        ),
+    ]
+
+
 def _trial_numbers(record: TrialRecord) -> tuple[list[str], list[tuple[str, str]]]:
     result = record.result.model_dump(mode="json")
     session = record.session
@@ -108,6 +133,7 @@ def _trial_numbers(record: TrialRecord) -> tuple[list[str], list[tuple[str, str]
         f"configuration: {config_text(result['config'])}",
     ]
     numbers = [
+        *_verdict_numbers(record),
         ("selection period", " to ".join(result["selection_period"])),
         (
             "selection accuracy",
@@ -132,7 +158,11 @@ def _trial_numbers(record: TrialRecord) -> tuple[list[str], list[tuple[str, str]
         ("long/short", _strategy(backtest["long_short"])),
         ("buy-and-hold", _strategy(backtest["buy_and_hold"])),
         ("costs / execution", f"{backtest['cost_bps']:g} bps, {backtest['execution']}"),
-        ("PSR / DSR (over buy-and-hold)", f"{p_value(stats.psr)} / {p_value(stats.dsr)}"),
+        (
+            "PSR / DSR (strategy's own return)",
+            f"{p_value(stats.strategy_psr)} / {p_value(stats.strategy_dsr)}",
+        ),
+        ("PSR / DSR (excess over buy-and-hold)", f"{p_value(stats.psr)} / {p_value(stats.dsr)}"),
         (
             "PBO (selection window)",
             f"{p_value(stats.pbo)} over {stats.pbo_trials} trials"
@@ -323,12 +353,16 @@ def _trials_table(service: ResearchService, trials: list[int]) -> dict[str, Any]
     rows = []
     for trial in trials:
         result = service.recorded(trial)
+        test = result.return_test
         rows.append(
             [
                 str(trial),
                 result.model,
                 result.symbol,
                 data_label(result.data_label, result.synthetic),
+                "-" if test is None else ratio(test.excess_sharpe),
+                "-" if test is None else p_value(test.p_value),
+                p_value(result.return_p_value_adjusted),
                 percent(result.selection_accuracy),
                 f"{percent(result.baselines.best_accuracy)} {result.baselines.best_name}",
                 p_value(result.baselines.p_value),
@@ -340,6 +374,7 @@ def _trials_table(service: ResearchService, trials: list[int]) -> dict[str, Any]
         )
     names = [
         ("trial", True), ("model", False), ("symbol", False), ("data", False),
+        ("excess Sharpe", True), ("return p", True), ("return adj. p", True),
         ("selection acc", True), ("best baseline", True), ("p-value", True), ("adj. p", True),
         ("Sharpe", True), ("B&H Sharpe", True), ("total return", True),
     ]  # fmt: skip
@@ -354,11 +389,17 @@ def _finalized_table(finalized: list[FinalResult]) -> dict[str, Any]:
     rows = []
     for final in finalized:
         holdout = final.holdout
+        test, power = holdout.return_test, holdout.power
         rows.append(
             [
                 str(final.trial),
                 f"{final.model} / {final.symbol}",
                 " to ".join(str(day) for day in holdout.period),
+                "-" if test is None else f"{ratio(test.excess_sharpe)} vs {test.baseline}",
+                "-" if test is None else p_value(test.p_value),
+                "-"
+                if power is None
+                else f"Sharpe {ratio(power.excess_sharpe)} / {power.accuracy_points:.1f} pts",
                 percent(final.selection_accuracy),
                 percent(holdout.accuracy),
                 f"{percent(holdout.baselines.best_accuracy)} {holdout.baselines.best_name}",
@@ -370,6 +411,7 @@ def _finalized_table(finalized: list[FinalResult]) -> dict[str, Any]:
         )
     names = [
         ("trial", True), ("model / symbol", False), ("holdout period", False),
+        ("excess Sharpe", True), ("return p", True), ("detectable (80% power)", True),
         ("selection acc", True), ("holdout acc", True), ("best baseline", True),
         ("p-value", True), ("Sharpe vs B&H", True), ("look", True),
     ]  # fmt: skip

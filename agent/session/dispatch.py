@@ -47,6 +47,7 @@ VOLATILE_KEYS = frozenset(
         "tries",
         "tries_same_window",
         "p_value_adjusted",
+        "return_p_value_adjusted",
         "holdout_looks",
         "selection_stats",
         "look",

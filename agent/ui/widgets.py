@@ -22,7 +22,7 @@ from mltrainer.agent.session.live import LiveEvent
 from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings, load_settings
-from mltrainer.engine.trial import FinalResult, TrialResult
+from mltrainer.engine.trial import FinalResult, ReturnTest, TrialResult
 
 AVATARS = {
     "person": ":material/person:",
@@ -69,6 +69,7 @@ def trial_card(result: TrialResult, config: Settings) -> None:
         st.markdown(heading)
         numbers, curve = st.columns((3, 2), vertical_alignment="center")
         with numbers:
+            verdict_metrics(result.return_test, result.return_p_value_adjusted)
             first, second, third = st.columns(3)
             first.metric(
                 "Selection accuracy",
@@ -84,7 +85,7 @@ def trial_card(result: TrialResult, config: Settings) -> None:
                 delta_arrow="off",
             )
             third.metric(
-                "p-value",
+                "Accuracy p-value",
                 p_value(baselines.p_value),
                 f"Holm {p_value(result.p_value_adjusted)}",
                 delta_color="off",
@@ -119,6 +120,30 @@ def trial_card(result: TrialResult, config: Settings) -> None:
         )
 
 
+def verdict_metrics(test: ReturnTest | None, adjusted: float | None = None) -> None:
+    """The verdict's row: excess Sharpe over the best baseline strategy after costs, its t and
+    p-value (Holm over the tries when given). Nothing for a result recorded before it."""
+    if test is None:
+        return
+    first, second, third = st.columns(3)
+    first.metric(
+        "Excess Sharpe after costs",
+        ratio(test.excess_sharpe),
+        f"vs {test.baseline.replace('_', ' ')}",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    second.metric("Newey-West t", ratio(test.t_stat), f"{test.days} days, {test.execution}",
+                  delta_color="off", delta_arrow="off")  # fmt: skip
+    third.metric(
+        "Return p-value",
+        p_value(test.p_value),
+        None if adjusted is None else f"Holm {p_value(adjusted)}",
+        delta_color="off",
+        delta_arrow="off",
+    )
+
+
 def finalized_card(final: FinalResult) -> None:
     holdout = final.holdout
     baselines = holdout.baselines
@@ -129,6 +154,14 @@ def finalized_card(final: FinalResult) -> None:
             f"**Locked holdout · trial {final.trial}** · {final.model} on "
             f"{final.symbol} · {period} ({look})"
         )
+        verdict_metrics(holdout.return_test)
+        if holdout.power is not None:
+            st.caption(
+                f"At 80% power this holdout detects an excess Sharpe of "
+                f"{ratio(holdout.power.excess_sharpe)} or "
+                f"{holdout.power.accuracy_points:.1f} accuracy points; smaller edges cannot be "
+                "told from luck here."
+            )
         first, second, third, fourth = st.columns(4)
         first.metric("Holdout accuracy", percent(holdout.accuracy))
         second.metric(
@@ -136,7 +169,7 @@ def finalized_card(final: FinalResult) -> None:
             delta_color="off",
                 delta_arrow="off",
         )  # fmt: skip
-        third.metric("p-value", p_value(baselines.p_value))
+        third.metric("Accuracy p-value", p_value(baselines.p_value))
         fourth.metric(
             "Sharpe vs B&H",
             f"{ratio(holdout.backtest.long_flat.sharpe)} vs "

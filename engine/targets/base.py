@@ -3,6 +3,15 @@ a fitted model's output into forecasts and forecasts into positions, and scores 
 baselines with its own test. The runner, finalize, the selection statistics and the comparison
 call only these methods, so a new target is one module plus `register_target`.
 
+Whatever a target predicts, its results lead with the same verdict: its strategy's return as
+the execution earns it, after costs, against the best of its baseline strategies (rules that
+need no model), by a Newey-West t-test. `score` builds it with
+`mltrainer.engine.verdict.judge` from the daily returns it computed anyway; Holm, the best-of-N
+bar and the choice of a trial to finalize all read that test. A target's labels must describe
+what the execution trades: a position decided at the close of bar t is entered
+`entry_delay(execution)` bars later, so a label about bar t's move that the execution cannot
+trade would make "significant" mean an edge nobody can earn.
+
 Light on purpose (numpy, pandas and the result models are only named in annotations): the
 registry imports it, and the registry is read to validate every `TrialConfig`.
 """
@@ -21,6 +30,7 @@ if TYPE_CHECKING:
     from mltrainer.engine.design import Design
     from mltrainer.engine.ledger import TrialPredictions
     from mltrainer.engine.trial import Backtest, Baselines, ClassificationMetrics, TrialConfig
+    from mltrainer.engine.verdict import Verdict
 
 # What kind of scikit-learn estimator a target's labels need, in scikit-learn's own words
 # (`sklearn.utils.get_tags(estimator).estimator_type`).
@@ -28,12 +38,21 @@ EstimatorType = Literal["classifier", "regressor"]
 # The label column the model learns. The seed's feature frame called it `target`, and
 # `DataFetcher` still hands that frame out.
 LABEL = "target"
+# Bars between the close a position is decided at and the price it is entered at: `next_bar`
+# fills at the next bar's close, `close` (market-on-close) at the deciding close itself.
+ENTRY_DELAY = {"next_bar": 1, "close": 0}
+
+
+def entry_delay(execution: str) -> int:
+    """How many bars after the deciding close the execution enters a position."""
+    return ENTRY_DELAY[execution]
 
 
 @dataclass(frozen=True)
 class Headline:
-    """The score a target's results lead with (selection and holdout score, walk-forward
-    folds, the overfitting gap), so a surface can name it for any target."""
+    """The target's own score (selection and holdout score, walk-forward folds, the
+    overfitting gap), so a surface can name it for any target. It is the second line: every
+    result leads with the verdict on the returns the execution earns (`SegmentScore.verdict`)."""
 
     metric: str
     description: str
@@ -55,15 +74,17 @@ class SegmentScore:
     holdout): its headline score and the result sections built from the same forecasts.
 
     The sections are the ones results hold today: classification metrics, baselines (under any
-    rule names), strategies long/flat, long/short and buy-and-hold, and a record of 0/1 calls.
-    A target scored otherwise (a regression's R-squared, a ranking's IC) brings result sections
-    of its own with it."""
+    rule names), strategies long/flat, long/short and buy-and-hold, a record of 0/1 calls, and
+    the verdict (`verdict.judge`: the strategy's return after costs against the best baseline
+    strategy, and the smallest effects the segment could detect). A target scored otherwise (a
+    regression's R-squared, a ranking's IC) brings result sections of its own with it."""
 
     headline: float
     metrics: ClassificationMetrics
     baselines: Baselines
     backtest: Backtest
     predictions: TrialPredictions
+    verdict: Verdict
 
 
 @dataclass(frozen=True)
@@ -86,7 +107,15 @@ class ResearchTarget(ABC):
         """Per bar of `bars`: the column `LABEL` (what the model learns) and whatever else
         `score` needs, such as the return a position decided at that bar's close earns under
         the config's execution. NaN where a value is not known within the bars; those rows are
-        dropped. A label may look ahead (that is what is predicted), nothing else may."""
+        dropped. A label may look ahead (that is what is predicted), nothing else may, and it
+        starts where the execution enters (`entry_delay`), so it is about a move that can be
+        traded."""
+
+    def label_reach(self, config: TrialConfig) -> int:
+        """How many bars past its own a row's label looks: the purge between training rows and
+        the rows they are scored on. By default the horizon from where the execution enters;
+        a target whose labels look further says so here."""
+        return config.horizon + entry_delay(config.execution)
 
     @abstractmethod
     def forecast(self, pipeline: Pipeline, X: np.ndarray) -> Forecast:
@@ -108,7 +137,9 @@ class ResearchTarget(ABC):
     ) -> SegmentScore:
         """Everything reported about the forecasts of `scored_rows`: metrics, baselines (which
         may learn from `fit_rows`, the rows the model was fitted on, and nothing later), the
-        test behind the p-value, the strategies after costs, and the record kept per day."""
+        test behind the p-value, the strategies after costs, the record kept per day, and the
+        verdict: `verdict.judge` on the traded strategy's returns after costs and those of the
+        baseline strategies (each rule's calls traded the same way, on the same days)."""
 
     @abstractmethod
     def positions(self, predictions: TrialPredictions) -> dict[str, np.ndarray]:
@@ -122,7 +153,9 @@ class ResearchTarget(ABC):
     @abstractmethod
     def noise_bar(self, tries: int, predictions: TrialPredictions) -> tuple[float, float]:
         """Expected and 95th-percentile headline score of the best of `tries` skill-less
-        forecasters on the recorded days: the bar a selected trial must clear."""
+        forecasters on the recorded days: the bar a selected trial must clear. The caller
+        passes only non-overlapping days (every `horizon`-th), so labels that share bars do not
+        count as independent draws."""
 
     @abstractmethod
     def paired_test(self, first: TrialPredictions, second: TrialPredictions) -> PairedTest:

@@ -299,7 +299,7 @@ BAD_INPUTS = [
     ),
     pytest.param(
         {"symbol": "MSFT", "days": 300, "folds": 10},
-        "n_splits=10 .* leaves 19 train rows in the first fold; .* fewer folds",
+        "n_splits=10 .* leaves 17 train rows in the first fold; .* fewer folds",
         id="too-many-folds",
     ),
     pytest.param(

@@ -14,6 +14,7 @@ from scipy.stats import kurtosis, skew
 from mltrainer.engine.stats import (
     SharpeMoments,
     best_of_n_accuracy,
+    best_of_n_normal,
     deflated_sharpe,
     expected_max_sharpe,
     holm_adjusted,
@@ -217,3 +218,25 @@ def test_pbo_with_one_real_edge_is_low() -> None:
 def test_pbo_refuses_a_single_trial() -> None:
     with pytest.raises(ValueError, match="N >= 2 trials"):
         probability_of_backtest_overfitting(np.zeros((100, 1)))
+
+
+def test_best_of_one_normal_is_the_normal_itself():
+    expected, q95 = best_of_n_normal(1)
+
+    assert expected == pytest.approx(0.0, abs=1e-9)
+    assert q95 == pytest.approx(1.6449, abs=1e-4)
+
+
+def test_best_of_n_normal_matches_a_simulated_maximum():
+    draws = np.random.default_rng(0).standard_normal((20000, 34)).max(axis=1)
+
+    expected, q95 = best_of_n_normal(34)
+
+    # Blom's value for the expected maximum of 34 normals is about 2.09.
+    assert expected == pytest.approx(draws.mean(), abs=0.02)
+    assert q95 == pytest.approx(np.quantile(draws, 0.95), abs=0.04)
+
+
+def test_best_of_n_normal_needs_a_try():
+    with pytest.raises(ValueError, match="n_tries >= 1, got 0"):
+        best_of_n_normal(0)

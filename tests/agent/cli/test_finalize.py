@@ -63,12 +63,28 @@ def test_trials_list_shows_holm_adjusted_p_values_as_of_now() -> None:
     assert all(row["p_value_adjusted"] >= row["p_value"] for row in rows)
 
 
-def test_trials_show_table_has_the_holdout_and_selection_statistics() -> None:
+def test_trials_show_leads_with_the_return_test_and_has_the_selection_statistics() -> None:
     invoke("train", INSTRUCTION, "--json")
 
     shown = invoke("trials", "show", "1")
 
     assert shown.exit_code == 0, shown.output
-    assert "locked holdout" in shown.stdout
-    assert "selection statistics" in shown.stdout
-    assert "next_bar" in shown.stdout
+    details = shown.stdout[shown.stdout.index("Details") :]
+    assert details.index("return test") < details.index("vs best baseline")
+    assert "locked holdout" in details
+    assert "best-of-1 noise bar t" in details
+    assert "excess over B&H: PSR / DSR / PBO" in details
+    assert "next_bar" in details
+
+
+def test_the_finalize_table_leads_with_the_return_test_and_what_it_could_detect() -> None:
+    invoke("train", INSTRUCTION, "--json")
+
+    shown = invoke("finalize", "1")
+
+    assert shown.exit_code == 0, shown.output
+    table = shown.stdout
+    assert table.index("verdict (return after costs)") < table.index("holdout accuracy")
+    assert "not significant" in table
+    # The S&P 500 sample's holdout: 1,005 days from 2014-12-31.
+    assert "Sharpe 1.29 / 4.0 acc. pts" in table
