@@ -12,10 +12,12 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from mltrainer.engine.errors import ConfigError
-from mltrainer.engine.ledger import Ledger, LedgerRow, TrialPredictions
+from mltrainer.engine.ledger import Ledger, LedgerRow, Look, TrialPredictions
+from mltrainer.engine.looks import adjusted_over
 from mltrainer.engine.metrics import strategy_returns
 from mltrainer.engine.selection import adjusted_p_values, adjusted_return_p_values
 from mltrainer.engine.targets import get_target, recorded_target
+from mltrainer.engine.trial import FinalResult
 
 STRATEGY_LABELS = {
     "long_flat": "long/flat",
@@ -111,6 +113,10 @@ class LedgerEntry(BaseModel):
     total_return: float | None
     holdout_accuracy: float | None = None
     holdout_p_value: float | None = None
+    holdout_p_value_adjusted: float | None = Field(
+        default=None,
+        description="the holdout p-value adjusted (Holm) over its look's family as of now",
+    )
     holdout_looks: int = 0
     excess_sharpe: float | None = Field(
         default=None, description="the return test's excess Sharpe over the best baseline"
@@ -119,6 +125,10 @@ class LedgerEntry(BaseModel):
     return_p_value_adjusted: float | None = None
     holdout_excess_sharpe: float | None = None
     holdout_return_p_value: float | None = None
+    holdout_return_p_value_adjusted: float | None = Field(
+        default=None,
+        description="the holdout return test's p-value adjusted (Holm) over its look's family",
+    )
 
 
 def _recorded(ledger: Ledger, trial: int) -> tuple[dict[str, Any], TrialPredictions]:
@@ -261,14 +271,22 @@ def trial_rows(
 def ledger_table(ledger: Ledger, *, limit: int | None = None) -> list[LedgerEntry]:
     """Every recorded trial, newest first, with its Holm-adjusted p-value over every try on its
     dataset as of now and its holdout score when it was finalized."""
-    looks_by_trial: dict[int, list[dict[str, Any]]] = {}
+    looks_by_trial: dict[int, list[Look]] = {}
     for look in ledger.looks():
-        looks_by_trial.setdefault(look.trial, []).append(look.result)
+        looks_by_trial.setdefault(look.trial, []).append(look)
     entries = []
     for row in trial_rows(ledger, limit=limit):
         result = ledger.result(row.trial) or {}
         looks = looks_by_trial.get(row.trial, [])
-        holdout = looks[-1].get("holdout", {}) if looks else {}
+        holdout = looks[-1].result.get("holdout", {}) if looks else {}
+        adjusted = return_adjusted = None
+        if looks:
+            shown = adjusted_over(
+                FinalResult.model_validate(looks[-1].result), looks[-1], ledger.family_of(looks[-1])
+            )
+            adjusted = shown.reported_p("binomial", shown.holdout.baselines.p_value)
+            test = shown.holdout.return_test
+            return_adjusted = None if test is None else shown.reported_p("return", test.p_value)
         long_flat = result.get("backtest", {}).get("long_flat", {})
         baselines = result.get("baselines", {})
         entries.append(
@@ -292,12 +310,14 @@ def ledger_table(ledger: Ledger, *, limit: int | None = None) -> list[LedgerEntr
                 total_return=long_flat.get("total_return"),
                 holdout_accuracy=holdout.get("accuracy"),
                 holdout_p_value=holdout.get("baselines", {}).get("p_value"),
+                holdout_p_value_adjusted=adjusted,
                 holdout_looks=len(looks),
                 excess_sharpe=row.excess_sharpe,
                 return_p_value=row.return_p_value,
                 return_p_value_adjusted=row.return_p_value_adjusted,
                 holdout_excess_sharpe=(holdout.get("return_test") or {}).get("excess_sharpe"),
                 holdout_return_p_value=(holdout.get("return_test") or {}).get("p_value"),
+                holdout_return_p_value_adjusted=return_adjusted,
             )
         )
     return entries

@@ -117,6 +117,18 @@ class FinalSummary(_Summary):
     baseline_accuracy: float
     p_value: float
     mcnemar_p_value: float
+    # None (and left out of the JSON) in a summary recorded before looks were adjusted.
+    p_value_adjusted: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="the binomial p-value adjusted (Holm) over `family` looks: the one to report",
+    )
+    mcnemar_p_value_adjusted: float | None = Field(default=None, exclude_if=_absent)
+    family: int | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="looks the holdout p-values are adjusted over",
+    )
     sharpe: float
     buy_hold_sharpe: float
     execution: Execution
@@ -132,6 +144,12 @@ class FinalSummary(_Summary):
     return_t: float | None = Field(default=None, exclude_if=_absent)
     return_p_value: float | None = Field(
         default=None, exclude_if=_absent, description="the holdout's return test, one-sided"
+    )
+    return_p_value_adjusted: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="the return test's p-value adjusted (Holm) over `family` looks: the one to "
+        "report",
     )
     detectable_sharpe: float | None = Field(
         default=None,
@@ -168,6 +186,9 @@ class FinalSummary(_Summary):
             baseline_accuracy=holdout.baselines.best_accuracy,
             p_value=holdout.baselines.p_value,
             mcnemar_p_value=holdout.baselines.mcnemar_p_value,
+            p_value_adjusted=final.reported_p("binomial", holdout.baselines.p_value),
+            mcnemar_p_value_adjusted=final.reported_p("mcnemar", holdout.baselines.mcnemar_p_value),
+            family=final.family,
             sharpe=holdout.backtest.long_flat.sharpe,
             buy_hold_sharpe=holdout.backtest.buy_and_hold.sharpe,
             execution=holdout.backtest.execution,
@@ -180,6 +201,9 @@ class FinalSummary(_Summary):
             excess_sharpe=None if verdict is None else verdict.excess_sharpe,
             return_t=None if verdict is None else verdict.t_stat,
             return_p_value=None if verdict is None else verdict.p_value,
+            return_p_value_adjusted=(
+                None if verdict is None else final.reported_p("return", verdict.p_value)
+            ),
             detectable_sharpe=None if power is None else power.excess_sharpe,
             detectable_accuracy_points=None if power is None else power.accuracy_points,
             strategy_dsr=stats.strategy_dsr,

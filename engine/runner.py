@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from mltrainer.engine.data.base import BarSet, SeriesSet
+from mltrainer.engine.data.catalog import file_source_names
 from mltrainer.engine.design import Design, build_design, check_estimator
 from mltrainer.engine.errors import DeadlineError
 from mltrainer.engine.ledger import TrialPredictions
@@ -60,11 +61,15 @@ def model_id_for(config: TrialConfig, spec: ModelSpec, data_hashes: list[str]) -
     return f"{config.symbol}-{spec.name}-{digest}"
 
 
-def _data_label(synthetic: bool, bars: BarSet) -> str:
+def data_label(bars: BarSet, *, synthetic: bool) -> str:
+    """What results call the bars: SYNTHETIC DATA when any input is synthetic, else REAL DATA
+    or CALLER DATA."""
     if synthetic:
         return "SYNTHETIC DATA"
-    # Bars handed in by a caller cannot be vouched for: they are not called real.
-    return "CALLER DATA" if bars.provenance.source == "caller" else "REAL DATA"
+    # Bars handed in by a caller, or read from the user's own file, cannot be vouched for:
+    # they are not called real.
+    source = bars.provenance.source
+    return "CALLER DATA" if source == "caller" or source in file_source_names() else "REAL DATA"
 
 
 def _convergence_note(pipeline: Pipeline, spec: ModelSpec) -> str | None:
@@ -233,7 +238,7 @@ def run_trial(
         selection_accuracy=segment.headline,
         overfitting_risk=train_accuracy - segment.headline,
         synthetic=synthetic,
-        data_label=_data_label(synthetic, bars),
+        data_label=data_label(bars, synthetic=synthetic),
         config=config.model_copy(update={"model": spec.name, "params": params}),
         selection=segment.metrics,
         walk_forward=folds,

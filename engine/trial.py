@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
@@ -17,10 +18,11 @@ from pydantic import (
     ValidationError,
     field_validator,
     model_serializer,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from mltrainer.engine.data.catalog import bar_source_names
+from mltrainer.engine.data.catalog import bar_source_names, file_source_names
 from mltrainer.engine.data.provenance import Provenance
 from mltrainer.engine.errors import validation_message
 from mltrainer.engine.targets.registry import DEFAULT_TARGET, target_descriptions, target_names
@@ -28,6 +30,9 @@ from mltrainer.engine.targets.registry import DEFAULT_TARGET, target_description
 Execution = Literal["next_bar", "close"]
 RankBy = Literal["return_test", "accuracy", "sharpe"]
 TICKER_PATTERN = r"^[A-Za-z][A-Za-z0-9.\-]{0,9}$"
+# What a file source reads (engine/data/files.py); checked here so a wrong name is refused
+# before anything runs.
+BARS_FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 
 
 def one_of(value: str, names: tuple[str, ...]) -> str:
@@ -56,6 +61,12 @@ class TrialConfig(BaseModel):
         default="auto",
         json_schema_extra=lambda schema: schema.update(enum=list(bar_source_names())),
         description="auto = sample data if the symbol ships offline, else polygon if a key is set",
+    )
+    path: str | None = Field(
+        default=None,
+        description="with source csv: your own daily bars, a .csv or .parquet file with date, "
+        "open, high, low, close and volume columns; the symbol is then its label",
+        exclude_if=lambda value: value is None,
     )
     model: str = Field(
         default="random_forest",
@@ -131,6 +142,29 @@ class TrialConfig(BaseModel):
         """Names from the source catalog (built-in and registered), said as pydantic says a
         literal's choices."""
         return one_of(value, bar_source_names())
+
+    @field_validator("path")
+    @classmethod
+    def _bars_file(cls, value: str | None) -> str | None:
+        """An absolute path, so the trial's record finds the file from any directory."""
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.name.lower().endswith(BARS_FILE_SUFFIXES):
+            raise ValueError(f"must name a bars file ending in {', '.join(BARS_FILE_SUFFIXES)}")
+        return str(path.absolute())
+
+    @model_validator(mode="after")
+    def _path_for_a_file_source(self) -> TrialConfig:
+        reads_files = self.source in file_source_names()
+        if self.path is not None and not reads_files:
+            raise ValueError(
+                f"path names a file for a source that reads files "
+                f"({', '.join(file_source_names())}); source is '{self.source}'"
+            )
+        if self.path is None and reads_files:
+            raise ValueError(f"source '{self.source}' reads bars from a file: give its path")
+        return self
 
     @field_validator("target")
     @classmethod
@@ -462,6 +496,16 @@ class SelectionStats(_Result):
     )
 
 
+class AdjustedPValue(_Result):
+    """One holdout p-value, raw and adjusted over the looks it was chosen among."""
+
+    test: str = Field(description="which test: binomial, mcnemar, ...")
+    raw: float = Field(description="the test's p-value on this look alone")
+    adjusted: float = Field(
+        description="Holm over the look's family (`FinalResult.family`): the number to report"
+    )
+
+
 class FinalResult(_Result):
     """`finalize`: one look at the locked holdout for one trial's configuration."""
 
@@ -479,8 +523,36 @@ class FinalResult(_Result):
     selection_stats: SelectionStats
     look: int = Field(description="1 on the holdout's first look; from 2 on it is no longer fresh")
     untouched: bool = Field(description="True only on the first look at this holdout")
+    again: bool = Field(
+        default=False, description="a look past the first, asked for on purpose (`again`)"
+    )
+    family: int = Field(
+        default=1,
+        description="looks the holdout p-values are adjusted over, as of when shown: every "
+        "look at this holdout (any session, any name for its bars) and every look this "
+        "session made, this one included",
+    )
+    p_values: list[AdjustedPValue] = Field(
+        default_factory=list,
+        description="each holdout p-value raw and adjusted (Holm) over `family` looks; with "
+        "more than one look the adjusted one is the number to report",
+    )
     session: str | None = None
     notes: list[str] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _as_recorded(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A look recorded before looks were adjusted (no `p_values`) dumps as it was read."""
+        data: dict[str, Any] = dump(self)
+        if not self.p_values:
+            for name in ("again", "family", "p_values"):
+                data.pop(name, None)
+        return data
+
+    def reported_p(self, test: str, raw: float) -> float:
+        """The p-value of `test` to report: adjusted over the look's family (a look recorded
+        before looks were adjusted has none, and was then a family of one: `raw`)."""
+        return next((p.adjusted for p in self.p_values if p.test == test), raw)
 
 
 class ErrorResult(_Result):

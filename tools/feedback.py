@@ -144,8 +144,9 @@ def config_line(config: TrialConfig | Mapping[str, Any]) -> str:
     """The whole configuration of a trial in one line: `model on SYMBOL: name=value, ...`.
 
     Every setting is shown, defaults included, so what ran is never a guess; hyper-parameters
-    are shown where they differ from the model's defaults, and the target where it is not the
-    default (so a direction trial reads as it did before there were targets).
+    are shown where they differ from the model's defaults, the target where it is not the
+    default (so a direction trial reads as it did before there were targets), and the file
+    where bars came from one.
     """
     fields = TrialConfig.model_fields
     model = _label(_get(config, "model")) or str(fields["model"].default)
@@ -157,7 +158,11 @@ def config_line(config: TrialConfig | Mapping[str, Any]) -> str:
             if isinstance(config, Mapping)
             else getattr(config, name)
         )
-        if name in _OWN_SLOT or (name == "target" and value == DEFAULT_TARGET):
+        if (
+            name in _OWN_SLOT
+            or (name == "target" and value == DEFAULT_TARGET)
+            or (name == "path" and value is None)
+        ):
             continue
         parts.append(f"{name}={_value(value)}")
     start, end, days = (_get(config, name) for name in ("start", "end", "days"))
@@ -255,10 +260,13 @@ def _verdict_word(p_value: float) -> str:
     return _fill("verdict_edge" if p_value < 0.05 else "verdict_no_edge", {})
 
 
-def return_verdict(test: Any, *, adjusted: float | None = None, tries: float | None = None) -> str:
+def return_verdict(
+    test: Any, *, adjusted: float | None = None, tries: float | None = None, unit: str = "tries"
+) -> str:
     """The headline in one sentence: the strategy's excess return over the best baseline
-    strategy after costs, its Newey-West t and p-value (adjusted over the tries when there
-    were several), and whether that is an edge. Empty when `test` is not a return test."""
+    strategy after costs, its Newey-West t and p-value (adjusted over the tries, or a
+    holdout's looks, when there were several), and whether that is an edge. Empty when `test`
+    is not a return test."""
     p_value = _real(_get(test, "p_value"))
     t_stat = _real(_get(test, "t_stat"))
     sharpe = _real(_get(test, "excess_sharpe"))
@@ -285,6 +293,7 @@ def return_verdict(test: Any, *, adjusted: float | None = None, tries: float | N
             **values,
             "adjusted": _p(adjusted),
             "tries": f"{tries:.0f}",
+            "unit": unit,
             "verdict": _verdict_word(adjusted),
         },
     )
@@ -309,7 +318,12 @@ def holdout_feedback(final: Any) -> str:
     """A finalized holdout's verdict and what the holdout could have detected, to lead its
     JSON."""
     holdout = _get(final, "holdout")
-    sentence = return_verdict(_get(holdout, "return_test"))
+    sentence = return_verdict(
+        _get(holdout, "return_test"),
+        adjusted=_adjusted_return_p(final),
+        tries=_real(_get(final, "family")),
+        unit="looks",
+    )
     look = _real(_get(final, "look"))
     if not sentence or look is None:
         return ""
@@ -326,6 +340,14 @@ def holdout_feedback(final: Any) -> str:
     if sharpe is not None and points is not None:
         parts.append(_fill("holdout_power", {"sharpe": f"{sharpe:.2f}", "points": f"{points:.1f}"}))
     return " ".join(part for part in parts if part)
+
+
+def _adjusted_return_p(final: Any) -> float | None:
+    """The holdout return test's p-value adjusted over the look's family, when it has one."""
+    for adjusted in _get(final, "p_values") or []:
+        if _get(adjusted, "test") == "return":
+            return _real(_get(adjusted, "adjusted"))
+    return None
 
 
 def comparison_feedback(comparison: Any) -> str:

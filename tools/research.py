@@ -83,6 +83,10 @@ class FetchData(_Args):
     kind: Literal["bars", "series"] = "bars"
     start: date | None = Field(default=None, description="YYYY-MM-DD")
     end: date | None = Field(default=None, description="YYYY-MM-DD")
+    path: str | None = Field(
+        default=None,
+        description="with source csv: your own .csv or .parquet file of daily bars",
+    )
 
     @field_validator("source")
     @classmethod
@@ -140,8 +144,10 @@ class CompareTrials(_Args):
 class Finalize(_Args):
     """Score ONE trial on its dataset's locked holdout: refit its configuration on everything
     before the holdout and score the holdout once. Do this at the end, for the trial you
-    would report; a second finalize of the same holdout in this session is refused. Report the
-    holdout's return test (and what it could have detected), not the best selection number."""
+    would report. A holdout already scored (by any session, under any name for the same bars)
+    is refused unless again=true. Report the holdout's return test (and what it could have
+    detected), not the best selection number; after more than one look, report the adjusted
+    p-values."""
 
     trial: int | None = Field(
         default=None,
@@ -150,6 +156,11 @@ class Finalize(_Args):
         "trials share a target and horizon",
     )
     rank_by: RankBy = Field(default="return_test", description="how the default trial is picked")
+    again: bool = Field(
+        default=False,
+        description="look at a holdout that was already scored; every holdout p-value is then "
+        "adjusted (Holm) over all looks at it, and only the adjusted one may be reported",
+    )
 
 
 class Finish(_Args):
@@ -204,7 +215,12 @@ def _list_models(context: ToolContext, _: ListModels) -> ModelList:
 @_failure("fetch_failed")
 def _fetch_data(context: ToolContext, args: FetchData) -> BarsSummary | SeriesSummary:
     return context.service.fetch(
-        args.symbol, source=args.source, kind=args.kind, start=args.start, end=args.end
+        args.symbol,
+        source=args.source,
+        kind=args.kind,
+        start=args.start,
+        end=args.end,
+        path=args.path,
     )
 
 
@@ -232,7 +248,11 @@ def _compare(context: ToolContext, args: CompareTrials) -> Comparison:
 @_failure("finalize_failed")
 def _finalize(context: ToolContext, args: Finalize) -> FinalResult:
     return context.service.finalize(
-        args.trial, rank_by=args.rank_by, call_id=context.call_id, deadline=context.deadline
+        args.trial,
+        rank_by=args.rank_by,
+        again=args.again,
+        call_id=context.call_id,
+        deadline=context.deadline,
     )
 
 

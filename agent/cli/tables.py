@@ -94,9 +94,24 @@ def data_label(label: str) -> str:
 
 
 def _verdict(row: FinalSummary) -> str:
+    """Significant or not by the p-value to report: adjusted over the looks after more than
+    one."""
     if row.return_p_value is None:
         return "-"
-    return "significant" if row.return_p_value < 0.05 else "not significant"
+    reported = (
+        row.return_p_value if row.return_p_value_adjusted is None else (row.return_p_value_adjusted)
+    )
+    return "significant" if reported < 0.05 else "not significant"
+
+
+def _return_p_text(row: FinalSummary) -> str:
+    shown = f"{number_text(row.return_t)} / {p_text(row.return_p_value)}"
+    if row.family is None or row.family == 1 or row.return_p_value_adjusted is None:
+        return shown
+    return (
+        f"{number_text(row.return_t)} / {p_text(row.return_p_value_adjusted)} "
+        f"(Holm over {row.family} looks; raw {p_text(row.return_p_value)})"
+    )
 
 
 def _detectable(row: FinalSummary) -> str:
@@ -123,18 +138,12 @@ def finalized_table(rows: list[FinalSummary]) -> Table:
                 f"{number_text(r.excess_sharpe)} vs {baseline_strategy_text(r.return_baseline)}"
             ),
         ),
-        (
-            "t / p-value (Newey-West)",
-            lambda r: f"{number_text(r.return_t)} / {p_text(r.return_p_value)}",
-        ),
+        ("t / p-value (Newey-West)", _return_p_text),
         ("detectable at 80% power", _detectable),
         ("execution", lambda r: r.execution),
         ("holdout accuracy", lambda r: f"{r.holdout_accuracy:.1%}"),
         ("best baseline", lambda r: f"{r.best_baseline} {r.baseline_accuracy:.1%}"),
-        (
-            "accuracy p (binomial / McNemar)",
-            lambda r: f"{p_text(r.p_value)} / {p_text(r.mcnemar_p_value)}",
-        ),
+        ("accuracy p (binomial / McNemar)", holdout_p_text),
         ("Sharpe vs buy-and-hold", lambda r: f"{r.sharpe:.2f} vs {r.buy_hold_sharpe:.2f}"),
         ("selection accuracy", lambda r: f"{r.selection_accuracy:.1%}"),
         (
@@ -154,6 +163,16 @@ def finalized_table(rows: list[FinalSummary]) -> Table:
     for label, render in lines:
         table.add_row(label, *(render(row) for row in rows))
     return table
+
+
+def holdout_p_text(row: FinalSummary) -> str:
+    """After more than one look, the adjusted p-values (the ones to report) with the raw ones
+    beside them; a single look's are its raw ones."""
+    raw = f"{p_text(row.p_value)} / {p_text(row.mcnemar_p_value)}"
+    if row.family is None or row.family == 1:
+        return raw
+    adjusted = f"{p_text(row.p_value_adjusted)} / {p_text(row.mcnemar_p_value_adjusted)}"
+    return f"{adjusted} (Holm over {row.family} looks; raw {raw})"
 
 
 def print_summary(summary: SessionSummary, as_json: bool) -> None:

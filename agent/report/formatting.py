@@ -3,7 +3,10 @@ digits, Sharpe ratios with two, a dash for what is missing."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mltrainer.engine.trial import FinalResult
 
 
 def percent(value: Any) -> str:
@@ -16,6 +19,16 @@ def signed_percent(value: Any) -> str:
 
 def p_value(value: Any) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+def holdout_p_value(final: FinalResult) -> str:
+    """The binomial holdout p-value to report: after more than one look, adjusted over them
+    (Holm) with the raw one beside it."""
+    raw = final.holdout.baselines.p_value
+    if final.family == 1:
+        return p_value(raw)
+    adjusted = final.reported_p("binomial", raw)
+    return f"{p_value(adjusted)} (Holm, {final.family} looks; raw {p_value(raw)})"
 
 
 def ratio(value: Any) -> str:

@@ -26,7 +26,14 @@ from mltrainer.agent.report.figures import (
     importance_figure,
     png_bytes,
 )
-from mltrainer.agent.report.formatting import data_label, p_value, percent, ratio, signed_percent
+from mltrainer.agent.report.formatting import (
+    data_label,
+    holdout_p_value,
+    p_value,
+    percent,
+    ratio,
+    signed_percent,
+)
 from mltrainer.agent.session.transcript import read_events, recorded_output, session_header
 from mltrainer.engine.errors import ConfigError, MLTrainerError
 from mltrainer.engine.report_data import EquityCurves, config_text
@@ -403,7 +410,7 @@ def _finalized_table(finalized: list[FinalResult]) -> dict[str, Any]:
                 percent(final.selection_accuracy),
                 percent(holdout.accuracy),
                 f"{percent(holdout.baselines.best_accuracy)} {holdout.baselines.best_name}",
-                p_value(holdout.baselines.p_value),
+                holdout_p_value(final),
                 f"{ratio(holdout.backtest.long_flat.sharpe)} vs "
                 f"{ratio(holdout.backtest.buy_and_hold.sharpe)}",
                 f"{final.look}" + (" (untouched)" if final.untouched else " (NOT untouched)"),

@@ -52,6 +52,10 @@ VOLATILE_KEYS = frozenset(
         "selection_stats",
         "look",
         "untouched",
+        "again",
+        "family",
+        "p_values",
+        "mcnemar_p_value_adjusted",
     }
 )
 # A tool still running at the session deadline gets this long to stop on its own (the engine

@@ -36,8 +36,10 @@ def table_frame(rows: list[LedgerEntry]) -> pd.DataFrame:
             "total return": [r.total_return for r in rows],
             "holdout excess Sharpe": [r.holdout_excess_sharpe for r in rows],
             "holdout return p": [r.holdout_return_p_value for r in rows],
+            "holdout return adj. p": [r.holdout_return_p_value_adjusted for r in rows],
             "holdout acc": [r.holdout_accuracy for r in rows],
             "holdout p": [r.holdout_p_value for r in rows],
+            "holdout adj. p": [r.holdout_p_value_adjusted for r in rows],
             "config": [r.config for r in rows],
             "session": [r.session or "" for r in rows],
             "recorded": [r.created_at for r in rows],
@@ -78,9 +80,11 @@ def column_config() -> dict[str, Any]:
             "return p",
             "return adj. p",
             "holdout return p",
+            "holdout return adj. p",
             "p-value",
             "adj. p (Holm)",
             "holdout p",
+            "holdout adj. p",
         )
     }
     ratios = {

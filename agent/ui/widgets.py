@@ -122,7 +122,8 @@ def trial_card(result: TrialResult, config: Settings) -> None:
 
 def verdict_metrics(test: ReturnTest | None, adjusted: float | None = None) -> None:
     """The verdict's row: excess Sharpe over the best baseline strategy after costs, its t and
-    p-value (Holm over the tries when given). Nothing for a result recorded before it."""
+    p-value (Holm over the tries, or a holdout's looks, when given). Nothing for a result
+    recorded before it."""
     if test is None:
         return
     first, second, third = st.columns(3)
@@ -154,7 +155,11 @@ def finalized_card(final: FinalResult) -> None:
             f"**Locked holdout · trial {final.trial}** · {final.model} on "
             f"{final.symbol} · {period} ({look})"
         )
-        verdict_metrics(holdout.return_test)
+        test = holdout.return_test
+        verdict_metrics(
+            test,
+            None if test is None or final.family == 1 else final.reported_p("return", test.p_value),
+        )
         if holdout.power is not None:
             st.caption(
                 f"At 80% power this holdout detects an excess Sharpe of "
@@ -169,7 +174,15 @@ def finalized_card(final: FinalResult) -> None:
             delta_color="off",
                 delta_arrow="off",
         )  # fmt: skip
-        third.metric("Accuracy p-value", p_value(baselines.p_value))
+        third.metric(
+            "Accuracy p-value"
+            if final.family == 1
+            else f"Accuracy p-value (Holm, {final.family} looks)",
+            p_value(final.reported_p("binomial", baselines.p_value)),
+            None if final.family == 1 else f"raw {p_value(baselines.p_value)}",
+            delta_color="off",
+            delta_arrow="off",
+        )
         fourth.metric(
             "Sharpe vs B&H",
             f"{ratio(holdout.backtest.long_flat.sharpe)} vs "

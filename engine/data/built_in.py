@@ -1,6 +1,8 @@
 """The built-in data sources, registered through `register_source` as a plugin's would be.
 Each is built on first use, so reading the catalog imports neither pandas nor an HTTP client.
 
+`csv` reads the file a trial names in `path`; it is never picked by `auto`.
+
 `auto` order: FRED's point-in-time vintages before the sample's latest-vintage copy of a
 series; for bars, the shipped sample (the same real data, offline) before Polygon, and the
 synthetic walk last, as the labelled fallback policy may allow.
@@ -27,6 +29,12 @@ def _synthetic(settings: Settings) -> DataSource:
     from mltrainer.engine.data.synthetic import SyntheticSource
 
     return SyntheticSource()
+
+
+def _files(settings: Settings) -> DataSource:
+    from mltrainer.engine.data.files import FileSource
+
+    return FileSource()
 
 
 def _polygon(settings: Settings) -> DataSource:
@@ -75,4 +83,10 @@ def register_built_in_sources() -> None:
         series=True,
         live=True,
         auto=0,
+    )
+    register_source(
+        "csv",
+        _files,
+        serves="daily bars from your own CSV or Parquet file (give its path)",
+        files=True,
     )

@@ -147,7 +147,8 @@ def test_instruction_naming_a_disallowed_source_is_refused():
     assert result["ml_result"]["status"] == "error"
     assert result["ml_result"]["type"] == "compliance_failed"
     assert result["ml_result"]["error"] == (
-        "data source 'yahoo' is not allowed; allowed sources are sample, synthetic, polygon, fred"
+        "data source 'yahoo' is not allowed; allowed sources are sample, synthetic, polygon, "
+        "fred, csv"
     )
     assert Ledger(load_settings().db_path).count() == 0
 

@@ -3,6 +3,7 @@ naming what failed, and an error with no exception behind it has no `error_type`
 
 from __future__ import annotations
 
+import pytest
 from pydantic import ValidationError
 
 from mltrainer.engine.errors import ConfigError
@@ -41,3 +42,27 @@ def test_an_error_without_an_exception_has_no_error_type_in_its_json():
         "type": "budget",
         "error": "the session's tool-call budget is spent",
     }
+
+
+def test_a_config_without_a_file_leaves_path_out_of_its_json():
+    assert "path" not in TrialConfig(symbol="SPX").model_dump(mode="json")
+
+
+def test_a_file_path_is_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    config = TrialConfig(symbol="MINE", source="csv", path="mine.csv")
+
+    assert config.path == str(tmp_path / "mine.csv")
+
+
+def test_a_file_source_needs_a_path_and_a_path_needs_a_file_source():
+    with pytest.raises(ValidationError, match="source 'csv' reads bars from a file: give its path"):
+        TrialConfig(symbol="MINE", source="csv")
+    with pytest.raises(ValidationError, match=r"path names a file for a source that reads files"):
+        TrialConfig(symbol="SPX", path="/data/spx.csv")
+
+
+def test_a_path_that_is_not_a_bars_file_is_refused():
+    with pytest.raises(ValidationError, match=r"path\n.*must name a bars file ending in .csv"):
+        TrialConfig(symbol="MINE", source="csv", path="/home/me/.env")

@@ -34,15 +34,31 @@ def test_finalize_json_scores_the_holdout_once() -> None:
     assert (final["look"], final["untouched"]) == (1, True)
 
 
-def test_finalize_again_outside_a_session_is_counted_as_a_second_look() -> None:
+def test_a_second_finalize_is_refused_naming_the_first_look() -> None:
     invoke("train", INSTRUCTION, "--json")
     invoke("finalize", "1", "--json")
 
     again = invoke("finalize", "1")
 
+    assert again.exit_code == 1
+    assert "the locked holdout of sample:SPX:bars was already scored: look 1, trial 1" in (
+        " ".join(again.stderr.split())
+    )
+    assert "Traceback" not in again.output
+
+
+def test_finalize_again_shows_the_adjusted_p_values_with_the_raw_ones() -> None:
+    invoke("train", INSTRUCTION, "--json")
+    first = stdout_json(invoke("finalize", "1", "--json"))
+
+    again = invoke("finalize", "1", "--again")
+
+    raw = first["holdout"]["baselines"]["p_value"]
+    shown = " ".join(again.stdout.replace("│", " ").split())
     assert again.exit_code == 0, again.output
-    assert "NOT untouched" in again.stdout
-    assert "is no longer untouched: this is look 2" in again.stdout
+    assert "NOT untouched" in shown
+    assert f"(Holm over 2 looks; raw {raw:.3f} /" in shown
+    assert "is no longer untouched: this is look 2" in shown
 
 
 def test_finalize_an_unknown_trial_is_one_line_on_stderr() -> None:

@@ -12,6 +12,7 @@ from mltrainer.engine.data.catalog import (
     REGISTERED_SOURCES,
     auto_sources,
     bar_source_names,
+    file_source_names,
     is_live,
     is_synthetic,
     register_source,
@@ -42,13 +43,15 @@ def test_the_built_ins_carry_what_the_engine_reads():
         ("synthetic", True, False, "synthetic", False, 3, None),
         ("polygon", True, False, "real", True, 2, "POLYGON_API_KEY"),
         ("fred", False, True, "real", True, 0, "FRED_API_KEY"),
+        ("csv", True, False, "real", False, None, None),
     ]
 
 
 def test_names_and_the_auto_order_come_from_the_registrations():
-    assert source_names() == ("sample", "synthetic", "polygon", "fred")
-    assert bar_source_names() == ("auto", "sample", "synthetic", "polygon")
+    assert source_names() == ("sample", "synthetic", "polygon", "fred", "csv")
+    assert bar_source_names() == ("auto", "sample", "synthetic", "polygon", "csv")
     assert series_source_names() == ("fred", "sample")
+    assert file_source_names() == ("csv",)
     assert [s.name for s in auto_sources()] == ["sample", "polygon", "synthetic"]
     assert [s.name for s in auto_sources(series=True)] == ["fred", "sample"]
     assert (is_live("polygon"), is_live("sample"), is_live("auto")) == (True, False, False)
