@@ -9,6 +9,12 @@ has a registry of its own that nobody scrapes; what is counted there is lost. So
 count, accuracy, duration and data requests are read from its returned result here, in
 `record_tool_run`, and the engine itself records nothing.
 
+Every label value comes from a bounded set, so no caller can grow `/metrics` without end (5,000
+unknown tool names once made 10,000 series): tool, model, provider and data source labels are
+registered names, anything else `other`; symbols are the N with most trials so far
+(`MLTRAINER_METRICS_SYMBOLS`, default 20), the rest `other`; and no value is longer than 64
+characters.
+
 The seed's three metrics keep their names: `ml_model_training_total`,
 `ml_model_accuracy{model_type,symbol}` and `parsing_duration_seconds`.
 """
@@ -18,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections import Counter as Tally
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -29,6 +36,9 @@ from mltrainer.engine.data.provenance import Provenance
 from mltrainer.engine.results import BarsSummary, SeriesSummary, TrialSummary
 from mltrainer.engine.trial import TrialResult
 from mltrainer.tools.results import ToolOutput, trials_in
+
+OTHER = "other"
+LONGEST_LABEL = 64
 
 # --- the seed's metrics, under the seed's names --------------------------------------------------
 MODEL_TRAININGS = Counter("ml_model_training", "Total model trainings (trials recorded).")
@@ -61,7 +71,8 @@ TRIAL_DURATION = Histogram(
 # --- the LLM provider -----------------------------------------------------------------------------
 PROVIDER_REQUESTS = Counter(
     "mltrainer_provider_requests",
-    "Model calls by outcome: ok, an HTTP status, malformed, deadline, interrupted, error.",
+    "Model calls by outcome: ok, an HTTP status, malformed, too_large, deadline, interrupted, "
+    "error.",
     ["provider", "status"],
 )
 PROVIDER_LATENCY = Histogram(
@@ -99,6 +110,83 @@ DATA_REQUESTS = Counter(
 )
 
 
+# --- label values from bounded sets -----------------------------------------------------------
+
+
+def bounded(value: str, known: Iterable[str]) -> str:
+    """`value` when it is one of `known` (cut to 64 characters), else `other`."""
+    return value[:LONGEST_LABEL] if value in set(known) else OTHER
+
+
+def tool_label(name: str) -> str:
+    from mltrainer.tools.registry import TOOLS_BY_NAME
+
+    return bounded(name, TOOLS_BY_NAME)
+
+
+def model_label(name: str) -> str:
+    from mltrainer.engine.models import MODELS
+
+    return bounded(name, MODELS)
+
+
+def provider_label(name: str) -> str:
+    from mltrainer.agent.providers.function import FunctionProvider
+    from mltrainer.agent.providers.registry import PROVIDERS
+
+    return bounded(name, (*PROVIDERS, FunctionProvider.name))
+
+
+def source_label(name: str) -> str:
+    from mltrainer.engine.data.catalog import source_names
+
+    return bounded(name, (*source_names(), "caller"))
+
+
+class TopSymbols:
+    """The `limit` symbols with the most trials so far keep a label of their own; the others
+    are `other`. A symbol that overtakes one of them takes its place, and the series of the
+    one it displaced are removed. At most `100 x limit` symbols are counted at all."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._counted = max(100 * limit, 1000)
+        self._trials: Tally[str] = Tally()
+        self._labelled: list[str] = []
+        self._lock = threading.Lock()
+
+    def label(self, symbol: str) -> tuple[str, str | None]:
+        """The label for one more trial on `symbol`, and the symbol it displaced (or None)."""
+        with self._lock:
+            if symbol not in self._trials and len(self._trials) >= self._counted:
+                return OTHER, None
+            self._trials[symbol] += 1
+            if symbol in self._labelled:
+                return symbol[:LONGEST_LABEL], None
+            if len(self._labelled) < self.limit:
+                self._labelled.append(symbol)
+                return symbol[:LONGEST_LABEL], None
+            weakest = min(self._labelled, key=self._trials.__getitem__, default=None)
+            if weakest is None or self._trials[symbol] <= self._trials[weakest]:
+                return OTHER, None
+            self._labelled[self._labelled.index(weakest)] = symbol
+            return symbol[:LONGEST_LABEL], weakest[:LONGEST_LABEL]
+
+
+_top_symbols: TopSymbols | None = None
+_accuracy_series: set[tuple[str, str]] = set()
+
+
+def top_symbols() -> TopSymbols:
+    """The process's symbol labels, sized by `MLTRAINER_METRICS_SYMBOLS` when first used."""
+    global _top_symbols
+    if _top_symbols is None:
+        from mltrainer.engine.settings import load_settings
+
+        _top_symbols = TopSymbols(load_settings().metrics_symbols)
+    return _top_symbols
+
+
 @contextmanager
 def active_session() -> Iterator[None]:
     """Counts a session as active while the block runs."""
@@ -108,6 +196,7 @@ def active_session() -> Iterator[None]:
 
 def record_turn(provider: str, usage: Usage) -> None:
     """One model turn and its tokens and cost."""
+    provider = provider_label(provider)
     TURNS.labels(provider).inc()
     tokens = TOKENS.labels
     tokens(provider, "input").inc(usage.input_tokens)
@@ -120,10 +209,17 @@ def record_turn(provider: str, usage: Usage) -> None:
 
 def provider_status(error: BaseException) -> str:
     """The `status` label of a failed model call."""
-    from mltrainer.agent.providers.base import MalformedReplyError, ProviderError, ScriptFinished
+    from mltrainer.agent.providers.base import (
+        MalformedReplyError,
+        ProviderError,
+        ReplyTooLargeError,
+        ScriptFinished,
+    )
 
     if isinstance(error, ScriptFinished):
         return "script_finished"
+    if isinstance(error, ReplyTooLargeError):
+        return "too_large"
     if isinstance(error, MalformedReplyError):
         return "malformed"
     if isinstance(error, ProviderError):
@@ -138,6 +234,7 @@ def provider_status(error: BaseException) -> str:
 def provider_request(provider: str) -> Iterator[None]:
     """Times one model call and counts it by outcome; a failure counts as an error too,
     except a scripted provider that has played all its turns (a normal end)."""
+    provider = provider_label(provider)
     started = time.perf_counter()
     status = "ok"
     try:
@@ -153,7 +250,7 @@ def provider_request(provider: str) -> Iterator[None]:
 
 
 def record_retry(provider: str, error: BaseException) -> None:
-    PROVIDER_RETRIES.labels(provider, provider_status(error)).inc()
+    PROVIDER_RETRIES.labels(provider_label(provider), provider_status(error)).inc()
 
 
 def record_tool_run(
@@ -162,7 +259,7 @@ def record_tool_run(
     """A tool call that ran (or was refused) in this process, and the trials and data requests
     its result reports. Call it once per call that really ran, not for a replayed recording."""
     status = "refused" if refused else ("error" if is_error else "ok")
-    TOOL_CALLS.labels(name, status).inc()
+    TOOL_CALLS.labels(tool_label(name), status).inc()
     if status != "ok":
         return
     match output:
@@ -178,14 +275,21 @@ def record_tool_run(
 def record_trial(result: TrialResult) -> None:
     """A trial's result: count, accuracy, duration, its data."""
     _count_trial(TrialSummary.of(result))
-    TRIAL_DURATION.labels(result.model).observe(result.timings.total)
+    TRIAL_DURATION.labels(model_label(result.model)).observe(result.timings.total)
     for provenance in (result.provenance, *result.macro_provenance):
         record_data_request(provenance)
 
 
 def _count_trial(row: TrialSummary) -> None:
     MODEL_TRAININGS.inc()
-    MODEL_ACCURACY.labels(row.model, row.symbol).set(row.selection_accuracy)
+    model = model_label(row.model)
+    symbol, displaced = top_symbols().label(row.symbol)
+    if displaced is not None:
+        for series in [s for s in _accuracy_series if s[1] == displaced]:
+            MODEL_ACCURACY.remove(*series)
+            _accuracy_series.discard(series)
+    MODEL_ACCURACY.labels(model, symbol).set(row.selection_accuracy)
+    _accuracy_series.add((model, symbol))
 
 
 def record_data_request(provenance: Provenance) -> None:
@@ -197,7 +301,7 @@ def record_data_request(provenance: Provenance) -> None:
         cache = "miss"
     else:
         cache = "none"
-    DATA_REQUESTS.labels(provenance.source, cache).inc()
+    DATA_REQUESTS.labels(source_label(provenance.source), cache).inc()
 
 
 # --- serving /metrics -----------------------------------------------------------------------------

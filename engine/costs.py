@@ -3,11 +3,12 @@ configuration that would run for many minutes (2,000 trees of depth 64 over 20 f
 refused up front with the limit, instead of holding a session past its deadline.
 
 Each model family has a work formula per fit (trees x depth, rounds x leaves, epochs x
-units, ...) and seconds per unit of work measured by `benchmarks/trial_cost.py` on the
-largest offline sample (MSFT daily, about 8,000 rows, 13 features) on the 2-core machine this
-was built on, with the rest of the machine busy: the numbers err on the slow side. A trial
-fits once per walk-forward fold plus the final fit. Rows scale the estimate linearly (square
-for the kernel and neighbour models); without `days` the estimate assumes the reference size.
+units, gradient steps per batch, ...) and seconds per unit of work measured by
+`benchmarks/trial_cost.py` on the largest offline sample (MSFT daily, about 8,000 rows, 13
+features) on the 2-core machine this was built on, with the rest of the machine busy: the
+numbers err on the slow side. A trial fits once per walk-forward fold plus the final fit.
+Rows scale the estimate linearly (square for the kernel and neighbour models); without `days`
+the estimate assumes the reference size.
 """
 
 from __future__ import annotations
@@ -110,18 +111,27 @@ def perceptron(seconds_per_unit: float) -> TrialCost:
     )
 
 
+# Each gradient step of a recurrent network also costs a fixed overhead per time step and
+# layer (autograd, the optimizer, Python), whatever the batch holds: with small batches it
+# dominates (measured: batch_size 1 is 10 to 20 times slower per epoch than 256).
+STEP_UNITS_PER_CELL = 10
+
+
 def recurrent(seconds_per_unit: float) -> TrialCost:
     return TrialCost(
-        "epochs x lookback x num_layers x hidden_size x (hidden_size + 13)",
+        "epochs x lookback x num_layers x (hidden_size x (hidden_size + 13) + "
+        f"{STEP_UNITS_PER_CELL} x {REFERENCE_ROWS} / batch_size)",
         lambda p: (
             p["epochs"]
             * p["lookback"]
             * p["num_layers"]
-            * p["hidden_size"]
-            * (p["hidden_size"] + REFERENCE_FEATURES)
+            * (
+                p["hidden_size"] * (p["hidden_size"] + REFERENCE_FEATURES)
+                + STEP_UNITS_PER_CELL * math.ceil(REFERENCE_ROWS / p["batch_size"])
+            )
         ),
         seconds_per_unit,
-        ("epochs", "hidden_size", "num_layers"),
+        ("epochs", "hidden_size", "num_layers", "batch_size"),
     )
 
 
@@ -132,6 +142,18 @@ def kernel_machine(seconds_per_unit: float, *, capped_at: float) -> TrialCost:
         lambda p: min(1 + math.log10(max(p["C"], 1.0)), capped_at),
         seconds_per_unit,
         ("C",),
+        rows_power=2,
+    )
+
+
+def neighbours(seconds_per_unit: float) -> TrialCost:
+    """k nearest neighbours: predicting dominates, and grows with the square of the rows and
+    with the neighbours each prediction gathers."""
+    return TrialCost(
+        "1 + n_neighbors / 100",
+        lambda p: 1 + p["n_neighbors"] / 100,
+        seconds_per_unit,
+        ("n_neighbors",),
         rows_power=2,
     )
 

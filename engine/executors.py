@@ -16,15 +16,17 @@ import atexit
 import os
 import threading
 import time
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from mltrainer.engine.errors import ConfigError, DeadlineError, MLTrainerError
+from mltrainer.engine.stopping import StoppedError, stop_requested
 
 if TYPE_CHECKING:
     from mltrainer.engine.data.base import BarSet, SeriesSet
@@ -49,10 +51,13 @@ _THREAD_VARIABLES = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
 )
-# How long past a trial's deadline the client waits for a worker before giving up on it; the
+# How long past a trial's deadline the client waits for a worker before terminating it; the
 # worker itself stops at its next fold once the deadline has passed.
 _DEADLINE_GRACE_SECONDS = 10.0
 _DASK_CONNECT_SECONDS = 20.0
+# How often a client waiting on a worker looks at whether its caller gave up (`stopping.py`).
+_POLL_SECONDS = 0.2
+T = TypeVar("T")
 
 
 class ExecutorError(MLTrainerError):
@@ -137,8 +142,45 @@ def _wait_seconds(deadline: float | None) -> float | None:
 def _timed_out(job: TrialJob, where: str) -> DeadlineError:
     return DeadlineError(
         f"the trial on {job.config.symbol} ({job.config.model}) was still running on {where} "
-        f"{_DEADLINE_GRACE_SECONDS:.0f} s after the session's deadline; nothing was recorded"
+        f"{_DEADLINE_GRACE_SECONDS:.0f} s after the session's deadline and was stopped; "
+        "nothing was recorded"
     )
+
+
+def _stopped(job: TrialJob, where: str) -> StoppedError:
+    return StoppedError(
+        f"the trial on {job.config.symbol} ({job.config.model}) was stopped on {where}: its "
+        "caller gave up on it (a deadline passed or the client left); nothing was recorded"
+    )
+
+
+def _wait(
+    attempt: Callable[[float], T],
+    job: TrialJob,
+    *,
+    where: str,
+    still_running: type[BaseException] | tuple[type[BaseException], ...],
+    abandon: Callable[[], None],
+) -> T:
+    """`attempt(seconds)` again and again until it returns, looking in between at whether the
+    caller gave up and at the job's deadline (plus grace). Either way the work is abandoned
+    (`abandon` terminates what runs it) and the error says so; `still_running` is what
+    `attempt` raises when its wait ran out."""
+    limit = _wait_seconds(job.deadline)
+    give_up = None if limit is None else time.monotonic() + limit
+    while True:
+        if stop_requested():
+            abandon()
+            raise _stopped(job, where)
+        now = time.monotonic()
+        if give_up is not None and now >= give_up:
+            abandon()
+            raise _timed_out(job, where)
+        wait = _POLL_SECONDS if give_up is None else min(_POLL_SECONDS, give_up - now)
+        try:
+            return attempt(wait)
+        except still_running:
+            continue
 
 
 @dataclass
@@ -154,8 +196,17 @@ class LocalExecutor:
         self._slots = threading.BoundedSemaphore(self.workers)
 
     def run(self, job: TrialJob) -> TrialOutcome:
-        if not self._slots.acquire(timeout=_wait_seconds(job.deadline)):
-            raise _timed_out(job, "no free local worker (all were busy)")
+        def take_a_slot(seconds: float) -> None:
+            if not self._slots.acquire(timeout=seconds):
+                raise FutureTimeout
+
+        _wait(
+            take_a_slot,
+            job,
+            where="no free local worker (all were busy)",
+            still_running=FutureTimeout,
+            abandon=lambda: None,
+        )
         try:
             return run_job(job)
         finally:
@@ -168,12 +219,18 @@ class LocalExecutor:
 @dataclass
 class ProcessExecutor:
     """Trials in a pool of `workers` spawned processes, each trial on one thread. A worker that
-    dies (killed, out of memory) fails its trial with a clear error; the pool is replaced."""
+    dies (killed, out of memory) fails its trial with a clear error; the pool is replaced. A
+    trial its caller gives up on (a deadline, a client that left) is not waited for: the pool's
+    processes are terminated (a worker cannot be stopped alone without breaking its pool), and
+    the other trials running in it fail with an error saying to run them again."""
 
     workers: int
     kind: ExecutorKind = "process"
     _pool: ProcessPoolExecutor | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _stopped_pools: weakref.WeakSet[ProcessPoolExecutor] = field(
+        default_factory=weakref.WeakSet, init=False, repr=False
+    )
 
     def _live_pool(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -191,26 +248,57 @@ class ProcessExecutor:
         pool = self._live_pool()
         try:
             future: Future[TrialOutcome] = pool.submit(run_job_on_worker, job)
-            return future.result(timeout=_wait_seconds(job.deadline))
-        except FutureTimeout:
-            future.cancel()
-            raise _timed_out(job, "a worker process") from None
+            return _wait(
+                future.result,
+                job,
+                where="a worker process",
+                still_running=FutureTimeout,
+                abandon=lambda: self._abandon(pool),
+            )
         except BrokenProcessPool as error:
-            with self._lock:
-                if self._pool is pool:
-                    self._pool = None
-            pool.shutdown(wait=False, cancel_futures=True)
+            stopped_on_purpose = pool in self._stopped_pools
+            self._terminate(pool)
+            if stopped_on_purpose:
+                raise ExecutorError(
+                    f"the trial on {job.config.symbol} ({job.config.model}) was cut short: its "
+                    "worker pool was stopped because another trial in it ran past its deadline; "
+                    "nothing was recorded. Run the trial again"
+                ) from error
             raise ExecutorError(
                 f"the worker process running the trial on {job.config.symbol} "
                 f"({job.config.model}) died ({error}); nothing was recorded. The pool was "
                 "restarted; run the trial again"
             ) from error
 
-    def close(self) -> None:
+    def _abandon(self, pool: ProcessPoolExecutor) -> None:
+        """A trial in `pool` is given up on: the pool is stopped, and its other trials are
+        told why (`run`)."""
         with self._lock:
-            pool, self._pool = self._pool, None
+            self._stopped_pools.add(pool)
+        self._terminate(pool)
+
+    def _terminate(self, pool: ProcessPoolExecutor) -> None:
+        """Stop `pool` now: no new work, its processes terminated (killed if they linger),
+        and the next trial gets a fresh pool."""
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        # ProcessPoolExecutor keeps its processes private; Python 3.14 adds terminate_workers.
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=2)
+            if process.is_alive():
+                process.kill()
+
+    def close(self) -> None:
+        """Terminate the pool: at exit nobody waits for a trial still running."""
+        with self._lock:
+            pool = self._pool
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            self._terminate(pool)
 
 
 @dataclass
@@ -235,12 +323,9 @@ class DaskExecutor:
             return self._client
 
     def _connect(self) -> Any:
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError as error:
-            raise ExecutorError(
-                "the dask executor needs dask and distributed: pip install 'mltrainer[dask]'"
-            ) from error
+        require_executor("dask")
+        from distributed import Client, LocalCluster
+
         if self.scheduler is None:
             self._cluster = LocalCluster(
                 n_workers=self.workers,
@@ -259,21 +344,33 @@ class DaskExecutor:
             ) from error
 
     def run(self, job: TrialJob) -> TrialOutcome:
+        client = self.client()
         from distributed import KilledWorker
         from distributed import TimeoutError as DaskTimeout
 
-        future = self.client().submit(run_job_on_worker, job, pure=False)
+        future = client.submit(run_job_on_worker, job, pure=False)
         try:
-            outcome: TrialOutcome = future.result(timeout=_wait_seconds(job.deadline))
-        except DaskTimeout:
-            future.cancel()
-            raise _timed_out(job, "a Dask worker") from None
+            outcome: TrialOutcome = _wait(
+                future.result,
+                job,
+                where="a Dask worker",
+                still_running=(DaskTimeout, TimeoutError),
+                abandon=lambda: self._abandon(client, future),
+            )
         except KilledWorker as error:
             raise ExecutorError(
                 f"the Dask workers running the trial on {job.config.symbol} "
                 f"({job.config.model}) died ({error}); nothing was recorded"
             ) from error
         return outcome
+
+    def _abandon(self, client: Any, future: Any) -> None:
+        """Cancel the task and restart the workers running it: a Dask worker cannot interrupt
+        a running task, so its process is replaced (its nanny starts a fresh one)."""
+        running = [address for address, keys in client.processing().items() if future.key in keys]
+        future.cancel()
+        if running:
+            client.restart_workers(running, timeout=_DASK_CONNECT_SECONDS, raise_for_error=False)
 
     def close(self) -> None:
         with self._lock:
@@ -293,6 +390,20 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
+def require_executor(kind: ExecutorKind) -> None:
+    """`ExecutorError` with the install hint when `kind` needs a package that is missing (Dask's
+    `distributed`), so a command fails before its session starts rather than at its first trial."""
+    if kind != "dask":
+        return
+    try:
+        import distributed  # noqa: F401
+    except ImportError as error:
+        raise ExecutorError(
+            "the dask executor needs dask and distributed, which are not installed: "
+            "pip install 'mltrainer[dask]' (or choose --executor local or process)"
+        ) from error
+
+
 def make_executor(
     kind: ExecutorKind, *, workers: int | None = None, scheduler: str | None = None
 ) -> TrialExecutor:
@@ -309,6 +420,7 @@ def make_executor(
         case "process":
             return ProcessExecutor(count)
         case "dask":
+            require_executor("dask")
             return DaskExecutor(count, scheduler)
     raise ConfigError(f"unknown executor '{kind}'; executors are {', '.join(EXECUTOR_KINDS)}")
 

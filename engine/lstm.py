@@ -19,6 +19,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from mltrainer.engine.stopping import check_stopped
+
 
 class _LSTMNet(nn.Module):
     """Stacked LSTM whose last hidden state is mapped to one up-move logit."""
@@ -119,7 +121,9 @@ class LSTMClassifier(ClassifierMixin, BaseEstimator):
                 shuffle=True,
                 generator=order,
             )
-            for _ in range(self.epochs):
+            for epoch in range(1, self.epochs + 1):
+                # A fit can run for minutes; one whose caller gave up stops at an epoch.
+                check_stopped(f"in LSTM epoch {epoch} of {self.epochs}")
                 for batch, target in batches:
                     optimiser.zero_grad()
                     loss_fn(module(batch), target).backward()

@@ -262,7 +262,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "gradientboostingclassifier",
             "histgradientboostingclassifier",
         ),
-        cost=costs.histogram_boosting(1.8e-3, leaf_cap=31),
+        cost=costs.histogram_boosting(1.4e-3, leaf_cap=31),
     ),
     ModelSpec(
         name="lightgbm",
@@ -292,7 +292,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         },
         aliases=("logit", "logistic", "logistic regression", "logreg"),
         scaled=True,
-        cost=costs.iterations(2.2e-4, "epochs"),
+        cost=costs.iterations(3e-5, "epochs"),
     ),
     ModelSpec(
         name="svm",
@@ -329,7 +329,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "kneighborsclassifier",
         ),
         scaled=True,
-        cost=costs.flat(2.0, rows_power=2),
+        cost=costs.neighbours(0.3),
     ),
     ModelSpec(
         name="naive_bayes",

@@ -14,6 +14,7 @@ import os
 import shutil
 import time
 import uuid
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,7 +200,15 @@ def _check_hash(path: Path, actual: str, expected: str) -> None:
 def _load_skops(data: bytes, path: Path) -> Any:
     import skops.io as sio
 
-    untrusted = sio.get_untrusted_types(data=data)
+    try:
+        untrusted = sio.get_untrusted_types(data=data)
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as error:
+        # A file whose hash the ledger confirms but that skops cannot read: the file and the
+        # ledger row were replaced together, or the row points at something that is no model.
+        raise UntrustedModelError(
+            f"{path} is not a skops model file ({type(error).__name__}: {error}); it is "
+            "refused, not loaded. Train the trial again to get a fresh file"
+        ) from error
     refused = [t for t in untrusted if t not in _TRUSTED_EXTRA]
     if refused:
         raise UntrustedModelError(f"{path} contains types this engine never writes: {refused}")

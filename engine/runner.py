@@ -24,6 +24,7 @@ from mltrainer.engine.errors import DeadlineError
 from mltrainer.engine.ledger import TrialPredictions
 from mltrainer.engine.models import ModelSpec, resolve_model
 from mltrainer.engine.progress import report
+from mltrainer.engine.stopping import check_stopped
 from mltrainer.engine.targets import DEFAULT_TARGET, ResearchTarget, SegmentScore, get_target
 from mltrainer.engine.trial import (
     DatasetInfo,
@@ -128,9 +129,11 @@ def fit_for_prediction(pipeline: Pipeline, X: np.ndarray, y: np.ndarray) -> Pipe
 
 
 def check_deadline(deadline: float | None, what: str) -> None:
-    """`deadline` is wall-clock (`time.time()`), so it means the same in a worker process."""
+    """`deadline` is wall-clock (`time.time()`), so it means the same in a worker process.
+    Work whose caller gave up (`stopping.py`) stops here too."""
     if deadline is not None and time.time() >= deadline:
         raise DeadlineError(f"stopped at the session's deadline {what}; nothing was recorded")
+    check_stopped(what)
 
 
 def synthetic_inputs(bars: BarSet, macro: Mapping[str, SeriesSet]) -> bool:

@@ -6,13 +6,12 @@ valid choices. The tools, the seed's dict API (`agent/seed.py`) and every surfac
 
 from __future__ import annotations
 
-import contextvars
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from sklearn.pipeline import Pipeline
 from mltrainer.engine import report_data
 from mltrainer.engine.compare import compare_trials, ranked, require_comparable
 from mltrainer.engine.compliance import ComplianceEngine
+from mltrainer.engine.daemon_threads import run_on_daemon_threads
 from mltrainer.engine.data.base import BarSet, SeriesSet, make_provenance
 from mltrainer.engine.data.catalog import is_live, is_synthetic
 from mltrainer.engine.data.registry import resolve_bars, resolve_series
@@ -236,15 +236,13 @@ class ResearchService:
             except MLTrainerError as error:
                 return error
 
-        threads = max(1, min(len(configs), self.executor.workers))
-        with ThreadPoolExecutor(threads, thread_name_prefix="sweep") as pool:
-            # Each thread gets a copy of the caller's context, so engine progress still reaches
-            # whoever is listening (the CLI's status line, the UI).
-            futures = [
-                pool.submit(contextvars.copy_context().run, train, number, config)
-                for number, config in enumerate(configs, start=1)
-            ]
-            outcomes = [future.result() for future in futures]
+        # Daemon threads, each in a copy of the caller's context: engine progress still
+        # reaches whoever is listening, and an abandoned sweep never holds the process open.
+        outcomes = run_on_daemon_threads(
+            [partial(train, number, config) for number, config in enumerate(configs, start=1)],
+            self.executor.workers,
+            "sweep",
+        )
         return [
             outcome if isinstance(outcome, MLTrainerError) else self._read_back(outcome)
             for outcome in outcomes
@@ -547,6 +545,16 @@ class ResearchService:
             total_return_before_holdout=float(close.iloc[-1] / close.iloc[0] - 1.0),
             notes=development.notes,
         )
+
+    def trial_session(self, key: str | int) -> str | None:
+        """The session that recorded a trial (by number or model id), None when it was recorded
+        outside any session; `ConfigError` when there is no such trial. A surface that keeps
+        each caller to its own session's trials asks this."""
+        stored = self.ledger.result(key)
+        if stored is None:
+            raise ConfigError(f"no recorded trial {key!r}")
+        session = stored.get("session")
+        return str(session) if session is not None else None
 
     def trial_record(self, key: str | int) -> TrialRecord | None:
         """A recorded trial by number or model id with its selection statistics as of now

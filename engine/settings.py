@@ -63,6 +63,16 @@ class Settings(BaseSettings):
     holdout_min_bars: int = Field(
         default=250, ge=20, le=5000, validation_alias="MLTRAINER_HOLDOUT_MIN_BARS"
     )
+    # The largest reply read from an LLM API, on the wire and after decompression
+    # (agent/providers/reply_limit.py); a bigger one is refused before it is parsed.
+    max_reply_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1024, le=1024**3, validation_alias="MLTRAINER_MAX_REPLY_BYTES"
+    )
+    # How many symbols get a label of their own in the Prometheus metrics (the ones with most
+    # trials); the rest count as `other`, so /metrics stays bounded.
+    metrics_symbols: int = Field(
+        default=20, ge=0, le=10_000, validation_alias="MLTRAINER_METRICS_SYMBOLS"
+    )
     # Where trials compute (engine/executors.py); the ledger and transcripts stay here.
     executor: Literal["local", "process", "dask"] = Field(
         default="local", validation_alias="MLTRAINER_EXECUTOR"

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ValidationError
@@ -27,21 +28,23 @@ SchemaFormat = Literal["openai", "anthropic", "json"]
 MAX_ARGUMENT_CHARS = 20_000
 MAX_ARGUMENT_DEPTH = 8
 _SHOWN_INPUT_CHARS = 80
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_BRACKETS = re.compile(r"[\[\]{}]")
+# JSON's escapes pair a backslash with the next character, left to right; a string is then
+# quote to quote. Each pattern is one fixed step or one character class, so the regex engine
+# neither backtracks nor recurses per character.
+_ESCAPE = re.compile(r"\\.", re.DOTALL)
+_STRING = re.compile(r'"[^"]*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_NESTING = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 def json_depth(text: str) -> int:
-    """How deeply arrays and objects nest in JSON `text`, without parsing it (strings skipped),
-    so a call nested thousands deep is measured in linear time and no recursion."""
-    depth = deepest = 0
-    for bracket in _BRACKETS.findall(_JSON_STRING.sub("", text)):
-        if bracket in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
+    """How deeply arrays and objects nest in JSON `text`, without parsing it: escapes and strings
+    are removed, then the brackets left are counted. Linear time and no recursion, so a reply
+    nested a million deep, or a multi-megabyte string, is measured before a JSON parser (which
+    recurses per level) ever sees it. Text that is not JSON gets a number all the same; the
+    parser then says what is wrong with it."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", _ESCAPE.sub("", text)))
+    return max(0, max(accumulate(map(_NESTING.__getitem__, brackets)), default=0))
 
 
 def check_argument_size(name: str, raw: str) -> None:

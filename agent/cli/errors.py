@@ -19,6 +19,7 @@ from rich.markup import escape
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
+from mltrainer.agent.cli.screen import on_screen
 from mltrainer.engine.errors import MLTrainerError
 
 if TYPE_CHECKING:
@@ -29,8 +30,9 @@ T = TypeVar("T")
 
 
 def one_line(message: str) -> str:
-    """The message with its line breaks folded, so each error is one line."""
-    return " ".join(message.split())
+    """The message with its line breaks folded, so each error is one line; redacted and
+    shortened like everything else on the screen."""
+    return " ".join(on_screen(message).split())
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

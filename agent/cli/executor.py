@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mltrainer.agent.cli.errors import fail, load_cli_settings
-from mltrainer.engine.executors import EXECUTOR_HELP, EXECUTOR_KINDS
+from mltrainer.agent.cli.errors import fail, load_cli_settings, run_reported
+from mltrainer.engine.executors import EXECUTOR_HELP, EXECUTOR_KINDS, require_executor
 
 if TYPE_CHECKING:  # pydantic-settings loads with the command that reads settings
     from mltrainer.engine.settings import Settings
@@ -34,4 +34,5 @@ def executor_settings(executor: str | None, scheduler: str | None) -> Settings:
         raise fail(
             f"--scheduler {address} is only used with --executor dask (executor is '{kind}')"
         )
+    run_reported(lambda: require_executor(kind))
     return settings.model_copy(update={"executor": kind, "scheduler": address})

@@ -1,5 +1,6 @@
 """What `mltrainer run`, `demo` and `resume` print while a session runs: a status line naming the
-tools at work, a line per finished trial, the LLM's text and every tool error as they happen."""
+tools at work, a line per finished trial, the LLM's text and every tool error as they happen
+(redacted and shortened, `screen.py`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,16 @@ from typing import TYPE_CHECKING, assert_never
 from rich.console import Console
 from rich.markup import escape
 
+from mltrainer.agent.cli.screen import on_screen
 from mltrainer.agent.cli.tables import baseline_strategy_text
 from mltrainer.agent.messages import AssistantTurn, Message, ToolResults, UserMessage
 
 if TYPE_CHECKING:
     from mltrainer.agent.session.progress import ProgressHook, ToolEnded, ToolEvent
+
+# A model can send thousands of calls in one turn; the screen shows the first errors of a turn
+# and counts the rest.
+ERRORS_SHOWN_PER_TURN = 10
 
 
 def progress_hook(
@@ -91,17 +97,27 @@ def message_hook(console: Console, enabled: bool) -> Callable[[Message], None] |
         nonlocal seen_goal
         match message:
             case AssistantTurn(text=text) if text.strip():
-                console.print(f"[cyan]LLM:[/cyan] {escape(text.strip())}", highlight=False)
+                console.print(
+                    f"[cyan]LLM:[/cyan] {escape(on_screen(text.strip()))}", highlight=False
+                )
             case ToolResults(results=results):
-                for result in results:
-                    if result.is_error:
-                        console.print(
-                            f"  [yellow]! {result.name}:[/yellow] {escape(result.content)}",
-                            highlight=False,
-                        )
+                failed = [result for result in results if result.is_error]
+                for result in failed[:ERRORS_SHOWN_PER_TURN]:
+                    console.print(
+                        f"  [yellow]! {escape(on_screen(result.name, 100))}:[/yellow] "
+                        f"{escape(on_screen(result.content))}",
+                        highlight=False,
+                    )
+                if len(failed) > ERRORS_SHOWN_PER_TURN:
+                    console.print(
+                        f"  [yellow]! {len(failed) - ERRORS_SHOWN_PER_TURN:,} more tool errors "
+                        "this turn, all in the transcript[/yellow]",
+                        highlight=False,
+                    )
             case UserMessage(text=text):
                 if seen_goal:
-                    console.print(f"  [dim]→ {escape(_bridge_note(text))}[/dim]", highlight=False)
+                    note = on_screen(_bridge_note(text))
+                    console.print(f"  [dim]→ {escape(note)}[/dim]", highlight=False)
                 seen_goal = True
             case _:
                 pass

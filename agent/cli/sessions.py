@@ -12,6 +12,7 @@ import typer
 from mltrainer.agent.cli.common import JsonOption, await_result, await_session, console
 from mltrainer.agent.cli.errors import errors, load_cli_settings, run_reported
 from mltrainer.agent.cli.executor import ExecutorOption, SchedulerOption, executor_settings
+from mltrainer.agent.cli.keys import KeyEnvOption, SendKeyOption, key_route
 from mltrainer.agent.cli.metrics import MetricsHost, MetricsLinger, MetricsPort, metrics_served
 from mltrainer.agent.cli.progress import message_hook, progress_hook
 from mltrainer.agent.cli.tables import exit_for, print_summary, summary_dict
@@ -108,6 +109,8 @@ def run(
         float, typer.Option(min=1, max=7 * 24 * 3600, help="Wall-time deadline (seconds).")
     ] = 900.0,
     transcript: Annotated[Path | None, typer.Option(help="Where to write the transcript.")] = None,
+    send_key_to_base_url: SendKeyOption = False,
+    base_url_key_env: KeyEnvOption = None,
     executor: ExecutorOption = None,
     scheduler: SchedulerOption = None,
     as_json: JsonOption = False,
@@ -122,8 +125,11 @@ def run(
     from mltrainer.agent.session.state import Budgets
 
     settings = executor_settings(executor, scheduler)
+    route = key_route(send_key_to_base_url, base_url_key_env)
     llm = run_reported(
-        lambda: make_provider(provider, model=model, base_url=base_url, script=script)
+        lambda: make_provider(
+            provider, model=model, base_url=base_url, script=script, key_route=route
+        )
     )
     budgets = Budgets(max_turns, max_tool_calls, max_tokens, max_cost, max_seconds)
     options = {
@@ -208,12 +214,15 @@ def resume(
         typer.Option(help="Server to continue against; a recorded one is used only if repeated."),
     ] = None,
     script: Annotated[Path | None, typer.Option(help="Turns file for a scripted session.")] = None,
+    send_key_to_base_url: SendKeyOption = False,
+    base_url_key_env: KeyEnvOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Continue a session that was killed or stopped with Ctrl-C, appending to its transcript.
 
-    Your API key goes only to the server you name: a base URL recorded in the transcript is
-    used only when you repeat it with --base-url.
+    Your API key goes only to the provider's own API: a base URL recorded in the transcript is
+    used only when you repeat it with --base-url, and gets a key only with
+    --send-key-to-base-url or --base-url-key-env, as in `mltrainer run`.
 
     Example: mltrainer resume ~/.local/share/mltrainer/transcripts/SESSION.jsonl
     """
@@ -221,7 +230,9 @@ def resume(
     from mltrainer.agent.session.runs import resume_session
 
     settings = load_cli_settings()
-    request = ProviderRequest(provider, model, base_url, script)
+    request = ProviderRequest(
+        provider, model, base_url, script, key_route(send_key_to_base_url, base_url_key_env)
+    )
     hook, stop = progress_hook(console, not as_json)
     try:
         summary = await_session(

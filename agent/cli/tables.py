@@ -10,9 +10,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from mltrainer.agent.cli.common import console
+from mltrainer.agent.cli.screen import on_screen
+from mltrainer.engine.redaction import redact_text
 
 if TYPE_CHECKING:
     from mltrainer.agent.session.loop import SessionSummary
@@ -191,7 +194,8 @@ def print_summary(summary: SessionSummary, as_json: bool) -> None:
             f"{len(summary.trials)} tries (see adj. p)."
         )
     console.print(
-        f"Session ended: [bold]{summary.reason}[/bold] after {summary.turns} turns, "
+        f"Session ended: [bold]{escape(on_screen(summary.reason))}[/bold] after "
+        f"{summary.turns} turns, "
         f"{summary.tool_calls} tool calls, {summary.usage.total_tokens} tokens"
         + (
             f" ({summary.usage.cached_input_tokens} input tokens from the prompt cache)"
@@ -201,17 +205,18 @@ def print_summary(summary: SessionSummary, as_json: bool) -> None:
         + (f", ${summary.usage.cost_usd:.4f}" if summary.usage.cost_usd else "")
     )
     if summary.conclusion:
-        console.print(f"[bold]Conclusion:[/bold] {summary.conclusion}")
+        console.print(f"[bold]Conclusion:[/bold] {escape(on_screen(summary.conclusion))}")
     console.print(f"Transcript: {summary.transcript}")
     if summary.resumable:
         console.print(f"Resume with: mltrainer resume {summary.transcript}")
 
 
 def summary_dict(summary: SessionSummary) -> dict[str, Any]:
+    """The summary for `--json`: whole (machines read it), and redacted like the screen."""
     return {
-        "reason": summary.reason,
+        "reason": redact_text(summary.reason),
         "finished": summary.finished,
-        "conclusion": summary.conclusion,
+        "conclusion": None if summary.conclusion is None else redact_text(summary.conclusion),
         "best_trial": summary.best_trial,
         "turns": summary.turns,
         "tool_calls": summary.tool_calls,

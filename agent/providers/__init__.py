@@ -20,6 +20,7 @@ from mltrainer.agent.providers.base import (
 )
 from mltrainer.agent.providers.built_in import register_built_in_providers
 from mltrainer.agent.providers.function import FunctionInfo, FunctionProvider
+from mltrainer.agent.providers.keys import KeyRoute
 from mltrainer.agent.providers.registry import provider_entry, register_provider
 from mltrainer.agent.providers.replay import ReplayProvider
 from mltrainer.agent.providers.scripted import ScriptedProvider
@@ -32,6 +33,7 @@ __all__ = [
     "AnthropicProvider",
     "FunctionInfo",
     "FunctionProvider",
+    "KeyRoute",
     "OpenAIProvider",
     "Provider",
     "ProviderConfigError",
@@ -54,11 +56,13 @@ def make_provider(
     base_url: str | None = None,
     script: Path | None = None,
     transcript: Path | None = None,
+    key_route: KeyRoute | None = None,
 ) -> Provider:
     """The provider called `name`, for a command; `ProviderConfigError` when it cannot start.
 
     `base_url` applies to the providers that talk to a server, `script` is required for
-    scripted and `transcript` for replay (whose model comes from the transcript). A provider
+    scripted and `transcript` for replay (whose model comes from the transcript), `key_route`
+    to a provider with a key sent to a custom `base_url` (`providers/keys.py`). A provider
     that speaks for a person (direct) is started from the UI's chat, never from a command.
     """
     entry = provider_entry(name)
@@ -67,7 +71,9 @@ def make_provider(
             f"a {name} session takes a person's words from the chat of `mltrainer ui`; "
             "start or resume it there (Sessions page)"
         )
-    return entry.build(model=model, base_url=base_url, script=script, transcript=transcript)
+    return entry.build(
+        model=model, base_url=base_url, script=script, transcript=transcript, key_route=key_route
+    )
 
 
 def __getattr__(name: str) -> Any:

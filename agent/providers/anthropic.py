@@ -21,20 +21,17 @@ from mltrainer.agent.messages import (
     Usage,
     UserMessage,
 )
-from mltrainer.agent.providers.base import (
-    MalformedReplyError,
-    ProviderConfigError,
-    reply_object,
-    shape_problem,
-)
+from mltrainer.agent.providers.base import MalformedReplyError, reply_object, shape_problem
+from mltrainer.agent.providers.keys import NO_KEY_ROUTE, KeyRoute, key_for_server
 from mltrainer.agent.providers.pricing import priced
 from mltrainer.agent.providers.sdk_errors import SdkProvider
 from mltrainer.engine.redaction import register_secrets
-from mltrainer.engine.settings import env_secret
 from mltrainer.tools.base import MAX_ARGUMENT_CHARS, MAX_ARGUMENT_DEPTH, json_depth
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
-# Proxies and gateways in front of a custom base_url may not need a key; the SDK wants one.
+KEY_VARIABLE = "ANTHROPIC_API_KEY"
+# What a server that gets no key is sent: proxies and gateways in front of a custom base_url
+# may not need a key; the SDK wants one.
 PLACEHOLDER_KEY = "not-needed"
 
 STOP_REASONS: dict[str, StopReason] = {
@@ -57,6 +54,8 @@ class AnthropicProvider(SdkProvider):
     sdk = anthropic
     sdk_error = anthropic.AnthropicError
     api = "Anthropic API"
+    key_variable = KEY_VARIABLE
+    home_url = DEFAULT_BASE_URL
 
     def __init__(
         self,
@@ -68,30 +67,32 @@ class AnthropicProvider(SdkProvider):
         timeout: float = 60.0,
         http_client: httpx2.AsyncClient | None = None,
         max_tokens: int = 2048,
+        key_route: KeyRoute = NO_KEY_ROUTE,
+        max_reply_bytes: int | None = None,
     ) -> None:
         self.model = model
         self.max_tokens = max_tokens
         self._base_url = base_url or DEFAULT_BASE_URL
-        key = api_key or _key_from_settings()
-        if not key:
-            if self._base_url.rstrip("/") == DEFAULT_BASE_URL:
-                raise ProviderConfigError(
-                    "ANTHROPIC_API_KEY is not set: put it in the environment or in .env, or work "
-                    "offline with `mltrainer demo` or `mltrainer run --provider scripted`"
-                )
-            key = PLACEHOLDER_KEY
-        self._key = key
-        if key != PLACEHOLDER_KEY:
+        key = key_for_server(
+            base_url=self._base_url,
+            home_url=DEFAULT_BASE_URL,
+            key_env=KEY_VARIABLE,
+            given=api_key,
+            route=key_route,
+        )
+        self._sends_key = key is not None
+        self._key = key or PLACEHOLDER_KEY
+        if key is not None:
             register_secrets([key])
         self._timeout = timeout
         # An explicit key and base_url keep the SDK from consulting profiles and other
         # environment variables: keys come from our settings only.
         self._client = anthropic.AsyncAnthropic(
-            api_key=key,
+            api_key=self._key,
             base_url=self._base_url,
             max_retries=max_retries,
             timeout=timeout,
-            http_client=http_client,
+            http_client=self._bounded_client(http_client, max_reply_bytes),
         )
 
     async def complete(
@@ -191,11 +192,6 @@ def _reply(data: dict[str, Any], where: str) -> _Reply:
         raise MalformedReplyError(
             f"{where} sent a reply of the wrong shape ({shape_problem(error)})"
         ) from None
-
-
-def _key_from_settings() -> str | None:
-    secret = env_secret("ANTHROPIC_API_KEY")
-    return secret.get_secret_value() if secret is not None else None
 
 
 def _to_wire(messages: Sequence[Message]) -> list[MessageParam]:

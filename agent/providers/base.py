@@ -39,6 +39,11 @@ class MalformedReplyError(ProviderError):
     retryable = True
 
 
+class ReplyTooLargeError(MalformedReplyError):
+    """A reply over the size limit (`reply_limit.py`): it was not read to the end, and nothing
+    of it was parsed."""
+
+
 class ProviderConfigError(ProviderError):
     """A provider cannot start: missing key, unknown model, unreadable script."""
 

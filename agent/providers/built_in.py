@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mltrainer.agent.providers.base import Provider
+from mltrainer.agent.providers.keys import NO_KEY_ROUTE, KeyRoute
 from mltrainer.agent.providers.registry import register_provider
 
 
@@ -17,16 +18,20 @@ def _direct(*, model: str, base_url: str | None = None) -> Provider:
     return DirectProvider(model=model)
 
 
-def _openai(*, model: str, base_url: str | None = None) -> Provider:
+def _openai(
+    *, model: str, base_url: str | None = None, key_route: KeyRoute = NO_KEY_ROUTE
+) -> Provider:
     from mltrainer.agent.providers.openai import OpenAIProvider
 
-    return OpenAIProvider(model, base_url=base_url)
+    return OpenAIProvider(model, base_url=base_url, key_route=key_route)
 
 
-def _anthropic(*, model: str, base_url: str | None = None) -> Provider:
+def _anthropic(
+    *, model: str, base_url: str | None = None, key_route: KeyRoute = NO_KEY_ROUTE
+) -> Provider:
     from mltrainer.agent.providers.anthropic import AnthropicProvider
 
-    return AnthropicProvider(model, base_url=base_url)
+    return AnthropicProvider(model, base_url=base_url, key_route=key_route)
 
 
 def _scripted(*, model: str, script: Path, base_url: str | None = None) -> Provider:

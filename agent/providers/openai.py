@@ -24,19 +24,16 @@ from mltrainer.agent.messages import (
     Usage,
     UserMessage,
 )
-from mltrainer.agent.providers.base import (
-    MalformedReplyError,
-    ProviderConfigError,
-    reply_object,
-    shape_problem,
-)
+from mltrainer.agent.providers.base import MalformedReplyError, reply_object, shape_problem
+from mltrainer.agent.providers.keys import NO_KEY_ROUTE, KeyRoute, key_for_server
 from mltrainer.agent.providers.pricing import priced
 from mltrainer.agent.providers.sdk_errors import SdkProvider
 from mltrainer.engine.redaction import register_secrets
-from mltrainer.engine.settings import env_secret
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-# OpenAI-compatible servers mostly ignore the key, but the SDK refuses to start without one.
+KEY_VARIABLE = "OPENAI_API_KEY"
+# What a server that gets no key is sent: OpenAI-compatible servers mostly ignore the key, but
+# the SDK refuses to start without one.
 PLACEHOLDER_KEY = "not-needed"
 
 FINISH_REASONS: dict[str, StopReason] = {
@@ -54,6 +51,8 @@ class OpenAIProvider(SdkProvider):
     sdk = openai
     sdk_error = openai.OpenAIError
     api = "OpenAI-compatible API"
+    key_variable = KEY_VARIABLE
+    home_url = DEFAULT_BASE_URL
 
     def __init__(
         self,
@@ -65,29 +64,31 @@ class OpenAIProvider(SdkProvider):
         timeout: float = 60.0,
         http_client: httpx2.AsyncClient | None = None,
         max_tokens: int = 2048,
+        key_route: KeyRoute = NO_KEY_ROUTE,
+        max_reply_bytes: int | None = None,
     ) -> None:
         self.model = model
         self.max_tokens = max_tokens
         self._base_url = base_url or DEFAULT_BASE_URL
         self._official = self._base_url.rstrip("/") == DEFAULT_BASE_URL
-        key = api_key or _key_from_settings()
-        if not key:
-            if self._official:
-                raise ProviderConfigError(
-                    "OPENAI_API_KEY is not set: put it in the environment or in .env, or work "
-                    "offline with `mltrainer demo` or `mltrainer run --provider scripted`"
-                )
-            key = PLACEHOLDER_KEY
-        self._key = key
-        if key != PLACEHOLDER_KEY:
+        key = key_for_server(
+            base_url=self._base_url,
+            home_url=DEFAULT_BASE_URL,
+            key_env=KEY_VARIABLE,
+            given=api_key,
+            route=key_route,
+        )
+        self._sends_key = key is not None
+        self._key = key or PLACEHOLDER_KEY
+        if key is not None:
             register_secrets([key])
         self._timeout = timeout
         self._client = openai.AsyncOpenAI(
-            api_key=key,
+            api_key=self._key,
             base_url=self._base_url,
             max_retries=max_retries,
             timeout=timeout,
-            http_client=http_client,
+            http_client=self._bounded_client(http_client, max_reply_bytes),
         )
 
     async def complete(
@@ -215,11 +216,6 @@ def _completion(data: dict[str, Any], where: str) -> _Completion:
         raise MalformedReplyError(
             f"{where} sent a reply of the wrong shape ({shape_problem(error)})"
         ) from None
-
-
-def _key_from_settings() -> str | None:
-    secret = env_secret("OPENAI_API_KEY")
-    return secret.get_secret_value() if secret is not None else None
 
 
 def _to_wire(messages: Sequence[Message]) -> list[ChatCompletionMessageParam]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from mltrainer.agent.providers.base import Provider, ProviderConfigError
+from mltrainer.agent.providers.keys import KeyRoute
 
 # What a provider needs besides a model: a turns file, a recorded transcript, the base URL of
 # a server, or a person typing in the UI's chat (the provider speaks for them).
@@ -31,7 +32,8 @@ class ProviderFactory(Protocol):
 @dataclass(frozen=True)
 class ProviderEntry:
     """A provider as registered. `factory(model=..., base_url=...)` builds it; a provider that
-    needs a script or a transcript gets that too, as `script=` or `transcript=`."""
+    needs a script or a transcript gets that too, as `script=` or `transcript=`, and one with a
+    key gets `key_route=` when the user allowed a custom base URL a key."""
 
     name: str
     factory: Callable[..., Provider]
@@ -68,8 +70,11 @@ class ProviderEntry:
         base_url: str | None = None,
         script: Path | None = None,
         transcript: Path | None = None,
+        key_route: KeyRoute | None = None,
     ) -> Provider:
-        """The provider, or `ProviderConfigError` naming what it still needs."""
+        """The provider, or `ProviderConfigError` naming what it still needs. `key_route` is
+        what the user allowed a custom base URL to receive (see `providers/keys.py`); only a
+        provider with a key takes it."""
         given: dict[Need, object] = {
             "script": script,
             "transcript": transcript,
@@ -80,7 +85,21 @@ class ProviderEntry:
         chosen = model or self.default_model or ""
         if not chosen and self.chooses_model:
             raise ProviderConfigError(f"name a model for the {self.name} provider (--model)")
-        extra = {self.needs: given[self.needs]} if self.needs in ("script", "transcript") else {}
+        extra: dict[str, object] = (
+            {self.needs: given[self.needs]} if self.needs in ("script", "transcript") else {}
+        )
+        if key_route is not None and key_route.allows_a_key:
+            if self.key_env is None:
+                raise ProviderConfigError(
+                    f"the {self.name} provider sends no key, so --send-key-to-base-url and "
+                    "--base-url-key-env do not apply to it"
+                )
+            if key_route.send_provider_key and base_url is None:
+                raise ProviderConfigError(
+                    f"--send-key-to-base-url sends {self.key_env} to the server named by "
+                    f"--base-url; without one, {self.name}'s own API gets it anyway"
+                )
+            extra["key_route"] = key_route
         return self.factory(model=chosen, base_url=base_url, **extra)
 
 

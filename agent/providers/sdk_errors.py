@@ -14,8 +14,13 @@ from contextlib import AbstractContextManager, contextmanager
 from types import ModuleType
 from typing import Any
 
+import httpx2
+
 from mltrainer.agent.providers.base import Provider, ProviderError
+from mltrainer.agent.providers.keys import no_key_hint
+from mltrainer.agent.providers.reply_limit import bound_replies
 from mltrainer.engine.redaction import redact_text
+from mltrainer.engine.settings import load_settings
 
 
 @contextmanager
@@ -28,11 +33,13 @@ def mapped_sdk_errors(
     key: str,
     wait: float,
     retries: int,
+    refused_hint: str | None = None,
 ) -> Iterator[None]:
     """Every SDK and transport failure inside the block as one `ProviderError`.
 
     `api` names the API in messages ("Anthropic API", "OpenAI-compatible API"); `base_error`
-    is the SDK's root exception (`openai.OpenAIError`, `anthropic.AnthropicError`)."""
+    is the SDK's root exception (`openai.OpenAIError`, `anthropic.AnthropicError`);
+    `refused_hint` is added when the server answers 401 or 403 (it got no key, say)."""
 
     def scrub(text: str) -> str:
         return redact_text(text, [key])
@@ -40,9 +47,11 @@ def mapped_sdk_errors(
     try:
         yield
     except sdk.APIStatusError as error:
+        hint = f"; {refused_hint}" if refused_hint and error.status_code in (401, 403) else ""
         raise ProviderError(
             scrub(
-                f"{api} at {base_url} answered HTTP {error.status_code}: {error_detail(error.body)}"
+                f"{api} at {base_url} answered HTTP {error.status_code}: "
+                f"{error_detail(error.body)}{hint}"
             ),
             status=error.status_code,
             body=scrub(body_text(error.body)),
@@ -52,12 +61,18 @@ def mapped_sdk_errors(
             scrub(f"{api} at {base_url} did not answer within {wait:g} s (after {retries} retries)")
         ) from error
     except sdk.APIConnectionError as error:
+        if isinstance(error.__cause__, ProviderError):
+            # The reply limit's hook refused the body while the SDK read it; the Anthropic SDK
+            # files every exception raised there as a connection failure.
+            raise error.__cause__ from error
         raise ProviderError(
             scrub(
                 f"could not reach the {api} at {base_url} (after {retries} retries): "
                 f"{error.__cause__ or error}"
             )
         ) from error
+    except ProviderError:
+        raise  # refused by the reply limit while the SDK read it: already ours, and scrubbed
     except base_error as error:
         raise ProviderError(scrub(f"{api} client error: {error}")) from error
 
@@ -81,22 +96,37 @@ def body_text(body: object) -> str:
 
 
 class SdkProvider(Provider):
-    """What the OpenAI and Anthropic providers share around their SDK client: closing it,
-    scrubbing the key from text, and the error mapping. A subclass names its SDK module, the
-    SDK's root error and the API, and sets `_client`, `_key` and `_base_url`."""
+    """What the OpenAI and Anthropic providers share around their SDK client: its bounded HTTP
+    client, closing it, scrubbing the key from text, and the error mapping. A subclass names
+    its SDK module, the SDK's root error, the API, the variable of its key and its own API's
+    URL, and sets `_client`, `_key`, `_sends_key` and `_base_url`."""
 
     sdk: ModuleType
     sdk_error: type[Exception]
     api: str
+    key_variable: str
+    home_url: str
     _client: Any
     _key: str
     _base_url: str
+    _sends_key: bool
 
     async def aclose(self) -> None:
         await self._client.close()
 
     def _scrub(self, text: str) -> str:
         return redact_text(text, [self._key])
+
+    def _bounded_client(
+        self, given: httpx2.AsyncClient | None, max_reply_bytes: int | None
+    ) -> httpx2.AsyncClient:
+        """The HTTP client the SDK talks through: `given`, or the SDK's default one without
+        redirects (a redirect would carry the key's header to wherever it points), with every
+        reply bounded (`reply_limit`) before the SDK reads it."""
+        client = given or self.sdk.DefaultAsyncHttpxClient(follow_redirects=False)
+        limit = max_reply_bytes or load_settings().max_reply_bytes
+        where = self._scrub(f"the {self.api} at {self._base_url}")
+        return bound_replies(client, limit=limit, where=where, sdk_error=self.sdk_error)
 
     def _mapped_errors(self, wait: float) -> AbstractContextManager[None]:
         return mapped_sdk_errors(
@@ -107,4 +137,5 @@ class SdkProvider(Provider):
             key=self._key,
             wait=wait,
             retries=self._client.max_retries,
+            refused_hint=None if self._sends_key else no_key_hint(self.key_variable, self.home_url),
         )

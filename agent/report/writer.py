@@ -36,6 +36,7 @@ from mltrainer.agent.report.formatting import (
 )
 from mltrainer.agent.session.transcript import read_events, recorded_output, session_header
 from mltrainer.engine.errors import ConfigError, MLTrainerError
+from mltrainer.engine.paths import inside, safe_name
 from mltrainer.engine.report_data import EquityCurves, config_text
 from mltrainer.engine.runner import CODE_VERSION
 from mltrainer.engine.service import ResearchService, TrialRecord
@@ -306,7 +307,7 @@ def session_report(settings: Settings, transcript: Path, *, repeats: int = 10) -
             f"{transcript} names trials {missing} that this data home's ledger does not have; "
             "set MLTRAINER_HOME to the data home the session ran in"
         )
-    writer = _Writer(settings.reports_dir / f"session-{session_id}")
+    writer = _Writer(inside(settings.reports_dir, f"session-{safe_name(session_id, 'session id')}"))
     end = next((r for r in reversed(records) if r.get("event") == "session_end"), None)
     meta = [
         f"Goal: {header.get('goal')}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -21,10 +22,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mltrainer.agent.messages import ToolCall, ToolResult
 from mltrainer.agent.metrics import record_tool_run
+from mltrainer.agent.session.daemon_threads import TOOL_THREADS
 from mltrainer.agent.session.progress import ProgressHook, ToolEnded, ToolProgress, ToolStarted
 from mltrainer.agent.session.transcript import TranscriptError, recorded_output
 from mltrainer.engine.progress import listening
 from mltrainer.engine.service import ResearchService
+from mltrainer.engine.stopping import stop_when_set
 from mltrainer.engine.trial import ErrorResult
 from mltrainer.tools import TOOLS_BY_NAME, Tool, ToolArgumentError, get_tool
 from mltrainer.tools.base import ToolContext
@@ -60,7 +63,7 @@ VOLATILE_KEYS = frozenset(
 )
 # A tool still running at the session deadline gets this long to stop on its own (the engine
 # checks the deadline between folds) before it is abandoned and reported.
-DEADLINE_GRACE_SECONDS = 5.0
+DEADLINE_GRACE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -256,10 +259,15 @@ class LiveExecutor:
         if self.progress:
             self.progress(ToolStarted(call.name, call.id, arguments, label))
         output: ToolOutput | None
+        stop = threading.Event()
         try:
             context = ToolContext(self.service, call_id=call.id, deadline=deadline)
-            with listening(self._engine_progress(call, label) if self.progress else None):
-                output = await _within(asyncio.to_thread(tool.run, context, arguments), deadline)
+            with (
+                listening(self._engine_progress(call, label) if self.progress else None),
+                stop_when_set(stop),
+            ):
+                work = TOOL_THREADS.run(tool.run, context, arguments)
+                output = await _within(work, deadline, stop)
             if output is None:
                 output = ErrorResult(
                     type="deadline",
@@ -294,16 +302,22 @@ class LiveExecutor:
 
 
 async def _within(
-    work: Coroutine[Any, Any, ToolOutput], deadline: float | None
+    work: Coroutine[Any, Any, ToolOutput], deadline: float | None, stop: threading.Event
 ) -> ToolOutput | None:
-    """The handler's result, or None when it is still running past the deadline plus grace
-    (the worker thread cannot be killed; its late result is dropped)."""
+    """The handler's result, or None when it is still running past the deadline plus grace.
+    Either then or when this call is cancelled (an MCP client that left), `stop` is set: a
+    worker process or Dask worker running its trial is terminated, a trial in this process
+    stops at its next fold, and a late result is dropped."""
     task = asyncio.ensure_future(work)
-    if deadline is None:
-        return await task
-    wait = max(deadline - time.time(), 0.0) + DEADLINE_GRACE_SECONDS
-    done, _ = await asyncio.wait({task}, timeout=wait)
+    wait = None if deadline is None else max(deadline - time.time(), 0.0) + DEADLINE_GRACE_SECONDS
+    try:
+        done, _ = await asyncio.wait({task}, timeout=wait)
+    except asyncio.CancelledError:
+        stop.set()
+        task.cancel()
+        raise
     if not done:
+        stop.set()
         task.cancel()
         return None
     return task.result()

@@ -8,9 +8,17 @@ Events this reader does not use (`resumed`, notes) pass through unchecked.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from mltrainer.engine.paths import NAME_CHARACTERS, is_safe_name
+
+
+def _safe_session_id(value: str) -> str:
+    if not is_safe_name(value):
+        raise ValueError(f"a session id may hold only {NAME_CHARACTERS}")
+    return value
 
 
 class _Event(BaseModel):
@@ -55,7 +63,9 @@ class RecordedBudgets(_Strict):
 
 class SessionStart(_Event):
     event: Literal["session_start"]
-    session_id: str = Field(min_length=1, max_length=200)
+    # It names the session's files (its report folder, a resumed transcript), so it must be
+    # a name that stays in its folder.
+    session_id: Annotated[str, AfterValidator(_safe_session_id)]
     provider: str
     goal: str
     model: str = ""

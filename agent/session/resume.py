@@ -14,6 +14,7 @@ from typing import Any
 
 from mltrainer.agent.providers import make_provider
 from mltrainer.agent.providers.base import Provider, ProviderConfigError
+from mltrainer.agent.providers.keys import NO_KEY_ROUTE, KeyRoute
 from mltrainer.agent.providers.registry import provider_entry
 from mltrainer.engine.redaction import REDACTED, redact_text
 
@@ -26,6 +27,7 @@ class ProviderRequest:
     model: str | None = None
     base_url: str | None = None
     script: Path | None = None
+    key_route: KeyRoute = NO_KEY_ROUTE
 
 
 def provider_for_resume(
@@ -56,7 +58,8 @@ def provider_for_resume(
     if request.base_url is None:
         if recorded_url:
             raise ProviderConfigError(_repeat_url_message(entry.key_env, recorded_url))
-        return make_provider(name, model=model).resumed_after(assistant_turns), notes
+        provider = make_provider(name, model=model, key_route=request.key_route)
+        return provider.resumed_after(assistant_turns), notes
     shown = redact_text(request.base_url)
     if recorded_url and shown != recorded_url:
         notes.append(f"the session ran against {recorded_url}; continuing against {shown}")
@@ -64,7 +67,9 @@ def provider_for_resume(
         notes.append(
             f"the session ran against the provider's default server; continuing against {shown}"
         )
-    provider = make_provider(name, model=model, base_url=request.base_url)
+    provider = make_provider(
+        name, model=model, base_url=request.base_url, key_route=request.key_route
+    )
     return provider.resumed_after(assistant_turns), notes
 
 
@@ -72,9 +77,9 @@ def _repeat_url_message(key_env: str | None, recorded_url: str) -> str:
     credentials = " (with its credentials)" if REDACTED in recorded_url else ""
     return (
         f"the session ran against {recorded_url}, a server named in the transcript; mltrainer "
-        f"sends your {key_env or 'API key'} only to a server you name yourself. To continue "
-        f"there, repeat it: --base-url {recorded_url}{credentials}; or give another "
-        "--base-url, or --provider"
+        f"talks only to a server you name yourself (and sends it your {key_env or 'API key'} "
+        f"only with --send-key-to-base-url). To continue there, repeat it: --base-url "
+        f"{recorded_url}{credentials}; or give another --base-url, or --provider"
     )
 
 

@@ -45,6 +45,7 @@ from mltrainer.agent.session.transcript import (
     session_header,
 )
 from mltrainer.agent.session.turn import resume_pending
+from mltrainer.engine.paths import inside, safe_name
 from mltrainer.engine.runner import CODE_VERSION
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings
@@ -119,8 +120,8 @@ async def start_session(
     transcript that `resume_session` continues. `tools` is the session's tool set (default:
     every registered tool); the model sees exactly these.
     """
-    session_id = session_id or new_session_id()
-    path = transcript_path or settings.transcripts_dir / f"{session_id}.jsonl"
+    session_id = safe_name(session_id or new_session_id(), "session id")
+    path = transcript_path or inside(settings.transcripts_dir, f"{session_id}.jsonl")
     if path.is_file() and path.stat().st_size:
         raise TranscriptError(
             f"{path} already holds a transcript; choose a new path, or continue that session "

@@ -27,6 +27,7 @@ from mltrainer.agent.session.state import Budgets
 from mltrainer.agent.session.transcript import read_events
 from mltrainer.agent.ui.widgets import render_events, settings
 from mltrainer.engine.errors import MLTrainerError
+from mltrainer.engine.paths import inside, safe_name
 from mltrainer.engine.settings import Settings
 
 # What the sidebar can ask a person for; a provider needing anything else (a recorded
@@ -170,11 +171,13 @@ def follow(live: LiveSession, config: Settings) -> None:
 
 
 def recorded(session_id: str, config: Settings) -> tuple[list[LiveEvent], bool]:
-    """A session this server does not run: its transcript's events, and whether it is direct."""
-    path = config.transcripts_dir / f"{session_id}.jsonl"
+    """A session this server does not run: its transcript's events, and whether it is direct.
+    Only a transcript inside the data home is opened (`?session=` comes from a URL)."""
     try:
+        path = inside(config.transcripts_dir, f"{safe_name(session_id, 'session id')}.jsonl")
         records = read_events(path)
-    except MLTrainerError:
+    except MLTrainerError as error:
+        st.error(str(error))
         return [], False
     direct = any(
         r.get("event") == "session_start" and speaks_for_a_person(str(r.get("provider")))

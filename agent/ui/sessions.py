@@ -10,6 +10,7 @@ from mltrainer.agent.providers.registry import speaks_for_a_person
 from mltrainer.agent.session.index import SessionInfo, list_sessions
 from mltrainer.agent.session.live import events_from_transcript, resume_live
 from mltrainer.agent.session.transcript import read_events
+from mltrainer.agent.ui.markdown import without_images
 from mltrainer.agent.ui.widgets import render_events, settings
 from mltrainer.engine.errors import MLTrainerError
 
@@ -31,7 +32,7 @@ def table(infos: list[SessionInfo]) -> pd.DataFrame:
 def opened(info: SessionInfo) -> None:
     config = settings()
     st.subheader(f"Session {info.session_id}")
-    st.markdown(f"**Goal:** {info.goal}")
+    st.markdown(f"**Goal:** {without_images(info.goal)}")
     st.caption(f"{info.status} · {info.trials} trials · transcript {info.path}")
     left, right = st.columns(2)
     if info.resumable and left.button(

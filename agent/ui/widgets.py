@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import streamlit as st
@@ -19,6 +20,7 @@ from mltrainer.agent.report.figures import (
 )
 from mltrainer.agent.report.formatting import data_label, p_value, percent, ratio, signed_percent
 from mltrainer.agent.session.live import LiveEvent
+from mltrainer.agent.ui.markdown import without_images
 from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings, load_settings
@@ -200,9 +202,12 @@ def _tool_call(event: LiveEvent) -> None:
 
 def render_events(events: list[LiveEvent], *, direct: bool, config: Settings) -> None:
     """The conversation as a person reads it. In direct mode the person's words are the turns
-    and the bridge's feedback is the answer; otherwise the LLM talks and calls tools."""
+    and the bridge's feedback is the answer; otherwise the LLM talks and calls tools. No text
+    loads an image (`markdown.py`)."""
     carded: set[int | None] = set()
-    for event in events:
+    for shown in events:
+        name = None if shown.name is None else without_images(shown.name)
+        event = replace(shown, text=without_images(shown.text), name=name)
         if isinstance(event.result, TrialResult):
             if event.result.trial in carded:
                 continue  # a resumed session's adopted trial: one card is enough

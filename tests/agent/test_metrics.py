@@ -11,7 +11,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,9 @@ from prometheus_client import REGISTRY
 
 from mltrainer.agent import metrics
 from mltrainer.agent.messages import AssistantTurn, Message, ToolCall, ToolSpec, Usage
-from mltrainer.agent.providers import ScriptedProvider
+from mltrainer.agent.providers import ScriptedProvider, register_provider
 from mltrainer.agent.providers.base import MalformedReplyError, Provider, ProviderError
+from mltrainer.agent.providers.registry import PROVIDERS
 from mltrainer.agent.session.loop import SessionSummary
 from mltrainer.agent.session.runs import start_session
 from mltrainer.agent.session.state import Budgets
@@ -218,6 +219,16 @@ def test_the_seed_system_counts_concurrent_instructions_it_trains():
 
 
 # --- the provider: requests, latency, retries, errors, tokens, cost ------------------------------
+
+
+@pytest.fixture(autouse=True)
+def providers_registered() -> Iterator[None]:
+    """The test providers below, registered: a provider's label is its registered name."""
+    for name in ("flaky", "hung"):
+        register_provider(name, lambda **_: Flaky([], []), replace=True)
+    yield
+    for name in ("flaky", "hung"):
+        PROVIDERS.pop(name, None)
 
 
 class Flaky(Provider):

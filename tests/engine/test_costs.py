@@ -104,3 +104,34 @@ def test_a_refused_trial_names_the_limit_and_records_nothing() -> None:
     with pytest.raises(ComplianceError, match="the limit is 60 s per trial"):
         service.train(config)
     assert service.ledger.count() == 0
+
+
+def test_the_lstm_batch_size_counts() -> None:
+    """The attack: an LSTM with batch_size 1 was estimated at 1.2 s and took 57 s for 5
+    epochs; its gradient steps, 8,000 an epoch, now count."""
+    lstm = resolve_model("lstm")
+    params = {"hidden_size": 32, "epochs": 5}
+
+    lstm.check_cost({**params, "batch_size": 256}, folds=5, rows=REFERENCE_ROWS, lookback=20)
+    with pytest.raises(ConfigError, match=r"estimated at 342 s .* batch_size"):
+        lstm.check_cost({**params, "batch_size": 1}, folds=5, rows=REFERENCE_ROWS, lookback=20)
+
+
+def test_a_sweep_of_slow_lstms_is_refused_and_records_nothing() -> None:
+    """The attack: a 16-configuration sweep of the slow LSTM validated and ran."""
+    configs = [
+        TrialConfig(
+            symbol="MSFT",
+            model="lstm",
+            params={"batch_size": 1, "epochs": 1000, "hidden_size": size},
+            folds=2,
+        )
+        for size in range(1, 17)
+    ]
+    service = ResearchService(load_settings())
+
+    outcomes = service.sweep(configs)
+
+    assert [type(outcome) for outcome in outcomes] == [ComplianceError] * 16
+    assert all("the limit is 60 s per trial" in str(outcome) for outcome in outcomes)
+    assert service.ledger.count() == 0

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -24,8 +26,10 @@ from mltrainer.engine.executors import (
     make_executor,
 )
 from mltrainer.engine.ledger import Ledger
+from mltrainer.engine.progress import listening
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings, load_settings
+from mltrainer.engine.stopping import StoppedError, stop_when_set
 from mltrainer.engine.trial import TrialConfig
 
 # Fields that say when and where a trial ran, not what it computed. The model file's SHA-256
@@ -110,6 +114,15 @@ def test_a_scheduler_without_the_dask_executor_is_refused() -> None:
         make_executor("process", scheduler="tcp://127.0.0.1:8786")
 
 
+def test_a_dask_executor_without_distributed_installed_is_refused_with_the_hint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)
+
+    with pytest.raises(ExecutorError, match=r"pip install 'mltrainer\[dask\]'"):
+        make_executor("dask")
+
+
 def test_an_unknown_executor_setting_names_the_choices(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLTRAINER_EXECUTOR", "ray")
     with pytest.raises(ValueError, match="'local', 'process' or 'dask'"):
@@ -149,3 +162,103 @@ def test_a_worker_process_that_dies_fails_its_trial_and_the_pool_recovers() -> N
         assert trained.result.trial == 1
     finally:
         executor.close()
+
+
+# --- work its caller gave up on is not waited for ------------------------------------------
+
+# A trial of about a minute whose folds each take seconds.
+SLOW = TrialConfig(
+    symbol="MSFT",
+    model="random_forest",
+    params={"n_estimators": 400, "max_depth": 64, "min_samples_leaf": 1, "max_features": 1.0},
+    folds=2,
+    save_model=False,
+)
+
+
+def _train_until_stopped(service: ResearchService, stop: threading.Event) -> Future[Any]:
+    def train() -> Any:
+        with stop_when_set(stop):
+            return service.train(SLOW)
+
+    return ThreadPoolExecutor(1).submit(train)
+
+
+def test_a_trial_in_this_process_stops_at_the_next_fold_once_its_caller_gives_up() -> None:
+    stop = threading.Event()
+    service = ResearchService(executor=LocalExecutor(1))
+
+    def give_up_at_the_first_fold(stage: str, done: int, total: int) -> None:
+        stop.set()
+
+    with (
+        listening(give_up_at_the_first_fold),
+        stop_when_set(stop),
+        pytest.raises(StoppedError, match="stopped before walk-forward fold 2 of 2"),
+    ):
+        service.train(SLOW)
+    assert service.ledger.count() == 0
+
+
+@pytest.mark.slow
+def test_a_trial_given_up_on_has_its_worker_process_terminated() -> None:
+    executor = ProcessExecutor(1)
+    service = ResearchService(executor=executor)
+    stop = threading.Event()
+    try:
+        pending = _train_until_stopped(service, stop)
+        give_up = time.time() + 120
+        while not (executor._pool and executor._pool._processes):
+            assert time.time() < give_up and not pending.done()
+            time.sleep(0.05)
+        workers = list(executor._pool._processes.values())
+        time.sleep(3)  # well into the first fold
+        asked = time.monotonic()
+        stop.set()
+
+        with pytest.raises(StoppedError, match="was stopped on a worker process"):
+            pending.result(timeout=30)
+
+        assert time.monotonic() - asked < 5
+        assert [worker.is_alive() for worker in workers] == [False]
+        assert service.ledger.count() == 0
+        trained = service.train(TrialConfig(symbol="SPX", model="naive_bayes", days=1500))
+        assert trained.result.trial == 1  # a fresh pool
+    finally:
+        executor.close()
+
+
+@pytest.mark.slow
+def test_a_trial_given_up_on_has_its_dask_worker_restarted() -> None:
+    pytest.importorskip("distributed")
+    executor = DaskExecutor(1)
+    service = ResearchService(executor=executor)
+    stop = threading.Event()
+    try:
+        client = executor.client()
+        before = set(client.run(os.getpid).values())
+        pending = _train_until_stopped(service, stop)
+        give_up = time.time() + 120
+        while not any(client.processing().values()):
+            assert time.time() < give_up and not pending.done()
+            time.sleep(0.1)
+        time.sleep(3)
+        stop.set()
+
+        with pytest.raises(StoppedError, match="was stopped on a Dask worker"):
+            pending.result(timeout=60)
+
+        client.wait_for_workers(1, timeout=60)
+        assert not before & set(client.run(os.getpid).values())  # a new worker process
+        assert not [pid for pid in before if _alive(pid)]
+        assert service.ledger.count() == 0
+    finally:
+        executor.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

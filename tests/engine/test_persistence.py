@@ -97,3 +97,22 @@ def test_a_folder_hash_covers_names_and_contents(tmp_path: Path) -> None:
     added = model_digest(folder)
 
     assert len({before, changed, added}) == 3
+
+
+def test_a_file_that_is_no_zip_but_matches_its_hash_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "m-1.skops"
+    path.write_bytes(b"not a zip archive at all")
+
+    with pytest.raises(UntrustedModelError, match=r"is not a skops model file \(BadZipFile"):
+        load_model(path, sha256=model_digest(path))
+
+
+def test_a_zip_without_a_skops_schema_is_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "m-1.skops"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("readme.txt", "no schema here")
+
+    with pytest.raises(UntrustedModelError, match=r"Train the trial again to get a fresh file"):
+        load_model(path, sha256=model_digest(path))

@@ -20,6 +20,7 @@ from mltrainer.tools.base import MAX_ARGUMENT_CHARS, MAX_ARGUMENT_DEPTH, json_de
         ('{"a": "[[[{{{"}', 1),
         ('{"a": "\\"[[["}', 1),
         ("[" * 1000 + "]" * 1000, 1000),
+        ('["\\\\", [["\\\\\\"]"]]]', 3),
     ],
 )
 def test_json_depth_skips_strings(text: str, depth: int) -> None:
@@ -28,6 +29,23 @@ def test_json_depth_skips_strings(text: str, depth: int) -> None:
 
 def test_json_depth_of_a_million_levels_needs_no_recursion() -> None:
     assert json_depth("[" * 1_000_000) == 1_000_000
+
+
+def test_json_depth_of_a_long_string_allocates_next_to_nothing() -> None:
+    """The regex it replaces kept about 150 bytes per character of a string (300 MB for this
+    2 MB one, measured the same way), which is how a small reply exhausted memory."""
+    import tracemalloc
+
+    text = json.dumps({"content": "x" * 2_000_000})
+    tracemalloc.start()
+    try:
+        depth = json_depth(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert depth == 1
+    assert peak < 1_000_000
 
 
 @pytest.mark.parametrize("tool", [tool.name for tool in TOOLS])

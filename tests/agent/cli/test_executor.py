@@ -4,6 +4,7 @@ option that cannot be honoured is refused, never ignored."""
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -50,3 +51,16 @@ def test_help_says_what_each_executor_does():
     assert "--executor" in text and "--scheduler" in text
     assert "in a pool of worker processes on this machine" in text
     assert "on a Dask cluster's workers" in text
+
+
+def test_the_dask_executor_without_distributed_gives_the_install_hint(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+
+    result = runner.invoke(app, ["train", FAST, "--executor", "dask"])
+
+    assert result.exit_code == 1
+    assert "the dask executor needs dask and distributed, which are not installed" in result.output
+    assert "pip install 'mltrainer[dask]'" in result.output
+    assert "This is a bug" not in result.output

@@ -53,6 +53,18 @@ def test_run_prints_the_llms_text_and_every_tool_error_as_they_happen(tmp_path: 
     assert out.index("broken on purpose") < out.index("! train_model") < out.index("transformer")
 
 
+def test_a_turn_of_many_failing_calls_prints_the_first_ten_and_counts_the_rest(tmp_path: Path):
+    calls = "\n".join(f"    - name: no_such_tool_{i}\n      arguments: {{}}" for i in range(25))
+    finish = "- tool_calls:\n    - name: finish\n      arguments: {conclusion: done}\n"
+    script = f"- tool_calls:\n{calls}\n{finish}"
+
+    result = run_script(tmp_path, script, "--max-tool-calls", "100")
+
+    out = " ".join(result.stdout.split())
+    assert out.count("! no_such_tool_") == 10
+    assert "! 15 more tool errors this turn, all in the transcript" in out
+
+
 def test_run_json_prints_only_the_summary(tmp_path: Path):
     result = run_script(tmp_path, SCRIPT, "--json")
 

@@ -147,6 +147,23 @@ def test_bad_requests_are_one_line_errors(args: list[str], message: str):
     assert message in result.output
 
 
+def test_a_session_id_that_climbs_out_of_the_data_home_writes_nothing(tmp_path: Path):
+    """The attack: a transcript whose session_id is `../../../X` made `mltrainer report` write
+    its HTML, PNGs and CSV outside reports/."""
+    crafted = tmp_path / "crafted.jsonl"
+    start = {"v": 1, "ts": "2026-01-01T00:00:00+00:00", "event": "session_start"}
+    start |= {"session_id": "../../../X", "provider": "scripted", "goal": "g"}
+    crafted.write_text(json.dumps(start) + "\n")
+    before = {p for p in tmp_path.rglob("*")}
+
+    result = runner.invoke(app, ["report", str(crafted)])
+
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1
+    assert "session_id: Value error, a session id may hold only letters, digits" in result.stderr
+    assert {p for p in tmp_path.rglob("*")} == before
+
+
 def test_help_imports_neither_matplotlib_nor_streamlit():
     import subprocess
     import sys

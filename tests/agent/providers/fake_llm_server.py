@@ -40,6 +40,7 @@ class Reply:
     cut_after: int | None = None
     trickle_s: float | None = None
     hang: bool = False
+    declare_length: bool = True
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,12 @@ class FakeLLMServer:
         cut_after: int | None = None,
         trickle_s: float | None = None,
         hang: bool = False,
+        declare_length: bool = True,
     ) -> None:
         """Queue one reply. `raw` is sent verbatim instead of `body` as JSON; `cut_after` sends
         only that many bytes of a body whose full length is declared, then closes; `trickle_s`
-        sends the body one byte per that many seconds; `hang` never answers."""
+        sends the body one byte per that many seconds; `hang` never answers; without
+        `declare_length` the body has no content-length and ends when the connection closes."""
         with self._lock:
             self._replies.append(
                 Reply(
@@ -104,6 +107,7 @@ class FakeLLMServer:
                     cut_after,
                     trickle_s,
                     hang,
+                    declare_length,
                 )
             )
 
@@ -154,7 +158,10 @@ class _Handler(BaseHTTPRequestHandler):
         payload = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
         self.send_response(reply.status)
         self.send_header("content-type", reply.content_type)
-        self.send_header("content-length", str(len(payload)))
+        if reply.declare_length:
+            self.send_header("content-length", str(len(payload)))
+        else:
+            self.close_connection = True
         for name, value in reply.headers.items():
             self.send_header(name, value)
         self.end_headers()

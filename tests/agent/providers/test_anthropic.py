@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import AsyncIterator
 
@@ -18,6 +19,7 @@ from mltrainer.agent.messages import (
 )
 from mltrainer.agent.providers import ProviderConfigError, ProviderError
 from mltrainer.agent.providers.anthropic import AnthropicProvider
+from mltrainer.agent.providers.keys import KeyRoute
 from tests.agent.providers.fake_llm_server import (
     FAKE_KEY,
     RETRY_NOW,
@@ -456,7 +458,24 @@ def test_missing_key_names_the_variable_and_offline_alternatives() -> None:
     assert "--provider scripted" in str(raised.value)
 
 
-async def test_key_comes_from_settings(
+async def test_the_key_in_settings_goes_to_a_custom_server_only_when_sent_on_purpose(
+    fake_llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-from-the-environment-0000")
+    fake_llm.reply(anthropic_message(content=[text_block("ok")]))
+    provider = AnthropicProvider(
+        MODEL, base_url=fake_llm.url, key_route=KeyRoute(send_provider_key=True)
+    )
+
+    await provider.complete(system=SYSTEM, messages=[UserMessage("Hi")], tools=[])
+
+    await provider.aclose()
+    assert (
+        fake_llm.requests[0].headers["authorization"] == "Bearer sk-ant-from-the-environment-0000"
+    )
+
+
+async def test_a_custom_server_never_gets_the_key_in_settings_by_default(
     fake_llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-from-the-environment-0000")
@@ -466,9 +485,8 @@ async def test_key_comes_from_settings(
     await provider.complete(system=SYSTEM, messages=[UserMessage("Hi")], tools=[])
 
     await provider.aclose()
-    assert (
-        fake_llm.requests[0].headers["authorization"] == "Bearer sk-ant-from-the-environment-0000"
-    )
+    headers = fake_llm.requests[0].headers
+    assert "sk-ant-from-the-environment-0000" not in json.dumps(headers)
 
 
 async def test_custom_base_url_needs_no_key(fake_llm: FakeLLMServer) -> None:

@@ -209,3 +209,86 @@ def test_tool_arguments_nested_too_deep_come_back_as_a_tool_error(
     )
     # The model saw the error and its own (too deep) call again in the second request.
     assert "arguments nest 61 levels deep" in json.dumps(fake_llm.requests[1].body)
+
+
+# --- replies over the size limit ----------------------------------------------------------
+
+
+def _finish_reply(provider: str) -> dict[str, Any]:
+    if provider == "openai":
+        call = openai_tool_call("call_f", "finish", json.dumps({"conclusion": "no edge"}))
+        return chat_completion(tool_calls=[call], finish_reason="tool_calls")
+    block = tool_use_block("toolu_f", "finish", {"conclusion": "no edge"})
+    return anthropic_message(content=[block], stop_reason="tool_use")
+
+
+def _text_reply(provider: str, text: str) -> dict[str, Any]:
+    if provider == "openai":
+        return chat_completion(content=text)
+    return anthropic_message(content=[text_block(text)])
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_a_reply_over_the_limit_is_retried_like_a_garbled_one(
+    fake_llm: FakeLLMServer, tmp_path: Path, provider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLTRAINER_MAX_REPLY_BYTES", "65536")
+    fake_llm.reply(_text_reply(provider, "x" * 100_000))
+    fake_llm.reply(_finish_reply(provider))
+    transcript = tmp_path / "s.jsonl"
+
+    result, _ = run_session(fake_llm, provider, transcript, max_seconds=30)
+
+    assert result.exit_code == 0, result.output
+    assert_ended_cleanly(result, transcript, "finished")
+    assert len(fake_llm.requests) == 2
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_replies_over_the_limit_end_the_session_with_the_limit_named(
+    fake_llm: FakeLLMServer, tmp_path: Path, provider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLTRAINER_MAX_REPLY_BYTES", "65536")
+    fake_llm.always(_text_reply(provider, "x" * 100_000))
+    transcript = tmp_path / "s.jsonl"
+
+    result, _ = run_session(fake_llm, provider, transcript, max_seconds=30)
+
+    assert result.exit_code == 1
+    assert_ended_cleanly(result, transcript, "provider error: ")
+    assert "the limit is 65,536 bytes" in read_events(transcript)[-1]["reason"]
+    assert len(fake_llm.requests) == 3  # the first try and two more, as for any garbled reply
+
+
+@pytest.mark.slow
+def test_a_50_mb_reply_cannot_outlive_the_deadline(fake_llm: FakeLLMServer, tmp_path: Path) -> None:
+    """The attack: a 50 MB reply under --max-seconds 60 was still running at 300 s."""
+    fake_llm.always(_text_reply("openai", "x" * 50_000_000))
+    transcript = tmp_path / "s.jsonl"
+
+    result, seconds = run_session(fake_llm, "openai", transcript, max_seconds=60)
+
+    assert seconds < 10
+    assert_ended_cleanly(result, transcript, "provider error: ")
+    assert "the limit is 4,194,304 bytes" in read_events(transcript)[-1]["reason"]
+
+
+@pytest.mark.slow
+def test_a_long_reply_within_a_raised_limit_prints_shortened_and_is_kept_whole(
+    fake_llm: FakeLLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack: a 15 MB reply hung past its deadline inside the console's line wrapping."""
+    monkeypatch.setenv("MLTRAINER_MAX_REPLY_BYTES", str(64 * 1024 * 1024))
+    text = "word " * 3_000_000  # 15 MB
+    fake_llm.reply(_text_reply("openai", text))
+    fake_llm.reply(_finish_reply("openai"))
+    transcript = tmp_path / "s.jsonl"
+
+    result, seconds = run_session(fake_llm, "openai", transcript, max_seconds=60)
+
+    assert seconds < 60
+    assert_ended_cleanly(result, transcript, "finished")
+    assert "[... 14,997,999 more characters, all in the transcript]" in result.stdout
+    assert len(result.stdout) < 10_000
+    said = [e["text"] for e in read_events(transcript) if e["event"] == "assistant"]
+    assert said[0] == text

@@ -18,6 +18,7 @@ from mltrainer.agent.messages import (
     UserMessage,
 )
 from mltrainer.agent.providers import ProviderConfigError, ProviderError
+from mltrainer.agent.providers.keys import KeyRoute
 from mltrainer.agent.providers.openai import OpenAIProvider
 from tests.agent.providers.fake_llm_server import (
     FAKE_KEY,
@@ -374,17 +375,66 @@ def test_missing_key_names_the_variable_and_offline_alternatives() -> None:
     assert "--provider scripted" in str(raised.value)
 
 
-async def test_key_comes_from_settings(
+async def test_the_key_in_settings_goes_to_a_custom_server_only_when_sent_on_purpose(
     fake_llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment-0000")
     fake_llm.reply(chat_completion(content="ok"))
-    provider = OpenAIProvider("gpt-4o", base_url=f"{fake_llm.url}/v1")
+    provider = OpenAIProvider(
+        "gpt-4o", base_url=f"{fake_llm.url}/v1", key_route=KeyRoute(send_provider_key=True)
+    )
 
     await provider.complete(system=SYSTEM, messages=[UserMessage("Hi")], tools=[])
 
     await provider.aclose()
     assert fake_llm.requests[0].headers["authorization"] == "Bearer sk-from-the-environment-0000"
+
+
+async def test_a_custom_server_never_gets_the_key_in_settings_by_default(
+    fake_llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack: every custom --base-url received the real OPENAI_API_KEY (24 of 24)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment-0000")
+    fake_llm.always(chat_completion(content="ok"))
+    provider = OpenAIProvider("gpt-4o", base_url=f"{fake_llm.url}/v1")
+
+    for _ in range(3):
+        await provider.complete(system=SYSTEM, messages=[UserMessage("Hi")], tools=[])
+
+    await provider.aclose()
+    sent = [request.headers["authorization"] for request in fake_llm.requests]
+    assert sent == ["Bearer not-needed"] * 3
+
+
+async def test_a_custom_server_gets_its_own_key_from_the_variable_named(
+    fake_llm: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment-0000")
+    monkeypatch.setenv("GATEWAY_KEY", "gateway-key-0000")
+    fake_llm.reply(chat_completion(content="ok"))
+    provider = OpenAIProvider(
+        "gpt-4o", base_url=f"{fake_llm.url}/v1", key_route=KeyRoute(key_env="GATEWAY_KEY")
+    )
+
+    await provider.complete(system=SYSTEM, messages=[UserMessage("Hi")], tools=[])
+
+    await provider.aclose()
+    assert fake_llm.requests[0].headers["authorization"] == "Bearer gateway-key-0000"
+
+
+async def test_a_keyless_server_that_refuses_is_told_how_to_give_it_a_key(
+    fake_llm: FakeLLMServer,
+) -> None:
+    fake_llm.reply({"error": {"message": "missing key"}}, status=401)
+    provider = OpenAIProvider("gpt-4o", base_url=f"{fake_llm.url}/v1", max_retries=0)
+
+    with pytest.raises(ProviderError, match="answered HTTP 401: missing key") as raised:
+        await provider.complete(system=SYSTEM, messages=[UserMessage("Hi")], tools=[])
+
+    await provider.aclose()
+    assert "OPENAI_API_KEY goes only to api.openai.com" in str(raised.value)
+    assert "--base-url-key-env NAME" in str(raised.value)
+    assert "--send-key-to-base-url" in str(raised.value)
 
 
 async def test_custom_base_url_needs_no_key(fake_llm: FakeLLMServer) -> None:

@@ -86,13 +86,14 @@ def test_resume_sends_no_key_to_a_base_url_from_the_transcript(
     assert stranger.requests == []
     assert result.stderr.count("\n") == 1
     assert f"the session ran against {recorded}" in result.stderr
-    assert f"sends your {ENV[provider]} only to a server you name yourself" in result.stderr
+    assert "talks only to a server you name yourself" in result.stderr
+    assert f"sends it your {ENV[provider]} only with --send-key-to-base-url" in result.stderr
     assert f"--base-url {recorded}" in result.stderr
     assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
-def test_resume_goes_to_the_recorded_server_when_the_user_repeats_it(
+def test_resume_goes_to_the_recorded_server_when_the_user_repeats_it_without_a_key(
     stranger: FakeLLMServer, tmp_path: Path, provider: str
 ) -> None:
     recorded = server_url(stranger, provider)
@@ -103,9 +104,25 @@ def test_resume_goes_to_the_recorded_server_when_the_user_repeats_it(
 
     assert result.exit_code == 0, result.output
     assert len(stranger.requests) == 1
+    assert KEYS[provider] not in json.dumps(stranger.requests[0].headers)
+    assert read_events(path)[-1]["reason"] == "finished"
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_resume_sends_the_key_to_a_repeated_server_only_with_the_flag(
+    stranger: FakeLLMServer, tmp_path: Path, provider: str
+) -> None:
+    recorded = server_url(stranger, provider)
+    path = crafted_transcript(tmp_path / "crafted.jsonl", provider, recorded)
+    queue_finish(stranger, provider)
+
+    result = runner.invoke(
+        app, ["resume", str(path), "--base-url", recorded, "--send-key-to-base-url"]
+    )
+
+    assert result.exit_code == 0, result.output
     sent = stranger.requests[0].headers
     assert KEYS[provider] in (sent.get("authorization", "") + sent.get("x-api-key", ""))
-    assert read_events(path)[-1]["reason"] == "finished"
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])

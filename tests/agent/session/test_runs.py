@@ -453,3 +453,15 @@ async def test_resume_replays_recorded_runs_of_a_turn_cut_before_its_results(
     names = event_names(transcript)
     assert names[7:10] == ["resumed", "tool_results", "assistant"]
     assert names.count("tool_run") == 4
+
+
+async def test_a_session_id_that_is_not_a_safe_name_is_refused_before_anything_is_written():
+    from mltrainer.engine.paths import UnsafeNameError
+
+    settings = load_settings()
+    provider = ScriptedProvider([AssistantTurn(text="done")])
+
+    with pytest.raises(UnsafeNameError, match=r"session id '\.\./escaped' is not a safe name"):
+        await start_session(provider, "g", settings=settings, session_id="../escaped")
+
+    assert not (settings.home / "escaped.jsonl").exists()
