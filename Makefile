@@ -56,11 +56,12 @@ bench: install
 	$(BIN)/python benchmarks/engine_overhead.py
 
 # The container image with docker (when its daemon answers) or podman; BASE_IMAGE=... to change
-# the base. image-test needs root and no registry: see the README's "Container" section.
+# the base. image-test needs root and no registry: see the README's "Container" section. Its
+# chat check drives Chromium from the host with the dev extra's selenium.
 image:
 	bash deploy/container/build.sh
 
-image-test:
+image-test: install-dev browser
 	bash deploy/container/image-test.sh
 
 clean:

@@ -13,12 +13,24 @@
 #   5. demo       `mltrainer demo` in the container exits 0 and prints its results table; the
 #                 ledger and transcript land on the data volume; a key passed with --env-file
 #                 is not written there
-#   6. server     the image's default command (the MCP HTTP server) in the background: the health
-#                 check's own command passes inside it, and `/metrics` scraped from the host
-#                 lists the seed's metrics
-#   7. no keys    `podman history` and every saved layer: no canary or host key value, no
+#   6. shared     two containers on the data volume record 300 trials each at the same moment
+#                 (ledger_writers.py): the ledger holds all 600 once each, numbered without gaps,
+#                 and passes SQLite's integrity check
+#   7. chat       `mltrainer ui --host 0.0.0.0 --port 8501` refuses to start without a token; with
+#                 one (a file) and a canary key it serves: Streamlit's health endpoint answers the
+#                 host, the HEALTHCHECK's command passes inside, and headless Chromium on the host
+#                 (chat_check.py) meets the token form first, is refused a wrong token, enters the
+#                 right one, trains a trial on SPX and reads its accuracy as the ledger on the
+#                 volume has it; the key is never in the page
+#   8. server     the image's default command (the MCP HTTP server) in the background, its token
+#                 in a mounted file: `/metrics` scraped from the host lists the seed's metrics;
+#                 /mcp (mcp_check.py, from the host) refuses no token and a wrong one and answers
+#                 the token; the health check's own command passes inside; the log hides the token
+#   9. no keys    `podman history` and every saved layer: no canary or host key value, no
 #                 .env, no build secret, no copy of the CA bundle, no key-like ENV
 #
+# The chat check drives Chromium with selenium from the repository's .venv (`make image-test`
+# runs `make install-dev browser` first). Ports 8000 and 8501 must be free (host network).
 # Every container runs with --pull=never: the test fails rather than reach for a registry.
 # Settings: MLTRAINER_IMAGE (tag), MLTRAINER_CONTAINER_STATE (storage and cache, default
 # /var/lib/mltrainer-image-test), MLTRAINER_STORAGE_DRIVER (overlay|vfs), MLTRAINER_BASE_SUITE.
@@ -33,7 +45,12 @@ RUN_FLAGS=(--rm --pull=never --network host "${ULIMITS[@]}" --no-healthcheck)
 
 work=""
 volume=""
+containers=()
 cleanup() {
+    local name
+    for name in "${containers[@]}"; do
+        pm rm --force "$name" > /dev/null 2>&1 || true
+    done
     if [[ -n "$volume" ]]; then
         pm volume rm --force "$volume" > /dev/null 2>&1 || true
     fi
@@ -145,41 +162,128 @@ step_demo() {
     log "demo: exit 0, $rows trials in the table; ledger and transcript on the volume, no key there [$(elapsed)]"
 }
 
-# The default command, as `docker run IMAGE` starts it: with the host network it listens on the
-# host's port 8000, so that port must be free.
-step_server() {
-    local name="mltrainer-image-test-server-$$" out="$work/metrics.txt"
-    if python3 -c 'import socket; socket.create_connection(("127.0.0.1", 8000), timeout=1)' 2> /dev/null; then
-        die "port 8000 is taken on this machine; the image's server needs it (host network)"
-    fi
-    pm run -d --name "$name" --pull=never --network host "${ULIMITS[@]}" --no-healthcheck \
-        -v "$volume:/data" "$IMAGE" > /dev/null
-    # shellcheck disable=SC2064  # expand now: the name is fixed
-    trap "pm rm --force $name > /dev/null 2>&1 || true; cleanup" EXIT
-    for _ in $(seq 60); do
-        if python3 -c 'import urllib.request, sys; sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:8000/metrics", timeout=2).read().decode())' > "$out" 2> /dev/null; then
-            break
+# The argv of the image's HEALTHCHECK, NUL-separated (its Python program spans several lines).
+healthcheck_argv() {
+    pm image inspect --format '{{json .Config.Healthcheck.Test}}' "$IMAGE" \
+        | python3 -c 'import json, sys; sys.stdout.write("".join(a + "\0" for a in json.load(sys.stdin)[1:]))'
+}
+
+# The HEALTHCHECK's own command, run where the runtime would run it, in container $1.
+healthcheck_passes() {
+    local check_argv
+    mapfile -d '' -t check_argv < <(healthcheck_argv)
+    pm exec "$1" "${check_argv[@]}"
+}
+
+# Polls URL $2 from the host into file $3 until it answers (at most $4 seconds), while
+# container $1 runs; dies with the container's output when it exits or nothing answers.
+wait_for_url() {
+    local name=$1 url=$2 out=$3 seconds=$4
+    for _ in $(seq "$seconds"); do
+        if python3 -c 'import urllib.request, sys; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())' "$url" > "$out" 2> /dev/null; then
+            return 0
         fi
         [[ "$(pm inspect --format '{{.State.Running}}' "$name")" == true ]] || {
             pm logs "$name" >&2
-            die "the image's default command exited (its output above)"
+            die "the container $name exited (its output above)"
         }
         sleep 1
     done
-    [[ -s "$out" ]] || { pm logs "$name" >&2; die "nothing answered on http://127.0.0.1:8000/metrics within 60 s"; }
+    pm logs "$name" >&2
+    die "nothing answered on $url within $seconds s"
+}
+
+port_is_free() {
+    ! python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)' "$1" 2> /dev/null
+}
+
+# Two containers on one volume, as compose runs the chat and the MCP server: each records 300
+# trials (copies of the demo's first) at the same moment, one transaction per trial.
+step_shared() {
+    local home start before writer pid pids=() script=/opt/mltrainer-check/ledger_writers.py
+    home=$(pm volume inspect --format '{{.Mountpoint}}' "$volume")
+    before=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM trials").fetchone()[0])' "$home/mltrainer.db")
+    # Far enough ahead that both containers are up and past their imports on a loaded machine.
+    start=$(python3 -c 'import time; print(time.time() + 15)')
+    for writer in chat mcp; do
+        pm run "${RUN_FLAGS[@]}" -v "$volume:/data" \
+            -v "$REPO_ROOT/deploy/container/ledger_writers.py:$script:ro" "$IMAGE" \
+            python "$script" /data --writer "$writer" --trials 300 --start-at "$start" \
+            > "$work/writer-$writer.out" 2>&1 &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" || {
+            cat "$work"/writer-*.out >&2
+            die "a writer container failed (output above)"
+        }
+    done
+    cat "$work"/writer-*.out
+    python3 "$REPO_ROOT/deploy/container/ledger_writers.py" "$home" --check chat,mcp \
+        --trials 300 --before "$before" \
+        || die "the shared ledger lost, doubled or broke trials (above)"
+    log "shared: two containers wrote 300 trials each at once to one volume's ledger; $((before + 600)) trials, none lost or doubled, integrity ok [$(elapsed)]"
+}
+
+# The chat as the README runs it: `mltrainer ui --host 0.0.0.0 --port 8501`, the token in a
+# file, the operator's key (a canary) in the environment.
+step_chat() {
+    local name="mltrainer-image-test-chat-$$" token="$work/ui-token" refused="$work/chat-refused.out"
+    local home
+    port_is_free 8501 || die "port 8501 is taken on this machine; the image's chat needs it (host network)"
+    if pm run "${RUN_FLAGS[@]}" -v "$volume:/data" "$IMAGE" \
+        mltrainer ui --host 0.0.0.0 --port 8501 > "$refused" 2>&1; then
+        die "the chat started on 0.0.0.0 with no token"
+    fi
+    grep -q 'so visitors must enter a token: set MLTRAINER_UI_TOKEN' "$refused" \
+        || { cat "$refused" >&2; die "the chat without a token did not say why it refused (above)"; }
+    python3 -c 'import secrets; print(secrets.token_urlsafe(24))' > "$token"
+    chmod 0644 "$token"
+    containers+=("$name")
+    pm run -d --name "$name" --pull=never --network host "${ULIMITS[@]}" --no-healthcheck \
+        --env-file "$work/run.env" -e MLTRAINER_UI_TOKEN_FILE=/run/mltrainer/ui-token \
+        -v "$token:/run/mltrainer/ui-token:ro" -v "$volume:/data" "$IMAGE" \
+        mltrainer ui --host 0.0.0.0 --port 8501 > /dev/null
+    wait_for_url "$name" http://127.0.0.1:8501/_stcore/health "$work/chat-health.txt" 90
+    [[ "$(cat "$work/chat-health.txt")" == ok ]] || die "Streamlit's health endpoint answered '$(cat "$work/chat-health.txt")', not ok"
+    healthcheck_passes "$name" || die "the image's HEALTHCHECK command fails against its chat"
+    home=$(pm volume inspect --format '{{.Mountpoint}}' "$volume")
+    NO_PROXY=127.0.0.1 "$REPO_ROOT/.venv/bin/python" "$REPO_ROOT/deploy/container/chat_check.py" \
+        http://127.0.0.1:8501 --token-file "$token" --ledger "$home/mltrainer.db" \
+        --provider "Direct (no LLM)" --secret-env CANARY_RUN_ENV \
+        --screenshot "$(state_dir)/chat.png" \
+        || { pm logs "$name" | tail -n 40 >&2; die "the chat check failed (the chat's last lines above)"; }
+    pm stop --time 10 "$name" > /dev/null
+    pm rm --force "$name" > /dev/null
+    log "chat: refused without a token; with one, /_stcore/health ok, HEALTHCHECK passes, Chromium entered the token and trained a trial on SPX; screenshot $(state_dir)/chat.png [$(elapsed)]"
+}
+
+# The default command, as `docker run IMAGE` starts it, with its bearer token in a file mounted
+# read-only (MLTRAINER_MCP_TOKEN_FILE, docs/security.md): with the host network it listens on
+# the host's port 8000, so that port must be free.
+step_server() {
+    local name="mltrainer-image-test-server-$$" out="$work/metrics.txt" token="$work/mcp-token"
+    port_is_free 8000 || die "port 8000 is taken on this machine; the image's server needs it (host network)"
+    python3 -c 'import secrets; print(secrets.token_urlsafe(32))' > "$token"
+    chmod 0644 "$token"
+    containers+=("$name")
+    pm run -d --name "$name" --pull=never --network host "${ULIMITS[@]}" --no-healthcheck \
+        -e MLTRAINER_MCP_TOKEN_FILE=/run/mltrainer/mcp-token \
+        -v "$token:/run/mltrainer/mcp-token:ro" -v "$volume:/data" "$IMAGE" > /dev/null
+    wait_for_url "$name" http://127.0.0.1:8000/metrics "$out" 60
     for metric in ml_model_training_total ml_model_accuracy parsing_duration_seconds; do
         grep -q "^# TYPE $metric" "$out" || die "/metrics does not list $metric"
     done
-    # The HEALTHCHECK's own command, run where the runtime would run it.
-    local check
-    check=$(pm image inspect --format '{{json .Config.Healthcheck.Test}}' "$IMAGE" \
-        | python3 -c 'import json, sys; print("\n".join(json.load(sys.stdin)[1:]))')
-    mapfile -t check_argv <<< "$check"
-    pm exec "$name" "${check_argv[@]}" || die "the image's HEALTHCHECK command fails against its own server"
+    python3 "$REPO_ROOT/deploy/container/mcp_check.py" http://127.0.0.1:8000 --token-file "$token" \
+        || die "the image's MCP server does not require its bearer token (above)"
+    healthcheck_passes "$name" || die "the image's HEALTHCHECK command fails against its own server"
+    pm logs "$name" > "$work/server.log" 2>&1
+    if grep -qF "$(cat "$token")" "$work/server.log"; then
+        die "the MCP server's output shows its token"
+    fi
     pm stop --time 10 "$name" > /dev/null
     pm rm --force "$name" > /dev/null
-    trap cleanup EXIT
-    log "server: default command answers /metrics on :8000 with the seed's metrics; HEALTHCHECK passes [$(elapsed)]"
+    log "server: default command answers /metrics on :8000 with the seed's metrics; /mcp refuses no token and a wrong one, answers its token; HEALTHCHECK passes [$(elapsed)]"
 }
 
 # Keys in the repository's .env are searched for too, exported as HOST_DOTENV_<NAME>.
@@ -232,6 +336,8 @@ main() {
     step_build
     step_config
     step_demo
+    step_shared
+    step_chat
     step_server
     step_no_keys
     # Old final images of earlier builds; the layers of the current one stay as the cache.

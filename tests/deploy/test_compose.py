@@ -1,6 +1,7 @@
 """The compose file and the Prometheus scrape config agree with each other and with the
-Dockerfile: no engine or registry is needed to check that the app, its port, its data volume
-and its metrics endpoint are wired the same way everywhere."""
+Dockerfile: no engine or registry is needed to check that the MCP server and the chat, their
+ports, their one shared data volume and their metrics endpoints are wired the same way
+everywhere."""
 
 from __future__ import annotations
 
@@ -49,48 +50,105 @@ def dockerfile() -> dict[str, Any]:
     cmd = json.loads(re.findall(r"^CMD (\[.*\])$", instructions, re.MULTILINE)[-1])
     healthcheck = re.search(r"^HEALTHCHECK .* CMD (\[.*\])$", instructions, re.MULTILINE)
     assert healthcheck is not None
-    health_url = urlsplit(re.search(r"'(http://[^']+)'", healthcheck.group(1)).group(1))  # type: ignore[union-attr]
+    health_urls = [urlsplit(url) for url in re.findall(r"'(http://[^']+)'", healthcheck.group(1))]
+    exposed = re.search(r"^EXPOSE ([\d ]+)$", instructions, re.MULTILINE)
+    assert exposed is not None
     return {
         "cmd": cmd,
         "cmd_port": int(cmd[cmd.index("--port") + 1]),
-        "expose": [int(p) for p in re.findall(r"^EXPOSE (\d+)$", instructions, re.MULTILINE)],
+        "expose": sorted(int(p) for p in exposed.group(1).split()),
         "volumes": json.loads(re.search(r"^VOLUME (\[.*\])$", instructions, re.MULTILINE).group(1)),  # type: ignore[union-attr]
         "home": re.search(r"MLTRAINER_HOME=(\S+)", instructions).group(1),  # type: ignore[union-attr]
-        "health_port": health_url.port,
-        "health_path": health_url.path,
+        "health": {url.port: url.path for url in health_urls},
     }
 
 
+def app_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: compose["services"][name] for name in ("mcp", "chat")}
+
+
+def published_ports(service: dict[str, Any]) -> set[int]:
+    return {int(str(p).rsplit(":", 1)[-1]) for p in service["ports"]}
+
+
+def option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
 def test_compose_uses_only_compose_spec_top_level_elements(compose: dict[str, Any]) -> None:
-    assert set(compose) <= COMPOSE_TOP_LEVEL
-    assert set(compose["services"]) == {"mltrainer", "prometheus"}
+    extensions = {key for key in compose if key.startswith("x-")}
+    assert set(compose) - extensions <= COMPOSE_TOP_LEVEL
+    assert set(compose["services"]) == {"mcp", "chat", "prometheus"}
 
 
-def test_app_service_builds_this_repository_with_the_dockerfile(compose: dict[str, Any]) -> None:
-    build = compose["services"]["mltrainer"]["build"]
-    context = (DEPLOY / build["context"]).resolve()
-    assert context == ROOT
-    assert (context / build["dockerfile"]).is_file()
-    assert (context / ".dockerignore").is_file()
+def test_both_app_services_build_this_repository_with_the_dockerfile(
+    compose: dict[str, Any],
+) -> None:
+    for service in app_services(compose).values():
+        build = service["build"]
+        context = (DEPLOY / build["context"]).resolve()
+        assert context == ROOT
+        assert (context / build["dockerfile"]).is_file()
+        assert (context / ".dockerignore").is_file()
+        assert service["image"] == "localhost/mltrainer:latest"
 
 
-def test_app_service_publishes_the_port_the_image_serves_and_checks(
+def test_the_mcp_service_runs_the_images_default_command_on_the_port_it_publishes(
     compose: dict[str, Any], dockerfile: dict[str, Any]
 ) -> None:
-    published = compose["services"]["mltrainer"]["ports"]
-    container_ports = {int(str(p).rsplit(":", 1)[-1]) for p in published}
-    assert container_ports == {dockerfile["cmd_port"]}
-    assert dockerfile["expose"] == [dockerfile["cmd_port"]]
-    assert dockerfile["health_port"] == dockerfile["cmd_port"]
+    mcp = compose["services"]["mcp"]
+    assert "command" not in mcp
+    assert dockerfile["cmd"][:3] == ["mltrainer", "mcp", "--http"]
+    assert published_ports(mcp) == {dockerfile["cmd_port"]} == {8000}
+    assert dockerfile["health"][dockerfile["cmd_port"]] == "/metrics"
 
 
-def test_app_service_keeps_the_data_home_on_a_named_volume(
+def test_the_chat_service_runs_the_documented_chat_command_on_the_port_it_publishes(
     compose: dict[str, Any], dockerfile: dict[str, Any]
 ) -> None:
-    mounts = [str(v).split(":") for v in compose["services"]["mltrainer"]["volumes"]]
+    command = compose["services"]["chat"]["command"]
+    assert command[:6] == ["mltrainer", "ui", "--host", "0.0.0.0", "--port", "8501"]
+    assert published_ports(compose["services"]["chat"]) == {8501}
+    assert dockerfile["health"][8501] == "/_stcore/health"
+
+
+def test_the_image_exposes_both_surfaces_ports(dockerfile: dict[str, Any]) -> None:
+    assert dockerfile["expose"] == [8000, 8501]
+
+
+def test_the_chat_gets_its_token_from_the_shell_and_mcp_its_own(compose: dict[str, Any]) -> None:
+    environment = {name: set(s["environment"]) for name, s in app_services(compose).items()}
+    assert {"MLTRAINER_UI_TOKEN", "MLTRAINER_UI_TOKEN_FILE"} <= environment["chat"]
+    assert {"MLTRAINER_MCP_TOKEN", "MLTRAINER_MCP_TOKEN_FILE"} <= environment["mcp"]
+    assert not any("MLTRAINER_UI" in variable for variable in environment["mcp"])
+
+
+def test_the_mcp_server_answers_the_host_name_prometheus_scrapes(compose: dict[str, Any]) -> None:
+    config = _load(DEPLOY / "prometheus.yml")
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "mltrainer"]
+    scraped = {t.split(":")[0] for group in job["static_configs"] for t in group["targets"]}
+    allowed = next(
+        e.split("=", 1)[1]
+        for e in compose["services"]["mcp"]["environment"]
+        if e.startswith("MLTRAINER_MCP_ALLOWED_HOSTS=")
+    )
+    assert "mcp" in scraped
+    assert allowed.split(",") == ["mcp"]
+
+
+def test_both_app_services_share_one_data_volume_at_the_images_home(
+    compose: dict[str, Any], dockerfile: dict[str, Any]
+) -> None:
     assert dockerfile["volumes"] == [dockerfile["home"]]
-    assert [target for _, target, *_ in mounts] == [dockerfile["home"]]
-    assert {source for source, *_ in mounts} <= set(compose["volumes"])
+    mounts = {
+        name: [str(v).split(":") for v in service["volumes"]]
+        for name, service in app_services(compose).items()
+    }
+    assert mounts == {
+        "mcp": [["mltrainer-home", dockerfile["home"]]],
+        "chat": [["mltrainer-home", dockerfile["home"]]],
+    }
+    assert "mltrainer-home" in compose["volumes"]
 
 
 def test_compose_file_holds_no_key_values(compose: dict[str, Any]) -> None:
@@ -124,15 +182,16 @@ def test_prometheus_reads_the_shipped_scrape_config(compose: dict[str, Any]) -> 
     assert (DEPLOY / mounts[config_path]).resolve() == DEPLOY / "prometheus.yml"
 
 
-def test_scrape_config_targets_the_app_metrics_endpoint(
+def test_scrape_config_targets_both_surfaces_metrics_endpoints(
     compose: dict[str, Any], dockerfile: dict[str, Any]
 ) -> None:
     config = _load(DEPLOY / "prometheus.yml")
     (job,) = [j for j in config["scrape_configs"] if j["job_name"] == "mltrainer"]
     targets = [t for group in job["static_configs"] for t in group["targets"]]
-    assert targets == [f"mltrainer:{dockerfile['cmd_port']}"]
-    assert "mltrainer" in compose["services"]
-    assert job.get("metrics_path", "/metrics") == dockerfile["health_path"] == "/metrics"
+    chat_metrics_port = option(compose["services"]["chat"]["command"], "--metrics-port")
+    assert targets == [f"mcp:{dockerfile['cmd_port']}", f"chat:{chat_metrics_port}"]
+    assert option(compose["services"]["chat"]["command"], "--metrics-host") == "0.0.0.0"
+    assert job.get("metrics_path", "/metrics") == "/metrics"
 
 
 @pytest.mark.skipif(

@@ -1,5 +1,6 @@
 """Streamlit's AppTest runs the real app in the test process: real sessions, tools and engine.
-Sessions a test starts are stopped after it, so no thread outlives its data home."""
+The app is served as `mltrainer ui` serves it by default, on 127.0.0.1. Sessions a test starts
+are stopped after it, so no thread outlives its data home."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
 from mltrainer.agent.session.live import running_sessions
@@ -19,6 +21,16 @@ APP = Path(str(resources.files("mltrainer.agent.ui").joinpath("app.py")))
 def app() -> Callable[[], AppTest]:
     """A fresh browser tab on the app (its own session state and URL)."""
     return lambda: AppTest.from_file(str(APP), default_timeout=60)
+
+
+@pytest.fixture(autouse=True)
+def served_on_loopback() -> Iterator[None]:
+    """`server.address` as `mltrainer ui` sets it; unset it means every interface, where the
+    app shows nothing without a token (tests/agent/ui/test_login.py)."""
+    before = streamlit_config.get_option("server.address")
+    streamlit_config.set_option("server.address", "127.0.0.1")
+    yield
+    streamlit_config.set_option("server.address", before)
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from mltrainer.engine.ledger import Ledger
+from tests.agent.ui.serving import free_port, served_ui
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -53,26 +52,6 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_healthy(url: str, server: subprocess.Popen[bytes], seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"mltrainer ui exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"mltrainer ui did not answer on {url} within {seconds:.0f} s")
-
-
 @pytest.fixture
 def metrics_port() -> int:
     return free_port()
@@ -80,36 +59,12 @@ def metrics_port() -> int:
 
 @pytest.fixture
 def server(isolated_home: Path, tmp_path: Path, metrics_port: int) -> Iterator[str]:
-    port = free_port()
-    log = (tmp_path / "ui.log").open("wb")
-    environment = {**os.environ, "MLTRAINER_HOME": str(isolated_home), "NO_PROXY": "127.0.0.1"}
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "mltrainer"),
-            "ui",
-            "--port",
-            str(port),
-            "--metrics-port",
-            str(metrics_port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=environment,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, process)
+    with served_ui(
+        ["--metrics-port", str(metrics_port)],
+        tmp_path / "ui.log",
+        {"MLTRAINER_HOME": str(isolated_home)},
+    ) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=30)
-            raise AssertionError("mltrainer ui did not stop within 30 s of SIGTERM") from None
-        finally:
-            log.close()
 
 
 @pytest.fixture
