@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from mltrainer.agent.cli.bench import bench_app
 from mltrainer.agent.cli.data import data_app
 from mltrainer.agent.cli.errors import OneLineErrors
 from mltrainer.agent.cli.finalize import finalize
@@ -32,6 +33,7 @@ app.command()(train)
 app.command()(report)
 app.command()(ui)
 app.command()(mcp)
+app.add_typer(bench_app, name="bench")
 app.add_typer(data_app, name="data")
 app.add_typer(trials_app, name="trials")
 
