@@ -18,7 +18,7 @@ from mltrainer.agent.bench.honesty import BenchReport
 from mltrainer.engine.honesty import GroupScore, WorldOutcome
 from mltrainer.engine.power import ALPHA
 
-WORLD_COLUMNS = tuple(f.name for f in fields(WorldOutcome)) + ("significant",)
+WORLD_COLUMNS = (*(f.name for f in fields(WorldOutcome)), "significant")
 SUMMARY_COLUMNS = tuple(f.name for f in fields(GroupScore))
 FILES = ("worlds.csv", "summary.csv", "bench.json", "honesty.png")
 

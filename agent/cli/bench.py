@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from mltrainer.agent.cli.common import JsonOption, await_result, console
@@ -134,29 +135,39 @@ def _provider_for(name: str, model: str | None, base_url: str | None, relooks: i
     return lambda world: make_provider(name, model=chosen, base_url=base_url)
 
 
+SUMMARY_HEADERS = (
+    "worlds",
+    "n",
+    "done",
+    "signif.",
+    "rate",
+    "95% CI",
+    "tries",
+    "looks",
+    "s/world",
+    "tokens",
+    "cost $",
+    "Sharpe 1st",
+    "detectable",
+    "predicted",
+)
+
+
 def summary_table(groups: list[GroupScore], provider: str) -> Table:
-    table = Table(title=f"Honesty benchmark: {provider}")
-    for column in (
-        "worlds",
-        "finished",
-        "significant",
-        "rate (95% CI)",
-        "tries",
-        "looks",
-        "seconds",
-        "tokens in/out",
-        "cost $",
-        "first-look Sharpe",
-        "detectable Sharpe",
-        "predicted power",
-    ):
-        table.add_column(column, justify="right")
+    """One row per kind and strength; "tokens" are the LLM's input/output tokens, "Sharpe
+    1st" the mean excess Sharpe of each session's first holdout look, "detectable" what those
+    holdouts detect at 80% power, and "predicted" the power that implies."""
+    table = Table(title=f"Honesty benchmark: {provider}", box=box.SIMPLE_HEAD)
+    for column in SUMMARY_HEADERS:
+        table.add_column(column, justify="right", no_wrap=True)
     for g in groups:
         table.add_row(
-            f"{g.worlds} {_label(g)}",
+            _label(g),
+            str(g.worlds),
             str(g.finished),
             str(g.significant),
-            f"{g.rate:.1%} ({g.rate_low:.1%}-{g.rate_high:.1%})",
+            f"{g.rate:.1%}",
+            f"{g.rate_low:.1%}-{g.rate_high:.1%}",
             f"{g.mean_tries:.1f}",
             f"{g.mean_looks:.1f}",
             f"{g.mean_seconds:.1f}",
