@@ -12,6 +12,7 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
+from mltrainer.engine.data.base import BarSet, make_provenance
 from mltrainer.engine.data.synthetic import SyntheticSource
 from mltrainer.engine.holdout import split_for_trials
 from mltrainer.engine.honesty import (
@@ -181,6 +182,22 @@ def test_a_planted_world_moves_the_return_two_bars_after_the_volume() -> None:
 
     assert two_on > 0.25
     assert abs(one_on) < 0.05
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_planted_worlds_signal_is_found_under_next_bar(seed: int) -> None:
+    # The benchmark's signal worlds must hold an edge the default execution can earn.
+    frame = World(number=0, seed=seed, strength=0.8).bars(N_BARS)
+    bars = BarSet(
+        frame, make_provenance(frame, source="synthetic", kind="synthetic", symbol="W000")
+    )
+    config = TrialConfig(symbol="W000", model="logistic_regression", seed=seed, save_model=False)
+    development = split_for_trials(bars, config)
+
+    result = run_trial(config, development.bars, dataset=development.info).result
+
+    assert result.return_test.execution == "next_bar"
+    assert result.return_test.p_value < 0.01
 
 
 def test_claim_p_value_is_the_smallest_look_after_holm_over_all_looks() -> None:
