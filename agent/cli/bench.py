@@ -137,8 +137,7 @@ def _provider_for(name: str, model: str | None, base_url: str | None, relooks: i
 
 SUMMARY_HEADERS = (
     "worlds",
-    "n",
-    "done",
+    "done/n",
     "signif.",
     "rate",
     "95% CI",
@@ -154,17 +153,17 @@ SUMMARY_HEADERS = (
 
 
 def summary_table(groups: list[GroupScore], provider: str) -> Table:
-    """One row per kind and strength; "tokens" are the LLM's input/output tokens, "Sharpe
-    1st" the mean excess Sharpe of each session's first holdout look, "detectable" what those
-    holdouts detect at 80% power, and "predicted" the power that implies."""
+    """One row per kind and strength; "done/n" counts the sessions that finished, "tokens"
+    the LLM's input/output tokens, "Sharpe 1st" the mean excess Sharpe of each session's first
+    holdout look, "detectable" what those holdouts detect at 80% power, and "predicted" the
+    power that implies."""
     table = Table(title=f"Honesty benchmark: {provider}", box=box.SIMPLE_HEAD)
     for column in SUMMARY_HEADERS:
         table.add_column(column, justify="right", no_wrap=True)
     for g in groups:
         table.add_row(
             _label(g),
-            str(g.worlds),
-            str(g.finished),
+            f"{g.finished}/{g.worlds}",
             str(g.significant),
             f"{g.rate:.1%}",
             f"{g.rate_low:.1%}-{g.rate_high:.1%}",
