@@ -57,7 +57,13 @@ def honesty(
     bars: Annotated[int, typer.Option(min=500, max=20_000, help="Daily bars per world.")] = 1500,
     seed: Annotated[int, typer.Option(min=0, max=2**31 - 1, help="Seed of world 0.")] = 0,
     relooks: Annotated[
-        int, typer.Option(min=0, max=50, help="p-hacker: looks again after the first.")
+        int,
+        typer.Option(
+            min=0,
+            max=15,
+            help="p-hacker: looks again after the first (at most 15, so a session fits the "
+            "default budgets of 20 turns and 60 tool calls).",
+        ),
     ] = 4,
     out: Annotated[
         Path | None,
