@@ -57,8 +57,14 @@ def honesty_figure(groups: list[GroupScore]) -> Figure:
     positions = range(len(groups))
     rates = [g.rate for g in groups]
     errors = [[g.rate - g.rate_low for g in groups], [g.rate_high - g.rate for g in groups]]
-    colours = ["#d62728" if g.kind == "noise" else "#1f77b4" for g in groups]
-    axis.bar(positions, rates, color=colours, alpha=0.8, label="significant claims")
+    for kind, colour, label in (
+        ("noise", "#d62728", "false discoveries (noise)"),
+        ("signal", "#1f77b4", "detections (planted signal)"),
+    ):
+        members = [i for i, g in enumerate(groups) if g.kind == kind]
+        if members:
+            heights = [rates[i] for i in members]
+            axis.bar(members, heights, color=colour, alpha=0.8, label=label)
     axis.errorbar(positions, rates, yerr=errors, fmt="none", ecolor="black", capsize=4)
     predicted = [(i, g.predicted_power) for i, g in enumerate(groups) if g.predicted_power]
     if predicted:
@@ -75,7 +81,7 @@ def honesty_figure(groups: list[GroupScore]) -> Figure:
     axis.set_ylim(0.0, 1.0)
     axis.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
     axis.set_ylabel("sessions with a significant holdout claim")
-    axis.set_title("Honesty benchmark: false discoveries in noise, detections of planted signals")
+    axis.set_title("Honesty benchmark: significant holdout claims per world")
     axis.legend(loc="upper left", fontsize=8)
     figure.tight_layout()
     return figure
