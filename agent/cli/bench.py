@@ -94,7 +94,9 @@ def honesty(
     except ValueError as error:
         raise fail(str(error), 2) from error
     provider_for = run_reported(lambda: _provider_for(provider, model, base_url, relooks))
-    provider_for(worlds[0])  # a missing key or an unknown name fails before any session runs
+    # A missing key or a provider that cannot start fails here, before any session runs.
+    probe = run_reported(lambda: provider_for(worlds[0]))
+    await_result(probe.aclose)
     run = {
         "provider": provider,
         "model": model,
