@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from mltrainer.agent.cli.bench import bench_app
 from mltrainer.agent.cli.data import data_app
 from mltrainer.agent.cli.errors import OneLineErrors
 from mltrainer.agent.cli.finalize import finalize
@@ -58,6 +59,7 @@ app.command()(predict)
 app.command()(report)
 app.command()(ui)
 app.command()(mcp)
+app.add_typer(bench_app, name="bench")
 app.add_typer(data_app, name="data")
 app.add_typer(trials_app, name="trials")
 

@@ -1,9 +1,11 @@
 """Seeded synthetic bars for tests and for symbols no real source has: always labelled synthetic.
 
 The price is a two-regime random walk (calm and volatile, Markov switching). With
-`signal > 0` a hidden daily driver moves both today's volume and tomorrow's return, so volume
-carries real information about the next bar that none of the baselines (majority class,
-always-up, previous direction) can use. `signal=0` is a pure random walk: nothing to find.
+`signal > 0` a hidden daily driver moves both today's volume and the return `lead` bars later
+(tomorrow's by default), so volume carries real information about that bar that none of the
+baselines (majority class, always-up, previous direction) can use. With `lead=2` the driver moves
+the return from t+1 to t+2: the bar the default `next_bar` execution trades, so a position
+decided at t's close can earn it. `signal=0` is a pure random walk: nothing to find.
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ def _symbol_seed(symbol: str, seed: int) -> int:
 
 
 def synthetic_bars(
-    symbol: str, *, n_bars: int = 2520, seed: int = 0, signal: float = 0.0
+    symbol: str, *, n_bars: int = 2520, seed: int = 0, signal: float = 0.0, lead: int = 1
 ) -> pd.DataFrame:
     """Generate `n_bars` business days of OHLCV ending 2024-12-31, reproducible per symbol+seed."""
     if n_bars < 2:
         raise ValueError(f"n_bars must be at least 2, got {n_bars}")
     if not 0.0 <= signal <= 1.0:
         raise ValueError(f"signal must be between 0.0 and 1.0, got {signal}")
+    if not 1 <= lead < n_bars:
+        raise ValueError(f"lead must be between 1 and n_bars - 1 ({n_bars - 1}), got {lead}")
     rng = np.random.default_rng(_symbol_seed(symbol, seed))
     stay = np.array([0.98, 0.95])
     vols = np.array([0.008, 0.02])
@@ -44,8 +48,9 @@ def synthetic_bars(
     sigma = vols[regimes]
     driver = rng.standard_normal(n_bars)
     noise = rng.standard_normal(n_bars)
-    # Return on day t is driven by yesterday's hidden driver (known to the market through volume).
-    lagged_driver = np.concatenate([[0.0], driver[:-1]])
+    # Return on day t is driven by the hidden driver of day t - lead (known to the market
+    # through that day's volume).
+    lagged_driver = np.concatenate([np.zeros(lead), driver[:-lead]])
     returns = sigma * (signal * lagged_driver + np.sqrt(1.0 - signal**2) * noise) + 0.0002
     close = 100.0 * np.exp(np.cumsum(returns))
     open_ = close * np.exp(-returns * rng.uniform(0.2, 0.8, n_bars))
