@@ -120,9 +120,7 @@ class Trial(TrialResult):
             index=pd.DatetimeIndex(pd.to_datetime(curves.dates), name="date"),
         )
         frame.columns.name = "strategy"
-        frame.attrs.update(
-            trial=curves.trial, cost_bps=curves.cost_bps, execution=curves.execution
-        )
+        frame.attrs.update(trial=curves.trial, cost_bps=curves.cost_bps, execution=curves.execution)
         return frame
 
     def report(self) -> WrittenReport:
@@ -206,15 +204,15 @@ class Research:
                 "provider": [i.provider for i in infos],
                 "model": [i.model for i in infos],
                 "status": [i.status for i in infos],
-                "trials": pd.Series([i.trials for i in infos], dtype=int),
+                "trials": [i.trials for i in infos],
                 "conclusion": [i.conclusion for i in infos],
-                "resumable": pd.Series([i.resumable for i in infos], dtype=bool),
+                "resumable": [i.resumable for i in infos],
                 "replay_of": [i.replay_of for i in infos],
                 "transcript": [str(i.path) for i in infos],
             },
             index=pd.Index([i.session_id for i in infos], name="session", dtype=object),
         )
-        return frame[list(SESSION_COLUMNS)]
+        return frame.astype({"trials": int, "resumable": bool})[list(SESSION_COLUMNS)]
 
 
 def _is_ledger(path: Path) -> bool:
