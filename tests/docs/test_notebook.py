@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,18 @@ def test_the_notebook_runs_and_leaves_two_trials_one_look_and_a_report(
     assert [(row.trial, row.symbol) for row in service.ledger_table()] == [(2, "SPX"), (1, "SPX")]
     assert [(look.trial, look.look) for look in service.ledger.looks()] == [(shown["best"], 1)]
     assert (home / "reports" / f"trial-{shown['best']}" / "report.html").is_file()
+
+
+@pytest.mark.slow
+def test_the_readmes_notebook_example_runs_as_written(isolated_home: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    readme = (NOTEBOOK.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## From a notebook", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    exec(compile(block, "README.md", "exec"), {})
+    service = ResearchService(load_settings())
+    assert [row.model for row in service.ledger_table()] == ["lightgbm"]
+    assert [look.trial for look in service.ledger.looks()] == [1]
+    assert (isolated_home / "reports" / "trial-1" / "report.html").is_file()
