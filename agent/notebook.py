@@ -123,6 +123,14 @@ class Trial(TrialResult):
         frame.attrs.update(trial=curves.trial, cost_bps=curves.cost_bps, execution=curves.execution)
         return frame
 
+    def looks(self) -> list[FinalResult]:
+        """Every look at its dataset's locked holdout made with this trial's configuration,
+        oldest first, each holdout p-value adjusted over the looks as of now."""
+        assert self.trial is not None
+        record = self._service().trial_record(self.trial)
+        assert record is not None
+        return [FinalResult.model_validate(look.result) for look in record.looks]
+
     def report(self) -> WrittenReport:
         """Write this trial's HTML report (with its holdout looks, if finalized) under the data
         home's `reports/trial-N/` and return it; in a notebook it shows itself."""
@@ -173,25 +181,37 @@ class Research:
         now."""
         return Trial.of(self.service.recorded(trial), self.settings)
 
-    def train(self, config: TrialConfig | None = None, /, **fields: Any) -> Trial:
+    def train(
+        self,
+        config: TrialConfig | None = None,
+        /,
+        *,
+        data: pd.DataFrame | None = None,
+        **fields: Any,
+    ) -> Trial:
         """Run, save and record one trial: a `TrialConfig`, or its fields as keywords
         (`symbol="SPX", model="lightgbm", train_ratio=0.7`, ...); keywords given with a config
-        replace its fields."""
+        replace its fields. `data`: your own daily bars (a frame with open, high, low, close and
+        volume columns, indexed by date) instead of a data source, labelled CALLER DATA;
+        finalizing the trial then needs the same bars through the end of the holdout."""
         base = {} if config is None else config.model_dump(exclude_unset=True)
         try:
             checked = TrialConfig.model_validate({**base, **fields})
         except ValidationError as error:
             raise ConfigError(f"not a trial configuration: {validation_message(error)}") from None
-        trained = self.service.train(checked)
+        trained = self.service.train(checked, data=data)
         assert trained.result.trial is not None
         return self.trial(trained.result.trial)
 
-    def finalize(self, trial: int, *, again: bool = False) -> FinalResult:
+    def finalize(
+        self, trial: int, *, again: bool = False, data: pd.DataFrame | None = None
+    ) -> FinalResult:
         """Refit trial `trial`'s configuration on everything before its dataset's locked
         holdout and score the holdout once. A holdout already looked at (by any session, under
         any name for its bars) is refused naming the first look, unless `again`; then every
-        holdout p-value is adjusted (Holm) over all looks."""
-        return self.service.finalize(trial, again=again)
+        holdout p-value is adjusted (Holm) over all looks. `data`: the bars a trial trained on
+        your own bars needs, through the end of the holdout."""
+        return self.service.finalize(trial, again=again, data=data)
 
     def sessions(self) -> pd.DataFrame:
         """Every session with a transcript in the data home, newest first, indexed by session

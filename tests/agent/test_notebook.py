@@ -19,6 +19,7 @@ from mltrainer.agent.messages import AssistantTurn, ToolCall, Usage
 from mltrainer.agent.notebook import FLOAT_COLUMNS, SESSION_COLUMNS, TRIAL_COLUMNS, Research, Trial
 from mltrainer.agent.providers import ScriptedProvider
 from mltrainer.agent.session.runs import start_session
+from mltrainer.engine.data.synthetic import synthetic_bars
 from mltrainer.engine.errors import ConfigError, DataHomeError, HoldoutAlreadyScored
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
@@ -271,3 +272,20 @@ def test_the_top_level_names_resolve_and_others_do_not() -> None:
     assert mltrainer.Trial is Trial
     with pytest.raises(AttributeError, match="module 'mltrainer' has no attribute 'train'"):
         _ = mltrainer.train  # type: ignore[attr-defined]
+
+
+def test_train_and_finalize_on_your_own_bars(tmp_path: Path) -> None:
+    research = mltrainer.open(tmp_path)
+    bars = synthetic_bars("MINE", n_bars=1500, seed=7)
+    trial = research.train(symbol="MINE", model="logistic_regression", folds=2, data=bars)
+    assert (trial.data_label, trial.provenance.source) == ("CALLER DATA", "caller")
+    with pytest.raises(ConfigError, match="pass the same bars"):
+        research.finalize(trial.trial or 0)
+    final = research.finalize(trial.trial or 0, data=bars)
+    assert (final.trial, final.look) == (trial.trial, 1)
+
+
+def test_looks_are_the_trials_holdout_looks_as_of_now(research: Research) -> None:
+    (look,) = research.trial(1).looks()
+    assert (look.trial, look.look, look.dataset) == (1, 1, "sample:SPX:bars")
+    assert research.trial(2).looks() == []
