@@ -104,17 +104,18 @@ class Trial(TrialResult):
         trial._settings = settings
         return trial
 
-    def _service(self) -> ResearchService:
+    def _recorded_in(self) -> tuple[Settings, int]:
+        """The data home this trial was read from, and its number there."""
         if self._settings is None or self.trial is None:
             raise ConfigError("this trial was not read from a data home; use Research.trial(n)")
-        return ResearchService(self._settings)
+        return self._settings, self.trial
 
     def equity(self) -> pd.DataFrame:
         """Growth of 1.0 of each strategy on the selection days, after costs, by date:
         `long_flat` and `long_short` (the model's positions as executed) and `buy_and_hold`.
         The costs and execution are in `.attrs`."""
-        assert self.trial is not None
-        curves = self._service().equity_curves(self.trial)
+        settings, trial = self._recorded_in()
+        curves = ResearchService(settings).equity_curves(trial)
         frame = pd.DataFrame(
             {curve.strategy: curve.equity for curve in curves.curves},
             index=pd.DatetimeIndex(pd.to_datetime(curves.dates), name="date"),
@@ -126,8 +127,8 @@ class Trial(TrialResult):
     def looks(self) -> list[FinalResult]:
         """Every look at its dataset's locked holdout made with this trial's configuration,
         oldest first, each holdout p-value adjusted over the looks as of now."""
-        assert self.trial is not None
-        record = self._service().trial_record(self.trial)
+        settings, trial = self._recorded_in()
+        record = ResearchService(settings).trial_record(trial)
         assert record is not None
         return [FinalResult.model_validate(look.result) for look in record.looks]
 
@@ -136,10 +137,8 @@ class Trial(TrialResult):
         home's `reports/trial-N/` and return it; in a notebook it shows itself."""
         from mltrainer.agent.report.writer import trial_report
 
-        assert self.trial is not None
-        self._service()
-        assert self._settings is not None
-        return trial_report(self._settings, self.trial)
+        settings, trial = self._recorded_in()
+        return trial_report(settings, trial)
 
 
 class Research:
