@@ -10,10 +10,10 @@ import pytest
 
 from mltrainer.engine.data.synthetic import synthetic_bars
 from mltrainer.engine.errors import HoldoutAlreadyScored
+from mltrainer.engine.results import FinalSummary
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
 from mltrainer.engine.stats import holm_adjusted
-from mltrainer.engine.results import FinalSummary
 from mltrainer.engine.trial import FinalResult, TrialConfig
 
 QUICK = {"model": "logistic_regression", "folds": 2, "save_model": False}
