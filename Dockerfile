@@ -65,6 +65,7 @@ RUN --mount=type=secret,id=pip-ca \
 FROM deps AS wheel
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY api ./api
 COPY agent ./agent
 COPY tools ./tools
 COPY engine ./engine

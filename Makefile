@@ -21,11 +21,11 @@ demo: install
 	$(BIN)/mltrainer demo
 
 lint: install-dev
-	$(BIN)/ruff check agent tools engine prompts tests benchmarks deploy docs
-	$(BIN)/ruff format --check agent tools engine prompts tests benchmarks deploy docs
+	$(BIN)/ruff check api agent tools engine prompts tests benchmarks deploy docs
+	$(BIN)/ruff format --check api agent tools engine prompts tests benchmarks deploy docs
 
 typecheck: install-dev
-	$(BIN)/mypy -p mltrainer.engine -p mltrainer.tools -p mltrainer.agent -p mltrainer.prompts
+	$(BIN)/mypy -m mltrainer -p mltrainer.engine -p mltrainer.tools -p mltrainer.agent -p mltrainer.prompts
 
 # The UI's browser test drives Debian's headless Chromium. Installed here when missing and
 # possible (root with apt-get); otherwise the test skips and says why.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,16 @@ class WrittenReport:
     figures: list[Path] = field(default_factory=list)
     data: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    def _repr_html_(self) -> str:
+        """In a notebook the report shows itself: the written page in a frame of its own, so
+        its styles stay its own, with the file's path above it."""
+        page = escape(self.html.read_text(encoding="utf-8"), quote=True)
+        return (
+            f"<p><code>{escape(str(self.html))}</code></p>"
+            f'<iframe srcdoc="{page}" style="width: 100%; height: 900px; border: 1px solid #ddd">'
+            "</iframe>"
+        )
 
 
 @dataclass
