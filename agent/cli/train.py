@@ -105,19 +105,24 @@ def train(
 def _train(
     settings: Settings, text: str, defaults: dict[str, Any], progress: ProgressHook | None
 ) -> dict[str, Any]:
-    """The instruction read by the bridge, then run as one `train_model` tool call."""
+    """The instruction read by the bridge, then run as one `train_model` tool call. Reading
+    needs only the policy, so an instruction that cannot be read is answered before the
+    engine, its ML libraries or the ledger are loaded."""
     from mltrainer.agent.bridge import Bridge
     from mltrainer.agent.bridge.instruction import instruction_outcome, read_instruction
+    from mltrainer.engine.compliance import ComplianceEngine
+
+    read = read_instruction(Bridge(), ComplianceEngine(settings), text, defaults)
+    if read.config is None:
+        assert read.refusal is not None
+        return instruction_outcome(read, read.refusal)
+
     from mltrainer.agent.messages import ToolCall
     from mltrainer.agent.session.dispatch import LiveExecutor
     from mltrainer.engine.service import ResearchService
     from mltrainer.tools.results import dump
 
     service = ResearchService(settings)
-    read = read_instruction(Bridge(), service.compliance, text, defaults)
-    if read.config is None:
-        assert read.refusal is not None
-        return instruction_outcome(read, read.refusal)
     call = ToolCall(
         id=f"train_{uuid.uuid4().hex[:12]}",
         name="train_model",
