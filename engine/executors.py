@@ -82,7 +82,8 @@ class TrialJob:
 def run_job(job: TrialJob, *, one_thread: bool = False) -> TrialOutcome:
     """The trial as a pure function. `one_thread` pins the work to the calling thread (no
     joblib threads, BLAS and OpenMP limited to one), which is what a worker process wants;
-    forests fit their trees from their own seeds, so the numbers do not change."""
+    forests fit their trees from their own seeds, so the numbers do not change. Without it
+    (trials in threads of this process) OpenMP alone is held to the trial's thread."""
     from mltrainer.engine.runner import run_trial
 
     def run() -> TrialOutcome:
@@ -97,7 +98,10 @@ def run_job(job: TrialJob, *, one_thread: bool = False) -> TrialOutcome:
         )
 
     if not one_thread:
-        return run()
+        from mltrainer.engine.runner import one_openmp_thread
+
+        with one_openmp_thread():
+            return run()
     from joblib import parallel_config
     from threadpoolctl import threadpool_limits
 

@@ -14,25 +14,27 @@ import pandas as pd
 
 from mltrainer.engine.data.base import SeriesSet
 from mltrainer.engine.errors import ConfigError
-
-N_LAGS = 5
-LAG_FEATURES = tuple(f"ret_lag_{k}" for k in range(1, N_LAGS + 1))
-# Price levels (sma_20, sma_50) are not stationary, so models get them as distances from the
-# close; the raw levels stay available for the seed's frame and for users who ask for them.
-DEFAULT_FEATURES: tuple[str, ...] = (
-    "returns",
-    "log_returns",
-    "close_to_sma_20",
-    "close_to_sma_50",
-    "rsi",
-    "volume_ratio",
-    *LAG_FEATURES,
-    "momentum",
-    "volatility",
+from mltrainer.engine.feature_names import (
+    ALL_FEATURES,
+    DEFAULT_FEATURES,
+    LAG_FEATURES,
+    N_LAGS,
+    OPTIONAL_FEATURES,
+    WARMUP_BARS,
 )
-OPTIONAL_FEATURES: tuple[str, ...] = ("sma_20", "sma_50", "range")
-ALL_FEATURES: tuple[str, ...] = DEFAULT_FEATURES + OPTIONAL_FEATURES
-WARMUP_BARS = 50
+
+__all__ = [
+    "ALL_FEATURES",
+    "DEFAULT_FEATURES",
+    "LAG_FEATURES",
+    "N_LAGS",
+    "OPTIONAL_FEATURES",
+    "WARMUP_BARS",
+    "build_features",
+    "macro_asof",
+    "rsi",
+    "select_features",
+]
 
 
 def rsi(close: pd.Series, period: int = 14) -> pd.Series:

@@ -20,6 +20,7 @@ from mltrainer.engine.runner import (
     check_deadline,
     fit_for_prediction,
     fresh_pipeline,
+    one_openmp_thread,
     score_segment,
 )
 from mltrainer.engine.targets import get_target
@@ -81,8 +82,9 @@ def score_holdout(
     )
     pipeline = fresh_pipeline(spec, params, config)
     check_deadline(deadline, "before the holdout fit")
-    fit_for_prediction(pipeline, design.X[train_idx], design.y[train_idx])
-    segment = score_segment(target, pipeline, design, train_idx, holdout_idx, config).segment
+    with one_openmp_thread():
+        fit_for_prediction(pipeline, design.X[train_idx], design.y[train_idx])
+        segment = score_segment(target, pipeline, design, train_idx, holdout_idx, config).segment
     train_dates, holdout_dates = design.dates[train_idx], design.dates[holdout_idx]
     score = HoldoutScore(
         accuracy=segment.headline,

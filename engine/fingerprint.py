@@ -87,11 +87,12 @@ class Fingerprint:
         returns = np.round(np.diff(self.log_closes, axis=0), _KEY_DECIMALS) + 0.0
         days = self.days[1:]
         months = (days.astype("datetime64[D]").astype("datetime64[M]")).astype(np.int64)
+        # Days ascend, so each month is one run of rows: slices, not a mask per month.
+        starts = np.flatnonzero(np.diff(months, prepend=months[0] - 1))
         keys = []
-        for month in np.unique(months):
-            rows = months == month
-            digest = hashlib.sha256(days[rows].tobytes())
-            digest.update(returns[rows].tobytes())
+        for first, last in zip(starts, [*starts[1:], len(days)], strict=True):
+            digest = hashlib.sha256(days[first:last].tobytes())
+            digest.update(returns[first:last].tobytes())
             digest.update(str(self.series).encode())
             keys.append(digest.hexdigest()[:24])
         return keys

@@ -8,29 +8,19 @@ the scaler is fitted on each training window only.
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from sklearn.ensemble import (
-    ExtraTreesClassifier,
-    HistGradientBoostingClassifier,
-    RandomForestClassifier,
-)
-from sklearn.linear_model import LogisticRegression
-from sklearn.naive_bayes import GaussianNB
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC
-from sklearn.tree import DecisionTreeClassifier
+from typing import TYPE_CHECKING, Any
 
 from mltrainer.engine import costs
 from mltrainer.engine.costs import TrialCost
 from mltrainer.engine.errors import ConfigError, ModelUnavailableError
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 
 @dataclass(frozen=True)
@@ -111,6 +101,9 @@ class ModelSpec:
             self.cost.check(self.name, inputs, folds=folds, rows=rows)
 
     def make_estimator(self, params: Mapping[str, Any], seed: int) -> Pipeline:
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+
         checked = self.validate_params(params)
         if self.needs_torch:
             ensure_torch(self.name)
@@ -169,6 +162,12 @@ _TREE_PARAMS = {
 }
 
 
+def _sklearn(module: str, name: str) -> Any:
+    """An estimator class, imported when a trial builds one: reading a model's name or its
+    parameter bounds (the bridge, `--help`, an instruction refused) never loads scikit-learn."""
+    return getattr(importlib.import_module(f"sklearn.{module}"), name)
+
+
 def _lstm_factory(params: dict[str, Any], seed: int) -> Any:
     from mltrainer.engine.lstm import LSTMClassifier
 
@@ -188,7 +187,9 @@ _SPECS: tuple[ModelSpec, ...] = (
         name="random_forest",
         family="bagged trees",
         description="random forest of decision trees",
-        build=lambda p, s: RandomForestClassifier(**p, random_state=s, n_jobs=-1),
+        build=lambda p, s: _sklearn("ensemble", "RandomForestClassifier")(
+            **p, random_state=s, n_jobs=-1
+        ),
         params=_TREE_PARAMS,
         aliases=(
             "rf",
@@ -204,7 +205,9 @@ _SPECS: tuple[ModelSpec, ...] = (
         name="extra_trees",
         family="bagged trees",
         description="extremely randomised trees",
-        build=lambda p, s: ExtraTreesClassifier(**p, random_state=s, n_jobs=-1),
+        build=lambda p, s: _sklearn("ensemble", "ExtraTreesClassifier")(
+            **p, random_state=s, n_jobs=-1
+        ),
         params=_TREE_PARAMS,
         aliases=(
             "et",
@@ -219,7 +222,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         name="decision_tree",
         family="single tree",
         description="one decision tree",
-        build=lambda p, s: DecisionTreeClassifier(**p, random_state=s),
+        build=lambda p, s: _sklearn("tree", "DecisionTreeClassifier")(**p, random_state=s),
         params={
             "max_depth": _int(5, 1, 64, "maximum tree depth"),
             "min_samples_leaf": _int(50, 1, 5000, "minimum rows in a leaf"),
@@ -235,7 +238,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "is refused rather than mapped here)"
         ),
         # early_stopping would hold out a random (shuffled) validation set, so it stays off.
-        build=lambda p, s: HistGradientBoostingClassifier(
+        build=lambda p, s: _sklearn("ensemble", "HistGradientBoostingClassifier")(
             max_iter=p["n_estimators"],
             learning_rate=p["learning_rate"],
             max_depth=p["max_depth"],
@@ -285,7 +288,9 @@ _SPECS: tuple[ModelSpec, ...] = (
         name="logistic_regression",
         family="linear",
         description="L2-regularised logistic regression",
-        build=lambda p, s: LogisticRegression(C=p["C"], max_iter=p["epochs"], random_state=s),
+        build=lambda p, s: _sklearn("linear_model", "LogisticRegression")(
+            C=p["C"], max_iter=p["epochs"], random_state=s
+        ),
         params={
             "C": _float(1.0, 1e-6, 1e6, "inverse regularisation strength"),
             "epochs": _int(1000, 10, 1000, "maximum solver iterations"),
@@ -300,7 +305,9 @@ _SPECS: tuple[ModelSpec, ...] = (
         description="support vector machine (no probabilities, so AUC and log loss are n/a)",
         # libsvm has no iteration cap by default: a linear kernel with a large C on noisy
         # returns can run for hours. At the cap the result carries a note that it stopped.
-        build=lambda p, s: SVC(C=p["C"], kernel=p["kernel"], max_iter=SVM_MAX_ITER, random_state=s),
+        build=lambda p, s: _sklearn("svm", "SVC")(
+            C=p["C"], kernel=p["kernel"], max_iter=SVM_MAX_ITER, random_state=s
+        ),
         params={
             "C": _float(1.0, 1e-4, 1e4, "inverse regularisation strength"),
             "kernel": _choice("rbf", "rbf", "linear", "poly", "sigmoid"),
@@ -313,7 +320,9 @@ _SPECS: tuple[ModelSpec, ...] = (
         name="knn",
         family="neighbours",
         description="k nearest neighbours",
-        build=lambda p, s: KNeighborsClassifier(n_neighbors=p["n_neighbors"], weights=p["weights"]),
+        build=lambda p, s: _sklearn("neighbors", "KNeighborsClassifier")(
+            n_neighbors=p["n_neighbors"], weights=p["weights"]
+        ),
         params={
             "n_neighbors": _int(50, 1, 1000, "neighbours that vote"),
             "weights": _choice("uniform", "uniform", "distance"),
@@ -335,7 +344,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         name="naive_bayes",
         family="probabilistic",
         description="Gaussian naive Bayes",
-        build=lambda p, s: GaussianNB(var_smoothing=p["var_smoothing"]),
+        build=lambda p, s: _sklearn("naive_bayes", "GaussianNB")(var_smoothing=p["var_smoothing"]),
         params={"var_smoothing": _float(1e-9, 1e-12, 1.0, "variance added for stability")},
         aliases=("nb", "gaussian nb", "naive bayes", "gaussiannb", "bayes"),
         scaled=True,
@@ -345,7 +354,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         name="mlp",
         family="neural network",
         description="multi-layer perceptron (scikit-learn), no shuffled early stopping",
-        build=lambda p, s: MLPClassifier(
+        build=lambda p, s: _sklearn("neural_network", "MLPClassifier")(
             hidden_layer_sizes=(p["hidden_size"],) * p["num_layers"],
             alpha=p["alpha"],
             learning_rate_init=p["learning_rate"],

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from mltrainer.agent.bridge.reply import NotDone, ParsedReply
 from mltrainer.agent.bridge.vocabulary import TRIAL_SETTINGS, setting_bounds, vocabulary
 from mltrainer.engine.errors import ConfigError
-from mltrainer.engine.features import DEFAULT_FEATURES
+from mltrainer.engine.feature_names import DEFAULT_FEATURES
 from mltrainer.engine.models import MODELS, resolve_model
 from mltrainer.engine.trial import TrialConfig
 

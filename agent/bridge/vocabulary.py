@@ -19,7 +19,7 @@ import annotated_types
 import yaml
 
 from mltrainer.engine.data.catalog import bar_source_names
-from mltrainer.engine.features import ALL_FEATURES, LAG_FEATURES
+from mltrainer.engine.feature_names import ALL_FEATURES, LAG_FEATURES
 from mltrainer.engine.models import MODELS, PARAM_ALIASES, known_model_names, resolve_model
 from mltrainer.engine.trial import TrialConfig
 from mltrainer.prompts import load_text

@@ -118,9 +118,18 @@ def _train(
 ) -> dict[str, Any]:
     """The instruction read by the bridge, then run as one `train_model` tool call, recorded
     as a session of its own (a transcript the Sessions page lists, its trial in the ledger
-    under that session). An instruction refused before anything runs records nothing."""
+    under that session). Reading needs only the policy and the sources' symbols, so an
+    instruction that cannot be read is answered before the engine, its ML libraries or the
+    ledger are loaded, and records nothing."""
     from mltrainer.agent.bridge import Bridge
     from mltrainer.agent.bridge.instruction import instruction_outcome, read_instruction
+    from mltrainer.engine.compliance import ComplianceEngine
+
+    read = read_instruction(Bridge(), ComplianceEngine(settings), text, defaults)
+    if read.config is None:
+        assert read.refusal is not None
+        return instruction_outcome(read, read.refusal)
+
     from mltrainer.agent.messages import ToolCall
     from mltrainer.agent.session.call_log import CallLog
     from mltrainer.agent.session.dispatch import LiveExecutor
@@ -130,11 +139,6 @@ def _train(
 
     session_id = new_session_id()
     service = ResearchService(settings, session=session_id)
-    bridge = Bridge(known_symbols=service.known_symbols)
-    read = read_instruction(bridge, service.compliance, text, defaults)
-    if read.config is None:
-        assert read.refusal is not None
-        return instruction_outcome(read, read.refusal)
     call = ToolCall(
         id=f"train_{uuid.uuid4().hex[:12]}",
         name="train_model",

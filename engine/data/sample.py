@@ -11,9 +11,11 @@ each period instead of claiming point-in-time accuracy; the provenance note says
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from datetime import date
 from functools import cache
+from pathlib import Path
 
 import pandas as pd
 
@@ -29,10 +31,27 @@ from mltrainer.engine.data.base import (
 from mltrainer.engine.errors import DataSourceError
 
 
-def _arch_bars(module: str) -> pd.DataFrame:
-    import importlib
+def _arch_data(module: str, filename: str) -> pd.DataFrame:
+    """A data set `arch` ships, read as `arch.data.<module>.load()` reads it but without
+    importing `arch`, whose package imports matplotlib and statsmodels (a second or two of CPU
+    in every process that loads SPX) to hand over a CSV. A test checks both readings agree."""
+    spec = importlib.util.find_spec("arch")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataSourceError("the sample data needs the 'arch' package: pip install 'arch>=7.0'")
+    path = Path(spec.submodule_search_locations[0]) / "data" / module / filename
+    if not path.is_file():
+        raise DataSourceError(f"the installed 'arch' package has no sample file {path}")
+    raw = pd.read_csv(path)
+    if "Date" in raw:
+        raw["Date"] = pd.to_datetime(raw["Date"])
+        raw = raw.set_index("Date")
+    for column in raw:
+        raw[column] = pd.to_numeric(raw[column], errors="coerce")
+    return raw
 
-    raw = importlib.import_module(f"arch.data.{module}").load()
+
+def _arch_bars(module: str) -> pd.DataFrame:
+    raw = _arch_data(module, f"{module}.csv.gz")
     frame = pd.DataFrame(
         {
             # Adjusted close keeps returns honest across dividends; OHLC are scaled to match.
@@ -63,10 +82,8 @@ def _msft_bars() -> pd.DataFrame:
     return frame
 
 
-def _arch_series(module: str, column: str, lag_days: int) -> pd.DataFrame:
-    import importlib
-
-    raw = importlib.import_module(f"arch.data.{module}").load()[column].dropna()
+def _arch_series(module: str, filename: str, column: str, lag_days: int) -> pd.DataFrame:
+    raw = _arch_data(module, filename)[column].dropna()
     return pd.DataFrame(
         {"value": raw.astype(float), "available": raw.index + pd.Timedelta(days=lag_days)},
         index=raw.index,
@@ -99,15 +116,15 @@ _BARS: dict[str, tuple[Callable[[], pd.DataFrame], str]] = {
 _SERIES: dict[str, tuple[Callable[[], pd.DataFrame], str]] = {
     # VIX settles at 4:15 pm, after the equity close, so a day's value is usable the next day.
     "VIXCLS": (
-        lambda: _arch_series("vix", "vix", 1),
+        lambda: _arch_series("vix", "vix.csv.gz", "vix", 1),
         "CBOE VIX close, daily 2014-2018, usable the next day",
     ),
     "DCOILWTICO": (
-        lambda: _arch_series("wti", "DCOILWTICO", 1),
+        lambda: _arch_series("wti", "wti.csv.gz", "DCOILWTICO", 1),
         "WTI crude spot price, daily 1986-2018, usable the next day",
     ),
     "CPILFESL": (
-        lambda: _arch_series("core_cpi", "CPILFESL", 60),
+        lambda: _arch_series("core_cpi", "core-cpi.csv.gz", "CPILFESL", 60),
         "Core CPI (less food and energy), monthly 1957-2018, +60 day release lag",
     ),
     "GDPC1": (lambda: _macro_series("realgdp"), "Real GDP, quarterly 1959-2009 (statsmodels)"),

@@ -202,3 +202,23 @@ def test_model_id_of_the_default_target_is_the_id_recorded_before_there_were_tar
 
 def test_model_id_ignores_whether_the_model_is_saved() -> None:
     assert decision_tree_id(save_model=True) == decision_tree_id(save_model=False)
+
+
+def _openmp_threads() -> set[int]:
+    from threadpoolctl import threadpool_info
+
+    return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp"}
+
+
+def test_a_trial_thread_runs_openmp_on_one_thread_and_gives_the_limit_back():
+    from threadpoolctl import threadpool_limits
+
+    from mltrainer.engine.runner import one_openmp_thread
+
+    with threadpool_limits(limits=2, user_api="openmp"):
+        with one_openmp_thread():
+            inside = _openmp_threads()
+        after = _openmp_threads()
+
+    assert inside == {1}
+    assert after == {2}

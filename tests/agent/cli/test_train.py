@@ -5,6 +5,9 @@ instruction leaves out, and an instruction that contradicts them is refused. The
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import REGISTRY
@@ -99,3 +102,28 @@ def test_train_runs_the_train_model_tool_and_counts_the_call():
     assert data["ml_result"]["type"] == "training_complete"
     assert data["ml_result"]["trial"] == 1
     assert "test_accuracy" not in data["ml_result"]  # the tool's result, not the seed's dict
+
+
+UNREAD = """
+import sys
+from mltrainer.agent.cli.app import main
+sys.argv = ["mltrainer", "train", "blorp the frobnicator"]
+try:
+    main()
+except SystemExit as done:
+    heavy = ("sklearn", "lightgbm", "torch", "scipy", "matplotlib", "statsmodels")
+    print(done.code, " ".join(m for m in heavy if m in sys.modules), file=sys.stderr)
+"""
+
+
+def test_an_instruction_that_cannot_be_read_is_answered_before_the_engine_loads(
+    isolated_home: Path,
+) -> None:
+    # pandas may load: the sources list the symbols free text may name in lower case.
+    done = subprocess.run(
+        [sys.executable, "-c", UNREAD], capture_output=True, text=True, check=True, timeout=120
+    )
+
+    assert "no ticker symbol found in the instruction" in done.stderr
+    assert done.stderr.splitlines()[-1] == "1 "
+    assert not (isolated_home / "mltrainer.db").exists()
