@@ -126,4 +126,4 @@ def test_an_instruction_that_cannot_be_read_is_answered_before_the_engine_loads(
 
     assert "no ticker symbol found in the instruction" in done.stderr
     assert done.stderr.splitlines()[-1] == "1 "
-    assert not (isolated_home / "mltrainer.db").exists()
+    assert not (isolated_home / "transcripts").exists()
