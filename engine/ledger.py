@@ -107,16 +107,42 @@ def _migrate(connection: sqlite3.Connection) -> None:
     )
 
 
+def _absent(value: Any) -> bool:
+    return value is None
+
+
 class TrialPredictions(BaseModel):
-    """The selection segment as the model saw it: enough to recompute every selection metric."""
+    """The selection segment as the model saw it: enough to recompute every selection metric.
+
+    One row per scored day, or for a cross-sectional target one per stock and date (`symbols`
+    then names each row's stock, and the strategies' returns are one per date). Labels and
+    forecasts are 0/1 calls for a classifier, numbers for a regression.
+    """
 
     dates: list[str]
-    y_true: list[int]
-    y_pred: list[int]
+    y_true: list[int] | list[float]
+    y_pred: list[int] | list[float]
     proba_up: list[float] | None
     next_return: list[float]
     strategy_return: list[float] | None = None
     buy_hold_return: list[float] | None = None
+    symbols: list[str] | None = Field(default=None, exclude_if=_absent)
+    fit_mean: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="the mean label over the rows the model was fitted on: return's "
+        "historical-mean forecast",
+    )
+    horizon: int | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="bars each label looks ahead, so tests count non-overlapping ones",
+    )
+
+    def traded_dates(self) -> list[str]:
+        """The dates the strategies' returns are for: every row's, or each date once when
+        rows are stocks on dates."""
+        return self.dates if self.symbols is None else list(dict.fromkeys(self.dates))
 
     def active_return(self) -> list[float] | None:
         """Long/flat's daily return over buy-and-hold's on the same days, after costs."""
@@ -231,7 +257,7 @@ class Ledger:
             result.seed,
             result.code_version,
             result.selection_accuracy,
-            result.baselines.best_accuracy,
+            result.baselines.best_score,
             result.baselines.p_value,
             result.backtest.long_flat.sharpe,
             result.backtest.buy_and_hold.sharpe,

@@ -12,21 +12,24 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sklearn.ensemble import (
     ExtraTreesClassifier,
+    ExtraTreesRegressor,
     HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
     RandomForestClassifier,
+    RandomForestRegressor,
 )
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.naive_bayes import GaussianNB
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.neural_network import MLPClassifier
+from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC
-from sklearn.tree import DecisionTreeClassifier
+from sklearn.svm import SVC, SVR
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from mltrainer.engine import costs
 from mltrainer.engine.costs import TrialCost
@@ -70,18 +73,37 @@ class ParamBound:
         return value
 
 
+EstimatorKind = Literal["classifier", "regressor"]
+Builder = Callable[[dict[str, Any], int], Any]
+
+
 @dataclass(frozen=True)
 class ModelSpec:
+    """One model: `build(params, seed)` makes its classifier (0/1 targets such as direction)
+    and `regressor(params, seed)` its regressor (return, rank), from the same checked
+    hyper-parameters; a model with only one of them serves only those targets."""
+
     name: str
     family: str
     description: str
-    build: Callable[[dict[str, Any], int], Any]
+    build: Builder | None
     params: Mapping[str, ParamBound]
     aliases: tuple[str, ...] = ()
     scaled: bool = False
     needs_torch: bool = False
     sequence: bool = field(default=False)
     cost: TrialCost | None = None
+    regressor: Builder | None = None
+
+    @property
+    def kinds(self) -> tuple[EstimatorKind, ...]:
+        """What this model can be: a classifier, a regressor, or both."""
+        kinds: list[EstimatorKind] = []
+        if self.build is not None:
+            kinds.append("classifier")
+        if self.regressor is not None:
+            kinds.append("regressor")
+        return tuple(kinds)
 
     def validate_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults filled in, aliases of parameter names applied, every value bounds-checked."""
@@ -110,11 +132,22 @@ class ModelSpec:
             inputs = self.cost_inputs(self.validate_params(params), lookback)
             self.cost.check(self.name, inputs, folds=folds, rows=rows)
 
-    def make_estimator(self, params: Mapping[str, Any], seed: int) -> Pipeline:
+    def make_estimator(
+        self, params: Mapping[str, Any], seed: int, *, kind: EstimatorKind = "classifier"
+    ) -> Pipeline:
+        """The model as a `Pipeline` (a scaler first when it is scale-sensitive), as the
+        classifier or the regressor the target needs; refused when it has no such kind."""
+        build = self.build if kind == "classifier" else self.regressor
+        if build is None:
+            serving = [m.name for m in MODELS.values() if kind in m.kinds]
+            raise ConfigError(
+                f"{self.name} has no {kind}, and this target needs one; models with a "
+                f"{kind}: {', '.join(serving)}"
+            )
         checked = self.validate_params(params)
         if self.needs_torch:
             ensure_torch(self.name)
-        estimator = self.build(checked, seed)
+        estimator = build(checked, seed)
         steps: list[tuple[str, Any]] = []
         if self.scaled:
             steps.append(("scale", StandardScaler()))
@@ -169,10 +202,11 @@ _TREE_PARAMS = {
 }
 
 
-def _lstm_factory(params: dict[str, Any], seed: int) -> Any:
-    from mltrainer.engine.lstm import LSTMClassifier
+def _lstm_factory(params: dict[str, Any], seed: int, *, regressor: bool = False) -> Any:
+    from mltrainer.engine.lstm import LSTMClassifier, LSTMRegressor
 
-    return LSTMClassifier(
+    estimator = LSTMRegressor if regressor else LSTMClassifier
+    return estimator(
         hidden_size=params["hidden_size"],
         num_layers=params["num_layers"],
         epochs=params["epochs"],
@@ -189,6 +223,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         family="bagged trees",
         description="random forest of decision trees",
         build=lambda p, s: RandomForestClassifier(**p, random_state=s, n_jobs=-1),
+        regressor=lambda p, s: RandomForestRegressor(**p, random_state=s, n_jobs=-1),
         params=_TREE_PARAMS,
         aliases=(
             "rf",
@@ -205,6 +240,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         family="bagged trees",
         description="extremely randomised trees",
         build=lambda p, s: ExtraTreesClassifier(**p, random_state=s, n_jobs=-1),
+        regressor=lambda p, s: ExtraTreesRegressor(**p, random_state=s, n_jobs=-1),
         params=_TREE_PARAMS,
         aliases=(
             "et",
@@ -220,6 +256,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         family="single tree",
         description="one decision tree",
         build=lambda p, s: DecisionTreeClassifier(**p, random_state=s),
+        regressor=lambda p, s: DecisionTreeRegressor(**p, random_state=s),
         params={
             "max_depth": _int(5, 1, 64, "maximum tree depth"),
             "min_samples_leaf": _int(50, 1, 5000, "minimum rows in a leaf"),
@@ -236,6 +273,14 @@ _SPECS: tuple[ModelSpec, ...] = (
         ),
         # early_stopping would hold out a random (shuffled) validation set, so it stays off.
         build=lambda p, s: HistGradientBoostingClassifier(
+            max_iter=p["n_estimators"],
+            learning_rate=p["learning_rate"],
+            max_depth=p["max_depth"],
+            min_samples_leaf=p["min_samples_leaf"],
+            early_stopping=False,
+            random_state=s,
+        ),
+        regressor=lambda p, s: HistGradientBoostingRegressor(
             max_iter=p["n_estimators"],
             learning_rate=p["learning_rate"],
             max_depth=p["max_depth"],
@@ -269,6 +314,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         family="boosted trees",
         description="LightGBM gradient boosting",
         build=lambda p, s: _lightgbm(p, s),
+        regressor=lambda p, s: _lightgbm(p, s, regressor=True),
         params={
             "n_estimators": _int(200, 1, 2000, "boosting rounds"),
             "learning_rate": _float(0.05, 1e-4, 1.0, "shrinkage per round"),
@@ -278,7 +324,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "subsample": _float(1.0, 0.1, 1.0, "share of rows per round"),
             "colsample_bytree": _float(1.0, 0.1, 1.0, "share of features per tree"),
         },
-        aliases=("lgbm", "lgb", "light gbm", "light_gbm", "lgbmclassifier"),
+        aliases=("lgbm", "lgb", "light gbm", "light_gbm", "lgbmclassifier", "lgbmregressor"),
         cost=costs.leaf_boosting(8.5e-5),
     ),
     ModelSpec(
@@ -295,12 +341,31 @@ _SPECS: tuple[ModelSpec, ...] = (
         cost=costs.iterations(2.2e-4, "epochs"),
     ),
     ModelSpec(
+        name="ridge",
+        family="linear",
+        description="L2-regularised linear regression (a regressor only: for return and rank)",
+        build=None,
+        regressor=lambda p, s: Ridge(alpha=p["alpha"]),
+        params={"alpha": _float(1.0, 0.0, 1e6, "L2 penalty; 0 is ordinary least squares")},
+        aliases=(
+            "linear regression",
+            "ridge regression",
+            "linear",
+            "ols",
+            "least squares",
+            "linearregression",
+        ),
+        scaled=True,
+        cost=costs.flat(0.05),
+    ),
+    ModelSpec(
         name="svm",
         family="kernel",
         description="support vector machine (no probabilities, so AUC and log loss are n/a)",
         # libsvm has no iteration cap by default: a linear kernel with a large C on noisy
         # returns can run for hours. At the cap the result carries a note that it stopped.
         build=lambda p, s: SVC(C=p["C"], kernel=p["kernel"], max_iter=SVM_MAX_ITER, random_state=s),
+        regressor=lambda p, s: SVR(C=p["C"], kernel=p["kernel"], max_iter=SVM_MAX_ITER),
         params={
             "C": _float(1.0, 1e-4, 1e4, "inverse regularisation strength"),
             "kernel": _choice("rbf", "rbf", "linear", "poly", "sigmoid"),
@@ -314,6 +379,9 @@ _SPECS: tuple[ModelSpec, ...] = (
         family="neighbours",
         description="k nearest neighbours",
         build=lambda p, s: KNeighborsClassifier(n_neighbors=p["n_neighbors"], weights=p["weights"]),
+        regressor=lambda p, s: KNeighborsRegressor(
+            n_neighbors=p["n_neighbors"], weights=p["weights"]
+        ),
         params={
             "n_neighbors": _int(50, 1, 1000, "neighbours that vote"),
             "weights": _choice("uniform", "uniform", "distance"),
@@ -353,6 +421,14 @@ _SPECS: tuple[ModelSpec, ...] = (
             early_stopping=False,
             random_state=s,
         ),
+        regressor=lambda p, s: MLPRegressor(
+            hidden_layer_sizes=(p["hidden_size"],) * p["num_layers"],
+            alpha=p["alpha"],
+            learning_rate_init=p["learning_rate"],
+            max_iter=p["epochs"],
+            early_stopping=False,
+            random_state=s,
+        ),
         params={
             "hidden_size": _int(32, 1, 1024, "units per hidden layer"),
             "num_layers": _int(1, 1, 5, "hidden layers"),
@@ -377,6 +453,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         family="recurrent neural network",
         description="LSTM over the last `lookback` bars of features (PyTorch, CPU)",
         build=_lstm_factory,
+        regressor=lambda p, s: _lstm_factory(p, s, regressor=True),
         params={
             "hidden_size": _int(32, 1, 512, "LSTM units"),
             "num_layers": _int(1, 1, 4, "stacked LSTM layers"),
@@ -394,10 +471,11 @@ _SPECS: tuple[ModelSpec, ...] = (
 )
 
 
-def _lightgbm(params: dict[str, Any], seed: int) -> Any:
-    from lightgbm import LGBMClassifier
+def _lightgbm(params: dict[str, Any], seed: int, *, regressor: bool = False) -> Any:
+    from lightgbm import LGBMClassifier, LGBMRegressor
 
-    return LGBMClassifier(
+    estimator = LGBMRegressor if regressor else LGBMClassifier
+    return estimator(
         **params,
         subsample_freq=1 if params["subsample"] < 1.0 else 0,
         random_state=seed,
@@ -419,7 +497,8 @@ def _normalise(name: str) -> str:
 def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
     """Add a model to the registry: trials, `list_models` and aliases resolve it like the
     built-ins. `spec.build(params, seed)` returns a scikit-learn classifier (fit, predict,
-    predict_proba); `params` holds the checked hyper-parameters. A name or alias already taken
+    predict_proba) and `spec.regressor(params, seed)` a regressor (fit, predict), either may be
+    None; `params` holds the checked hyper-parameters. A name or alias already taken
     by another model is refused unless `replace` is set."""
     if not isinstance(spec, ModelSpec):
         raise TypeError(f"register_model takes a ModelSpec, got {type(spec).__name__}")

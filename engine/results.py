@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from mltrainer.engine.data.provenance import Provenance
 from mltrainer.engine.trial import (
     Backtest,
-    Baselines,
-    ClassificationMetrics,
     DatasetInfo,
     Execution,
     FinalResult,
     RankBy,
     SelectionStats,
+    TargetBaselines,
+    TargetMetrics,
     TrialResult,
 )
 
@@ -62,7 +62,7 @@ class TrialSummary(_Summary):
             data=result.data_label,
             selection_accuracy=result.selection_accuracy,
             best_baseline=result.baselines.best_name,
-            baseline_accuracy=result.baselines.best_accuracy,
+            baseline_accuracy=result.baselines.best_score,
             p_value=result.baselines.p_value,
             p_value_adjusted=result.p_value_adjusted,
             tries=result.tries,
@@ -84,7 +84,9 @@ class FinalSummary(_Summary):
     best_baseline: str
     baseline_accuracy: float
     p_value: float
-    mcnemar_p_value: float
+    mcnemar_p_value: float | None = Field(
+        description="direction only: McNemar against the best baseline"
+    )
     sharpe: float
     buy_hold_sharpe: float
     execution: Execution
@@ -107,9 +109,9 @@ class FinalSummary(_Summary):
             holdout_accuracy=holdout.accuracy,
             holdout_period=holdout.period,
             best_baseline=holdout.baselines.best_name,
-            baseline_accuracy=holdout.baselines.best_accuracy,
+            baseline_accuracy=holdout.baselines.best_score,
             p_value=holdout.baselines.p_value,
-            mcnemar_p_value=holdout.baselines.mcnemar_p_value,
+            mcnemar_p_value=getattr(holdout.baselines, "mcnemar_p_value", None),
             sharpe=holdout.backtest.long_flat.sharpe,
             buy_hold_sharpe=holdout.backtest.buy_and_hold.sharpe,
             execution=holdout.backtest.execution,
@@ -166,8 +168,8 @@ class Evaluation(_Summary):
     synthetic: bool
     data_label: str
     selection_period: tuple[date, date] | None
-    selection: ClassificationMetrics
-    baselines: Baselines
+    selection: TargetMetrics
+    baselines: TargetBaselines
     backtest: Backtest
 
 
@@ -213,6 +215,10 @@ class ModelInfo(_Summary):
     aliases: list[str]
     params: dict[str, ParamInfo]
     needs: str | None
+    kinds: list[str] = Field(
+        default_factory=lambda: ["classifier"],
+        description="classifier (direction), regressor (return, rank), or both",
+    )
 
     @classmethod
     def of(cls, spec: ModelSpec) -> Self:
@@ -231,4 +237,5 @@ class ModelInfo(_Summary):
                 for name, bound in spec.params.items()
             },
             needs="torch (pip install 'mltrainer[deep]')" if spec.needs_torch else None,
+            kinds=list(spec.kinds),
         )

@@ -88,7 +88,7 @@ def _pbo(ledger: Ledger, window: list[TryRow]) -> tuple[float | None, int]:
         active = None if stored is None else stored.active_return()
         if stored is None or active is None:
             continue
-        series.append(dict(zip(stored.dates, active, strict=True)))
+        series.append(dict(zip(stored.traded_dates(), active, strict=True)))
     if len(series) < MIN_PBO_TRIALS:
         return None, len(series)
     days = sorted(set.intersection(*(set(s) for s in series)))

@@ -16,7 +16,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
@@ -25,27 +24,34 @@ from mltrainer.engine.compare import compare_trials, rank_value
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet, SeriesSet, make_provenance
 from mltrainer.engine.data.catalog import is_live, is_synthetic
+from mltrainer.engine.data.panel import PanelSet, resolve_panel
 from mltrainer.engine.data.registry import resolve_bars, resolve_series
 from mltrainer.engine.errors import ConfigError, DataSourceError, MLTrainerError
 from mltrainer.engine.executors import TrialExecutor, TrialJob, executor_for
 from mltrainer.engine.finalize import score_holdout
-from mltrainer.engine.holdout import Development, dataset_key, development_bars, lock_holdout
+from mltrainer.engine.holdout import (
+    Development,
+    dataset_key,
+    dataset_kind,
+    development_bars,
+    lock_holdout,
+)
 from mltrainer.engine.importance import FeatureImportance, permutation_importance
 from mltrainer.engine.ledger import Ledger, Look
-from mltrainer.engine.metrics import backtest, strategy_returns
 from mltrainer.engine.models import resolve_model
 from mltrainer.engine.persistence import commit_staged, discard_staged, recover_staged, stage_model
 from mltrainer.engine.results import BarsSummary, Comparison, Evaluation, SeriesSummary
 from mltrainer.engine.selection import adjusted_p_values, same_window, selection_stats
 from mltrainer.engine.settings import Settings, load_settings
 from mltrainer.engine.targets import get_target, recorded_target
+from mltrainer.engine.targets.registry import cross_sectional
 from mltrainer.engine.trial import (
-    Baselines,
     FinalResult,
     RankBy,
     SelectionStats,
     TrialConfig,
     TrialResult,
+    recorded_baselines,
 )
 
 _recovered: set[Path] = set()
@@ -159,7 +165,11 @@ class ResearchService:
                     "random walk was used"
                 )
         development = self._development(config, bars, history)
-        self.compliance.check_trial_cost(config, rows=len(development.bars.frame))
+        # A universe's model fits one row per stock and date.
+        rows = len(development.bars.frame) * (
+            len(development.bars.members) if isinstance(development.bars, PanelSet) else 1
+        )
+        self.compliance.check_trial_cost(config, rows=rows)
         macro = self._macro(config.macro, development.info.used.end)
         outcome = self.executor.run(
             TrialJob(
@@ -263,10 +273,19 @@ class ResearchService:
 
     def _bars(
         self, config: TrialConfig, data: pd.DataFrame | BarSet | None
-    ) -> tuple[BarSet, BarSet]:
+    ) -> tuple[BarSet | PanelSet, BarSet | PanelSet]:
         """The bars a trial starts from (from `start` to the newest bar) and the history the
         dataset's holdout is fixed on the first time: the whole series where that costs
-        nothing (sample, synthetic, caller data), the requested range for a live source."""
+        nothing (sample, synthetic, caller data), the requested range for a live source. For
+        a universe, its panel of closes, the same way."""
+        if config.universe is not None:
+            if data is not None:
+                raise ConfigError(
+                    f"target '{config.target}' reads its universe's bars; to rank stocks you "
+                    "bring yourself, pass them to ResearchService(data={symbol: bars}) and "
+                    "list the symbols as the universe"
+                )
+            return self._panel(config)
         if data is None and config.source == "auto":
             # Bars the caller brought for this symbol; a source asked for by name still wins.
             data = self.data.get(config.symbol)
@@ -284,9 +303,20 @@ class ResearchService:
             return bars, bars
         return bars, resolve_bars(config.symbol, source, self.settings)
 
-    def _development(self, config: TrialConfig, bars: BarSet, history: BarSet) -> Development:
+    def _panel(self, config: TrialConfig) -> tuple[PanelSet, PanelSet]:
+        assert config.universe is not None
+        panel = resolve_panel(
+            config.universe, config.source, self.settings, start=config.start, caller=self.data
+        )
+        if config.start is None or is_live(panel.provenance.source):
+            return panel, panel
+        return panel, resolve_panel(config.universe, config.source, self.settings, caller=self.data)
+
+    def _development(
+        self, config: TrialConfig, bars: BarSet | PanelSet, history: BarSet | PanelSet
+    ) -> Development:
         """`bars` clipped before their dataset's holdout, which is locked on first use."""
-        key = dataset_key(bars.provenance.source, config.symbol)
+        key = dataset_key(bars.provenance.source, config.symbol, dataset_kind(bars))
         stored, looks = self.ledger.dataset_and_looks(key)
         dataset = lock_holdout(
             self.ledger,
@@ -392,7 +422,19 @@ class ResearchService:
             final = final.model_copy(update={"look": counted, "untouched": counted == 1})
         return final
 
-    def _holdout_bars(self, chosen: TrialResult, data: pd.DataFrame | BarSet | None) -> BarSet:
+    def _holdout_bars(
+        self, chosen: TrialResult, data: pd.DataFrame | BarSet | None
+    ) -> BarSet | PanelSet:
+        universe = chosen.config.universe
+        if universe is not None and cross_sectional(chosen.config.target):
+            source = "auto" if chosen.provenance.source == "caller" else chosen.config.source
+            return resolve_panel(
+                universe,
+                source,
+                self.settings,
+                start=chosen.dataset.used.start,
+                caller=self.data,
+            )
         if chosen.provenance.source == "caller":
             data = data if data is not None else self.data.get(chosen.symbol)
             if data is None:
@@ -428,9 +470,6 @@ class ResearchService:
         if not 0.0 <= cost <= 100.0:
             raise ConfigError(f"cost_bps must be a number from 0 to 100, got {cost_bps!r}")
         target = get_target(recorded_target(stored["config"]))
-        series = strategy_returns(
-            target.positions(predictions), np.asarray(predictions.next_return), cost_bps=cost
-        )
         execution = stored["config"].get("execution", "close")
         return Evaluation(
             trial=stored["trial"],
@@ -441,8 +480,8 @@ class ResearchService:
             data_label=stored["data_label"],
             selection_period=stored.get("selection_period", stored.get("test_period")),
             selection=target.metrics(predictions),
-            baselines=Baselines.model_validate(stored["baselines"]),
-            backtest=backtest(series, cost_bps=cost, execution=execution),
+            baselines=recorded_baselines(stored["baselines"]),
+            backtest=target.backtest(predictions, cost, execution),
         )
 
     def fetch(

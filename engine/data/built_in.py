@@ -2,8 +2,10 @@
 Each is built on first use, so reading the catalog imports neither pandas nor an HTTP client.
 
 `auto` order: FRED's point-in-time vintages before the sample's latest-vintage copy of a
-series; for bars, the shipped sample (the same real data, offline) before Polygon, and the
-synthetic walk last, as the labelled fallback policy may allow.
+series; for bars, the shipped sample (the same real data, offline) before Polygon, then the
+shipped closes of the 20 sp20 stocks (offline, but close only and ending in 2022, so a Polygon
+key's full bars come first), and the synthetic walk last, as the labelled fallback policy may
+allow.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ def _sample(settings: Settings) -> DataSource:
     from mltrainer.engine.data.sample import SampleSource
 
     return SampleSource()
+
+
+def _sp20(settings: Settings) -> DataSource:
+    from mltrainer.engine.data.sp20 import Sp20Source
+
+    return Sp20Source()
 
 
 def _synthetic(settings: Settings) -> DataSource:
@@ -54,7 +62,7 @@ def register_built_in_sources() -> None:
         _synthetic,
         serves="seeded random-walk bars for any ticker",
         kind="synthetic",
-        auto=3,
+        auto=4,
     )
     register_source(
         "polygon",
@@ -75,4 +83,11 @@ def register_built_in_sources() -> None:
         series=True,
         live=True,
         auto=0,
+    )
+    register_source(
+        "sp20",
+        _sp20,
+        serves="adjusted daily closes of 20 large S&P 500 stocks, 1990-2022 (offline, close "
+        "only; the sp20 universe)",
+        auto=3,
     )

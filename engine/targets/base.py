@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
 
 if TYPE_CHECKING:
     import numpy as np
@@ -20,7 +20,23 @@ if TYPE_CHECKING:
 
     from mltrainer.engine.design import Design
     from mltrainer.engine.ledger import TrialPredictions
-    from mltrainer.engine.trial import Backtest, Baselines, ClassificationMetrics, TrialConfig
+    from mltrainer.engine.trial import (
+        Backtest,
+        Baselines,
+        ClassificationMetrics,
+        Execution,
+        ForecastBaselines,
+        ForecastMetrics,
+        RankingBaselines,
+        RankingMetrics,
+        TrialConfig,
+    )
+
+    Metrics: TypeAlias = ClassificationMetrics | ForecastMetrics | RankingMetrics
+    AnyBaselines: TypeAlias = Baselines | ForecastBaselines | RankingBaselines
+    # Each strategy's positions (or, for a portfolio, its turnover per date) and its returns
+    # after costs, per traded date.
+    StrategySeries: TypeAlias = dict[str, tuple[np.ndarray, np.ndarray]]
 
 # What kind of scikit-learn estimator a target's labels need, in scikit-learn's own words
 # (`sklearn.utils.get_tags(estimator).estimator_type`).
@@ -33,10 +49,14 @@ LABEL = "target"
 @dataclass(frozen=True)
 class Headline:
     """The score a target's results lead with (selection and holdout score, walk-forward
-    folds, the overfitting gap), so a surface can name it for any target."""
+    folds, the overfitting gap), so a surface can name it for any target: `metric` is its
+    name, `percent` whether it reads as a percentage (accuracy) or as a number (an IC), and
+    `strategies` names what the backtest's three strategies hold for this target."""
 
     metric: str
     description: str
+    percent: bool = True
+    strategies: tuple[str, str, str] = ("long/flat", "long/short", "buy-and-hold")
 
 
 @dataclass(frozen=True)
@@ -54,14 +74,14 @@ class SegmentScore:
     """A target's numbers on one stretch of rows (a trial's selection segment, or a locked
     holdout): its headline score and the result sections built from the same forecasts.
 
-    The sections are the ones results hold today: classification metrics, baselines (under any
-    rule names), strategies long/flat, long/short and buy-and-hold, and a record of 0/1 calls.
-    A target scored otherwise (a regression's R-squared, a ranking's IC) brings result sections
-    of its own with it."""
+    The sections are typed per kind of target: classification metrics and baselines (0/1
+    calls), forecast metrics and baselines (a regression's R-squared and IC), ranking metrics
+    and baselines (IC per date, portfolios by quantile); every target's backtest has the same
+    three strategies, and the record kept per day (or per stock and date) re-scores them."""
 
     headline: float
-    metrics: ClassificationMetrics
-    baselines: Baselines
+    metrics: Metrics
+    baselines: AnyBaselines
     backtest: Backtest
     predictions: TrialPredictions
 
@@ -93,9 +113,9 @@ class ResearchTarget(ABC):
         """The fitted `pipeline`'s forecasts for the rows of `X`."""
 
     @abstractmethod
-    def fit_score(self, pipeline: Pipeline, X: np.ndarray, y: np.ndarray) -> float:
-        """The headline score of a fitted `pipeline` on rows with known labels `y`: what each
-        walk-forward fold and the training period report."""
+    def fit_score(self, pipeline: Pipeline, design: Design, rows: np.ndarray) -> float:
+        """The headline score of a fitted `pipeline` on `rows` of the design (their labels are
+        known): what each walk-forward fold and the training period report."""
 
     @abstractmethod
     def score(
@@ -115,8 +135,29 @@ class ResearchTarget(ABC):
         """Each strategy's position (`long_flat`, `long_short`, `buy_and_hold`) on each
         recorded day: what re-scoring at another cost and the equity curves trade."""
 
+    def daily_returns(self, predictions: TrialPredictions, cost_bps: float) -> StrategySeries:
+        """Each strategy's positions and returns after `cost_bps`, per traded date, from the
+        record: one asset's positions times the return each earns. A target holding several
+        stocks at once overrides this."""
+        from numpy import asarray
+
+        from mltrainer.engine.metrics import strategy_returns
+
+        returns = asarray(predictions.next_return, dtype=float)
+        return strategy_returns(self.positions(predictions), returns, cost_bps=cost_bps)
+
+    def backtest(
+        self, predictions: TrialPredictions, cost_bps: float, execution: Execution
+    ) -> Backtest:
+        """The strategies' statistics from the record at `cost_bps` (re-scoring at a cost)."""
+        from mltrainer.engine.metrics import backtest
+
+        return backtest(
+            self.daily_returns(predictions, cost_bps), cost_bps=cost_bps, execution=execution
+        )
+
     @abstractmethod
-    def metrics(self, predictions: TrialPredictions) -> ClassificationMetrics:
+    def metrics(self, predictions: TrialPredictions) -> Metrics:
         """The out-of-sample metrics of a recorded segment, recomputed from its record."""
 
     @abstractmethod
