@@ -76,9 +76,12 @@ class MeanTest:
 
     def p_value(self, alternative: str = "greater") -> float:
         """One-sided (the mean is above 0) or two-sided, from the normal distribution, as
-        statsmodels reports a HAC test."""
-        if not math.isfinite(self.t):
-            return 1.0 if alternative == "greater" or self.t == 0 else 0.0
+        statsmodels reports a HAC test. Values with no spread at all are certain: a mean of
+        exactly 0 is no evidence either way (p = 1)."""
+        if self.se == 0 or not math.isfinite(self.se):
+            if self.mean == 0 or not math.isfinite(self.se):
+                return 1.0
+            return 0.0 if alternative != "greater" or self.mean > 0 else 1.0
         if alternative == "greater":
             return float(norm.sf(self.t))
         return float(2 * norm.sf(abs(self.t)))
@@ -101,7 +104,11 @@ def newey_west(values: Sequence[float] | np.ndarray, lags: int) -> MeanTest:
         long_run += 2.0 * weight * float(centred[lag:] @ centred[:-lag]) / n
     se = math.sqrt(max(long_run, 0.0) / n)
     mean = float(x.mean())
-    return MeanTest(mean, se, mean / se if se > 0 else (math.inf if mean > 0 else 0.0), n)
+    if se > 0:
+        t = mean / se
+    else:
+        t = 0.0 if mean == 0 else math.copysign(math.inf, mean)
+    return MeanTest(mean, se, t, n)
 
 
 def _discordant(first_correct: np.ndarray, second_correct: np.ndarray) -> tuple[int, int]:

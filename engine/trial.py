@@ -180,6 +180,13 @@ class TrialConfig(BaseModel):
         """A universe's label stands in for the symbol when none is given."""
         if isinstance(data, dict) and data.get("symbol") is None:
             universe = data.get("universe")
+            target = data.get("target")
+            if universe is None and isinstance(target, str) and cross_sectional(target):
+                raise ValueError(
+                    f"target '{target}' ranks a universe each date: give universe, a named one "
+                    f"({', '.join(universe_names())}) or a list of {MIN_MEMBERS} to "
+                    f"{MAX_MEMBERS} tickers"
+                )
             if isinstance(universe, str) or (
                 isinstance(universe, list)
                 and universe

@@ -97,3 +97,20 @@ def test_a_folder_hash_covers_names_and_contents(tmp_path: Path) -> None:
     added = model_digest(folder)
 
     assert len({before, changed, added}) == 3
+
+
+def test_a_lightgbm_regressor_round_trips(tmp_path: Path) -> None:
+    from mltrainer.engine.models import MODELS
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    pipeline = (
+        MODELS["lightgbm"]
+        .make_estimator({"n_estimators": 5}, seed=0, kind="regressor")
+        .fit(X, X[:, 0])
+    )
+    path = save_model(pipeline, tmp_path, "M-lightgbm-1")
+
+    loaded = load_model(path, sha256=model_digest(path))
+
+    np.testing.assert_array_equal(loaded.predict(X), pipeline.predict(X))

@@ -14,11 +14,13 @@ from scipy.stats import kurtosis, skew
 from mltrainer.engine.stats import (
     SharpeMoments,
     best_of_n_accuracy,
+    best_of_n_normal,
     deflated_sharpe,
     expected_max_sharpe,
     holm_adjusted,
     mcnemar_greater,
     mcnemar_two_sided,
+    newey_west,
     non_overlapping,
     probabilistic_sharpe,
     probability_of_backtest_overfitting,
@@ -217,3 +219,38 @@ def test_pbo_with_one_real_edge_is_low() -> None:
 def test_pbo_refuses_a_single_trial() -> None:
     with pytest.raises(ValueError, match="N >= 2 trials"):
         probability_of_backtest_overfitting(np.zeros((100, 1)))
+
+
+# --- Newey-West and the best of N normal scores ----------------------------------------------
+
+
+@pytest.mark.parametrize("lags", [0, 1, 4])
+def test_newey_west_matches_statsmodels_hac_on_a_constant(lags: int) -> None:
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(1)
+    x = np.convolve(rng.normal(0.1, 1, 300), np.ones(5) / 5, "valid")
+    fitted = sm.OLS(x, np.ones_like(x)).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+
+    test = newey_west(x, lags)
+
+    assert test.mean == pytest.approx(fitted.params[0])
+    assert test.se == pytest.approx(fitted.bse[0], rel=1e-12)
+    assert test.p_value("two-sided") == pytest.approx(fitted.pvalues[0], rel=1e-9)
+    assert test.p_value("greater") == pytest.approx(NormalDist().cdf(-test.t))
+
+
+def test_newey_west_leaves_out_missing_values_and_reads_no_spread_as_no_evidence() -> None:
+    assert newey_west([0.1, np.nan, 0.3], 0).n == 2
+    assert newey_west([0.0, 0.0, 0.0], 1).p_value("greater") == 1.0
+
+
+def test_best_of_n_normal_matches_a_simulation() -> None:
+    rng = np.random.default_rng(2)
+    best = rng.normal(size=(200_000, 30)).max(axis=1)
+
+    expected, q95 = best_of_n_normal(30, 0.05)
+
+    assert expected == pytest.approx(0.05 * best.mean(), rel=0.01)
+    assert q95 == pytest.approx(0.05 * np.quantile(best, 0.95), rel=0.01)
+    assert best_of_n_normal(1, 1.0) == (pytest.approx(0.0, abs=1e-9), pytest.approx(1.6449, 1e-4))
