@@ -24,6 +24,7 @@ from mltrainer.engine.features import (
     unavailable_features,
 )
 from mltrainer.engine.models import ModelSpec
+from mltrainer.engine.panel.design import panel_design
 from mltrainer.engine.targets import LABEL, ResearchTarget, get_target
 from mltrainer.engine.targets.registry import cross_sectional
 from mltrainer.engine.trial import TrialConfig
@@ -111,9 +112,8 @@ def build_design(
     """Features and labels of `frame` as the model sees them; refuses too little data. For a
     cross-sectional target `frame` holds the universe's closes, a column per stock."""
     if cross_sectional(config.target):
-        from mltrainer.engine.panel.design import panel_design
-
-        return panel_design(config, frame, spec, MIN_ROWS)
+        rows, names = panel_design(config, frame, spec, MIN_ROWS)
+        return Design(rows.X, rows.y, rows.labels, rows.dates, rows.symbols), names
     fields = [c for c in frame.columns if c != "date"]
     columns = select_features(config.features, list(macro), fields, symbol=config.symbol)
     features, labels = labelled_frame(frame, config, macro)

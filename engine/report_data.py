@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from mltrainer.engine.errors import ConfigError
 from mltrainer.engine.ledger import Ledger, LedgerRow, TrialPredictions
-from mltrainer.engine.metrics import strategy_returns
+from mltrainer.engine.metrics import recorded_strategies
 from mltrainer.engine.selection import adjusted_p_values
 from mltrainer.engine.targets import get_target, recorded_target
 
@@ -125,8 +125,8 @@ def equity_curves(ledger: Ledger, trial: int) -> EquityCurves:
     total return the trial reported."""
     result, predictions = _recorded(ledger, trial)
     cost = float(result["config"]["cost_bps"])
-    positions = get_target(recorded_target(result["config"])).positions(predictions)
-    series = strategy_returns(positions, np.asarray(predictions.next_return), cost_bps=cost)
+    target = get_target(recorded_target(result["config"]))
+    series = recorded_strategies(target, predictions, cost)
     curves = []
     for strategy, (_, returns) in series.items():
         equity = np.cumprod(1.0 + returns)

@@ -38,6 +38,7 @@ from mltrainer.engine.holdout import (
 )
 from mltrainer.engine.importance import FeatureImportance, permutation_importance
 from mltrainer.engine.ledger import Ledger, Look
+from mltrainer.engine.metrics import recorded_backtest
 from mltrainer.engine.models import resolve_model
 from mltrainer.engine.persistence import commit_staged, discard_staged, recover_staged, stage_model
 from mltrainer.engine.results import BarsSummary, Comparison, Evaluation, SeriesSummary
@@ -481,7 +482,7 @@ class ResearchService:
             selection_period=stored.get("selection_period", stored.get("test_period")),
             selection=target.metrics(predictions),
             baselines=recorded_baselines(stored["baselines"]),
-            backtest=target.backtest(predictions, cost, execution),
+            backtest=recorded_backtest(target, predictions, cost, execution),
         )
 
     def fetch(

@@ -104,11 +104,9 @@ def newey_west(values: Sequence[float] | np.ndarray, lags: int) -> MeanTest:
         long_run += 2.0 * weight * float(centred[lag:] @ centred[:-lag]) / n
     se = math.sqrt(max(long_run, 0.0) / n)
     mean = float(x.mean())
-    if se > 0:
-        t = mean / se
-    else:
-        t = 0.0 if mean == 0 else math.copysign(math.inf, mean)
-    return MeanTest(mean, se, t, n)
+    # No spread: the mean is certain, so t is infinite (or 0 for a mean of exactly 0).
+    certain = 0.0 if mean == 0 else math.copysign(math.inf, mean)
+    return MeanTest(mean, se, mean / se if se > 0 else certain, n)
 
 
 def _discordant(first_correct: np.ndarray, second_correct: np.ndarray) -> tuple[int, int]:

@@ -4,10 +4,11 @@ where a feature or a label is not known yet (warm-up, the last `horizon` bars) a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from mltrainer.engine.design import Design
 from mltrainer.engine.errors import ConfigError, InsufficientDataError
 from mltrainer.engine.models import ModelSpec
 from mltrainer.engine.panel.features import panel_features, select_panel_features
@@ -15,9 +16,20 @@ from mltrainer.engine.targets import LABEL, get_target
 from mltrainer.engine.trial import TrialConfig
 
 
+@dataclass(frozen=True)
+class PanelRows:
+    """What `engine.design.Design` holds for a universe: a row per stock and date."""
+
+    X: np.ndarray
+    y: np.ndarray
+    labels: dict[str, np.ndarray]
+    dates: pd.DatetimeIndex
+    symbols: np.ndarray
+
+
 def panel_design(
     config: TrialConfig, closes: pd.DataFrame, spec: ModelSpec, min_dates: int
-) -> tuple[Design, list[str]]:
+) -> tuple[PanelRows, list[str]]:
     """Features and labels of the universe's `closes` (dates x stocks) as rows; refuses a
     sequence model (it reads one symbol's bars in order, and these rows pool stocks) and too
     few dates."""
@@ -47,7 +59,7 @@ def panel_design(
             f"at least {min_dates}. Use more history (days, start/end)"
         )
     return (
-        Design(
+        PanelRows(
             X=np.ascontiguousarray(X[keep]),
             y=columns[LABEL][keep],
             labels={name: column[keep] for name, column in columns.items() if name != LABEL},

@@ -135,26 +135,22 @@ class ResearchTarget(ABC):
         """Each strategy's position (`long_flat`, `long_short`, `buy_and_hold`) on each
         recorded day: what re-scoring at another cost and the equity curves trade."""
 
-    def daily_returns(self, predictions: TrialPredictions, cost_bps: float) -> StrategySeries:
-        """Each strategy's positions and returns after `cost_bps`, per traded date, from the
-        record: one asset's positions times the return each earns. A target holding several
-        stocks at once overrides this."""
-        from numpy import asarray
-
-        from mltrainer.engine.metrics import strategy_returns
-
-        returns = asarray(predictions.next_return, dtype=float)
-        return strategy_returns(self.positions(predictions), returns, cost_bps=cost_bps)
+    def daily_returns(
+        self, predictions: TrialPredictions, cost_bps: float
+    ) -> StrategySeries | None:
+        """Each strategy's turnover and return after `cost_bps` per traded date, for a target
+        that holds several stocks at once. None (the default): the strategies hold one asset,
+        and `engine.metrics.recorded_strategies` trades `positions` against the record's
+        returns."""
+        return None
 
     def backtest(
         self, predictions: TrialPredictions, cost_bps: float, execution: Execution
-    ) -> Backtest:
-        """The strategies' statistics from the record at `cost_bps` (re-scoring at a cost)."""
-        from mltrainer.engine.metrics import backtest
-
-        return backtest(
-            self.daily_returns(predictions, cost_bps), cost_bps=cost_bps, execution=execution
-        )
+    ) -> Backtest | None:
+        """The strategies' statistics from the record at `cost_bps`, for a target whose
+        strategies are not one asset's positions; None (the default): `engine.metrics`
+        computes them from `daily_returns`."""
+        return None
 
     @abstractmethod
     def metrics(self, predictions: TrialPredictions) -> Metrics:

@@ -232,7 +232,7 @@ class Rank(ResearchTarget):
             )
         }
 
-    def daily_returns(
+    def _traded(
         self, predictions: TrialPredictions, cost_bps: float
     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         grid = self._grid(predictions)
@@ -240,10 +240,16 @@ class Rank(ResearchTarget):
             grid.matrix(predictions.y_pred), grid.matrix(predictions.next_return), cost_bps
         )
 
+    def daily_returns(
+        self, predictions: TrialPredictions, cost_bps: float
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+        """The portfolios' turnover and return after costs per date, from the record."""
+        return self._traded(predictions, cost_bps)
+
     def backtest(
         self, predictions: TrialPredictions, cost_bps: float, execution: Execution
-    ) -> Backtest:
-        return self._backtest(self.daily_returns(predictions, cost_bps), cost_bps, execution)
+    ) -> Backtest | None:
+        return self._backtest(self._traded(predictions, cost_bps), cost_bps, execution)
 
     def metrics(self, predictions: TrialPredictions) -> RankingMetrics:
         grid = self._grid(predictions)

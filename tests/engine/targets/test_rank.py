@@ -11,6 +11,7 @@ import pytest
 from mltrainer.engine.data.base import BarSet, make_provenance
 from mltrainer.engine.errors import ConfigError, InsufficientDataError
 from mltrainer.engine.ledger import TrialPredictions
+from mltrainer.engine.metrics import recorded_strategies
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import load_settings
 from mltrainer.engine.stats import best_of_n_normal
@@ -67,7 +68,7 @@ def test_the_noise_bar_is_the_best_of_n_skill_less_rank_ics():
 def test_the_portfolios_are_rebalanced_each_date_from_the_record():
     predictions = recorded(3, 10)
 
-    series = RANK.daily_returns(predictions, cost_bps=0.0)
+    series = recorded_strategies(RANK, predictions, cost_bps=0.0)
     positions = RANK.positions(predictions)
 
     assert set(series) == {"long_flat", "long_short", "buy_and_hold"}
