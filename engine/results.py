@@ -215,9 +215,11 @@ class ModelInfo(_Summary):
     aliases: list[str]
     params: dict[str, ParamInfo]
     needs: str | None
-    kinds: list[str] = Field(
-        default_factory=lambda: ["classifier"],
-        description="classifier (direction), regressor (return, rank), or both",
+    kinds: list[str] | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="classifier (direction), regressor (return, rank), or both (a listing "
+        "recorded before regressors has none)",
     )
 
     @classmethod

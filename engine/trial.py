@@ -199,9 +199,10 @@ class TrialConfig(BaseModel):
     @classmethod
     def _symbol_given(cls, value: Any) -> Any:
         if value is None:
-            raise ValueError(
-                "symbol is required: a ticker such as MSFT or SPX (for target rank, give "
-                "universe instead)"
+            raise PydanticCustomError(
+                "missing",
+                "Field required: a ticker such as MSFT or SPX (for target rank, give universe "
+                "instead)",
             )
         return value
 

@@ -28,7 +28,18 @@ _ERROR_CHARS = 240
 _NUMERIC_TEXT = re.compile(r"\s*-?(?:\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+)\s*%?\s*")
 # Shown by name in the line's head or in their own slot, not as `name=value` pairs.
 _OWN_SLOT = frozenset(
-    {"symbol", "model", "params", "features", "macro", "start", "end", "days", "save_model"}
+    {
+        "symbol",
+        "universe",
+        "model",
+        "params",
+        "features",
+        "macro",
+        "start",
+        "end",
+        "days",
+        "save_model",
+    }
 )
 
 
@@ -158,6 +169,8 @@ def config_line(config: TrialConfig | Mapping[str, Any]) -> str:
         if name in _OWN_SLOT or (name == "target" and value == DEFAULT_TARGET):
             continue
         parts.append(f"{name}={_value(value)}")
+        if name == "target" and (universe := _get(config, "universe")):
+            parts.append(f"universe={_value(universe)}")
     start, end, days = (_get(config, name) for name in ("start", "end", "days"))
     dates = [f"dates={start or 'first'}..{end or 'last'}"] if start or end else []
     dates += [f"days={days}"] if days else []

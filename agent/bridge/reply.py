@@ -39,7 +39,8 @@ class ParsedReply:
     hyper-parameters; `said` keeps how each was written, so a refusal quotes the user's words.
     Features and macro series are set (`features`), added or removed relative to the last trial.
     `source` is the data source as named (canonical when it is one mltrainer has, e.g. "sample"
-    for "offline"; as written otherwise, e.g. "yahoo").
+    for "offline"; as written otherwise, e.g. "yahoo"). `target` is a registered research
+    target; `universe` the stocks a ranking orders: a universe's name, or the symbols listed.
     """
 
     text: str = ""
@@ -61,6 +62,8 @@ class ParsedReply:
     macro: tuple[str, ...] | None = None
     macro_added: tuple[str, ...] = ()
     macro_removed: tuple[str, ...] = ()
+    target: str | None = None
+    universe: str | tuple[str, ...] | None = None
     action: str | None = None
     continues: bool = False
     reset: bool = False
@@ -72,6 +75,8 @@ class ParsedReply:
         return bool(
             self.symbol
             or self.model
+            or self.target
+            or self.universe
             or self.parameters
             or self.source
             or self.start
@@ -96,6 +101,8 @@ class ParsedReply:
             "features": features,
             "macro": macro,
             "action": self.action,
+            "target": self.target,
+            "universe": list(self.universe) if isinstance(self.universe, tuple) else self.universe,
             "start": self.start.isoformat() if self.start else None,
             "end": self.end.isoformat() if self.end else None,
             "features_only": self.features is not None,
@@ -126,9 +133,14 @@ class ParsedReply:
             value = data.get(key)
             return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
 
-        for key in ("symbol", "model", "unavailable_model"):
+        for key in ("symbol", "model", "unavailable_model", "target"):
             if isinstance(data.get(key), str) and data[key]:
                 values[key] = data[key]
+        universe = data.get("universe")
+        if isinstance(universe, str) and universe:
+            values["universe"] = universe
+        elif isinstance(universe, list | tuple) and universe:
+            values["universe"] = tuple(str(s) for s in universe)
         source = data.get("data_source")
         if isinstance(source, str) and source:
             values["source"] = source

@@ -80,7 +80,7 @@ async def test_stdio_refuses_a_bad_call_with_what_to_fix(isolated_home: Path):
         result = await client.call_tool("train_model", {"model": "rf"})
     assert result.is_error is True
     assert result.structured_content["type"] == "invalid_call"
-    assert "train_model: symbol: Field required" in result.content[0].text
+    assert "train_model: symbol: Field required: a ticker" in result.content[0].text
 
 
 @pytest.fixture
