@@ -561,6 +561,10 @@ class ResearchService:
     def confusion_matrix(self, trial: int) -> report_data.ConfusionMatrix:
         return report_data.confusion_matrix(self.ledger, trial)
 
+    def forecast_charts(self, trial: int) -> report_data.ForecastCharts:
+        """A return or rank trial's IC over time and returns by fifth of its forecast."""
+        return report_data.forecast_charts(self.ledger, trial)
+
     def session_accuracy(
         self, trials: list[int], session: str | None = None
     ) -> report_data.SessionAccuracy:

@@ -23,6 +23,7 @@ from mltrainer.agent.report.figures import (
     accuracy_figure,
     confusion_figure,
     equity_figure,
+    ic_figure,
     importance_figure,
     png_bytes,
 )
@@ -33,7 +34,7 @@ from mltrainer.engine.report_data import EquityCurves, config_text
 from mltrainer.engine.runner import CODE_VERSION
 from mltrainer.engine.service import ResearchService, TrialRecord
 from mltrainer.engine.settings import Settings
-from mltrainer.engine.trial import FinalResult
+from mltrainer.engine.trial import ClassificationMetrics, FinalResult
 from mltrainer.prompts import load_text
 from mltrainer.tools.results import trials_in
 
@@ -167,17 +168,14 @@ def _trial_section(
     )
     curves = service.equity_curves(trial)
     writer.table(_curves_frame(curves), f"trial-{trial}-equity")
+    benchmark = curves.curve("buy_and_hold").label
     figures = [
         writer.figure(
             equity_figure(curves),
             f"trial-{trial}-equity",
-            f"Trial {trial}: equity and drawdown of each strategy against buy-and-hold",
+            f"Trial {trial}: equity and drawdown of each strategy against {benchmark}",
         ),
-        writer.figure(
-            confusion_figure(service.confusion_matrix(trial)),
-            f"trial-{trial}-confusion",
-            f"Trial {trial}: calls against what happened on the selection days",
-        ),
+        _forecast_figure(service, writer, record),
     ]
     notes = list(result.get("notes", [])[1:])  # the first note is always the holdout's
     try:
@@ -193,6 +191,32 @@ def _trial_section(
             )
         )
     return _Section(title, meta, numbers, notes, figures)
+
+
+def _forecast_figure(
+    service: ResearchService, writer: _Writer, record: TrialRecord
+) -> WrittenFigure:
+    """Calls against what happened, for a classifier; for a forecast of numbers, its IC over
+    time and the returns by fifth of the forecast (for rank: the universe's dates)."""
+    trial = record.result.trial
+    assert trial is not None
+    if isinstance(record.result.selection, ClassificationMetrics):
+        return writer.figure(
+            confusion_figure(service.confusion_matrix(trial)),
+            f"trial-{trial}-confusion",
+            f"Trial {trial}: calls against what happened on the selection days",
+        )
+    charts = service.forecast_charts(trial)
+    writer.table(
+        pd.DataFrame({"date": charts.dates, "ic": charts.ic, "ic_trend": charts.ic_trend}),
+        f"trial-{trial}-ic",
+    )
+    return writer.figure(
+        ic_figure(charts),
+        f"trial-{trial}-ic",
+        f"Trial {trial}: {charts.metric} over the selection segment, and the realised return "
+        "of each fifth of the forecast",
+    )
 
 
 def _curves_frame(curves: EquityCurves) -> pd.DataFrame:

@@ -4,8 +4,8 @@ Seed Phase 5 `test_complete_system` and Phase 6 `test_system_under_load` keep th
 assertions; `MLTrainerSystem` became `mltrainer.agent.MLTrainer`. AAPL and MSFT ship offline
 (AAPL's adjusted closes in the sp20 universe, MSFT's bars in pmdarima) and run on real data;
 symbols no shipped package has (TSLA, GOOGL, AMZN) run on seeded synthetic bars because these
-tests switch the synthetic fallback on (it is off by default), and the feedback says so. The Phase 6 test runs
-with each executor: trials in threads, in worker processes, and on a Dask cluster.
+tests switch the synthetic fallback on (it is off by default), and the feedback says so. The
+Phase 6 test runs with each executor: trials in threads, in worker processes, and on a Dask cluster.
 """
 
 from __future__ import annotations
