@@ -225,11 +225,16 @@ class MLEngine:
             return error_result(error, "evaluate_failed")
 
     def finalize(
-        self, trial: int | None = None, data: pd.DataFrame | BarSet | None = None
+        self,
+        trial: int | None = None,
+        data: pd.DataFrame | BarSet | None = None,
+        *,
+        again: bool = False,
     ) -> dict[str, Any]:
-        """Score one trial (default: this session's best) on its dataset's locked holdout."""
+        """Score one trial (default: this session's best) on its dataset's locked holdout;
+        a holdout already scored only with `again` (its p-values then adjusted over looks)."""
         try:
-            return self.service.finalize(trial, data=data).model_dump(mode="json")
+            return self.service.finalize(trial, data=data, again=again).model_dump(mode="json")
         except MLTrainerError as error:
             return error_result(error, "finalize_failed")
 

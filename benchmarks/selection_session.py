@@ -2,10 +2,13 @@
 (`examples/random_walk_40.yaml`: 40 configurations, compare, finalize the best, finish) run on
 seeded random walks passed in as caller bars, one session per seed.
 
-For each walk the table shows the best trial's selection accuracy and raw p-value against the
-best baseline, what the best of 40 coin flips reaches on as many days, the Holm-adjusted
-p-value over the 40 tries, the deflated Sharpe ratio and PBO, and the finalized holdout score.
-With no skill to find, about 5% of finalized p-values should fall below 0.05.
+For each walk the table shows the finalized trial (the best by the return test) on its
+selection days: its return test's t against what the best of 40 skill-less tries reaches, the
+Holm-adjusted return p-value over the 40 tries, its selection accuracy and raw accuracy p, the
+deflated Sharpe ratio (strategy / excess over buy-and-hold) and PBO; then the locked holdout:
+its return test, the smallest excess Sharpe it could detect at 80% power, and its accuracy
+against the best baseline. With no skill to find, about 5% of finalized p-values should fall
+below 0.05.
 
 Example:
     python benchmarks/selection_session.py --seeds 20 --first-seed 100
@@ -67,42 +70,51 @@ def main() -> None:
     table = Table(title=f"40 tries per random walk, best finalized ({args.bars} bars each)")
     for column in (
         "seed",
-        "best sel. acc",
-        "raw p",
-        "best-of-40 coin flips",
+        "best t",
+        "best-of-40 t (95%)",
         "Holm p",
-        "DSR",
+        "sel. acc",
+        "acc. p",
+        "DSR strat. / excess",
         "PBO",
-        "holdout acc",
-        "baseline",
+        "holdout excess Sharpe",
         "holdout p",
+        "detectable Sharpe",
+        "holdout acc / baseline",
+        "acc. p",
     ):
         table.add_column(column, justify="right")
-    significant = 0
+    significant = significant_accuracy = 0
     with tempfile.TemporaryDirectory(prefix="mltrainer-selection-") as scratch:
         os.environ["MLTRAINER_HOME"] = str(Path(scratch) / "home")
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             outcome = session(f"RW{seed}", seed, args.bars, Path(scratch))
             final, best = outcome["final"], outcome["best"]
             stats, holdout = final["selection_stats"], final["holdout"]  # type: ignore[index]
-            significant += holdout["baselines"]["p_value"] < 0.05
+            verdict, power = holdout["return_test"], holdout["power"]
+            significant += verdict["p_value"] < 0.05
+            significant_accuracy += holdout["baselines"]["p_value"] < 0.05
             table.add_row(
                 str(seed),
+                f"{best.return_t:.2f}",  # type: ignore[attr-defined]
+                f"{stats['return_noise_bar']:.2f} ({stats['return_noise_bar_95']:.2f})",
+                f"{stats['return_p_value_adjusted']:.3f}",
                 f"{best.selection_accuracy:.1%}",  # type: ignore[attr-defined]
                 f"{best.p_value:.3f}",  # type: ignore[attr-defined]
-                f"{stats['noise_bar']:.1%} (95%: {stats['noise_bar_95']:.1%})",
-                f"{stats['p_value_adjusted']:.3f}",
-                f"{stats['dsr']:.3f}",
+                f"{stats['strategy_dsr']:.3f} / {stats['dsr']:.3f}",
                 "-" if stats["pbo"] is None else f"{stats['pbo']:.2f}",
-                f"{holdout['accuracy']:.1%}",
-                f"{holdout['baselines']['best_accuracy']:.1%}",
+                f"{verdict['excess_sharpe']:.2f} vs {verdict['baseline']}",
+                f"{verdict['p_value']:.3f}",
+                f"{power['excess_sharpe']:.2f}",
+                f"{holdout['accuracy']:.1%} / {holdout['baselines']['best_accuracy']:.1%}",
                 f"{holdout['baselines']['p_value']:.3f}",
             )
-    console = Console(width=max(Console().width, 120))
+    console = Console(width=max(Console().width, 160))
     console.print(table)
     console.print(
-        f"finalized p < 0.05 in {significant} of {args.seeds} walks "
-        f"(expected with no skill: about {0.05 * args.seeds:.1f})"
+        f"finalized return test p < 0.05 in {significant} of {args.seeds} walks, accuracy "
+        f"p < 0.05 in {significant_accuracy} (expected with no skill: about "
+        f"{0.05 * args.seeds:.1f} each)"
     )
 
 

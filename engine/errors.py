@@ -29,6 +29,23 @@ class InsufficientDataError(ConfigError):
     """Too few rows for the requested split, folds, lookback or horizon."""
 
 
+class HoldoutAlreadyScored(ConfigError):
+    """A finalize without `again` at a holdout that was already scored (any session, any
+    name for the same bars); the message names the earlier look and its date."""
+
+    def __init__(self, *, dataset: str, trial: int, session: str | None, when: str) -> None:
+        self.dataset = dataset
+        made = f"session {session}" if session else "no session"
+        super().__init__(
+            f"the locked holdout of {dataset} was already scored: look 1, trial {trial} "
+            f"({made}), on {when[:10]}. A holdout gives one untouched look; another would make "
+            "it one more selection set. Report that look's result, or look again on purpose "
+            "with again=True (on the command line: --again): every holdout p-value is then "
+            "adjusted (Holm) over all looks at this holdout, and that adjusted number is the "
+            "one to report"
+        )
+
+
 class DataHomeError(MLTrainerError):
     """The data home (`MLTRAINER_HOME`) or a file in it cannot be created, read or written."""
 

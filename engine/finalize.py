@@ -73,18 +73,17 @@ def score_holdout(
             f"only {len(design.y) - first_holdout_row} scorable holdout rows from "
             f"{dataset.holdout_start}; need {MIN_HOLDOUT_ROWS}"
         )
+    target = get_target(config.target)
     train_idx, holdout_idx = split_at(
         len(design.y),
         first_holdout_row,
-        purge=config.horizon + config.embargo,
+        purge=target.label_reach(config) + config.embargo,
         min_test_size=MIN_HOLDOUT_ROWS,
     )
     pipeline = fresh_pipeline(spec, params, config)
     check_deadline(deadline, "before the holdout fit")
     fit_for_prediction(pipeline, design.X[train_idx], design.y[train_idx])
-    segment = score_segment(
-        get_target(config.target), pipeline, design, train_idx, holdout_idx, config
-    ).segment
+    segment = score_segment(target, pipeline, design, train_idx, holdout_idx, config).segment
     train_dates, holdout_dates = design.dates[train_idx], design.dates[holdout_idx]
     score = HoldoutScore(
         accuracy=segment.headline,
@@ -93,5 +92,7 @@ def score_holdout(
         backtest=segment.backtest,
         period=(holdout_dates[0].date(), holdout_dates[-1].date()),
         train_period=(train_dates[0].date(), train_dates[-1].date()),
+        return_test=segment.verdict.return_test,
+        power=segment.verdict.power,
     )
     return HoldoutRun(score, segment.predictions, notes)

@@ -1,5 +1,7 @@
 """Each dataset's locked final holdout: the most recent part of its history, fixed in the ledger
 the first time the dataset is used, so every later session and process sees the same boundary.
+A dataset is its bars' content, not their name (`engine/datasets.py`): the same bars under
+another symbol or source get the same boundary.
 
 ```
 |<------------- development ------------->|<--- selection --->|<-- locked holdout -->|
@@ -17,8 +19,11 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from mltrainer.engine.data.base import BarSet, content_hash
+from mltrainer.engine.data.catalog import source_entry
 from mltrainer.engine.data.panel import PanelSet
+from mltrainer.engine.datasets import bind
 from mltrainer.engine.errors import InsufficientDataError
+from mltrainer.engine.fingerprint import Fingerprint
 from mltrainer.engine.ledger import DatasetRow, Ledger
 from mltrainer.engine.trial import DatasetInfo, Segment, TrialConfig
 
@@ -28,7 +33,15 @@ MIN_DEVELOPMENT_BARS = 250
 
 
 def dataset_key(source: str, symbol: str, kind: str = "bars") -> str:
+    """The name a dataset is stored under when its bars are new to the ledger."""
     return f"{source}:{symbol.upper()}:{kind}"
+
+
+def names_its_data(source: str) -> bool:
+    """Whether a symbol of `source` names one series (a registered source's SPX is SPX, over
+    any range), unlike a caller's or a file's symbol, which is only the label it was given."""
+    entry = source_entry(source)
+    return entry is not None and not entry.files
 
 
 def propose_holdout(
@@ -73,21 +86,48 @@ def proposed_holdout(
     )
 
 
+@dataclass(frozen=True)
+class Locked:
+    """The dataset bars were bound to, its holdout as the ledger fixed it, how often that
+    holdout was scored, and why the dataset is not the bars' own name's, when it is not."""
+
+    dataset: DatasetRow
+    looks: int
+    note: str | None
+
+
+def content_of(history: BarSet | PanelSet) -> Fingerprint:
+    """What binds a dataset: one series' closes, or a universe's closes with its members in
+    alphabetical order, so the same stocks listed in another order are the same dataset (and
+    a universe is never mistaken for one of its members: the number of series differs)."""
+    if isinstance(history, PanelSet):
+        return Fingerprint.of(history.frame[sorted(history.frame.columns)])
+    return Fingerprint.of(history.frame["close"])
+
+
 def lock_holdout(
     ledger: Ledger,
     history: BarSet | PanelSet,
     key: str,
     *,
+    trust_name: bool,
     share: float,
     min_bars: int,
-    stored: DatasetRow | None = None,
-) -> DatasetRow:
-    """The dataset's holdout: the one stored in the ledger, or, on first use, the last part of
-    `history` (then stored, so every later caller gets the same boundary)."""
-    stored = stored or ledger.dataset(key)
-    if stored is not None:
-        return stored
-    return ledger.fix_holdout(proposed_holdout(history, key, share=share, min_bars=min_bars))
+) -> Locked:
+    """The holdout of the dataset `history` is, by content (`engine/datasets.py`): the one the
+    ledger stored for bars with the same returns, under any name; or, for bars it has not seen,
+    the last part of `history` under `key` (then stored, so every later caller gets the same
+    boundary). `trust_name`: `key` names a registered source's symbol, which holds its dataset
+    even over a range whose bars it has not stored yet."""
+    content = content_of(history)
+
+    def propose(name: str) -> DatasetRow:
+        return proposed_holdout(history, name, share=share, min_bars=min_bars)
+
+    with ledger.writing() as connection:
+        binding = bind(connection, content, key, trust_name=trust_name, propose=propose)
+    dataset = binding.dataset
+    return Locked(dataset, ledger.look_count(dataset.dataset), binding.note)
 
 
 @dataclass(frozen=True)

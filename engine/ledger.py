@@ -1,6 +1,7 @@
 """The ledger: every trial with its config, data fingerprint, metrics, timings, seed and code
-version; every dataset's locked holdout; every look at a holdout. SQLite (WAL), so several
-processes can record at once.
+version; every dataset's locked holdout and the content of its bars (which `engine/datasets.py`
+matches new bars against); every look at a holdout. SQLite (WAL), so several processes can
+record at once.
 
 Selection-segment predictions and daily strategy returns are stored too, so a trial can be
 re-evaluated (other costs), trials compared on the same days, and the probability of backtest
@@ -13,12 +14,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from mltrainer.engine.errors import HoldoutAlreadyScored
 from mltrainer.engine.store import connected, ensure_schema, transaction
 from mltrainer.engine.targets.registry import DEFAULT_TARGET
 from mltrainer.engine.trial import TrialResult
@@ -50,7 +54,9 @@ CREATE TABLE IF NOT EXISTS trials (
     window_end TEXT,
     model_path TEXT,
     model_sha256 TEXT,
-    active_sharpe REAL
+    active_sharpe REAL,
+    return_t REAL,
+    return_p_value REAL
 );
 CREATE TABLE IF NOT EXISTS datasets (
     dataset TEXT PRIMARY KEY,
@@ -61,6 +67,17 @@ CREATE TABLE IF NOT EXISTS datasets (
     holdout_end TEXT NOT NULL,
     holdout_rows INTEGER NOT NULL,
     created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dataset_content (
+    dataset TEXT PRIMARY KEY,
+    first_day TEXT NOT NULL,
+    last_day TEXT NOT NULL,
+    content BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dataset_months (
+    month_key TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    PRIMARY KEY (month_key, dataset)
 );
 CREATE TABLE IF NOT EXISTS holdout_looks (
     look INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -79,6 +96,8 @@ CREATE INDEX IF NOT EXISTS trials_dataset ON trials (dataset, window_start, wind
 CREATE UNIQUE INDEX IF NOT EXISTS trials_call ON trials (session, call_id)
     WHERE session IS NOT NULL AND call_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS looks_dataset ON holdout_looks (dataset);
+CREATE INDEX IF NOT EXISTS looks_session ON holdout_looks (session);
+CREATE INDEX IF NOT EXISTS content_days ON dataset_content (first_day, last_day);
 CREATE UNIQUE INDEX IF NOT EXISTS looks_call ON holdout_looks (session, call_id)
     WHERE session IS NOT NULL AND call_id IS NOT NULL;
 """
@@ -90,7 +109,11 @@ _ADDED_COLUMNS = (
     "model_path",
     "model_sha256",
     "active_sharpe",
+    "return_t",
+    "return_p_value",
 )
+
+_REAL_COLUMNS = frozenset({"return_t", "return_p_value"})
 
 
 def _migrate(connection: sqlite3.Connection) -> None:
@@ -101,7 +124,8 @@ def _migrate(connection: sqlite3.Connection) -> None:
         connection.execute("ALTER TABLE trials RENAME COLUMN test_accuracy TO selection_accuracy")
     for column in _ADDED_COLUMNS:
         if column not in columns:
-            connection.execute(f"ALTER TABLE trials ADD COLUMN {column} TEXT")
+            kind = "REAL" if column in _REAL_COLUMNS else "TEXT"
+            connection.execute(f"ALTER TABLE trials ADD COLUMN {column} {kind}")
     connection.execute(
         "UPDATE trials SET dataset = source || ':' || symbol || ':bars' WHERE dataset IS NULL"
     )
@@ -150,6 +174,28 @@ class TrialPredictions(BaseModel):
             return None
         return [s - b for s, b in zip(self.strategy_return, self.buy_hold_return, strict=True)]
 
+    def every(self, step: int) -> TrialPredictions:
+        """Every `step`-th recorded day, starting with the first: the days whose `step`-bar
+        labels do not overlap."""
+        if step <= 1:
+            return self
+        if self.symbols is None:
+            picked = {name: v[::step] if isinstance(v, list) else v for name, v in self}
+            return TrialPredictions.model_validate(picked)
+        # Rows are stocks on dates: keep every row of every `step`-th date; the strategies'
+        # returns are one per date.
+        dates = self.traded_dates()
+        kept = set(dates[::step])
+        rows = [i for i, day in enumerate(self.dates) if day in kept]
+        per_date = [i for i, day in enumerate(dates) if day in kept]
+
+        def pick(value: Any) -> Any:
+            if not isinstance(value, list):
+                return value
+            return [value[i] for i in (rows if len(value) == len(self.dates) else per_date)]
+
+        return TrialPredictions.model_validate({name: pick(value) for name, value in self})
+
 
 class LedgerRow(BaseModel):
     trial: int
@@ -166,6 +212,10 @@ class LedgerRow(BaseModel):
     buy_hold_sharpe: float
     session: str | None
     dataset: str | None = None
+    return_baseline: str | None = Field(default=None, description="the best baseline strategy")
+    excess_sharpe: float | None = None
+    return_t: float | None = None
+    return_p_value: float | None = None
 
 
 class DatasetRow(BaseModel):
@@ -185,8 +235,14 @@ class TryRow(BaseModel):
     """One try on a dataset, as the selection statistics need it."""
 
     trial: int
+    model_id: str = Field(description="a hash of its configuration and data")
     target: str = Field(description="the research target it predicted")
+    horizon: int = Field(default=1, description="bars ahead it predicted")
     p_value: float
+    return_t: float | None = Field(
+        default=None, description="the return test's t (None: recorded before there was one)"
+    )
+    return_p_value: float | None = None
     sharpe: float
     active_sharpe: float | None
     window_start: str | None
@@ -272,6 +328,8 @@ class Ledger:
             result.model_path,
             result.model_sha256,
             result.backtest.active_sharpe,
+            None if result.return_test is None else result.return_test.t_stat,
+            None if result.return_test is None else result.return_test.p_value,
         )
         with connected(self.path) as connection, transaction(connection):
             if session is not None and call_id is not None:
@@ -286,7 +344,8 @@ class Ledger:
                 "data_fingerprint, seed, code_version, selection_accuracy, best_baseline, "
                 "p_value, sharpe, buy_hold_sharpe, config, result, predictions, session, "
                 "call_id, dataset, window_start, window_end, model_path, model_sha256, "
-                f"active_sharpe) VALUES ({', '.join('?' * len(row))})",
+                "active_sharpe, return_t, return_p_value) "
+                f"VALUES ({', '.join('?' * len(row))})",
                 row,
             )
             trial = cursor.lastrowid
@@ -318,7 +377,10 @@ class Ledger:
         query = (
             "SELECT trial, model_id, created_at, symbol, model, source, synthetic, "
             "selection_accuracy, best_baseline, p_value, sharpe, buy_hold_sharpe, session, "
-            f"dataset FROM trials {where} ORDER BY trial DESC"
+            "dataset, return_t, return_p_value, "
+            "json_extract(result, '$.return_test.baseline') AS return_baseline, "
+            "json_extract(result, '$.return_test.excess_sharpe') AS excess_sharpe "
+            f"FROM trials {where} ORDER BY trial DESC"
         )
         if limit is not None:
             query += " LIMIT ?"
@@ -366,50 +428,36 @@ class Ledger:
             return [
                 TryRow(**dict(r))
                 for r in connection.execute(
-                    "SELECT trial, p_value, sharpe, active_sharpe, window_start, window_end, "
-                    "session, COALESCE(json_extract(config, '$.target'), ?) AS target "
+                    "SELECT trial, model_id, p_value, sharpe, active_sharpe, window_start, "
+                    "window_end, session, return_t, return_p_value, "
+                    "COALESCE(json_extract(config, '$.target'), ?) AS target, "
+                    "COALESCE(json_extract(config, '$.horizon'), 1) AS horizon "
                     "FROM trials WHERE dataset = ? ORDER BY trial",
                     (DEFAULT_TARGET, dataset),
                 )
             ]
 
     # -- datasets and holdout looks -------------------------------------------------------
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, for work that must read and write as one step (binding
+        bars to a dataset: `engine/datasets.py`)."""
+        with connected(self.path) as connection, transaction(connection):
+            yield connection
+
     def dataset(self, key: str) -> DatasetRow | None:
         with connected(self.path) as connection:
             row = connection.execute("SELECT * FROM datasets WHERE dataset = ?", (key,)).fetchone()
         return None if row is None else DatasetRow(**dict(row))
 
-    def dataset_and_looks(self, key: str) -> tuple[DatasetRow | None, int]:
-        """A dataset's stored holdout and how often it was scored, in one read."""
+    def look_count(self, key: str) -> int:
+        """How often a dataset's holdout was scored, all sessions."""
         with connected(self.path) as connection:
-            row = connection.execute("SELECT * FROM datasets WHERE dataset = ?", (key,)).fetchone()
-            looks = connection.execute(
-                "SELECT COUNT(*) FROM holdout_looks WHERE dataset = ?", (key,)
-            ).fetchone()[0]
-        return (None if row is None else DatasetRow(**dict(row))), int(looks)
-
-    def fix_holdout(self, proposed: DatasetRow) -> DatasetRow:
-        """Store a dataset's holdout the first time it is used; later calls (any process)
-        get the boundary already stored, whatever they propose."""
-        with connected(self.path) as connection, transaction(connection):
-            connection.execute(
-                "INSERT OR IGNORE INTO datasets (dataset, source, symbol, kind, holdout_start, "
-                "holdout_end, holdout_rows, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    proposed.dataset,
-                    proposed.source,
-                    proposed.symbol,
-                    proposed.kind,
-                    proposed.holdout_start.isoformat(),
-                    proposed.holdout_end.isoformat(),
-                    proposed.holdout_rows,
-                    _now(),
-                ),
+            return int(
+                connection.execute(
+                    "SELECT COUNT(*) FROM holdout_looks WHERE dataset = ?", (key,)
+                ).fetchone()[0]
             )
-            row = connection.execute(
-                "SELECT * FROM datasets WHERE dataset = ?", (proposed.dataset,)
-            ).fetchone()
-        return DatasetRow(**dict(row))
 
     def record_look(
         self,
@@ -419,41 +467,52 @@ class Ledger:
         *,
         session: str | None,
         call_id: str | None,
-    ) -> int:
-        """Count one look at a dataset's holdout; returns how many there have been, this one
-        included. The same tool call of a session is counted once."""
+        again: bool,
+        finish: Callable[[Look, list[Look]], dict[str, Any]],
+    ) -> Look:
+        """Count one look at a dataset's holdout, in one transaction with the check that
+        allows it: without `again`, a holdout another call already scored raises
+        `HoldoutAlreadyScored` and nothing is written. `finish(look, family)` gives the result
+        to store once it is known which look this is and which looks it is adjusted with
+        (`family_of`). The same tool call of a session is counted once: its stored look."""
         with connected(self.path) as connection, transaction(connection):
             if session is not None and call_id is not None:
-                existing = connection.execute(
-                    "SELECT look FROM holdout_looks WHERE session = ? AND call_id = ?",
+                done = connection.execute(
+                    "SELECT * FROM holdout_looks WHERE session = ? AND call_id = ?",
                     (session, call_id),
                 ).fetchone()
-                if existing is None:
-                    self._insert_look(connection, dataset, trial, result, session, call_id)
-            else:
-                self._insert_look(connection, dataset, trial, result, session, call_id)
-            return int(
-                connection.execute(
-                    "SELECT COUNT(*) FROM holdout_looks WHERE dataset = ?", (dataset,)
-                ).fetchone()[0]
+                if done is not None:
+                    return _look(done)
+            first = connection.execute(
+                "SELECT * FROM holdout_looks WHERE dataset = ? ORDER BY look LIMIT 1", (dataset,)
+            ).fetchone()
+            if first is not None and not again:
+                raise already_scored(_look(first))
+            cursor = connection.execute(
+                "INSERT INTO holdout_looks (dataset, trial, session, call_id, created_at, result) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (dataset, trial, session, call_id, _now(), json.dumps(result, default=str)),
             )
+            inserted = _look(
+                connection.execute(
+                    "SELECT * FROM holdout_looks WHERE look = ?", (cursor.lastrowid,)
+                ).fetchone()
+            )
+            stored = finish(inserted, _family(connection, inserted))
+            connection.execute(
+                "UPDATE holdout_looks SET result = ? WHERE look = ?",
+                (json.dumps(stored, default=str), inserted.look),
+            )
+        return inserted.model_copy(update={"result": stored})
 
-    @staticmethod
-    def _insert_look(
-        connection: sqlite3.Connection,
-        dataset: str,
-        trial: int,
-        result: dict[str, Any],
-        session: str | None,
-        call_id: str | None,
-    ) -> None:
-        connection.execute(
-            "INSERT INTO holdout_looks (dataset, trial, session, call_id, created_at, result) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (dataset, trial, session, call_id, _now(), json.dumps(result, default=str)),
-        )
+    def family_of(self, look: Look) -> list[Look]:
+        """The looks a look's holdout p-values are adjusted over, oldest first: every look at
+        its holdout (any session) and every look its session made (at any holdout)."""
+        with connected(self.path) as connection:
+            return _family(connection, look)
 
     def looks(self, dataset: str | None = None, *, session: str | None = None) -> list[Look]:
+        """Looks at a dataset's holdout, or a session's, or all; oldest first."""
         clauses, args = [], []
         if dataset is not None:
             clauses.append("dataset = ?")
@@ -466,7 +525,7 @@ class Ledger:
             rows = connection.execute(
                 f"SELECT * FROM holdout_looks {where} ORDER BY look", args
             ).fetchall()
-        return [Look(**{**dict(r), "result": json.loads(r["result"])}) for r in rows]
+        return [_look(r) for r in rows]
 
     def look_for_call(self, session: str, call_id: str) -> Look | None:
         with connected(self.path) as connection:
@@ -474,4 +533,24 @@ class Ledger:
                 "SELECT * FROM holdout_looks WHERE session = ? AND call_id = ?",
                 (session, call_id),
             ).fetchone()
-        return None if row is None else Look(**{**dict(row), "result": json.loads(row["result"])})
+        return None if row is None else _look(row)
+
+
+def already_scored(first: Look) -> HoldoutAlreadyScored:
+    """The refusal of a look at a holdout that `first` scored."""
+    return HoldoutAlreadyScored(
+        dataset=first.dataset, trial=first.trial, session=first.session, when=first.created_at
+    )
+
+
+def _look(row: sqlite3.Row) -> Look:
+    return Look(**{**dict(row), "result": json.loads(row["result"])})
+
+
+def _family(connection: sqlite3.Connection, look: Look) -> list[Look]:
+    rows = connection.execute(
+        "SELECT * FROM holdout_looks WHERE dataset = ? OR (session IS NOT NULL AND session = ?) "
+        "ORDER BY look",
+        (look.dataset, look.session),
+    ).fetchall()
+    return [_look(r) for r in rows]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from mltrainer.engine.targets.base import entry_delay
 from mltrainer.engine.trial import Backtest, Execution, StrategyStats
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def position_returns(close: pd.Series, execution: Execution) -> pd.Series:
     the order fills a bar later, so it earns the return from t+1 to t+2; with `close`
     (market-on-close) it earns t to t+1, trading at the very price that produced the signal.
     NaN where that return lies beyond the bars."""
-    entry = close if execution == "close" else close.shift(-1)
+    entry = close.shift(-entry_delay(execution))
     return entry.shift(-1) / entry - 1.0
 
 

@@ -13,11 +13,13 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from mltrainer.engine.errors import ConfigError
-from mltrainer.engine.ledger import Ledger, LedgerRow, TrialPredictions
+from mltrainer.engine.ledger import Ledger, LedgerRow, Look, TrialPredictions
+from mltrainer.engine.looks import adjusted_over
 from mltrainer.engine.metrics import recorded_strategies
 from mltrainer.engine.panel.portfolio import Grid, ic_by_date, quantile_returns
-from mltrainer.engine.selection import adjusted_p_values
+from mltrainer.engine.selection import adjusted_p_values, adjusted_return_p_values
 from mltrainer.engine.targets import get_target, recorded_target
+from mltrainer.engine.trial import FinalResult
 
 STRATEGY_LABELS = {
     "long_flat": "long/flat",
@@ -114,6 +116,9 @@ class TrialRow(LedgerRow):
         description="Holm over every try on the trial's dataset, whichever session made it"
     )
     tries: int | None = Field(description="tries on the trial's dataset so far")
+    return_p_value_adjusted: float | None = Field(
+        default=None, description="the return test's p-value, Holm over the same tries"
+    )
 
 
 class LedgerEntry(BaseModel):
@@ -138,7 +143,22 @@ class LedgerEntry(BaseModel):
     total_return: float | None
     holdout_accuracy: float | None = None
     holdout_p_value: float | None = None
+    holdout_p_value_adjusted: float | None = Field(
+        default=None,
+        description="the holdout p-value adjusted (Holm) over its look's family as of now",
+    )
     holdout_looks: int = 0
+    excess_sharpe: float | None = Field(
+        default=None, description="the return test's excess Sharpe over the best baseline"
+    )
+    return_p_value: float | None = None
+    return_p_value_adjusted: float | None = None
+    holdout_excess_sharpe: float | None = None
+    holdout_return_p_value: float | None = None
+    holdout_return_p_value_adjusted: float | None = Field(
+        default=None,
+        description="the holdout return test's p-value adjusted (Holm) over its look's family",
+    )
 
 
 def _recorded(ledger: Ledger, trial: int) -> tuple[dict[str, Any], TrialPredictions]:
@@ -254,7 +274,7 @@ def session_accuracy(
 ) -> SessionAccuracy:
     """Each trial's selection accuracy, its best baseline, and the best-of-N noise band with N
     the tries on its dataset so far: how high the best of that many coin flips reaches on the
-    same number of days."""
+    same number of non-overlapping days."""
     points = []
     tries_by_dataset: dict[str, list[int]] = {}
     for trial in sorted(trials):
@@ -264,7 +284,8 @@ def session_accuracy(
             tries_by_dataset[dataset] = [t.trial for t in ledger.tries(dataset)]
         tries = sum(1 for t in tries_by_dataset.get(dataset or "", [trial]) if t <= trial)
         target = get_target(recorded_target(result["config"]))
-        noise, noise_95 = target.noise_bar(max(tries, 1), predictions)
+        horizon = int(result["config"].get("horizon", 1))
+        noise, noise_95 = target.noise_bar(max(tries, 1), predictions.every(horizon))
         baselines = result["baselines"]
         points.append(
             AccuracyPoint(
@@ -309,17 +330,26 @@ def config_text(config: dict[str, Any]) -> str:
 def trial_rows(
     ledger: Ledger, *, limit: int | None = 50, symbol: str | None = None
 ) -> list[TrialRow]:
-    """Recorded trials, newest first, each with its p-value adjusted (Holm) over every try on
-    its dataset as of now and the number of those tries."""
+    """Recorded trials, newest first, each with its p-values (the return test's and the
+    accuracy test's) adjusted (Holm) over every try on its dataset as of now, and the number of
+    those tries."""
     rows = ledger.rows(limit=limit, symbol=symbol)
     adjusted: dict[str, dict[int, float]] = {}
+    adjusted_returns: dict[str, dict[int, float]] = {}
     for dataset in {r.dataset for r in rows if r.dataset}:
-        adjusted[dataset] = adjusted_p_values(ledger.tries(dataset))
+        tries = ledger.tries(dataset)
+        adjusted[dataset] = adjusted_p_values(tries)
+        adjusted_returns[dataset] = adjusted_return_p_values(tries)
     return [
         TrialRow(
             **row.model_dump(),
             p_value_adjusted=adjusted.get(row.dataset or "", {}).get(row.trial),
             tries=len(adjusted.get(row.dataset or "", {})) or None,
+            return_p_value_adjusted=(
+                None
+                if row.return_p_value is None
+                else adjusted_returns.get(row.dataset or "", {}).get(row.trial)
+            ),
         )
         for row in rows
     ]
@@ -328,14 +358,22 @@ def trial_rows(
 def ledger_table(ledger: Ledger, *, limit: int | None = None) -> list[LedgerEntry]:
     """Every recorded trial, newest first, with its Holm-adjusted p-value over every try on its
     dataset as of now and its holdout score when it was finalized."""
-    looks_by_trial: dict[int, list[dict[str, Any]]] = {}
+    looks_by_trial: dict[int, list[Look]] = {}
     for look in ledger.looks():
-        looks_by_trial.setdefault(look.trial, []).append(look.result)
+        looks_by_trial.setdefault(look.trial, []).append(look)
     entries = []
     for row in trial_rows(ledger, limit=limit):
         result = ledger.result(row.trial) or {}
         looks = looks_by_trial.get(row.trial, [])
-        holdout = looks[-1].get("holdout", {}) if looks else {}
+        holdout = looks[-1].result.get("holdout", {}) if looks else {}
+        adjusted = return_adjusted = None
+        if looks:
+            shown = adjusted_over(
+                FinalResult.model_validate(looks[-1].result), looks[-1], ledger.family_of(looks[-1])
+            )
+            adjusted = shown.reported_p("binomial", shown.holdout.baselines.p_value)
+            test = shown.holdout.return_test
+            return_adjusted = None if test is None else shown.reported_p("return", test.p_value)
         long_flat = result.get("backtest", {}).get("long_flat", {})
         baselines = result.get("baselines", {})
         entries.append(
@@ -359,7 +397,14 @@ def ledger_table(ledger: Ledger, *, limit: int | None = None) -> list[LedgerEntr
                 total_return=long_flat.get("total_return"),
                 holdout_accuracy=holdout.get("accuracy"),
                 holdout_p_value=holdout.get("baselines", {}).get("p_value"),
+                holdout_p_value_adjusted=adjusted,
                 holdout_looks=len(looks),
+                excess_sharpe=row.excess_sharpe,
+                return_p_value=row.return_p_value,
+                return_p_value_adjusted=row.return_p_value_adjusted,
+                holdout_excess_sharpe=(holdout.get("return_test") or {}).get("excess_sharpe"),
+                holdout_return_p_value=(holdout.get("return_test") or {}).get("p_value"),
+                holdout_return_p_value_adjusted=return_adjusted,
             )
         )
     return entries

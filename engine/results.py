@@ -35,8 +35,14 @@ class _Summary(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class TrialSummary(_Summary):
-    """The numbers of one trial a table or an LLM needs: a row of the trials table."""
+    """The numbers of one trial a table or an LLM needs: a row of the trials table. The return
+    test's fields come last and are left out when a trial has none (one recorded before it),
+    so summaries recorded then read and write as they were."""
 
     trial: int | None
     model_id: str
@@ -46,14 +52,33 @@ class TrialSummary(_Summary):
     selection_accuracy: float
     best_baseline: str
     baseline_accuracy: float
-    p_value: float
+    p_value: float = Field(description="the accuracy test's p-value")
     p_value_adjusted: float | None
     tries: int | None
     sharpe: float
     buy_hold_sharpe: float
+    return_baseline: str | None = Field(
+        default=None, exclude_if=_absent, description="the best baseline strategy"
+    )
+    excess_sharpe: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="annualised Sharpe of the strategy's daily return over the best baseline "
+        "strategy's, after costs",
+    )
+    return_t: float | None = Field(
+        default=None, exclude_if=_absent, description="the return test's Newey-West t"
+    )
+    return_p_value: float | None = Field(
+        default=None, exclude_if=_absent, description="the return test's one-sided p-value"
+    )
+    return_p_value_adjusted: float | None = Field(
+        default=None, exclude_if=_absent, description="that p-value, Holm over the tries"
+    )
 
     @classmethod
     def of(cls, result: TrialResult) -> Self:
+        verdict = result.return_test
         return cls(
             trial=result.trial,
             model_id=result.model_id,
@@ -68,11 +93,18 @@ class TrialSummary(_Summary):
             tries=result.tries,
             sharpe=result.backtest.long_flat.sharpe,
             buy_hold_sharpe=result.backtest.buy_and_hold.sharpe,
+            return_baseline=None if verdict is None else verdict.baseline,
+            excess_sharpe=None if verdict is None else verdict.excess_sharpe,
+            return_t=None if verdict is None else verdict.t_stat,
+            return_p_value=None if verdict is None else verdict.p_value,
+            return_p_value_adjusted=result.return_p_value_adjusted,
         )
 
 
 class FinalSummary(_Summary):
-    """The holdout numbers of one finalized trial a summary or an LLM needs."""
+    """The holdout numbers of one finalized trial a summary or an LLM needs. The return test,
+    its power and the Sharpe evidence on the strategy's own return come last, left out for a
+    holdout scored before them."""
 
     trial: int
     model: str
@@ -87,6 +119,19 @@ class FinalSummary(_Summary):
     mcnemar_p_value: float | None = Field(
         description="direction only: McNemar against the best baseline"
     )
+    # None (and left out of the JSON) in a summary recorded before looks were adjusted.
+    p_value_adjusted: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="the target's own test's p-value adjusted (Holm) over `family` looks: the "
+        "one to report",
+    )
+    mcnemar_p_value_adjusted: float | None = Field(default=None, exclude_if=_absent)
+    family: int | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="looks the holdout p-values are adjusted over",
+    )
     sharpe: float
     buy_hold_sharpe: float
     execution: Execution
@@ -95,11 +140,44 @@ class FinalSummary(_Summary):
     tries: int
     look: int
     untouched: bool
+    return_baseline: str | None = Field(default=None, exclude_if=_absent)
+    excess_sharpe: float | None = Field(
+        default=None, exclude_if=_absent, description="on the holdout, over the best baseline"
+    )
+    return_t: float | None = Field(default=None, exclude_if=_absent)
+    return_p_value: float | None = Field(
+        default=None, exclude_if=_absent, description="the holdout's return test, one-sided"
+    )
+    return_p_value_adjusted: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="the return test's p-value adjusted (Holm) over `family` looks: the one to "
+        "report",
+    )
+    detectable_sharpe: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="the smallest excess Sharpe this holdout detects at 80% power",
+    )
+    detectable_accuracy_points: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="the smallest accuracy gain (points) this holdout detects at 80% power",
+    )
+    strategy_dsr: float | None = Field(
+        default=None, exclude_if=_absent, description="DSR of the strategy's own return"
+    )
+    strategy_pbo: float | None = Field(
+        default=None, exclude_if=_absent, description="PBO on the strategies' own returns"
+    )
 
     @classmethod
     def of(cls, final: FinalResult) -> Self:
         holdout = final.holdout
         stats = final.selection_stats
+        verdict = holdout.return_test
+        power = holdout.power
+        mcnemar = getattr(holdout.baselines, "mcnemar_p_value", None)
         return cls(
             trial=final.trial,
             model=final.model,
@@ -111,7 +189,12 @@ class FinalSummary(_Summary):
             best_baseline=holdout.baselines.best_name,
             baseline_accuracy=holdout.baselines.best_score,
             p_value=holdout.baselines.p_value,
-            mcnemar_p_value=getattr(holdout.baselines, "mcnemar_p_value", None),
+            mcnemar_p_value=mcnemar,
+            p_value_adjusted=final.reported_p("binomial", holdout.baselines.p_value),
+            mcnemar_p_value_adjusted=None
+            if mcnemar is None
+            else final.reported_p("mcnemar", mcnemar),
+            family=final.family,
             sharpe=holdout.backtest.long_flat.sharpe,
             buy_hold_sharpe=holdout.backtest.buy_and_hold.sharpe,
             execution=holdout.backtest.execution,
@@ -120,6 +203,17 @@ class FinalSummary(_Summary):
             tries=stats.tries,
             look=final.look,
             untouched=final.untouched,
+            return_baseline=None if verdict is None else verdict.baseline,
+            excess_sharpe=None if verdict is None else verdict.excess_sharpe,
+            return_t=None if verdict is None else verdict.t_stat,
+            return_p_value=None if verdict is None else verdict.p_value,
+            return_p_value_adjusted=(
+                None if verdict is None else final.reported_p("return", verdict.p_value)
+            ),
+            detectable_sharpe=None if power is None else power.excess_sharpe,
+            detectable_accuracy_points=None if power is None else power.accuracy_points,
+            strategy_dsr=stats.strategy_dsr,
+            strategy_pbo=stats.strategy_pbo,
         )
 
 
@@ -129,6 +223,12 @@ class PairedTrial(TrialSummary):
     shared_days: int
     p_vs_best: float | None = Field(
         description="exact two-sided McNemar test against the best; None without shared days"
+    )
+    return_p_vs_best: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="two-sided Newey-West test of the daily difference between the best's "
+        "strategy return and this one's, after costs, on the shared days",
     )
 
 
@@ -153,6 +253,12 @@ class Comparison(_Summary):
     best_p_value: float
     best_p_value_adjusted: float | None
     synthetic: bool
+    best_return_p_value: float | None = Field(
+        default=None, exclude_if=_absent, description="the best trial's return test p-value"
+    )
+    best_return_p_value_adjusted: float | None = Field(
+        default=None, exclude_if=_absent, description="that p-value, Holm over every try"
+    )
 
 
 class Evaluation(_Summary):

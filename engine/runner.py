@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from mltrainer.engine.data.base import BarSet, SeriesSet
+from mltrainer.engine.data.catalog import file_source_names
 from mltrainer.engine.data.panel import PanelSet, survivorship_of
 from mltrainer.engine.design import Design, build_design, check_estimator, left_out_note
 from mltrainer.engine.errors import DeadlineError
@@ -61,11 +62,15 @@ def model_id_for(config: TrialConfig, spec: ModelSpec, data_hashes: list[str]) -
     return f"{config.symbol}-{spec.name}-{digest}"
 
 
-def _data_label(synthetic: bool, bars: BarSet | PanelSet) -> str:
+def data_label(bars: BarSet | PanelSet, *, synthetic: bool) -> str:
+    """What results call the bars: SYNTHETIC DATA when any input is synthetic, else REAL DATA
+    or CALLER DATA."""
     if synthetic:
         return "SYNTHETIC DATA"
-    # Bars handed in by a caller cannot be vouched for: they are not called real.
-    return "CALLER DATA" if bars.provenance.source == "caller" else "REAL DATA"
+    # Bars handed in by a caller, or read from the user's own file, cannot be vouched for:
+    # they are not called real.
+    source = bars.provenance.source
+    return "CALLER DATA" if source == "caller" or source in file_source_names() else "REAL DATA"
 
 
 def _convergence_note(pipeline: Pipeline, spec: ModelSpec) -> str | None:
@@ -180,17 +185,18 @@ def run_trial(
     # are dates too.
     selection_start = frame.index[min(int(len(frame) * config.train_ratio), len(frame) - 1)]
     first_selection_day = int(np.searchsorted(design.days, selection_start))
+    reach = target.label_reach(config)
     train_days, selection_days = split_at(
         len(design.days),
         first_selection_day,
-        purge=config.horizon + config.embargo,
+        purge=reach + config.embargo,
         detail=f" with train_ratio={config.train_ratio}",
     )
     train_idx, selection_idx = design.rows_of(train_days), design.rows_of(selection_days)
 
     X_train, y_train = design.X[train_idx], design.y[train_idx]
     folds: list[FoldScore] = []
-    splitter = WalkForwardSplit(n_splits=config.folds, purge=config.horizon, embargo=config.embargo)
+    splitter = WalkForwardSplit(n_splits=config.folds, purge=reach, embargo=config.embargo)
     for number, (fold_train_days, fold_test_days) in enumerate(splitter.split(train_days), start=1):
         check_deadline(deadline, f"before walk-forward fold {number} of {config.folds}")
         report("walk-forward fold", number, config.folds)
@@ -244,7 +250,7 @@ def run_trial(
         selection_accuracy=segment.headline,
         overfitting_risk=train_accuracy - segment.headline,
         synthetic=synthetic,
-        data_label=_data_label(synthetic, bars),
+        data_label=data_label(bars, synthetic=synthetic),
         config=config.model_copy(update={"model": spec.name, "params": params}),
         selection=segment.metrics,
         walk_forward=folds,
@@ -262,6 +268,7 @@ def run_trial(
         seed=config.seed,
         code_version=CODE_VERSION,
         notes=notes,
+        return_test=segment.verdict.return_test,
     )
     return TrialOutcome(result=result, pipeline=pipeline, predictions=segment.predictions)
 
@@ -272,6 +279,7 @@ def result_summary(result: Mapping[str, Any]) -> dict[str, Any]:
     long_flat = result.get("backtest", {}).get("long_flat", {})
     buy_hold = result.get("backtest", {}).get("buy_and_hold", {})
     accuracy = result.get("selection_accuracy", result.get("test_accuracy"))
+    verdict = result.get("return_test") or {}
     return {
         "trial": result.get("trial"),
         "model_id": result.get("model_id"),
@@ -286,4 +294,9 @@ def result_summary(result: Mapping[str, Any]) -> dict[str, Any]:
         "tries": result.get("tries"),
         "sharpe": long_flat.get("sharpe"),
         "buy_hold_sharpe": buy_hold.get("sharpe"),
+        "return_baseline": verdict.get("baseline"),
+        "excess_sharpe": verdict.get("excess_sharpe"),
+        "return_t": verdict.get("t_stat"),
+        "return_p_value": verdict.get("p_value"),
+        "return_p_value_adjusted": result.get("return_p_value_adjusted"),
     }

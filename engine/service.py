@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,13 +20,18 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from mltrainer.engine import report_data
-from mltrainer.engine.compare import compare_trials, rank_value
+from mltrainer.engine.compare import compare_trials, ranked, require_comparable
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet, SeriesSet, make_provenance
 from mltrainer.engine.data.catalog import is_live, is_synthetic
 from mltrainer.engine.data.panel import PanelSet, resolve_panel
 from mltrainer.engine.data.registry import resolve_bars, resolve_series
-from mltrainer.engine.errors import ConfigError, DataSourceError, MLTrainerError
+from mltrainer.engine.errors import (
+    ConfigError,
+    DataSourceError,
+    InsufficientDataError,
+    MLTrainerError,
+)
 from mltrainer.engine.executors import TrialExecutor, TrialJob, executor_for
 from mltrainer.engine.finalize import score_holdout
 from mltrainer.engine.holdout import (
@@ -35,14 +40,22 @@ from mltrainer.engine.holdout import (
     dataset_kind,
     development_bars,
     lock_holdout,
+    names_its_data,
 )
 from mltrainer.engine.importance import FeatureImportance, permutation_importance
-from mltrainer.engine.ledger import Ledger, Look
+from mltrainer.engine.ledger import Ledger, Look, already_scored
+from mltrainer.engine.looks import adjusted_over, family_note, relook_note
 from mltrainer.engine.metrics import recorded_backtest
 from mltrainer.engine.models import resolve_model
 from mltrainer.engine.persistence import commit_staged, discard_staged, recover_staged, stage_model
 from mltrainer.engine.results import BarsSummary, Comparison, Evaluation, SeriesSummary
-from mltrainer.engine.selection import adjusted_p_values, same_window, selection_stats
+from mltrainer.engine.runner import data_label
+from mltrainer.engine.selection import (
+    adjusted_p_values,
+    adjusted_return_p_values,
+    same_window,
+    selection_stats,
+)
 from mltrainer.engine.settings import Settings, load_settings
 from mltrainer.engine.targets import get_target, recorded_target
 from mltrainer.engine.targets.registry import cross_sectional
@@ -70,7 +83,8 @@ class Trained:
 @dataclass(frozen=True)
 class TrialRecord:
     """What the ledger knows about one trial now: its result (tries counted as of now), the
-    session that ran it, its selection statistics and its looks at the dataset's holdout."""
+    session that ran it, its selection statistics and its looks at the dataset's holdout (their
+    p-values adjusted over the looks as of now)."""
 
     result: TrialResult
     session: str | None
@@ -264,13 +278,14 @@ class ResearchService:
     def _with_tries(self, result: TrialResult) -> TrialResult:
         assert result.trial is not None
         tries = self.ledger.tries(result.dataset.key)
-        return result.model_copy(
-            update={
-                "tries": len(tries),
-                "tries_same_window": len(same_window(tries, result.trial)),
-                "p_value_adjusted": adjusted_p_values(tries)[result.trial],
-            }
-        )
+        update: dict[str, Any] = {
+            "tries": len(tries),
+            "tries_same_window": len(same_window(tries, result.trial)),
+            "p_value_adjusted": adjusted_p_values(tries)[result.trial],
+        }
+        if result.return_test is not None:
+            update["return_p_value_adjusted"] = adjusted_return_p_values(tries)[result.trial]
+        return result.model_copy(update=update)
 
     def _bars(
         self, config: TrialConfig, data: pd.DataFrame | BarSet | None
@@ -296,13 +311,16 @@ class ResearchService:
                 frame = bars.frame[bars.frame.index >= pd.Timestamp(config.start)]
                 return BarSet(frame, bars.provenance), bars
             return bars, bars
-        bars = resolve_bars(config.symbol, config.source, self.settings, start=config.start)
+        path = None if config.path is None else Path(config.path)
+        bars = resolve_bars(
+            config.symbol, config.source, self.settings, start=config.start, path=path
+        )
         source = bars.provenance.source
         # A live source's holdout is fixed on the range first requested, not on a full
         # history that would cost requests (and a paid plan) to learn.
         if config.start is None or is_live(source):
             return bars, bars
-        return bars, resolve_bars(config.symbol, source, self.settings)
+        return bars, resolve_bars(config.symbol, source, self.settings, path=path)
 
     def _panel(self, config: TrialConfig) -> tuple[PanelSet, PanelSet]:
         assert config.universe is not None
@@ -316,18 +334,22 @@ class ResearchService:
     def _development(
         self, config: TrialConfig, bars: BarSet | PanelSet, history: BarSet | PanelSet
     ) -> Development:
-        """`bars` clipped before their dataset's holdout, which is locked on first use."""
-        key = dataset_key(bars.provenance.source, config.symbol, dataset_kind(bars))
-        stored, looks = self.ledger.dataset_and_looks(key)
-        dataset = lock_holdout(
+        """`bars` clipped before their dataset's holdout: the dataset their content is, under
+        any name, locked on first use (`engine/datasets.py`; a universe's content is all its
+        members' closes)."""
+        source = bars.provenance.source
+        locked = lock_holdout(
             self.ledger,
             history,
-            key,
+            dataset_key(source, config.symbol, dataset_kind(bars)),
+            trust_name=names_its_data(source),
             share=self.settings.holdout_share,
             min_bars=self.settings.holdout_min_bars,
-            stored=stored,
         )
-        return development_bars(bars, dataset, config, looks=looks)
+        development = development_bars(bars, locked.dataset, config, looks=locked.looks)
+        if locked.note is None:
+            return development
+        return replace(development, notes=[locked.note, *development.notes])
 
     def _macro(self, series_ids: list[str], end: date) -> dict[str, SeriesSet]:
         return {
@@ -336,49 +358,70 @@ class ResearchService:
         }
 
     # -- the locked holdout ---------------------------------------------------------------
-    def best_trial(self, rank_by: RankBy = "accuracy") -> int:
-        """This session's best trial on its selection segment, by `rank_by`."""
+    def best_trial(self, rank_by: RankBy = "return_test") -> int:
+        """This session's best trial on its selection segment, by `rank_by` (by default the
+        return test's t-statistic), among comparable tries only: when the session's trials
+        predict different targets or horizons, which to finalize is the caller's to say. Ties
+        go to a hash of the configuration, so the same script picks the same trial however
+        its parallel calls finished."""
         if self.session is None:
             raise ConfigError("name the trial to finalize; there is no session to pick from")
         rows = self.ledger.rows(session=self.session, limit=None)
         if not rows:
             raise ConfigError("this session has no trials yet; train one before finalizing")
         results = [self.ledger.result(r.trial) for r in rows]
-        ranked = [r for r in results if r is not None and "dataset" in r]
-        if not ranked:
+        candidates = [r for r in results if r is not None and "dataset" in r]
+        if not candidates:
             raise ConfigError("this session's trials predate the locked holdout; train again")
-        return int(max(ranked, key=lambda r: rank_value(r, rank_by))["trial"])
+        require_comparable(candidates, "finalize picks among", "name the trial to finalize")
+        return int(candidates[ranked(candidates, rank_by)[0]]["trial"])
 
     def finalize(
         self,
         trial: int | None = None,
         *,
-        rank_by: RankBy = "accuracy",
+        rank_by: RankBy = "return_test",
+        again: bool = False,
         data: pd.DataFrame | BarSet | None = None,
         call_id: str | None = None,
         deadline: float | None = None,
     ) -> FinalResult:
         """Refit one trial's configuration on everything before its dataset's holdout and
-        score the holdout, once per session. Every look is counted in the ledger."""
+        score the holdout. A holdout is scored once: a second look (any session, any name for
+        the same bars) raises `HoldoutAlreadyScored` naming the first, unless `again`; then
+        every holdout p-value is adjusted over all looks at that holdout (`engine/looks.py`).
+        Every look is counted in the ledger; a tool call already counted returns its look."""
         if self.session is not None and call_id is not None:
             done = self.ledger.look_for_call(self.session, call_id)
             if done is not None:
-                return FinalResult.model_validate(done.result)
+                return self._shown(done)
         number = trial if trial is not None else self.best_trial(rank_by)
         chosen = self.recorded(number)
+        choice = (
+            []
+            if trial is not None
+            else [
+                f"trial {number} was chosen as this session's best by {rank_by.replace('_', ' ')} "
+                f"among its comparable tries ({chosen.config.target}, horizon "
+                f"{chosen.config.horizon})"
+            ]
+        )
         key = chosen.dataset.key
-        if self.session is not None:
-            earlier = [look for look in self.ledger.looks(key) if look.session == self.session]
-            if earlier:
-                raise ConfigError(
-                    f"this session already scored the holdout of {key} (trial "
-                    f"{earlier[0].trial}, look {earlier[0].look}); a second look would turn it "
-                    "into another selection set. Report that result, or start a new session "
-                    "(its look will be counted and labelled as not untouched)"
-                )
+        earlier = self.ledger.looks(key)
+        if earlier and not again:
+            raise already_scored(earlier[0])
         dataset = self.ledger.dataset(key)
         assert dataset is not None
         bars = self._holdout_bars(chosen, data)
+        last = bars.frame.index[-1].date()
+        if last < dataset.holdout_start:
+            raise InsufficientDataError(
+                f"the bars of trial {number} ({chosen.provenance.source} {chosen.symbol}) end "
+                f"on {last}, before the locked holdout of {key} begins "
+                f"({dataset.holdout_start}): there is nothing to score. They are that "
+                "dataset's bars (matched by content); finalize with bars that reach into "
+                "its holdout"
+            )
         run = score_holdout(
             chosen.config,
             bars,
@@ -393,13 +436,6 @@ class ResearchService:
         stats = selection_stats(
             self.ledger, key, number, predictions, chosen.backtest.long_flat.sharpe
         )
-        look = len(self.ledger.looks(key)) + 1
-        notes = list(run.notes)
-        if look > 1:
-            notes.append(
-                f"the holdout of {key} is no longer untouched: this is look {look} (earlier "
-                "looks informed later choices), so its p-values overstate the evidence"
-            )
         final = FinalResult(
             trial=number,
             model_id=chosen.model_id,
@@ -411,17 +447,39 @@ class ResearchService:
             selection_accuracy=chosen.selection_accuracy,
             holdout=run.score,
             selection_stats=stats,
-            look=look,
-            untouched=look == 1,
+            look=len(earlier) + 1,
+            untouched=not earlier,
             session=self.session,
-            notes=notes,
+            notes=[*choice, *run.notes],
         )
-        counted = self.ledger.record_look(
-            key, number, final.model_dump(mode="json"), session=self.session, call_id=call_id
+
+        def counted(look: Look, family: list[Look]) -> dict[str, Any]:
+            shown = adjusted_over(final, look, family)
+            notes = list(shown.notes)
+            if shown.look > 1:
+                notes.append(relook_note(shown))
+            elif shown.family > 1:
+                notes.append(family_note(shown))
+            return shown.model_copy(update={"notes": notes, "again": shown.look > 1}).model_dump(
+                mode="json"
+            )
+
+        look = self.ledger.record_look(
+            key,
+            number,
+            final.model_dump(mode="json"),
+            session=self.session,
+            call_id=call_id,
+            again=again,
+            finish=counted,
         )
-        if counted != look:
-            final = final.model_copy(update={"look": counted, "untouched": counted == 1})
-        return final
+        return FinalResult.model_validate(look.result)
+
+    def _shown(self, look: Look) -> FinalResult:
+        """A recorded look with its holdout p-values adjusted over its family as of now."""
+        return adjusted_over(
+            FinalResult.model_validate(look.result), look, self.ledger.family_of(look)
+        )
 
     def _holdout_bars(
         self, chosen: TrialResult, data: pd.DataFrame | BarSet | None
@@ -444,16 +502,18 @@ class ResearchService:
                     "bars (through the end of the holdout) to finalize"
                 )
             return data if isinstance(data, BarSet) else bars_from_frame(data, chosen.symbol)
+        path = chosen.config.path
         return resolve_bars(
             chosen.symbol,
             chosen.provenance.source,
             self.settings,
             start=chosen.dataset.used.start,
+            path=None if path is None else Path(path),
         )
 
     # -- reading the ledger ---------------------------------------------------------------
     def compare(
-        self, trials: list[int] | None = None, *, rank_by: RankBy = "accuracy"
+        self, trials: list[int] | None = None, *, rank_by: RankBy = "return_test"
     ) -> Comparison:
         """Compare the given trials, or every trial of this session (no cap)."""
         keys: list[str | int] = list(trials or [])
@@ -493,9 +553,11 @@ class ResearchService:
         kind: str = "bars",
         start: date | None = None,
         end: date | None = None,
+        path: str | None = None,
     ) -> BarsSummary | SeriesSummary:
         """Bars (or a macro series with `kind="series"`) summarised: provenance, range, last
-        value. For bars, only the part before the dataset's locked holdout is described."""
+        value. For bars, only the part before the dataset's locked holdout is described.
+        `path`: the file a file source (`csv`) reads."""
         symbol = symbol.upper()
         if kind == "series":
             series = resolve_series(symbol, self.settings, start=start, end=end)
@@ -507,14 +569,14 @@ class ResearchService:
                 last_value=float(series.frame["value"].iloc[-1]),
             )
         self.compliance.require_data_source(source)
-        config = TrialConfig(symbol=symbol, source=source, start=start, end=end)
+        config = TrialConfig(symbol=symbol, source=source, start=start, end=end, path=path)
         bars, history = self._bars(config, None)
         if bars.provenance.kind == "synthetic":
             self.compliance.require_synthetic_allowed(explicit=is_synthetic(source))
         development = self._development(config, bars, history)
         close = development.bars.frame["close"]
         return BarsSummary(
-            data_label="SYNTHETIC DATA" if bars.provenance.kind == "synthetic" else "REAL DATA",
+            data_label=data_label(bars, synthetic=bars.provenance.kind == "synthetic"),
             provenance=bars.provenance,
             dataset=development.info,
             last_close_before_holdout=float(close.iloc[-1]),
@@ -540,7 +602,9 @@ class ResearchService:
             result.backtest.long_flat.sharpe,
         )
         looks = [
-            look for look in self.ledger.looks(result.dataset.key) if look.trial == result.trial
+            look.model_copy(update={"result": self._shown(look).model_dump(mode="json")})
+            for look in self.ledger.looks(result.dataset.key)
+            if look.trial == result.trial
         ]
         return TrialRecord(result, stored.get("session"), stats, looks)
 
@@ -578,7 +642,4 @@ class ResearchService:
         """The holdout results this session produced, oldest first."""
         if self.session is None:
             return []
-        return [
-            FinalResult.model_validate(look.result)
-            for look in self.ledger.looks(session=self.session)
-        ]
+        return [self._shown(look) for look in self.ledger.looks(session=self.session)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from functools import cache
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -25,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from mltrainer.engine.data.catalog import bar_source_names
+from mltrainer.engine.data.catalog import bar_source_names, file_source_names
 from mltrainer.engine.data.provenance import Provenance
 from mltrainer.engine.data.universes import (
     MAX_MEMBERS,
@@ -42,8 +43,11 @@ from mltrainer.engine.targets.registry import (
 )
 
 Execution = Literal["next_bar", "close"]
-RankBy = Literal["accuracy", "sharpe"]
+RankBy = Literal["return_test", "accuracy", "sharpe"]
 TICKER_PATTERN = r"^[A-Za-z][A-Za-z0-9.\-]{0,9}$"
+# What a file source reads (engine/data/files.py); checked here so a wrong name is refused
+# before anything runs.
+BARS_FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
 
 
 def one_of(value: str, names: tuple[str, ...]) -> str:
@@ -92,6 +96,12 @@ class TrialConfig(BaseModel):
         default="auto",
         json_schema_extra=lambda schema: schema.update(enum=list(bar_source_names())),
         description="auto = sample data if the symbol ships offline, else polygon if a key is set",
+    )
+    path: str | None = Field(
+        default=None,
+        description="with source csv: your own daily bars, a .csv or .parquet file with date, "
+        "open, high, low, close and volume columns; the symbol is then its label",
+        exclude_if=lambda value: value is None,
     )
     model: str = Field(
         default="random_forest",
@@ -167,6 +177,29 @@ class TrialConfig(BaseModel):
         """Names from the source catalog (built-in and registered), said as pydantic says a
         literal's choices."""
         return one_of(value, bar_source_names())
+
+    @field_validator("path")
+    @classmethod
+    def _bars_file(cls, value: str | None) -> str | None:
+        """An absolute path, so the trial's record finds the file from any directory."""
+        if value is None:
+            return None
+        path = Path(value).expanduser()
+        if not path.name.lower().endswith(BARS_FILE_SUFFIXES):
+            raise ValueError(f"must name a bars file ending in {', '.join(BARS_FILE_SUFFIXES)}")
+        return str(path.absolute())
+
+    @model_validator(mode="after")
+    def _path_for_a_file_source(self) -> TrialConfig:
+        reads_files = self.source in file_source_names()
+        if self.path is not None and not reads_files:
+            raise ValueError(
+                f"path names a file for a source that reads files "
+                f"({', '.join(file_source_names())}); source is '{self.source}'"
+            )
+        if self.path is None and reads_files:
+            raise ValueError(f"source '{self.source}' reads bars from a file: give its path")
+        return self
 
     @field_validator("target")
     @classmethod
@@ -499,6 +532,48 @@ class Backtest(_Result):
     )
 
 
+class ReturnTest(_Result):
+    """The headline verdict: does the strategy's return as executed, after costs, beat the best
+    baseline strategy's on the same days? A one-sided Newey-West t-test of the daily difference,
+    so days that move together are not counted as independent evidence."""
+
+    strategy: str = Field(description="the strategy tested: long_flat for a direction trial")
+    baseline: str = Field(
+        description="the best baseline strategy on these days (the highest mean return after "
+        "costs among rules that need no model, e.g. buy_and_hold, cash, previous_direction)"
+    )
+    execution: Execution
+    cost_bps: float
+    days: int
+    excess_return: float = Field(
+        description="annualised mean daily return over the baseline strategy's, after costs"
+    )
+    excess_sharpe: float = Field(description="annualised Sharpe ratio of that daily excess")
+    t_stat: float = Field(description="Newey-West (HAC) t-statistic of the mean daily excess")
+    lags: int = Field(description="autocovariance lags in the Newey-West standard error")
+    p_value: float = Field(
+        description="one-sided: the strategy earns more than the best baseline strategy"
+    )
+
+
+class Power(_Result):
+    """What a holdout could have found: the smallest true effects its tests detect with 80%
+    probability at the 5% level, given its days and the volatility observed on them. A result
+    that is not significant says an effect smaller than these could not be told from luck."""
+
+    excess_sharpe: float = Field(
+        description="annualised Sharpe ratio of the excess over the best baseline strategy"
+    )
+    excess_return: float = Field(description="the same as an annualised excess return")
+    accuracy_points: float | None = Field(
+        default=None,
+        description="hit rate above the best baseline rule's, in points (5.0 = 5 points); "
+        "None for a target whose own score is not a hit rate (return, rank)",
+    )
+    days: int = Field(description="days behind the return test")
+    tested_days: int = Field(description="independent days (or dates) behind the target's test")
+
+
 class FoldScore(_Result):
     fold: int
     train_rows: int
@@ -595,6 +670,17 @@ class TrialResult(_Result):
         "computed when shown",
     )
     notes: list[str] = Field(default_factory=list)
+    # Last, and left out when absent: a trial recorded before there was a return test reads
+    # and writes exactly as it was recorded.
+    return_test: ReturnTest | None = Field(
+        default=None, exclude_if=_absent, description="the headline verdict on the selection days"
+    )
+    return_p_value_adjusted: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="return_test.p_value adjusted (Holm) over every try on this dataset, "
+        "computed when shown",
+    )
 
 
 class HoldoutScore(_Result):
@@ -606,38 +692,94 @@ class HoldoutScore(_Result):
     backtest: Backtest
     period: tuple[date, date]
     train_period: tuple[date, date]
+    return_test: ReturnTest | None = Field(
+        default=None, exclude_if=_absent, description="the headline verdict on the holdout"
+    )
+    power: Power | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="the smallest effects this holdout could detect (80% power, 5% level)",
+    )
 
 
 class SelectionStats(_Result):
     """How much of a selection number is luck, given how many tries it was picked from."""
 
     tries: int = Field(description="trials on the dataset, all sessions")
-    p_value_adjusted: float = Field(description="Holm over those tries")
+    p_value_adjusted: float = Field(
+        description="the accuracy test's p-value (baselines.p_value), Holm over those tries"
+    )
     noise_bar: float = Field(
-        description="the headline score the best of `tries` skill-less forecasters reaches on "
-        "average on those days (for direction: the accuracy of the best of that many coin flips)"
+        description="the score the best of `tries` skill-less forecasters reaches on average "
+        "on those days, counting only non-overlapping ones (for direction: the accuracy of the "
+        "best of that many coin flips)"
     )
     noise_bar_95: float = Field(description="95th percentile of that best-of-N score")
     sharpe: float = Field(description="annualised Sharpe of the trial's long/flat strategy")
     active_sharpe: float = Field(
-        description="annualised Sharpe of long/flat minus buy-and-hold, the returns PSR, DSR "
-        "and PBO are computed on (a long/flat strategy in a rising market has a high Sharpe "
-        "without any skill)"
+        description="annualised Sharpe of long/flat minus buy-and-hold: the excess over "
+        "buy-and-hold that psr, dsr and pbo are computed on (the strategy's own return has "
+        "strategy_psr, strategy_dsr and strategy_pbo)"
     )
     psr: float | None = Field(
-        default=None, description="probabilistic Sharpe ratio: P(true active Sharpe > 0)"
+        default=None,
+        description="probabilistic Sharpe ratio of the excess over buy-and-hold: P(its true "
+        "Sharpe > 0)",
     )
     dsr: float | None = Field(
         default=None,
-        description="deflated Sharpe ratio: P(true active Sharpe > the best of N unskilled tries)",
+        description="deflated Sharpe ratio of the excess over buy-and-hold: P(its true Sharpe > "
+        "the best of N unskilled tries)",
     )
     sharpe_trials: int = Field(description="trials whose Sharpe ratios set the deflation")
     pbo: float | None = Field(
         default=None,
         description="probability of backtest overfitting (CSCV) over the trials sharing the "
-        "window, when 4 or more do",
+        "window, when 4 or more do, on the excess over buy-and-hold",
     )
     pbo_trials: int = 0
+    # The headline's selection statistics, and PSR/DSR/PBO on the strategy's own return; left
+    # out when absent, so statistics recorded before them read back as they were written.
+    return_p_value_adjusted: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="the return test's p-value, Holm over every try on the dataset (tries "
+        "recorded before the return test count with p = 1)",
+    )
+    return_noise_bar: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="the return test's t-statistic the best of `tries` skill-less tries reaches "
+        "on average",
+    )
+    return_noise_bar_95: float | None = Field(
+        default=None, exclude_if=_absent, description="95th percentile of that best-of-N t"
+    )
+    strategy_psr: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="probabilistic Sharpe ratio of the strategy's own return after costs",
+    )
+    strategy_dsr: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="deflated Sharpe ratio of the strategy's own return after costs",
+    )
+    strategy_pbo: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="PBO over the window's trials on their own returns after costs",
+    )
+
+
+class AdjustedPValue(_Result):
+    """One holdout p-value, raw and adjusted over the looks it was chosen among."""
+
+    test: str = Field(description="which test: binomial, mcnemar, ...")
+    raw: float = Field(description="the test's p-value on this look alone")
+    adjusted: float = Field(
+        description="Holm over the look's family (`FinalResult.family`): the number to report"
+    )
 
 
 class FinalResult(_Result):
@@ -658,8 +800,36 @@ class FinalResult(_Result):
     look: int = Field(description="1 on the holdout's first look; from 2 on it is no longer fresh")
     untouched: bool = Field(description="True only on the first look at this holdout")
     survivorship: str | None = Field(default=None, exclude_if=_absent)
+    again: bool = Field(
+        default=False, description="a look past the first, asked for on purpose (`again`)"
+    )
+    family: int = Field(
+        default=1,
+        description="looks the holdout p-values are adjusted over, as of when shown: every "
+        "look at this holdout (any session, any name for its bars) and every look this "
+        "session made, this one included",
+    )
+    p_values: list[AdjustedPValue] = Field(
+        default_factory=list,
+        description="each holdout p-value raw and adjusted (Holm) over `family` looks; with "
+        "more than one look the adjusted one is the number to report",
+    )
     session: str | None = None
     notes: list[str] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _as_recorded(self, dump: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A look recorded before looks were adjusted (no `p_values`) dumps as it was read."""
+        data: dict[str, Any] = dump(self)
+        if not self.p_values:
+            for name in ("again", "family", "p_values"):
+                data.pop(name, None)
+        return data
+
+    def reported_p(self, test: str, raw: float) -> float:
+        """The p-value of `test` to report: adjusted over the look's family (a look recorded
+        before looks were adjusted has none, and was then a family of one: `raw`)."""
+        return next((p.adjusted for p in self.p_values if p.test == test), raw)
 
 
 class ErrorResult(_Result):

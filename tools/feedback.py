@@ -1,5 +1,7 @@
 """From an engine result to the short text that becomes the LLM's next user turn: the resolved
-configuration in one line, the out-of-sample numbers against their baseline, and the question.
+configuration in one line, the verdict (the strategy's return after costs against the best
+baseline strategy), the other out-of-sample numbers, and the question. A finalized holdout and a
+comparison lead their JSON with the same verdict.
 
 Templates live in `prompts/feedback.md`. Results are read as they come, a typed result (a
 model) or the seed's dict, by the names the engine uses now and used before:
@@ -153,8 +155,9 @@ def config_line(config: TrialConfig | Mapping[str, Any]) -> str:
     """The whole configuration of a trial in one line: `model on SYMBOL: name=value, ...`.
 
     Every setting is shown, defaults included, so what ran is never a guess; hyper-parameters
-    are shown where they differ from the model's defaults, and the target where it is not the
-    default (so a direction trial reads as it did before there were targets).
+    are shown where they differ from the model's defaults, the target where it is not the
+    default (so a direction trial reads as it did before there were targets), and the file
+    where bars came from one.
     """
     fields = TrialConfig.model_fields
     model = _label(_get(config, "model")) or str(fields["model"].default)
@@ -166,7 +169,11 @@ def config_line(config: TrialConfig | Mapping[str, Any]) -> str:
             if isinstance(config, Mapping)
             else getattr(config, name)
         )
-        if name in _OWN_SLOT or (name == "target" and value == DEFAULT_TARGET):
+        if (
+            name in _OWN_SLOT
+            or (name == "target" and value == DEFAULT_TARGET)
+            or (name == "path" and value is None)
+        ):
             continue
         parts.append(f"{name}={_value(value)}")
         if name == "target" and (universe := _get(config, "universe")):
@@ -258,6 +265,136 @@ def _verdict(data: Readable) -> str:
     return _fill("baseline_adjusted", {**values, "tries": f"{tries:.0f}", "adjusted": _p(deciding)})
 
 
+_STRATEGY_WORDS = {"long_flat": "Long/flat", "long_short": "Long/short"}
+_EXECUTION_WORDS = {"next_bar": "filled next bar", "close": "filled at the close"}
+
+
+def _verdict_word(p_value: float) -> str:
+    return _fill("verdict_edge" if p_value < 0.05 else "verdict_no_edge", {})
+
+
+def return_verdict(
+    test: Any, *, adjusted: float | None = None, tries: float | None = None, unit: str = "tries"
+) -> str:
+    """The headline in one sentence: the strategy's excess return over the best baseline
+    strategy after costs, its Newey-West t and p-value (adjusted over the tries, or a
+    holdout's looks, when there were several), and whether that is an edge. Empty when `test`
+    is not a return test."""
+    p_value = _real(_get(test, "p_value"))
+    t_stat = _real(_get(test, "t_stat"))
+    sharpe = _real(_get(test, "excess_sharpe"))
+    cost = _real(_get(test, "cost_bps"))
+    if p_value is None or t_stat is None or sharpe is None or cost is None:
+        return ""
+    strategy = str(_label(_get(test, "strategy")) or "the strategy")
+    execution = str(_label(_get(test, "execution")) or "")
+    values = {
+        "strategy": _STRATEGY_WORDS.get(strategy, strategy.replace("_", " ")),
+        "execution": _EXECUTION_WORDS.get(execution, execution.replace("_", " ")),
+        "cost_bps": f"{cost:g}",
+        "excess_sharpe": f"{sharpe:.2f}",
+        "baseline": (_label(_get(test, "baseline")) or "baseline").replace("_", " "),
+        "t_stat": f"{t_stat:.2f}",
+        "p_value": _p(p_value),
+    }
+    # After several tries the verdict rests on the adjusted p-value, not the raw one.
+    if adjusted is None or tries is None or tries <= 1:
+        return _fill("return_test", {**values, "verdict": _verdict_word(p_value)})
+    return _fill(
+        "return_test_adjusted",
+        {
+            **values,
+            "adjusted": _p(adjusted),
+            "tries": f"{tries:.0f}",
+            "unit": unit,
+            "verdict": _verdict_word(adjusted),
+        },
+    )
+
+
+def _baseline_secondary(data: Readable) -> str:
+    """Accuracy against the best baseline rule, as the line after the verdict."""
+    p_value = _real(_lookup(data, "baselines.p_value"))
+    best = _real(_lookup(data, "baselines.best_accuracy"))
+    if best is None or p_value is None:
+        return ""
+    name = _label(_lookup(data, "baselines.best_name")) or "baseline"
+    values = {
+        "baseline": name.replace("_", " "),
+        "baseline_accuracy": _percent(best),
+        "p_value": _p(p_value),
+    }
+    return _fill("baseline_secondary", values)
+
+
+def holdout_feedback(final: Any) -> str:
+    """A finalized holdout's verdict and what the holdout could have detected, to lead its
+    JSON."""
+    holdout = _get(final, "holdout")
+    sentence = return_verdict(
+        _get(holdout, "return_test"),
+        adjusted=_adjusted_return_p(final),
+        tries=_real(_get(final, "family")),
+        unit="looks",
+    )
+    look = _real(_get(final, "look"))
+    if not sentence or look is None:
+        return ""
+    untouched = " (untouched)" if _get(final, "untouched") is True else " (NOT untouched)"
+    parts = [
+        _fill(
+            "holdout",
+            {"look": f"{look:.0f}", "untouched": untouched, "verdict_sentence": sentence},
+        )
+    ]
+    power = _get(holdout, "power")
+    sharpe = _real(_get(power, "excess_sharpe"))
+    points = _real(_get(power, "accuracy_points"))
+    if sharpe is not None and points is not None:
+        parts.append(_fill("holdout_power", {"sharpe": f"{sharpe:.2f}", "points": f"{points:.1f}"}))
+    return " ".join(part for part in parts if part)
+
+
+def _adjusted_return_p(final: Any) -> float | None:
+    """The holdout return test's p-value adjusted over the look's family, when it has one."""
+    for adjusted in _get(final, "p_values") or []:
+        if _get(adjusted, "test") == "return":
+            return _real(_get(adjusted, "adjusted"))
+    return None
+
+
+def comparison_feedback(comparison: Any) -> str:
+    """A comparison's best trial and its verdict over every try, to lead its JSON."""
+    best = _get(comparison, "best")
+    values = {
+        "compared": _real(_get(comparison, "compared")),
+        "trial": _real(_get(best, "trial")),
+        "excess_sharpe": _real(_get(best, "excess_sharpe")),
+        "t_stat": _real(_get(best, "return_t")),
+        "p_value": _real(_get(comparison, "best_return_p_value")),
+        "adjusted": _real(_get(comparison, "best_return_p_value_adjusted")),
+        "tries": _real(_get(comparison, "tries")),
+    }
+    if any(value is None for value in values.values()):
+        return ""
+    numbers: dict[str, float] = {k: v for k, v in values.items() if v is not None}
+    return _fill(
+        "comparison",
+        {
+            "compared": f"{numbers['compared']:.0f}",
+            "rank_by": str(_get(comparison, "rank_by") or "").replace("_", " "),
+            "trial": f"{numbers['trial']:.0f}",
+            "excess_sharpe": f"{numbers['excess_sharpe']:.2f}",
+            "baseline": (_label(_get(best, "return_baseline")) or "baseline").replace("_", " "),
+            "t_stat": f"{numbers['t_stat']:.2f}",
+            "p_value": _p(numbers["p_value"]),
+            "adjusted": _p(numbers["adjusted"]),
+            "tries": f"{numbers['tries']:.0f}",
+            "verdict": _verdict_word(numbers["adjusted"]),
+        },
+    )
+
+
 def _backtest(data: Readable) -> str:
     strategy = _real(_lookup(data, "backtest.long_flat.sharpe"))
     hold = _real(_lookup(data, "backtest.buy_and_hold.sharpe"))
@@ -299,10 +436,19 @@ def _trial_feedback(data: Readable) -> tuple[str, list[str]]:
     else:
         subject = _fill("subject_alone", {"name": model or symbol}) if model or symbol else ""
     metrics = _metrics(data, subject)
-    rest = [_verdict(data), _backtest(data), _notes(data)]
-    if subject and not metrics and any(rest):
+    verdict = return_verdict(
+        _get(data, "return_test"),
+        adjusted=_real(_get(data, "return_p_value_adjusted")),
+        tries=_real(_get(data, "tries")),
+    )
+    accuracy = _baseline_secondary(data) if verdict else _verdict(data)
+    # The verdict already weighs the strategy against buy-and-hold (and cash, and momentum).
+    rest = [_notes(data)] if verdict else [_backtest(data), _notes(data)]
+    if subject and not metrics and any([verdict, accuracy, *rest]):
         metrics = f"{subject}."
-    parts = [_data_label(data), metrics, *rest]
+    # A result recorded before the return test (or the seed's dict) leads with accuracy.
+    lead = [verdict, metrics] if verdict else [metrics]
+    parts = [_data_label(data), *lead, accuracy, *rest]
     return head, [part for part in parts if part]
 
 

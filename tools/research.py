@@ -34,10 +34,10 @@ from mltrainer.engine.trial import (
     TrialResult,
     one_of,
 )
-from mltrainer.tools.base import Tool, ToolContext
-from mltrainer.tools.feedback import format_feedback
+from mltrainer.tools.base import Tool, ToolContext, compact_json
+from mltrainer.tools.feedback import comparison_feedback, format_feedback, holdout_feedback
 from mltrainer.tools.registry import register_tool
-from mltrainer.tools.results import Conclusion, ModelList, SourceList, SymbolList
+from mltrainer.tools.results import Conclusion, ModelList, SourceList, SymbolList, dump
 from mltrainer.tools.sweep import Sweep, run_sweep
 
 Args = TypeVar("Args", bound=BaseModel)
@@ -83,6 +83,10 @@ class FetchData(_Args):
     kind: Literal["bars", "series"] = "bars"
     start: date | None = Field(default=None, description="YYYY-MM-DD")
     end: date | None = Field(default=None, description="YYYY-MM-DD")
+    path: str | None = Field(
+        default=None,
+        description="with source csv: your own .csv or .parquet file of daily bars",
+    )
 
     @field_validator("source")
     @classmethod
@@ -91,12 +95,13 @@ class FetchData(_Args):
 
 
 class TrainModel(TrialConfig):
-    """Train one model to predict the next bar's direction and score it out of sample on the
-    selection segment (the last 1 - train_ratio of the bars before the dataset's locked
-    holdout): purged walk-forward folds inside the training period, selection accuracy vs
-    baselines (majority, always-up, previous direction) with binomial and McNemar p-values, and
-    a long/flat backtest after costs vs buy-and-hold. Every call is one more try on the dataset
-    and makes every selection number less convincing: report the adjusted p-value."""
+    """Train one model and score it out of sample on the selection segment (the last
+    1 - train_ratio of the bars before the dataset's locked holdout), after purged walk-forward
+    folds inside the training period. The verdict: the long/flat strategy's return as the
+    execution trades it, after costs, against the best strategy that needs no model
+    (buy-and-hold, cash, previous direction), by a Newey-West t-test. Accuracy against the best
+    baseline (binomial and McNemar p) is the second line. Every call is one more try on the
+    dataset and makes every selection number less convincing: report the adjusted p-value."""
 
     model_config = ConfigDict(extra="forbid", title="train_model")
 
@@ -117,10 +122,11 @@ class EvaluateTrial(_Args):
 
 
 class CompareTrials(_Args):
-    """Rank recorded trials and test each against the best on the same selection days
-    (McNemar). Gives the best trial's p-value adjusted for every try on its dataset (Holm), the
-    accuracy the best of that many coin flips reaches (noise bar), its deflated Sharpe ratio and
-    the probability of backtest overfitting."""
+    """Rank recorded trials of one target and horizon (by default by the return test: the
+    strategy's return after costs over the best baseline strategy) and test each against the
+    best on the same selection days. Gives the best trial's return-test p-value adjusted for
+    every try on its dataset (Holm), the t the best of that many skill-less tries reaches
+    (noise bar), its deflated Sharpe ratios and the probability of backtest overfitting."""
 
     trials: list[int] | None = Field(
         default=None,
@@ -129,20 +135,32 @@ class CompareTrials(_Args):
         description="trial numbers; leave out to compare every trial of this session",
     )
     rank_by: RankBy = Field(
-        default="accuracy", description="accuracy (selection) or sharpe (long/flat after costs)"
+        default="return_test",
+        description="return_test (the t of the return over the best baseline strategy, after "
+        "costs), accuracy (selection) or sharpe (long/flat after costs)",
     )
 
 
 class Finalize(_Args):
     """Score ONE trial on its dataset's locked holdout: refit its configuration on everything
     before the holdout and score the holdout once. Do this at the end, for the trial you
-    would report; a second finalize of the same holdout in this session is refused. Report the
-    holdout numbers, not the best selection number."""
+    would report. A holdout already scored (by any session, under any name for the same bars)
+    is refused unless again=true. Report the holdout's return test (and what it could have
+    detected), not the best selection number; after more than one look, report the adjusted
+    p-values."""
 
     trial: int | None = Field(
-        default=None, ge=1, description="trial number; default: this session's best by rank_by"
+        default=None,
+        ge=1,
+        description="trial number; default: this session's best by rank_by, when all its "
+        "trials share a target and horizon",
     )
-    rank_by: RankBy = Field(default="accuracy", description="how the default trial is picked")
+    rank_by: RankBy = Field(default="return_test", description="how the default trial is picked")
+    again: bool = Field(
+        default=False,
+        description="look at a holdout that was already scored; every holdout p-value is then "
+        "adjusted (Holm) over all looks at it, and only the adjusted one may be reported",
+    )
 
 
 class Finish(_Args):
@@ -197,7 +215,12 @@ def _list_models(context: ToolContext, _: ListModels) -> ModelList:
 @_failure("fetch_failed")
 def _fetch_data(context: ToolContext, args: FetchData) -> BarsSummary | SeriesSummary:
     return context.service.fetch(
-        args.symbol, source=args.source, kind=args.kind, start=args.start, end=args.end
+        args.symbol,
+        source=args.source,
+        kind=args.kind,
+        start=args.start,
+        end=args.end,
+        path=args.path,
     )
 
 
@@ -225,7 +248,11 @@ def _compare(context: ToolContext, args: CompareTrials) -> Comparison:
 @_failure("finalize_failed")
 def _finalize(context: ToolContext, args: Finalize) -> FinalResult:
     return context.service.finalize(
-        args.trial, rank_by=args.rank_by, call_id=context.call_id, deadline=context.deadline
+        args.trial,
+        rank_by=args.rank_by,
+        again=args.again,
+        call_id=context.call_id,
+        deadline=context.deadline,
     )
 
 
@@ -245,6 +272,17 @@ def _finish(context: ToolContext, args: Finish) -> Conclusion:
 def _read_trial(result: TrialResult) -> str:
     """A trial as the model reads it: its number, then the feedback question."""
     return f"Trial {result.trial} ({result.model_id}). " + format_feedback(result)
+
+
+def _read_final(final: FinalResult) -> str:
+    """A holdout result as the model reads it: the verdict and its power, then the JSON."""
+    return " ".join(part for part in (holdout_feedback(final), compact_json(dump(final))) if part)
+
+
+def _read_comparison(comparison: Comparison) -> str:
+    """A comparison as the model reads it: the best trial's verdict, then the JSON."""
+    lead = comparison_feedback(comparison)
+    return " ".join(part for part in (lead, compact_json(dump(comparison))) if part)
 
 
 def _read_models(listed: ModelList) -> str:
@@ -268,8 +306,20 @@ TOOLS: tuple[Tool, ...] = (
     Tool("train_model", TrainModel, _train_model, render=_read_trial, starting=_training),
     Tool("sweep", Sweep, run_sweep, starting=lambda _: "running a sweep"),
     Tool("evaluate_trial", EvaluateTrial, _evaluate),
-    Tool("compare_trials", CompareTrials, _compare, starting=lambda _: "comparing trials"),
-    Tool("finalize", Finalize, _finalize, starting=lambda _: "scoring the locked holdout"),
+    Tool(
+        "compare_trials",
+        CompareTrials,
+        _compare,
+        render=_read_comparison,
+        starting=lambda _: "comparing trials",
+    ),
+    Tool(
+        "finalize",
+        Finalize,
+        _finalize,
+        render=_read_final,
+        starting=lambda _: "scoring the locked holdout",
+    ),
     Tool("finish", Finish, _finish, ends_session=True),
 )
 # The built-in tools go through the door a plugin's tools use.

@@ -44,8 +44,9 @@ class Sweep(TrialConfig):
     configuration (the train_model fields) with every combination of the values in `grid`, at
     most 16 configurations. Each configuration is scored exactly like a train_model call and
     counted as one more try on its dataset, so sweep only what you would otherwise train one by
-    one. Returns a table: one row per configuration with its trial number, selection accuracy
-    against the best baseline, p-value adjusted for every try, and Sharpe."""
+    one. Returns a table: one row per configuration with its trial number, its return test
+    (excess Sharpe over the best baseline strategy after costs, t, p-value adjusted for every
+    try), selection accuracy against the best baseline, and Sharpe."""
 
     model_config = ConfigDict(extra="forbid", title="sweep")
 
@@ -130,7 +131,12 @@ def run_sweep(context: ToolContext, args: Sweep) -> SweepResult | SweepFailed | 
             + "; ".join(failure.error for failure in errors),
             errors=errors,
         )
-    best = max(rows, key=lambda row: row.selection_accuracy)
+    # The best by the return test (the headline), ties to the model id (a hash of the
+    # configuration and data), never to which configuration finished first.
+    best = min(
+        rows,
+        key=lambda row: (-(row.return_t if row.return_t is not None else -math.inf), row.model_id),
+    )
     return SweepResult(
         configurations=len(grid),
         trained=len(rows),
@@ -139,7 +145,8 @@ def run_sweep(context: ToolContext, args: Sweep) -> SweepResult | SweepFailed | 
         errors=errors,
         best_trial=best.trial,
         note=(
-            f"{len(rows)} tries were added; the best selection accuracy of a grid is optimistic, "
-            "so judge it by its adjusted p-value and finalize only the trial you would report"
+            f"{len(rows)} tries were added; the best of a grid (best_trial: by the return test) "
+            "is optimistic, so judge it by its adjusted p-value and finalize only the trial you "
+            "would report"
         ),
     )

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -68,6 +69,10 @@ def fetch(
     ],
     start: StartOption = None,
     end: EndOption = None,
+    path: Annotated[
+        Path | None,
+        typer.Option(help="with --source csv: a .csv or .parquet file of your own daily bars"),
+    ] = None,
     as_of: Annotated[
         bool,
         typer.Option(
@@ -83,6 +88,8 @@ def fetch(
     A range already cached makes no request; a wider one fetches only what is missing.
 
     Example: mltrainer data fetch MSFT --source polygon --start 2020-01-01 --end 2020-12-31
+
+    Your own file: mltrainer data fetch MINE --source csv --path mine.parquet
     """
     known = _known_source(source)
     settings = _settings()
@@ -90,7 +97,7 @@ def fetch(
     last = end.date() if end else None
     console = Console(stderr=True)
     with _reported_errors(), console.status(f"fetching {symbol} from {known.name}"):
-        data = _fetch(symbol, known, settings, first, last, as_of=as_of)
+        data = _fetch(symbol, known, settings, first, last, as_of=as_of, path=path)
     if as_json:
         typer.echo(_fetch_json(data))
     else:
@@ -120,6 +127,7 @@ def _fetch(
     end: date | None,
     *,
     as_of: bool,
+    path: Path | None = None,
 ) -> BarSet | SeriesSet:
     from mltrainer.engine.data.registry import resolve_bars, resolve_series
 
@@ -132,7 +140,7 @@ def _fetch(
         return resolve_series(
             symbol.upper(), settings, start=start, end=end, as_of=as_of, source=source.name
         )
-    return resolve_bars(symbol, source.name, settings, start=start, end=end)
+    return resolve_bars(symbol, source.name, settings, start=start, end=end, path=path)
 
 
 def _tail(data: BarSet | SeriesSet) -> pd.DataFrame:

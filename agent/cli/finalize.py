@@ -15,11 +15,20 @@ from mltrainer.agent.cli.tables import finalized_table
 
 def finalize(
     trial: Annotated[int, typer.Argument(help="The trial whose configuration to score.", min=1)],
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again",
+            help="Look at a holdout that was already scored; its p-values are then adjusted "
+            "(Holm) over every look at it.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Score one trial's configuration on its dataset's locked holdout: refit on everything
-    before the holdout, score the holdout. Every look is counted in the ledger; from the second
-    look on, results say the holdout is no longer untouched.
+    before the holdout, score the holdout. A holdout is scored once: a second look (from any
+    session, under any name for the same bars) is refused, naming the first, unless --again;
+    then every holdout p-value is shown adjusted over all looks, the raw one beside it.
 
     Example: mltrainer finalize 3
     """
@@ -29,7 +38,7 @@ def finalize(
     settings = load_cli_settings()
     service = run_reported(lambda: ResearchService(settings))
     with console.status("refitting and scoring the holdout ...") if not as_json else nullcontext():
-        final = run_reported(lambda: service.finalize(trial))
+        final = run_reported(lambda: service.finalize(trial, again=again))
     if as_json:
         print(json.dumps(final.model_dump(mode="json"), indent=2))
         return

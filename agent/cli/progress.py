@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, assert_never
 from rich.console import Console
 from rich.markup import escape
 
+from mltrainer.agent.cli.tables import baseline_strategy_text
 from mltrainer.agent.messages import AssistantTurn, Message, ToolResults, UserMessage
 
 if TYPE_CHECKING:
@@ -54,15 +55,28 @@ def _print_outcome(console: Console, ended: ToolEnded) -> None:
     output = ended.output
     if isinstance(output, FinalResult):
         holdout = output.holdout
+        verdict = holdout.return_test
+        lead = (
+            ""
+            if verdict is None
+            else f"excess Sharpe {verdict.excess_sharpe:.2f} over "
+            f"{baseline_strategy_text(verdict.baseline)} after costs, p-value "
+            f"{verdict.p_value:.3f}; "
+        )
         console.print(
-            f"  [green]✓[/green] finalized trial {output.trial} on the locked "
-            f"holdout: accuracy {holdout.accuracy:.1%}, p-value "
-            f"{holdout.baselines.p_value:.3f}"
+            f"  [green]✓[/green] finalized trial {output.trial} on the locked holdout: {lead}"
+            f"accuracy {holdout.accuracy:.1%}, p-value {holdout.baselines.p_value:.3f}"
         )
     for row in trials_in(output):
+        lead = (
+            ""
+            if row.excess_sharpe is None or row.return_p_value is None
+            else f"excess Sharpe {row.excess_sharpe:.2f} over "
+            f"{baseline_strategy_text(row.return_baseline)} (p {row.return_p_value:.3f}), "
+        )
         console.print(
-            f"  [green]✓[/green] trial {row.trial}: {row.model} on "
-            f"{row.symbol} selection accuracy {row.selection_accuracy:.1%}"
+            f"  [green]✓[/green] trial {row.trial}: {row.model} on {row.symbol}: {lead}"
+            f"selection accuracy {row.selection_accuracy:.1%}"
         )
 
 

@@ -1,5 +1,7 @@
 """How results print in a terminal: the trials table, the finalized (holdout) table and a
-session's summary, shared by `run`, `demo`, `resume`, `replay`, `train`, `trials` and `finalize`."""
+session's summary, shared by `run`, `demo`, `resume`, `replay`, `train`, `trials` and `finalize`.
+Both tables lead with the verdict: the strategy's return after costs against the best baseline
+strategy; accuracy follows."""
 
 from __future__ import annotations
 
@@ -22,6 +24,11 @@ _BASELINE_NAMES = {
     "always_up": "always up",
     "previous_direction": "prev. dir.",
 }
+_BASELINE_STRATEGIES = {
+    "buy_and_hold": "B&H",
+    "cash": "cash",
+    "previous_direction": "prev. dir.",
+}
 
 
 def baseline_text(row: TrialSummary) -> str:
@@ -29,23 +36,38 @@ def baseline_text(row: TrialSummary) -> str:
     return f"{row.baseline_accuracy:.1%} {name}".strip()
 
 
+def baseline_strategy_text(name: str | None) -> str:
+    """A baseline strategy's short name: buy_and_hold reads B&H."""
+    if name is None:
+        return "-"
+    return _BASELINE_STRATEGIES.get(name, name.replace("_", " "))
+
+
 def p_text(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def number_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def trials_table(rows: list[TrialSummary], title: str) -> Table:
+    """One row per trial, led by the verdict: the strategy's excess Sharpe over the best
+    baseline strategy after costs, its Newey-West t and p-value (raw and Holm over the tries);
+    accuracy and its p-value follow."""
     table = Table(title=title)
     for column, left in (
         ("trial", False),
         ("model", True),
         ("symbol", True),
         ("data", True),
-        ("selection acc", False),
-        ("best baseline", False),
-        ("p-value", False),
+        ("excess Sharpe", False),
+        ("vs", True),
+        ("t", False),
+        ("p", False),
         ("adj. p", False),
-        ("Sharpe", False),
-        ("B&H Sharpe", False),
+        ("accuracy", False),
+        ("acc. p", False),
     ):
         table.add_column(column, justify="left" if left else "right")
     for row in rows:
@@ -54,12 +76,13 @@ def trials_table(rows: list[TrialSummary], title: str) -> Table:
             row.model,
             row.symbol,
             data_label(row.data),
+            number_text(row.excess_sharpe),
+            baseline_strategy_text(row.return_baseline),
+            number_text(row.return_t),
+            p_text(row.return_p_value),
+            p_text(row.return_p_value_adjusted),
             f"{row.selection_accuracy:.1%}",
-            baseline_text(row),
             p_text(row.p_value),
-            p_text(row.p_value_adjusted),
-            f"{row.sharpe:.2f}",
-            f"{row.buy_hold_sharpe:.2f}",
         )
     return table
 
@@ -70,8 +93,37 @@ def data_label(label: str) -> str:
     return "caller" if label == "CALLER DATA" else "real"
 
 
+def _verdict(row: FinalSummary) -> str:
+    """Significant or not by the p-value to report: adjusted over the looks after more than
+    one."""
+    if row.return_p_value is None:
+        return "-"
+    reported = (
+        row.return_p_value if row.return_p_value_adjusted is None else (row.return_p_value_adjusted)
+    )
+    return "significant" if reported < 0.05 else "not significant"
+
+
+def _return_p_text(row: FinalSummary) -> str:
+    shown = f"{number_text(row.return_t)} / {p_text(row.return_p_value)}"
+    if row.family is None or row.family == 1 or row.return_p_value_adjusted is None:
+        return shown
+    return (
+        f"{number_text(row.return_t)} / {p_text(row.return_p_value_adjusted)} "
+        f"(Holm over {row.family} looks; raw {p_text(row.return_p_value)})"
+    )
+
+
+def _detectable(row: FinalSummary) -> str:
+    if row.detectable_sharpe is None or row.detectable_accuracy_points is None:
+        return "-"
+    return f"Sharpe {row.detectable_sharpe:.2f} / {row.detectable_accuracy_points:.1f} acc. pts"
+
+
 def finalized_table(rows: list[FinalSummary]) -> Table:
-    """One column per finalized trial: the holdout numbers are what a session reports."""
+    """One column per finalized trial: the holdout numbers are what a session reports, led by
+    the verdict on the return the execution earned after costs and what the holdout could
+    have detected."""
     table = Table(title="Locked holdout (finalize): the numbers to report")
     table.add_column("")
     for row in rows:
@@ -79,17 +131,29 @@ def finalized_table(rows: list[FinalSummary]) -> Table:
     lines: list[tuple[str, Callable[[FinalSummary], str]]] = [
         ("model / symbol", lambda r: f"{r.model} / {r.symbol} ({data_label(r.data)})"),
         ("holdout period", lambda r: " to ".join(str(d) for d in r.holdout_period)),
-        ("selection accuracy", lambda r: f"{r.selection_accuracy:.1%}"),
+        ("verdict (return after costs)", _verdict),
+        (
+            "excess Sharpe vs best baseline",
+            lambda r: (
+                f"{number_text(r.excess_sharpe)} vs {baseline_strategy_text(r.return_baseline)}"
+            ),
+        ),
+        ("t / p-value (Newey-West)", _return_p_text),
+        ("detectable at 80% power", _detectable),
+        ("execution", lambda r: r.execution),
         ("holdout accuracy", lambda r: f"{r.holdout_accuracy:.1%}"),
         ("best baseline", lambda r: f"{r.best_baseline} {r.baseline_accuracy:.1%}"),
-        (
-            "p-value (binomial / McNemar)",
-            lambda r: f"{p_text(r.p_value)} / {p_text(r.mcnemar_p_value)}",
-        ),
+        ("accuracy p (binomial / McNemar)", holdout_p_text),
         ("Sharpe vs buy-and-hold", lambda r: f"{r.sharpe:.2f} vs {r.buy_hold_sharpe:.2f}"),
-        ("execution", lambda r: r.execution),
-        ("deflated Sharpe (selection)", lambda r: p_text(r.dsr)),
-        ("PBO (selection window)", lambda r: p_text(r.pbo)),
+        ("selection accuracy", lambda r: f"{r.selection_accuracy:.1%}"),
+        (
+            "DSR: strategy / excess over B&H",
+            lambda r: f"{p_text(r.strategy_dsr)} / {p_text(r.dsr)}",
+        ),
+        (
+            "PBO: strategy / excess over B&H",
+            lambda r: f"{p_text(r.strategy_pbo)} / {p_text(r.pbo)}",
+        ),
         ("tries on the dataset", lambda r: str(r.tries)),
         (
             "holdout look",
@@ -99,6 +163,16 @@ def finalized_table(rows: list[FinalSummary]) -> Table:
     for label, render in lines:
         table.add_row(label, *(render(row) for row in rows))
     return table
+
+
+def holdout_p_text(row: FinalSummary) -> str:
+    """After more than one look, the adjusted p-values (the ones to report) with the raw ones
+    beside them; a single look's are its raw ones."""
+    raw = f"{p_text(row.p_value)} / {p_text(row.mcnemar_p_value)}"
+    if row.family is None or row.family == 1:
+        return raw
+    adjusted = f"{p_text(row.p_value_adjusted)} / {p_text(row.mcnemar_p_value_adjusted)}"
+    return f"{adjusted} (Holm over {row.family} looks; raw {raw})"
 
 
 def print_summary(summary: SessionSummary, as_json: bool) -> None:

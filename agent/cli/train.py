@@ -10,6 +10,7 @@ import json
 import uuid
 from contextlib import nullcontext
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -31,7 +32,15 @@ def train(
         str, typer.Argument(help="e.g. 'train a random forest on MSFT with an 80/20 split'")
     ],
     source: Annotated[
-        str | None, typer.Option(help="Data source: auto, sample, synthetic or polygon.")
+        str | None,
+        typer.Option(help="Data source: auto, sample, synthetic, polygon, csv (with --path)."),
+    ] = None,
+    path: Annotated[
+        Path | None,
+        typer.Option(
+            help="Your own daily bars: a .csv or .parquet file with date, open, high, low, "
+            "close and volume columns (source csv; the symbol in the instruction labels it)."
+        ),
     ] = None,
     start: Annotated[
         datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First bar, YYYY-MM-DD.")
@@ -54,9 +63,12 @@ def train(
     the text leaves out; an instruction that says otherwise is refused.
 
     Example: mltrainer train "LightGBM on SPX, 70/30 split, 30 day lookback" --start 2005-01-01
+
+    Your own bars: mltrainer train "random forest on MINE" --path mine.csv
     """
     options: dict[str, Any] = {
-        "source": source,
+        "source": "csv" if path is not None and source is None else source,
+        "path": None if path is None else str(path),
         "start": start.date() if start else None,
         "end": end.date() if end else None,
         "days": days,

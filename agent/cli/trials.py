@@ -11,7 +11,12 @@ from rich.table import Table
 
 from mltrainer.agent.cli.common import JsonOption, console
 from mltrainer.agent.cli.errors import OneLineErrors, fail, load_cli_settings, run_reported
-from mltrainer.agent.cli.tables import p_text, trials_table
+from mltrainer.agent.cli.tables import (
+    baseline_strategy_text,
+    number_text,
+    p_text,
+    trials_table,
+)
 
 trials_app = typer.Typer(
     help="Recorded trials (the ledger).", no_args_is_help=True, cls=OneLineErrors
@@ -36,12 +41,13 @@ def trials_list(
     rows = service.trial_rows(limit=limit, symbol=symbol)
     table_rows = [
         {
-            **r.model_dump(exclude={"p_value_adjusted", "tries"}),
+            **r.model_dump(exclude={"p_value_adjusted", "tries", "return_p_value_adjusted"}),
             "data": "SYNTHETIC DATA" if r.synthetic else "REAL DATA",
             "baseline_accuracy": r.best_baseline,
             "best_baseline": "",
             "p_value_adjusted": r.p_value_adjusted,
             "tries": r.tries,
+            "return_p_value_adjusted": r.return_p_value_adjusted,
         }
         for r in rows
     ]
@@ -63,8 +69,9 @@ def trials_show(
     trial: Annotated[str, typer.Argument(help="Trial number or model id.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Show one recorded trial in full, with its selection statistics as of now (tries on its
-    dataset, Holm-adjusted p-value, best-of-N noise bar, deflated Sharpe ratio, PBO).
+    """Show one recorded trial in full, led by its verdict (the strategy's return after costs
+    against the best baseline strategy), with its selection statistics as of now (tries on its
+    dataset, Holm-adjusted p-values, best-of-N noise bars, deflated Sharpe ratios, PBO).
 
     Example: mltrainer trials show 3
     """
@@ -95,6 +102,7 @@ def trials_show(
     bt = result["backtest"]
     dataset = result["dataset"]
     for name, value in (
+        *_verdict_lines(result, stats),
         (
             "data",
             "{data_label} {provenance[source]}, used {used[rows]} bars "
@@ -125,12 +133,19 @@ def trials_show(
             f"{result['baselines']['tested_days']} days",
         ),
         (
-            "selection statistics",
+            "accuracy, selection",
             f"{stats['tries']} tries on the dataset; Holm p {stats['p_value_adjusted']:.3f}; "
-            f"best-of-N noise bar {stats['noise_bar']:.1%} (95%: {stats['noise_bar_95']:.1%}); "
-            f"PSR {p_text(stats['psr'])}, DSR {p_text(stats['dsr'])}; "
-            f"PBO {p_text(stats['pbo'])} over "
-            f"{stats['pbo_trials']} trials in the window",
+            f"best-of-N noise bar {stats['noise_bar']:.1%} (95%: {stats['noise_bar_95']:.1%})",
+        ),
+        (
+            "strategy: PSR / DSR / PBO",
+            f"{p_text(stats.get('strategy_psr'))} / {p_text(stats.get('strategy_dsr'))} / "
+            f"{p_text(stats.get('strategy_pbo'))}",
+        ),
+        (
+            "excess over B&H: PSR / DSR / PBO",
+            f"{p_text(stats['psr'])} / {p_text(stats['dsr'])} / {p_text(stats['pbo'])} "
+            f"(PBO over {stats['pbo_trials']} trials in the window)",
         ),
         (
             "long/flat",
@@ -145,6 +160,35 @@ def trials_show(
     ):
         table.add_row(name, value)
     console.print(table)
+
+
+def _verdict_lines(result: dict[str, Any], stats: dict[str, Any]) -> list[tuple[str, str]]:
+    """The return test first: what the execution earned after costs over the best baseline
+    strategy, and how it stands against luck over every try on the dataset."""
+    verdict = result.get("return_test")
+    if verdict is None:
+        return [("return test", "- (recorded before there was one)")]
+    adjusted = stats.get("return_p_value_adjusted")
+    judged = verdict["p_value"] if adjusted is None else adjusted
+    return [
+        (
+            "return test",
+            f"{'significant' if judged < 0.05 else 'not significant'}: excess Sharpe "
+            f"{verdict['excess_sharpe']:.2f} over {baseline_strategy_text(verdict['baseline'])} "
+            f"after {verdict['cost_bps']:g} bps, {verdict['execution']}, over "
+            f"{verdict['days']} days",
+        ),
+        (
+            "t / p / Holm p",
+            f"{verdict['t_stat']:.2f} (Newey-West, {verdict['lags']} lags) / "
+            f"{p_text(verdict['p_value'])} / {p_text(adjusted)} over {stats['tries']} tries",
+        ),
+        (
+            "return, selection",
+            f"best-of-{stats['tries']} noise bar t {number_text(stats.get('return_noise_bar'))} "
+            f"(95%: {number_text(stats.get('return_noise_bar_95'))})",
+        ),
+    ]
 
 
 def _strategy_line(stats: dict[str, Any]) -> str:

@@ -5,7 +5,7 @@ Thin by design: a call goes through the same `LiveExecutor` the agent loop uses 
 validation, the handler over a `ResearchService`, the short text for a model), and the result
 carries that text plus the same JSON payload as structured content. The engine's progress
 (fold i of k) becomes the protocol's progress notifications. One server process is one
-research session in the ledger (its trials, its one holdout look per dataset).
+research session in the ledger (its trials, its looks at locked holdouts).
 """
 
 from __future__ import annotations

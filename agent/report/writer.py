@@ -27,14 +27,23 @@ from mltrainer.agent.report.figures import (
     importance_figure,
     png_bytes,
 )
-from mltrainer.agent.report.formatting import data_label, p_value, percent, ratio, signed_percent
+from mltrainer.agent.report.formatting import (
+    data_label,
+    holdout_p_value,
+    p_value,
+    percent,
+    ratio,
+    score,
+    signed_percent,
+)
 from mltrainer.agent.session.transcript import read_events, recorded_output, session_header
 from mltrainer.engine.errors import ConfigError, MLTrainerError
 from mltrainer.engine.report_data import EquityCurves, config_text
 from mltrainer.engine.runner import CODE_VERSION
 from mltrainer.engine.service import ResearchService, TrialRecord
 from mltrainer.engine.settings import Settings
-from mltrainer.engine.trial import ClassificationMetrics, FinalResult
+from mltrainer.engine.targets import get_target
+from mltrainer.engine.trial import ClassificationMetrics, FinalResult, Power
 from mltrainer.prompts import load_text
 from mltrainer.tools.results import trials_in
 
@@ -95,6 +104,31 @@ def _strategy(stats: dict[str, Any]) -> str:
     )
 
 
+def _verdict_numbers(record: TrialRecord) -> list[tuple[str, str]]:
+    """The return test first, with its Holm p-value and best-of-N bar over every try."""
+    test = record.result.return_test
+    stats = record.selection_stats
+    if test is None:
+        return [("return test", "- (recorded before there was one)")]
+    return [
+        (
+            "excess Sharpe after costs",
+            f"{ratio(test.excess_sharpe)} over {test.baseline.replace('_', ' ')} "
+            f"({test.cost_bps:g} bps, {test.execution}, {test.days} days)",
+        ),
+        (
+            "return test t / p-value (Newey-West)",
+            f"{ratio(test.t_stat)} / {p_value(test.p_value)}",
+        ),
+        (
+            "return test, Holm-adjusted",
+            f"{p_value(stats.return_p_value_adjusted)} over {stats.tries} tries; best-of-N "
+            f"noise bar t {ratio(stats.return_noise_bar)} (95th percentile "
+            f"{ratio(stats.return_noise_bar_95)})",
+        ),
+    ]
+
+
 def _trial_numbers(record: TrialRecord) -> tuple[list[str], list[tuple[str, str]]]:
     result = record.result.model_dump(mode="json")
     session = record.session
@@ -108,17 +142,30 @@ def _trial_numbers(record: TrialRecord) -> tuple[list[str], list[tuple[str, str]
         f"bars {used['start']} to {used['end']} (hash {result['dataset']['used_hash']})",
         f"configuration: {config_text(result['config'])}",
     ]
+    headline = get_target(record.result.config.target).headline
+    held, hedged, benchmark = headline.strategies
+    selection = result["selection"]
+    scored = (
+        f"{selection['dates']} dates x {selection['members']} stocks"
+        if "members" in selection
+        else f"{selection['n']} days"
+    )
+    own_p = p_value(baselines["p_value"])
+    if (mcnemar := baselines.get("mcnemar_p_value")) is not None:
+        own_p += f" / {p_value(mcnemar)}"
     numbers = [
+        *_verdict_numbers(record),
         ("selection period", " to ".join(result["selection_period"])),
         (
-            "selection accuracy",
-            f"{percent(result['selection_accuracy'])} on {result['selection']['n']} days",
+            f"selection {headline.metric}",
+            f"{score(result['selection_accuracy'], headline)} on {scored}",
         ),
-        ("best baseline", f"{baselines['best_name']} {percent(baselines['best_accuracy'])}"),
         (
-            "p-value vs baseline (binomial / McNemar)",
-            f"{p_value(baselines['p_value'])} / {p_value(baselines['mcnemar_p_value'])}",
+            "best baseline",
+            f"{baselines['best_name']} {score(record.result.baselines.best_score, headline)} "
+            f"{headline.baseline_score}",
         ),
+        (f"p-value vs baseline ({headline.test})", own_p),
         (
             "Holm-adjusted p-value",
             f"{p_value(stats.p_value_adjusted)} over {stats.tries} tries on "
@@ -126,14 +173,19 @@ def _trial_numbers(record: TrialRecord) -> tuple[list[str], list[tuple[str, str]
         ),
         (
             "best-of-N noise bar",
-            f"{percent(stats.noise_bar)} (95th percentile {percent(stats.noise_bar_95)})",
+            f"{score(stats.noise_bar, headline)} (95th percentile "
+            f"{score(stats.noise_bar_95, headline)})",
         ),
-        ("walk-forward accuracy", percent(result["walk_forward_accuracy"])),
-        ("long/flat", _strategy(backtest["long_flat"])),
-        ("long/short", _strategy(backtest["long_short"])),
-        ("buy-and-hold", _strategy(backtest["buy_and_hold"])),
+        (f"walk-forward {headline.metric}", score(result["walk_forward_accuracy"], headline)),
+        (held, _strategy(backtest["long_flat"])),
+        (hedged, _strategy(backtest["long_short"])),
+        (benchmark, _strategy(backtest["buy_and_hold"])),
         ("costs / execution", f"{backtest['cost_bps']:g} bps, {backtest['execution']}"),
-        ("PSR / DSR (over buy-and-hold)", f"{p_value(stats.psr)} / {p_value(stats.dsr)}"),
+        (
+            "PSR / DSR (strategy's own return)",
+            f"{p_value(stats.strategy_psr)} / {p_value(stats.strategy_dsr)}",
+        ),
+        (f"PSR / DSR (excess over {benchmark})", f"{p_value(stats.psr)} / {p_value(stats.dsr)}"),
         (
             "PBO (selection window)",
             f"{p_value(stats.pbo)} over {stats.pbo_trials} trials"
@@ -146,14 +198,20 @@ def _trial_numbers(record: TrialRecord) -> tuple[list[str], list[tuple[str, str]
         numbers.append(
             (
                 f"locked holdout (look {look.look})",
-                f"{percent(holdout['accuracy'])} vs {holdout['baselines']['best_name']} "
-                f"{percent(holdout['baselines']['best_accuracy'])}, p "
-                f"{p_value(holdout['baselines']['p_value'])}, long/flat Sharpe "
+                f"{score(holdout['accuracy'], headline)} vs "
+                f"{holdout['baselines']['best_name']} "
+                f"{score(_best_score(holdout['baselines']), headline)}, p "
+                f"{p_value(holdout['baselines']['p_value'])}, {held} Sharpe "
                 f"{ratio(holdout['backtest']['long_flat']['sharpe'])} vs "
                 f"{ratio(holdout['backtest']['buy_and_hold']['sharpe'])}",
             )
         )
     return meta, numbers
+
+
+def _best_score(baselines: dict[str, Any]) -> float:
+    """The best rule's score in a recorded result (direction's records call it accuracy)."""
+    return float(baselines["best_score" if "best_score" in baselines else "best_accuracy"])
 
 
 def _trial_section(
@@ -347,14 +405,19 @@ def _trials_table(service: ResearchService, trials: list[int]) -> dict[str, Any]
     rows = []
     for trial in trials:
         result = service.recorded(trial)
+        test = result.return_test
+        headline = get_target(result.config.target).headline
         rows.append(
             [
                 str(trial),
                 result.model,
                 result.symbol,
                 data_label(result.data_label, result.synthetic),
-                percent(result.selection_accuracy),
-                f"{percent(result.baselines.best_accuracy)} {result.baselines.best_name}",
+                "-" if test is None else ratio(test.excess_sharpe),
+                "-" if test is None else p_value(test.p_value),
+                p_value(result.return_p_value_adjusted),
+                f"{score(result.selection_accuracy, headline)} {headline.metric}",
+                f"{score(result.baselines.best_score, headline)} {result.baselines.best_name}",
                 p_value(result.baselines.p_value),
                 p_value(result.p_value_adjusted),
                 ratio(result.backtest.long_flat.sharpe),
@@ -364,7 +427,8 @@ def _trials_table(service: ResearchService, trials: list[int]) -> dict[str, Any]
         )
     names = [
         ("trial", True), ("model", False), ("symbol", False), ("data", False),
-        ("selection acc", True), ("best baseline", True), ("p-value", True), ("adj. p", True),
+        ("excess Sharpe", True), ("return p", True), ("return adj. p", True),
+        ("selection score", True), ("best baseline", True), ("p-value", True), ("adj. p", True),
         ("Sharpe", True), ("B&H Sharpe", True), ("total return", True),
     ]  # fmt: skip
     return {
@@ -374,19 +438,33 @@ def _trials_table(service: ResearchService, trials: list[int]) -> dict[str, Any]
     }
 
 
+def _detectable(power: Power | None) -> str:
+    """The smallest edges a holdout could detect: an excess Sharpe, and accuracy points for a
+    target scored by accuracy."""
+    if power is None:
+        return "-"
+    points = "" if power.accuracy_points is None else f" / {power.accuracy_points:.1f} pts"
+    return f"Sharpe {ratio(power.excess_sharpe)}{points}"
+
+
 def _finalized_table(finalized: list[FinalResult]) -> dict[str, Any]:
     rows = []
     for final in finalized:
         holdout = final.holdout
+        test, power = holdout.return_test, holdout.power
+        headline = get_target(final.config.target).headline
         rows.append(
             [
                 str(final.trial),
                 f"{final.model} / {final.symbol}",
                 " to ".join(str(day) for day in holdout.period),
-                percent(final.selection_accuracy),
-                percent(holdout.accuracy),
-                f"{percent(holdout.baselines.best_accuracy)} {holdout.baselines.best_name}",
-                p_value(holdout.baselines.p_value),
+                "-" if test is None else f"{ratio(test.excess_sharpe)} vs {test.baseline}",
+                "-" if test is None else p_value(test.p_value),
+                _detectable(power),
+                f"{score(final.selection_accuracy, headline)} {headline.metric}",
+                score(holdout.accuracy, headline),
+                f"{score(holdout.baselines.best_score, headline)} {holdout.baselines.best_name}",
+                holdout_p_value(final),
                 f"{ratio(holdout.backtest.long_flat.sharpe)} vs "
                 f"{ratio(holdout.backtest.buy_and_hold.sharpe)}",
                 f"{final.look}" + (" (untouched)" if final.untouched else " (NOT untouched)"),
@@ -394,7 +472,8 @@ def _finalized_table(finalized: list[FinalResult]) -> dict[str, Any]:
         )
     names = [
         ("trial", True), ("model / symbol", False), ("holdout period", False),
-        ("selection acc", True), ("holdout acc", True), ("best baseline", True),
+        ("excess Sharpe", True), ("return p", True), ("detectable (80% power)", True),
+        ("selection score", True), ("holdout score", True), ("best baseline", True),
         ("p-value", True), ("Sharpe vs B&H", True), ("look", True),
     ]  # fmt: skip
     return {

@@ -47,10 +47,15 @@ VOLATILE_KEYS = frozenset(
         "tries",
         "tries_same_window",
         "p_value_adjusted",
+        "return_p_value_adjusted",
         "holdout_looks",
         "selection_stats",
         "look",
         "untouched",
+        "again",
+        "family",
+        "p_values",
+        "mcnemar_p_value_adjusted",
     }
 )
 # A tool still running at the session deadline gets this long to stop on its own (the engine

@@ -23,6 +23,9 @@ def table_frame(rows: list[LedgerEntry]) -> pd.DataFrame:
             "model": [r.model for r in rows],
             "symbol": [r.symbol for r in rows],
             "data": [r.data for r in rows],
+            "excess Sharpe": [r.excess_sharpe for r in rows],
+            "return p": [r.return_p_value for r in rows],
+            "return adj. p": [r.return_p_value_adjusted for r in rows],
             "selection acc": [r.selection_accuracy for r in rows],
             "best baseline": [r.baseline_accuracy for r in rows],
             "p-value": [r.p_value for r in rows],
@@ -31,8 +34,12 @@ def table_frame(rows: list[LedgerEntry]) -> pd.DataFrame:
             "Sharpe": [r.sharpe for r in rows],
             "B&H Sharpe": [r.buy_hold_sharpe for r in rows],
             "total return": [r.total_return for r in rows],
+            "holdout excess Sharpe": [r.holdout_excess_sharpe for r in rows],
+            "holdout return p": [r.holdout_return_p_value for r in rows],
+            "holdout return adj. p": [r.holdout_return_p_value_adjusted for r in rows],
             "holdout acc": [r.holdout_accuracy for r in rows],
             "holdout p": [r.holdout_p_value for r in rows],
+            "holdout adj. p": [r.holdout_p_value_adjusted for r in rows],
             "config": [r.config for r in rows],
             "session": [r.session or "" for r in rows],
             "recorded": [r.created_at for r in rows],
@@ -69,9 +76,21 @@ def column_config() -> dict[str, Any]:
     percent = {c: st.column_config.NumberColumn(c, format="%.1f%%") for c in PERCENT_COLUMNS}
     p_values = {
         c: st.column_config.NumberColumn(c, format="%.3f")
-        for c in ("p-value", "adj. p (Holm)", "holdout p")
+        for c in (
+            "return p",
+            "return adj. p",
+            "holdout return p",
+            "holdout return adj. p",
+            "p-value",
+            "adj. p (Holm)",
+            "holdout p",
+            "holdout adj. p",
+        )
     }
-    ratios = {c: st.column_config.NumberColumn(c, format="%.2f") for c in ("Sharpe", "B&H Sharpe")}
+    ratios = {
+        c: st.column_config.NumberColumn(c, format="%.2f")
+        for c in ("excess Sharpe", "holdout excess Sharpe", "Sharpe", "B&H Sharpe")
+    }
     return {
         **percent,
         **p_values,

@@ -14,15 +14,30 @@ from mltrainer.agent.report.figures import (
     confusion_figure,
     equity_figure,
     equity_sparkline,
+    ic_figure,
     importance_figure,
     png_bytes,
 )
-from mltrainer.agent.report.formatting import data_label, p_value, percent, ratio, signed_percent
+from mltrainer.agent.report.formatting import (
+    data_label,
+    p_value,
+    ratio,
+    score,
+    score_gain,
+    signed_percent,
+)
 from mltrainer.agent.session.live import LiveEvent
 from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings, load_settings
-from mltrainer.engine.trial import FinalResult, TrialResult
+from mltrainer.engine.targets import get_target
+from mltrainer.engine.trial import (
+    ClassificationMetrics,
+    FinalResult,
+    RankingMetrics,
+    ReturnTest,
+    TrialResult,
+)
 
 AVATARS = {
     "person": ":material/person:",
@@ -51,11 +66,14 @@ def sparkline_png(config: Settings, trial: int) -> bytes:
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_LEDGER)
 def trial_figures_png(config: Settings, trial: int) -> tuple[bytes, bytes]:
+    """Equity and drawdown, then calls against what happened for a classifier, or the IC over
+    time and the returns by fifth of the forecast for a return or rank trial."""
     service = ResearchService(config)
-    return (
-        png_bytes(equity_figure(service.equity_curves(trial))),
-        png_bytes(confusion_figure(service.confusion_matrix(trial))),
-    )
+    if isinstance(service.recorded(trial).selection, ClassificationMetrics):
+        second = confusion_figure(service.confusion_matrix(trial))
+    else:
+        second = ic_figure(service.forecast_charts(trial))
+    return png_bytes(equity_figure(service.equity_curves(trial))), png_bytes(second)
 
 
 def trial_card(result: TrialResult, config: Settings) -> None:
@@ -63,40 +81,45 @@ def trial_card(result: TrialResult, config: Settings) -> None:
     trial = result.trial
     baselines = result.baselines
     backtest = result.backtest
+    headline = get_target(result.config.target).headline
+    held, _, benchmark = headline.strategies
     label = data_label(result.data_label, result.synthetic)
     with st.container(border=True, key=f"trial-card-{trial}"):
         heading = f"**Trial {trial}** · {result.model} on {result.symbol} · {label} data"
         st.markdown(heading)
         numbers, curve = st.columns((3, 2), vertical_alignment="center")
         with numbers:
+            verdict_metrics(result.return_test, result.return_p_value_adjusted)
             first, second, third = st.columns(3)
+            gain = result.selection_accuracy - baselines.best_score
             first.metric(
-                "Selection accuracy",
-                percent(result.selection_accuracy),
-                f"{(result.selection_accuracy - baselines.best_accuracy) * 100:+.1f} pp "
-                "vs baseline",
+                f"Selection {headline.metric}",
+                score(result.selection_accuracy, headline),
+                f"{score_gain(gain, headline)} vs baseline"
+                if headline.baseline_metric is None
+                else None,
             )
             second.metric(
-                "Best baseline",
-                percent(baselines.best_accuracy),
+                f"Best baseline ({headline.baseline_score})",
+                score(baselines.best_score, headline),
                 baselines.best_name,
                 delta_color="off",
                 delta_arrow="off",
             )
             third.metric(
-                "p-value",
+                f"{headline.metric} test p-value",
                 p_value(baselines.p_value),
                 f"Holm {p_value(result.p_value_adjusted)}",
                 delta_color="off",
                 delta_arrow="off",
             )
             fourth, fifth, sixth = st.columns(3)
-            fourth.metric("Sharpe (long/flat)", ratio(backtest.long_flat.sharpe))
-            fifth.metric("Buy-and-hold Sharpe", ratio(backtest.buy_and_hold.sharpe))
+            fourth.metric(f"Sharpe ({held})", ratio(backtest.long_flat.sharpe))
+            fifth.metric(f"{benchmark.capitalize()} Sharpe", ratio(backtest.buy_and_hold.sharpe))
             sixth.metric(
                 "Total return",
                 signed_percent(backtest.long_flat.total_return),
-                f"B&H {signed_percent(backtest.buy_and_hold.total_return)}",
+                f"{benchmark} {signed_percent(backtest.buy_and_hold.total_return)}",
                 delta_color="off",
                 delta_arrow="off",
             )
@@ -113,15 +136,50 @@ def trial_card(result: TrialResult, config: Settings) -> None:
             f" {tries} {noun} on its dataset so far (Holm p counts them all)." if tries else ""
         )
         st.caption(
-            f"Selection segment {period}, {result.selection.n} days, "
+            f"Selection segment {period}, {_scored(result)}, "
             f"{backtest.cost_bps:g} bps costs, {backtest.execution}.{counted} "
             f"Model id {result.model_id}."
         )
 
 
+def _scored(result: TrialResult) -> str:
+    """How much the selection segment scored: days, or stocks on dates for a ranking."""
+    selection = result.selection
+    if isinstance(selection, RankingMetrics):
+        return f"{selection.dates} dates x {selection.members} stocks"
+    return f"{selection.n} days"
+
+
+def verdict_metrics(test: ReturnTest | None, adjusted: float | None = None) -> None:
+    """The verdict's row: excess Sharpe over the best baseline strategy after costs, its t and
+    p-value (Holm over the tries, or a holdout's looks, when given). Nothing for a result
+    recorded before it."""
+    if test is None:
+        return
+    first, second, third = st.columns(3)
+    first.metric(
+        "Excess Sharpe after costs",
+        ratio(test.excess_sharpe),
+        f"vs {test.baseline.replace('_', ' ')}",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    second.metric("Newey-West t", ratio(test.t_stat), f"{test.days} days, {test.execution}",
+                  delta_color="off", delta_arrow="off")  # fmt: skip
+    third.metric(
+        "Return p-value",
+        p_value(test.p_value),
+        None if adjusted is None else f"Holm {p_value(adjusted)}",
+        delta_color="off",
+        delta_arrow="off",
+    )
+
+
 def finalized_card(final: FinalResult) -> None:
     holdout = final.holdout
     baselines = holdout.baselines
+    headline = get_target(final.config.target).headline
+    held, _, benchmark = headline.strategies
     with st.container(border=True):
         look = "untouched" if final.untouched else f"look {final.look}, NOT untouched"
         period = " to ".join(str(day) for day in holdout.period)
@@ -129,16 +187,41 @@ def finalized_card(final: FinalResult) -> None:
             f"**Locked holdout · trial {final.trial}** · {final.model} on "
             f"{final.symbol} · {period} ({look})"
         )
+        test = holdout.return_test
+        verdict_metrics(
+            test,
+            None if test is None or final.family == 1 else final.reported_p("return", test.p_value),
+        )
+        if (power := holdout.power) is not None:
+            points = (
+                ""
+                if power.accuracy_points is None
+                else f" or {power.accuracy_points:.1f} accuracy points"
+            )
+            st.caption(
+                f"At 80% power this holdout detects an excess Sharpe of "
+                f"{ratio(power.excess_sharpe)}{points}; smaller edges cannot be told from luck "
+                "here."
+            )
         first, second, third, fourth = st.columns(4)
-        first.metric("Holdout accuracy", percent(holdout.accuracy))
+        first.metric(f"Holdout {headline.metric}", score(holdout.accuracy, headline))
         second.metric(
-            "Best baseline", percent(baselines.best_accuracy), baselines.best_name,
+            f"Best baseline ({headline.baseline_score})", score(baselines.best_score, headline),
+            baselines.best_name,
             delta_color="off",
                 delta_arrow="off",
         )  # fmt: skip
-        third.metric("p-value", p_value(baselines.p_value))
+        third.metric(
+            f"{headline.metric} test p-value"
+            if final.family == 1
+            else f"{headline.metric} test p-value (Holm, {final.family} looks)",
+            p_value(final.reported_p("binomial", baselines.p_value)),
+            None if final.family == 1 else f"raw {p_value(baselines.p_value)}",
+            delta_color="off",
+            delta_arrow="off",
+        )
         fourth.metric(
-            "Sharpe vs B&H",
+            f"Sharpe, {held} vs {benchmark}",
             f"{ratio(holdout.backtest.long_flat.sharpe)} vs "
             f"{ratio(holdout.backtest.buy_and_hold.sharpe)}",
         )
@@ -192,7 +275,8 @@ def render_events(events: list[LiveEvent], *, direct: bool, config: Settings) ->
 
 
 def trial_figures(trial: int, config: Settings) -> None:
-    """A trial's report on a page: equity and drawdown, confusion, and (on request, since it
+    """A trial's report on a page: equity and drawdown, confusion (or IC over time), and (on
+    request, since it
     refits nothing but predicts many times) permutation importance."""
     try:
         equity, confusion = trial_figures_png(config, trial)

@@ -10,6 +10,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
 import pandas as pd
 
@@ -137,6 +138,13 @@ class DataSource(ABC):
 
     def bars(self, symbol: str, start: date | None = None, end: date | None = None) -> BarSet:
         raise DataSourceError(f"source '{self.name}' has no daily bars; it serves series only")
+
+    def file_bars(
+        self, path: Path, symbol: str, start: date | None = None, end: date | None = None
+    ) -> BarSet:
+        """Bars read from the file at `path`, labelled `symbol`: for sources registered with
+        `files=True`."""
+        raise DataSourceError(f"source '{self.name}' does not read files; it has no `path`")
 
     def series(
         self,

@@ -1,6 +1,8 @@
 """The built-in data sources, registered through `register_source` as a plugin's would be.
 Each is built on first use, so reading the catalog imports neither pandas nor an HTTP client.
 
+`csv` reads the file a trial names in `path`; it is never picked by `auto`.
+
 `auto` order: FRED's point-in-time vintages before the sample's latest-vintage copy of a
 series; for bars, the shipped sample (the same real data, offline) before Polygon, then the
 shipped closes of the 20 sp20 stocks (offline, but close only and ending in 2022, so a Polygon
@@ -35,6 +37,12 @@ def _synthetic(settings: Settings) -> DataSource:
     from mltrainer.engine.data.synthetic import SyntheticSource
 
     return SyntheticSource()
+
+
+def _files(settings: Settings) -> DataSource:
+    from mltrainer.engine.data.files import FileSource
+
+    return FileSource()
 
 
 def _polygon(settings: Settings) -> DataSource:
@@ -90,4 +98,10 @@ def register_built_in_sources() -> None:
         serves="adjusted daily closes of 20 large S&P 500 stocks, 1990-2022 (offline, close "
         "only; the sp20 universe)",
         auto=3,
+    )
+    register_source(
+        "csv",
+        _files,
+        serves="daily bars from your own CSV or Parquet file (give its path)",
+        files=True,
     )

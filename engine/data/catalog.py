@@ -31,7 +31,8 @@ class RegisteredSource:
     """A source as registered. `auto` is its place when a trial asks for `auto` (lower
     first; None: only by name); `live` marks a source that fetches over the network, whose
     holdout is fixed on the range first requested rather than on a full history that would
-    cost requests to learn."""
+    cost requests to learn. `files` marks a source that reads bars from a file a request names
+    (`path`), whose symbols are only labels."""
 
     name: str
     factory: SourceFactory
@@ -43,6 +44,7 @@ class RegisteredSource:
     live: bool = False
     auto: int | None = None
     read_key: KeyReader | None = None
+    files: bool = False
 
     def key(self, settings: Settings) -> str | None:
         """The key this source needs, when it is set (`read_key`, else the `needs_key`
@@ -74,6 +76,7 @@ def register_source(
     live: bool = False,
     auto: int | None = None,
     read_key: KeyReader | None = None,
+    files: bool = False,
     replace: bool = False,
 ) -> None:
     """Make `factory(settings)` the data source called `name`: trials, `fetch_data`,
@@ -81,7 +84,8 @@ def register_source(
     MLTRAINER_ALLOWED_SOURCES lists the sources explicitly. `serves` is the line
     `list_sources` shows; `bars=False` marks a source of macro series only, `series=True` one
     that serves them too; `kind="synthetic"` one that strict mode refuses. A source with an
-    `auto` place is tried, in that order, when a trial names no source."""
+    `auto` place is tried, in that order, when a trial names no source. `files=True` marks a
+    source that reads the file a trial names in `path` (`DataSource.file_bars`)."""
     if not _NAME.fullmatch(name):
         raise ValueError(
             f"source name {name!r} must be 2 to 32 lowercase letters, digits or '_', "
@@ -94,7 +98,7 @@ def register_source(
     if not (bars or series):
         raise ValueError(f"source {name!r} serves neither bars nor series; set bars or series")
     REGISTERED_SOURCES[name] = RegisteredSource(
-        name, factory, serves, needs_key, bars, series, kind, live, auto, read_key
+        name, factory, serves, needs_key, bars, series, kind, live, auto, read_key, files
     )
 
 
@@ -122,6 +126,11 @@ def auto_sources(*, series: bool = False) -> list[RegisteredSource]:
     """The sources `auto` tries for bars (or series), in order."""
     serving = (s for s in REGISTERED_SOURCES.values() if (s.series if series else s.bars))
     return [s for s in _by_auto_place(serving) if s.auto is not None]
+
+
+def file_source_names() -> tuple[str, ...]:
+    """The sources that read bars from a file a trial names."""
+    return tuple(s.name for s in REGISTERED_SOURCES.values() if s.files)
 
 
 def is_live(name: str) -> bool:

@@ -10,6 +10,7 @@ the error names what each source lacks and how to fix it. Nothing falls back sil
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.data.base import BarSet, DataSource, SeriesSet, Shortfall
@@ -17,6 +18,7 @@ from mltrainer.engine.data.catalog import (
     REGISTERED_SOURCES,
     RegisteredSource,
     auto_sources,
+    file_source_names,
     series_source_names,
     source_entry,
     source_names,
@@ -107,12 +109,22 @@ def resolve_bars(
     *,
     start: date | None = None,
     end: date | None = None,
+    path: Path | None = None,
 ) -> BarSet:
-    """Bars for a trial, after the compliance gate; raises with what to do instead."""
+    """Bars for a trial, after the compliance gate; raises with what to do instead. `path`
+    names the file a file source (`csv`) reads."""
     gate = ComplianceEngine(settings)
     gate.require_symbol(symbol)
     gate.require_data_source(source)
     gate.require_date_range(start, end)
+    if path is not None:
+        entry = source_entry(source)
+        if entry is None or not entry.files:
+            raise DataSourceError(
+                f"a path names a file for a source that reads files "
+                f"({', '.join(file_source_names())}), not for '{source}'"
+            )
+        return entry.factory(settings).file_bars(path, symbol, start, end)
     if source.lower() == "auto":
         return _auto_bars(symbol, settings, gate, start, end)
     entry = _entry(source)

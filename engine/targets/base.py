@@ -3,6 +3,15 @@ a fitted model's output into forecasts and forecasts into positions, and scores 
 baselines with its own test. The runner, finalize, the selection statistics and the comparison
 call only these methods, so a new target is one module plus `register_target`.
 
+Whatever a target predicts, its results lead with the same verdict: its strategy's return as
+the execution earns it, after costs, against the best of its baseline strategies (rules that
+need no model), by a Newey-West t-test. `score` builds it with
+`mltrainer.engine.verdict.judge` from the daily returns it computed anyway; Holm, the best-of-N
+bar and the choice of a trial to finalize all read that test. A target's labels must describe
+what the execution trades: a position decided at the close of bar t is entered
+`entry_delay(execution)` bars later, so a label about bar t's move that the execution cannot
+trade would make "significant" mean an edge nobody can earn.
+
 Light on purpose (numpy, pandas and the result models are only named in annotations): the
 registry imports it, and the registry is read to validate every `TrialConfig`.
 """
@@ -31,6 +40,7 @@ if TYPE_CHECKING:
         RankingMetrics,
         TrialConfig,
     )
+    from mltrainer.engine.verdict import Verdict
 
     Metrics: TypeAlias = ClassificationMetrics | ForecastMetrics | RankingMetrics
     AnyBaselines: TypeAlias = Baselines | ForecastBaselines | RankingBaselines
@@ -44,19 +54,37 @@ EstimatorType = Literal["classifier", "regressor"]
 # The label column the model learns. The seed's feature frame called it `target`, and
 # `DataFetcher` still hands that frame out.
 LABEL = "target"
+# Bars between the close a position is decided at and the price it is entered at: `next_bar`
+# fills at the next bar's close, `close` (market-on-close) at the deciding close itself.
+ENTRY_DELAY = {"next_bar": 1, "close": 0}
+
+
+def entry_delay(execution: str) -> int:
+    """How many bars after the deciding close the execution enters a position."""
+    return ENTRY_DELAY[execution]
 
 
 @dataclass(frozen=True)
 class Headline:
-    """The score a target's results lead with (selection and holdout score, walk-forward
-    folds, the overfitting gap), so a surface can name it for any target: `metric` is its
-    name, `percent` whether it reads as a percentage (accuracy) or as a number (an IC), and
-    `strategies` names what the backtest's three strategies hold for this target."""
+    """The target's own score (selection and holdout score, walk-forward folds, the
+    overfitting gap), so a surface can name it for any target: `metric` is its name, `percent`
+    whether it reads as a percentage (accuracy) or as a number (an IC), and `strategies` names
+    what the backtest's three strategies hold for this target, `test` the test of its own
+    score against its baselines. It is the second line: every
+    result leads with the verdict on the returns the execution earns (`SegmentScore.verdict`)."""
 
     metric: str
     description: str
     percent: bool = True
     strategies: tuple[str, str, str] = ("long/flat", "long/short", "buy-and-hold")
+    test: str = "binomial / McNemar"
+    # What the best baseline's `best_score` is, when it is not the same score (return's naive
+    # forecasts have no IC: a constant forecast correlates with nothing).
+    baseline_metric: str | None = None
+
+    @property
+    def baseline_score(self) -> str:
+        return self.baseline_metric or self.metric
 
 
 @dataclass(frozen=True)
@@ -77,13 +105,16 @@ class SegmentScore:
     The sections are typed per kind of target: classification metrics and baselines (0/1
     calls), forecast metrics and baselines (a regression's R-squared and IC), ranking metrics
     and baselines (IC per date, portfolios by quantile); every target's backtest has the same
-    three strategies, and the record kept per day (or per stock and date) re-scores them."""
+    three strategies, and the record kept per day (or per stock and date) re-scores them. The
+    verdict (`verdict.judge`) tests the target's strategy return after costs against the best
+    baseline strategy, and says the smallest effects the segment could detect."""
 
     headline: float
     metrics: Metrics
     baselines: AnyBaselines
     backtest: Backtest
     predictions: TrialPredictions
+    verdict: Verdict
 
 
 @dataclass(frozen=True)
@@ -106,7 +137,15 @@ class ResearchTarget(ABC):
         """Per bar of `bars`: the column `LABEL` (what the model learns) and whatever else
         `score` needs, such as the return a position decided at that bar's close earns under
         the config's execution. NaN where a value is not known within the bars; those rows are
-        dropped. A label may look ahead (that is what is predicted), nothing else may."""
+        dropped. A label may look ahead (that is what is predicted), nothing else may, and it
+        starts where the execution enters (`entry_delay`), so it is about a move that can be
+        traded."""
+
+    def label_reach(self, config: TrialConfig) -> int:
+        """How many bars past its own a row's label looks: the purge between training rows and
+        the rows they are scored on. By default the horizon from where the execution enters;
+        a target whose labels look further says so here."""
+        return config.horizon + entry_delay(config.execution)
 
     @abstractmethod
     def forecast(self, pipeline: Pipeline, X: np.ndarray) -> Forecast:
@@ -128,7 +167,9 @@ class ResearchTarget(ABC):
     ) -> SegmentScore:
         """Everything reported about the forecasts of `scored_rows`: metrics, baselines (which
         may learn from `fit_rows`, the rows the model was fitted on, and nothing later), the
-        test behind the p-value, the strategies after costs, and the record kept per day."""
+        test behind the p-value, the strategies after costs, the record kept per day, and the
+        verdict: `verdict.judge` on the traded strategy's returns after costs and those of the
+        baseline strategies (each rule's calls traded the same way, on the same days)."""
 
     @abstractmethod
     def positions(self, predictions: TrialPredictions) -> dict[str, np.ndarray]:
@@ -159,7 +200,9 @@ class ResearchTarget(ABC):
     @abstractmethod
     def noise_bar(self, tries: int, predictions: TrialPredictions) -> tuple[float, float]:
         """Expected and 95th-percentile headline score of the best of `tries` skill-less
-        forecasters on the recorded days: the bar a selected trial must clear."""
+        forecasters on the recorded days: the bar a selected trial must clear. The caller
+        passes only non-overlapping days (every `horizon`-th), so labels that share bars do not
+        count as independent draws."""
 
     @abstractmethod
     def paired_test(self, first: TrialPredictions, second: TrialPredictions) -> PairedTest:

@@ -1,8 +1,10 @@
-"""`direction`, the built-in research target: will the close `horizon` bars ahead be above
-today's? Labels are 0/1 with 1 = up. Accuracy alone flatters a model on a market that mostly
-goes up, so it is judged against three rules that need no model (the training period's majority
-class, always up, the previous move's direction) and by the returns its calls earn after costs,
-long/flat and long/short against buy-and-hold.
+"""`direction`, the built-in research target: will the price rise over the next `horizon` bars
+from where the execution enters (the next bar's close under `next_bar`, today's under `close`)?
+Labels are 0/1 with 1 = up. The verdict is the return long/flat earns on the calls, after costs,
+against the best of three strategies that need no model (buy-and-hold, cash, and trading the
+previous move's direction). Accuracy stays as a second line, against three rules (the training
+period's majority class, always up, the previous move's direction): alone it flatters a model on
+a market that mostly goes up.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from mltrainer.engine.targets.base import (
     PairedTest,
     ResearchTarget,
     SegmentScore,
+    entry_delay,
 )
 from mltrainer.engine.targets.classification import (
     against_rules,
@@ -32,6 +35,7 @@ from mltrainer.engine.targets.classification import (
     recorded_metrics,
 )
 from mltrainer.engine.trial import ClassificationMetrics, TrialConfig
+from mltrainer.engine.verdict import judge
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -66,6 +70,18 @@ def calls_to_positions(calls: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+def baseline_strategies(previous_direction: np.ndarray) -> dict[str, np.ndarray]:
+    """What the verdict's strategy (long/flat) holds on rules that need no model: always up
+    (buy-and-hold), always down (cash), and the previous move's direction (momentum). The
+    majority class is always one of the first two."""
+    held = calls_to_positions(np.asarray(previous_direction, dtype=np.int64))["long_flat"]
+    return {
+        "buy_and_hold": np.ones(held.size),
+        "cash": np.zeros(held.size),
+        "previous_direction": held,
+    }
+
+
 class Direction(ResearchTarget):
     estimator_type = "classifier"
     headline = Headline(
@@ -73,14 +89,17 @@ class Direction(ResearchTarget):
     )
 
     def labels(self, bars: pd.DataFrame, config: TrialConfig) -> pd.DataFrame:
-        """`target`: 1 when the close `horizon` bars ahead is above this bar's; `next_return`:
-        what a position decided at this close earns under the execution; `previous_direction`:
-        the direction of the last completed `horizon`-bar move, known at this close."""
+        """`target`: 1 when the close `horizon` bars after the execution's entry is above the
+        entry's (under `next_bar` the entry is the next close, so the label is the move the
+        position trades, not the one it cannot); `next_return`: what a position decided at
+        this close earns under the execution; `previous_direction`: the direction of the last
+        completed `horizon`-bar move, known at this close."""
         close = bars["close"].astype(float)
-        future = close.shift(-config.horizon)
+        entry = close.shift(-entry_delay(config.execution))
+        future = entry.shift(-config.horizon)
         return pd.DataFrame(
             {
-                LABEL: (future > close).astype(float).where(future.notna()),
+                LABEL: (future > entry).astype(float).where(future.notna()),
                 "next_return": position_returns(close, config.execution),
                 "previous_direction": (close > close.shift(config.horizon)).astype(float),
             },
@@ -101,22 +120,33 @@ class Direction(ResearchTarget):
         scored_rows: np.ndarray,
         config: TrialConfig,
     ) -> SegmentScore:
-        """Accuracy and the other classification metrics, the baselines (majority class from
-        `fit_rows`), and the strategies after costs under the config's execution model."""
+        """The verdict (long/flat after costs under the config's execution against the best
+        baseline strategy), accuracy and the other classification metrics, the baselines
+        (majority class from `fit_rows`), and the strategies after costs."""
         y = design.y[scored_rows]
         calls = forecast.values
         next_returns = design.labels["next_return"][scored_rows]
+        previous = design.labels["previous_direction"][scored_rows]
         series = strategy_returns(calls_to_positions(calls), next_returns, cost_bps=config.cost_bps)
-        metrics = classification_metrics(y, calls, forecast.probability)
-        rules = baseline_predictions(
-            design.y[fit_rows], len(y), design.labels["previous_direction"][scored_rows]
+        rule_series = strategy_returns(
+            baseline_strategies(previous), next_returns, cost_bps=config.cost_bps
         )
+        metrics = classification_metrics(y, calls, forecast.probability)
+        rules = baseline_predictions(design.y[fit_rows], len(y), previous)
+        baselines = against_rules(y, calls, rules, horizon=config.horizon)
         return SegmentScore(
             headline=metrics.accuracy,
             metrics=metrics,
-            baselines=against_rules(y, calls, rules, horizon=config.horizon),
+            baselines=baselines,
             backtest=backtest(series, cost_bps=config.cost_bps, execution=config.execution),
             predictions=recorded_calls(design, scored_rows, forecast, series),
+            verdict=judge(
+                "long_flat",
+                series["long_flat"][1],
+                {name: returns for name, (_, returns) in rule_series.items()},
+                baselines,
+                config,
+            ),
         )
 
     def positions(self, predictions: TrialPredictions) -> dict[str, np.ndarray]:

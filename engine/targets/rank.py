@@ -3,6 +3,10 @@ taken at that close earns (under the execution), with one model pooled over ever
 date. The model learns each date's returns as z-scores across its stocks (what matters is the
 order, not the market's level), from per-stock features normalised the same way.
 
+Led, as every target, by the verdict: the top fifth long after costs under the execution
+against the best portfolio that needs no model (the universe equally weighted, cash, the top
+fifth by 12-1 month momentum or by 1-month reversal), with a Newey-West t over dates.
+
 Scored per date, then summarised (Qlib's measures): IC and Rank IC (the Pearson and Spearman
 correlation of forecast and realised return across the date's stocks), their information
 ratios, and the portfolios the ranking trades, rebalanced every date with costs on every change
@@ -47,6 +51,7 @@ from mltrainer.engine.trial import (
     RankRule,
     TrialConfig,
 )
+from mltrainer.engine.verdict import judge
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -85,6 +90,7 @@ class Rank(ResearchTarget):
         "across the universe's stocks",
         percent=False,
         strategies=("top fifth long", "top minus bottom fifth", "equal weight"),
+        test="Newey-West on the Rank IC over the best rule",
     )
 
     def labels(self, bars: pd.DataFrame, config: TrialConfig) -> pd.DataFrame:
@@ -151,11 +157,19 @@ class Rank(ResearchTarget):
         model_rank_ic = ic_by_date(forecast_matrix, realised)[1]
         rules: dict[str, RankRule] = {}
         rank_ics: dict[str, np.ndarray] = {}
+        # The portfolios that need no model: the universe equally weighted, cash, and the top
+        # fifth by each naive ranking.
+        rule_strategies = {
+            "buy_and_hold": series["buy_and_hold"][1],
+            "cash": np.zeros(len(grid.dates)),
+        }
         for name in RULES:
             scores = grid.matrix(design.labels[name][scored_rows])
             ic, rank_ic = ic_by_date(scores, realised)
             rank_ics[name] = rank_ic
-            traded = self._series(scores, next_matrix, config.cost_bps)["long_short"][1]
+            portfolios = self._series(scores, next_matrix, config.cost_bps)
+            rule_strategies[name] = portfolios["long_flat"][1]
+            traded = portfolios["long_short"][1]
             rules[name] = RankRule(
                 ic=_mean(ic),
                 rank_ic=_mean(rank_ic),
@@ -176,6 +190,7 @@ class Rank(ResearchTarget):
             baselines=baselines,
             backtest=self._backtest(series, config.cost_bps, config.execution),
             predictions=predictions,
+            verdict=judge("long_flat", series["long_flat"][1], rule_strategies, baselines, config),
         )
 
     @staticmethod
@@ -275,10 +290,10 @@ class Rank(ResearchTarget):
 
     def noise_bar(self, tries: int, predictions: TrialPredictions) -> tuple[float, float]:
         """The mean Rank IC the best of `tries` skill-less rankings reaches: a date's Rank IC
-        over n stocks has standard deviation about 1/sqrt(n - 1), and the mean over D
-        non-overlapping dates 1/sqrt(D (n - 1))."""
+        over n stocks has standard deviation about 1/sqrt(n - 1), and the mean over the D
+        non-overlapping dates given 1/sqrt(D (n - 1))."""
         grid = self._grid(predictions)
-        independent = max(len(grid.dates) // (predictions.horizon or 1), 1)
+        independent = max(len(grid.dates), 1)
         members = max(len(grid.members) - 1, 1)
         return best_of_n_normal(tries, 1.0 / math.sqrt(independent * members))
 

@@ -1,7 +1,9 @@
 """`return`: the `horizon`-bar return a position decided at today's close earns under the
 execution (from the next bar's close with `next_bar`, from today's with `close`), forecast by
-a regressor. Scored as a forecast (out-of-sample R-squared against the historical mean, IC,
-hit rate) and as what trading it earns: long/flat and long/short on the forecast's sign, and a
+a regressor. Led, as every target, by the verdict: long/flat on the forecast's sign after costs
+under the execution against the best baseline strategy (buy-and-hold, cash, momentum), with a
+Newey-West t. Then scored as a forecast (out-of-sample R-squared against the historical mean,
+IC, hit rate) and as what trading it earns: long/flat and long/short on the forecast's sign, and a
 position sized by the forecast, after costs, against buy-and-hold. The naive forecasts it must
 beat are zero, the training period's mean return, and momentum (the last `horizon`-bar return).
 """
@@ -27,6 +29,7 @@ from mltrainer.engine.targets.base import (
 )
 from mltrainer.engine.targets.regression import pearson, regressor_forecast, spearman
 from mltrainer.engine.trial import ForecastBaselines, ForecastMetrics, ForecastRule, TrialConfig
+from mltrainer.engine.verdict import judge
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -55,6 +58,18 @@ def forecast_positions(forecast: np.ndarray) -> dict[str, np.ndarray]:
         "long_short": np.sign(f),
         "buy_and_hold": np.ones(f.size),
         "sized": sized,
+    }
+
+
+def baseline_strategies(momentum: np.ndarray) -> dict[str, np.ndarray]:
+    """What the verdict's strategy (long/flat on the forecast's sign) holds on forecasts that
+    need no model: always long (buy-and-hold: the historical mean of a rising market), never
+    (cash: the zero forecast), and long after a rising `horizon`-bar move (momentum)."""
+    momentum = np.asarray(momentum, dtype=float)
+    return {
+        "buy_and_hold": np.ones(momentum.size),
+        "cash": np.zeros(momentum.size),
+        "momentum": np.where(momentum > 0, 1.0, 0.0),
     }
 
 
@@ -119,6 +134,8 @@ class Return(ResearchTarget):
         description="correlation of the forecast with the realised horizon-bar return",
         percent=False,
         strategies=("long/flat", "long/short", "buy-and-hold"),
+        test="Clark-West, Newey-West errors",
+        baseline_metric="out-of-sample R-squared",
     )
 
     def labels(self, bars: pd.DataFrame, config: TrialConfig) -> pd.DataFrame:
@@ -163,10 +180,14 @@ class Return(ResearchTarget):
             "momentum": design.labels["past_return"][scored_rows],
         }
         metrics = forecast_metrics(y, f, fit_mean)
+        baselines = against_forecasts(y, f, rules, fit_mean, next_returns, config)
+        rule_series = strategy_returns(
+            baseline_strategies(rules["momentum"]), next_returns, cost_bps=config.cost_bps
+        )
         return SegmentScore(
             headline=0.0 if metrics.ic is None else metrics.ic,
             metrics=metrics,
-            baselines=against_forecasts(y, f, rules, fit_mean, next_returns, config),
+            baselines=baselines,
             backtest=backtest(series, cost_bps=config.cost_bps, execution=config.execution),
             predictions=TrialPredictions(
                 dates=[d.date().isoformat() for d in design.dates[scored_rows]],
@@ -178,6 +199,13 @@ class Return(ResearchTarget):
                 buy_hold_return=series["buy_and_hold"][1].tolist(),
                 fit_mean=fit_mean,
                 horizon=config.horizon,
+            ),
+            verdict=judge(
+                "long_flat",
+                series["long_flat"][1],
+                {name: returns for name, (_, returns) in rule_series.items()},
+                baselines,
+                config,
             ),
         )
 
@@ -193,10 +221,8 @@ class Return(ResearchTarget):
 
     def noise_bar(self, tries: int, predictions: TrialPredictions) -> tuple[float, float]:
         """The IC the best of `tries` skill-less forecasts reaches: each is about normal with
-        standard deviation 1/sqrt(n) over n non-overlapping `horizon`-bar returns."""
-        horizon = predictions.horizon or 1
-        independent = max(len(predictions.dates) // horizon, 1)
-        return best_of_n_normal(tries, 1.0 / math.sqrt(independent))
+        standard deviation 1/sqrt(n) over the n non-overlapping days given."""
+        return best_of_n_normal(tries, 1.0 / math.sqrt(max(len(predictions.dates), 1)))
 
     def paired_test(self, first: TrialPredictions, second: TrialPredictions) -> PairedTest:
         """Diebold-Mariano: do the two forecasts' squared errors differ on the shared days?

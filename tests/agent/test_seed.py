@@ -268,7 +268,8 @@ BAD_INPUTS = [
     ),
     pytest.param(
         {"symbol": "MSFT", "source": "yahoo"},
-        "source: Input should be 'auto', 'sample', 'synthetic', 'polygon' or 'sp20' (got 'yahoo')",
+        "source: Input should be 'auto', 'sample', 'synthetic', 'polygon', 'sp20' or 'csv' "
+        "(got 'yahoo')",
         id="unknown-source",
     ),
     pytest.param(
@@ -299,7 +300,7 @@ BAD_INPUTS = [
     ),
     pytest.param(
         {"symbol": "MSFT", "days": 300, "folds": 10},
-        "n_splits=10 .* leaves 19 train rows in the first fold; .* fewer folds",
+        "n_splits=10 .* leaves 17 train rows in the first fold; .* fewer folds",
         id="too-many-folds",
     ),
     pytest.param(
@@ -456,7 +457,7 @@ def test_execute_command_fetch_data_unknown_source_names_allowed_ones() -> None:
 
     assert result["status"] == "error"
     assert result["type"] == "fetch_failed"
-    assert "allowed sources are sample, synthetic, polygon, fred" in result["error"]
+    assert "allowed sources are sample, synthetic, polygon, fred, csv" in result["error"]
 
 
 def test_execute_command_evaluate_reproduces_the_recorded_scores() -> None:
@@ -643,3 +644,18 @@ def test_macro_series_that_are_not_point_in_time_are_noted() -> None:
 
 def test_the_compliance_gateway_is_a_singleton() -> None:
     assert get_compliance_gateway() is get_compliance_gateway()
+
+
+def test_finalize_refuses_a_second_look_as_an_error_result_and_gives_it_with_again() -> None:
+    engine = MLEngine(session="seed")
+    engine.train_model(QUICK)
+    first = engine.finalize(1)
+
+    refused = MLEngine(session="other").finalize(1)
+    again = MLEngine(session="other").finalize(1, again=True)
+
+    assert (first["status"], first["look"]) == ("success", 1)
+    assert refused["status"] == "error"
+    assert refused["type"] == "finalize_failed"
+    assert "holdout of sample:MSFT:bars was already scored: look 1, trial 1" in refused["error"]
+    assert (again["status"], again["look"], again["family"]) == ("success", 2, 2)

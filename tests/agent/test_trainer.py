@@ -149,8 +149,8 @@ def test_instruction_naming_a_disallowed_source_is_refused():
     assert result["ml_result"]["status"] == "error"
     assert result["ml_result"]["type"] == "compliance_failed"
     assert result["ml_result"]["error"] == (
-        "data source 'yahoo' is not allowed; allowed sources are sample, synthetic, polygon, fred, "
-        "sp20"
+        "data source 'yahoo' is not allowed; allowed sources are sample, synthetic, polygon, "
+        "fred, sp20, csv"
     )
     assert Ledger(load_settings().db_path).count() == 0
 

@@ -17,7 +17,7 @@ from mltrainer.engine.holdout import (
     lock_holdout,
     propose_holdout,
 )
-from mltrainer.engine.ledger import Ledger
+from mltrainer.engine.ledger import DatasetRow, Ledger
 from mltrainer.engine.settings import load_settings
 from mltrainer.engine.trial import TrialConfig
 
@@ -54,12 +54,19 @@ def test_dataset_key_is_source_symbol_kind() -> None:
     assert dataset_key("sample", "spx") == "sample:SPX:bars"
 
 
+def lock(ledger: Ledger, history: BarSet, share: float = 0.2) -> DatasetRow:
+    return lock_holdout(
+        ledger, history, "caller:OWN:bars", trust_name=False, share=share, min_bars=250
+    ).dataset
+
+
 def test_holdout_is_fixed_the_first_time_and_kept_after() -> None:
     ledger = Ledger(load_settings().db_path)
-    first = lock_holdout(ledger, bars(2000), "caller:OWN:bars", share=0.2, min_bars=250)
+    longer = bars(3000)
+    first = lock(ledger, BarSet(longer.frame.iloc[:2000], longer.provenance))
 
-    # A later, longer history (or another share) does not move the stored boundary.
-    again = lock_holdout(ledger, bars(3000), "caller:OWN:bars", share=0.5, min_bars=250)
+    # A later, longer history of the same bars (or another share) does not move the boundary.
+    again = lock(ledger, longer, share=0.5)
 
     assert again == first
     assert Ledger(load_settings().db_path).dataset("caller:OWN:bars") == first
@@ -68,7 +75,7 @@ def test_holdout_is_fixed_the_first_time_and_kept_after() -> None:
 def test_development_bars_stop_before_the_holdout() -> None:
     ledger = Ledger(load_settings().db_path)
     history = bars(2000)
-    dataset = lock_holdout(ledger, history, "caller:OWN:bars", share=0.2, min_bars=250)
+    dataset = lock(ledger, history)
 
     development = development_bars(history, dataset, TrialConfig(symbol="OWN"), looks=0)
 
@@ -83,7 +90,7 @@ def test_development_bars_stop_before_the_holdout() -> None:
 def test_an_end_inside_the_holdout_is_clipped_and_said() -> None:
     ledger = Ledger(load_settings().db_path)
     history = bars(2000)
-    dataset = lock_holdout(ledger, history, "caller:OWN:bars", share=0.2, min_bars=250)
+    dataset = lock(ledger, history)
     config = TrialConfig(symbol="OWN", end=date(2030, 1, 1))
 
     development = development_bars(history, dataset, config, looks=0)
@@ -97,7 +104,7 @@ def test_an_end_inside_the_holdout_is_clipped_and_said() -> None:
 def test_days_count_bars_before_the_holdout() -> None:
     ledger = Ledger(load_settings().db_path)
     history = bars(2000)
-    dataset = lock_holdout(ledger, history, "caller:OWN:bars", share=0.2, min_bars=250)
+    dataset = lock(ledger, history)
 
     development = development_bars(history, dataset, TrialConfig(symbol="OWN", days=500), looks=0)
     longer = development_bars(history, dataset, TrialConfig(symbol="OWN", days=5000), looks=0)
@@ -111,7 +118,7 @@ def test_days_count_bars_before_the_holdout() -> None:
 def test_a_range_entirely_inside_the_holdout_is_refused() -> None:
     ledger = Ledger(load_settings().db_path)
     history = bars(2000)
-    dataset = lock_holdout(ledger, history, "caller:OWN:bars", share=0.2, min_bars=250)
+    dataset = lock(ledger, history)
     late = history.frame[history.frame.index >= pd.Timestamp(dataset.holdout_start)]
 
     with pytest.raises(InsufficientDataError, match="no bars of OWN before the locked holdout"):
@@ -123,7 +130,7 @@ def test_a_range_entirely_inside_the_holdout_is_refused() -> None:
 def test_looks_are_noted_once_the_holdout_was_scored() -> None:
     ledger = Ledger(load_settings().db_path)
     history = bars(2000)
-    dataset = lock_holdout(ledger, history, "caller:OWN:bars", share=0.2, min_bars=250)
+    dataset = lock(ledger, history)
 
     development = development_bars(history, dataset, TrialConfig(symbol="OWN"), looks=2)
 

@@ -51,9 +51,11 @@ def trial(bars: BarSet, **settings: object) -> TrialResult:
     return run_trial(config, used, dataset=dataset_info(used)).result
 
 
-def feature_dates(bars: BarSet, *, horizon: int) -> pd.DatetimeIndex:
+def feature_dates(bars: BarSet, *, horizon: int, execution: str = "next_bar") -> pd.DatetimeIndex:
     """The dates of the rows a non-sequence model sees, as the runner builds them."""
-    config = TrialConfig(symbol="IXIC", horizon=horizon)
+    config = TrialConfig.model_validate(
+        {"symbol": "IXIC", "horizon": horizon, "execution": execution}
+    )
     features, _ = labelled_frame(bars.frame.iloc[-DAYS:], config, macro={})
     return pd.DatetimeIndex(features.index)
 
@@ -64,17 +66,26 @@ def rows_between(dates: pd.DatetimeIndex, first: date, last: date) -> int:
 
 
 @pytest.mark.parametrize(
-    ("horizon", "embargo"),
-    [(1, 5), (5, 0), (3, 10), (1, 0)],
+    ("horizon", "embargo", "execution", "reach"),
+    [
+        (1, 5, "next_bar", 2),
+        (5, 0, "next_bar", 6),
+        (3, 10, "next_bar", 4),
+        (1, 0, "next_bar", 2),
+        (1, 5, "close", 1),
+        (3, 0, "close", 3),
+    ],
 )
-def test_final_training_ends_horizon_plus_embargo_rows_before_the_test(
-    bars: BarSet, horizon: int, embargo: int
+def test_final_training_ends_label_reach_plus_embargo_rows_before_the_test(
+    bars: BarSet, horizon: int, embargo: int, execution: str, reach: int
 ) -> None:
-    result = trial(bars, horizon=horizon, embargo=embargo)
-    dates = feature_dates(bars, horizon=horizon)
+    # A label looks `horizon` bars past where the execution enters: the next bar's close under
+    # next_bar, so its last `horizon + 1` rows see prices of the test period.
+    result = trial(bars, horizon=horizon, embargo=embargo, execution=execution)
+    dates = feature_dates(bars, horizon=horizon, execution=execution)
     train_end, selection_start = result.train_period[1], result.selection_period[0]
 
-    assert rows_between(dates, train_end, selection_start) == horizon + embargo
+    assert rows_between(dates, train_end, selection_start) == reach + embargo
     assert result.train_period[0] == dates[0].date()
     assert result.selection_period[1] == dates[-1].date()
     # The selection segment starts at the bar int(n_bars * train_ratio), whatever the warm-up;
@@ -141,7 +152,8 @@ def test_walk_forward_folds_train_only_on_rows_before_their_gap(
 
     for fold in result.walk_forward:
         last_fold_train = dates[fold.train_rows - 1].date()
-        assert rows_between(dates, last_fold_train, fold.test_start) == horizon + embargo
+        # The label reach under next_bar: the horizon from the next bar's close.
+        assert rows_between(dates, last_fold_train, fold.test_start) == horizon + 1 + embargo
         assert fold.test_rows == n_train // 5
 
 

@@ -20,7 +20,14 @@ from mltrainer.engine.trial import TrialConfig, TrialResult
 
 QUICK = {"symbol": "OWN", "model": "logistic_regression", "folds": 2, "save_model": False}
 # Fields that differ between two runs of the same trial for bookkeeping reasons only.
-BOOKKEEPING = {"trial", "timings", "tries", "tries_same_window", "p_value_adjusted"}
+BOOKKEEPING = {
+    "trial",
+    "timings",
+    "tries",
+    "tries_same_window",
+    "p_value_adjusted",
+    "return_p_value_adjusted",
+}
 
 
 def walk(seed: int = 3, signal: float = 0.0, n_bars: int = 1500) -> pd.DataFrame:
@@ -62,8 +69,9 @@ def test_changing_holdout_bars_moves_nothing_before_finalize() -> None:
     assert before.dataset.holdout.rows == 300
     assert comparable(before) == comparable(after)
     assert first.ledger.predictions(1) == second.ledger.predictions(2)
-    # The holdout itself is what differs, and finalize is the one place that sees it.
-    assert first.finalize().holdout != second.finalize().holdout
+    # The holdout itself is what differs, and finalize is the one place that sees it. The bars
+    # match before the holdout, so they are one dataset and a second look is asked for.
+    assert first.finalize().holdout != second.finalize(again=True).holdout
 
 
 def test_a_trial_never_trains_or_scores_on_a_holdout_day() -> None:
@@ -92,17 +100,48 @@ def test_finalize_refits_before_the_holdout_and_scores_it() -> None:
     assert final.holdout.train_period[1] > trial.train_period[1]
     assert final.holdout.metrics.n >= 290
     assert (final.look, final.untouched) == (1, True)
-    assert final.notes == []
+    assert final.notes == [
+        "trial 1 was chosen as this session's best by return test among its comparable tries "
+        "(direction, horizon 1)"
+    ]
 
 
-def test_finalize_defaults_to_the_sessions_best_by_the_ranking_metric() -> None:
+def test_finalize_defaults_to_the_sessions_best_by_the_return_test() -> None:
     engine = service()
     results = [train(engine, model=m) for m in ("logistic_regression", "naive_bayes", "knn")]
 
-    by_accuracy = max(results, key=lambda r: r.selection_accuracy)
-    assert engine.best_trial("accuracy") == by_accuracy.trial
+    by_return = max(results, key=lambda r: r.return_test.t_stat)
+    assert engine.best_trial() == by_return.trial
     by_sharpe = max(results, key=lambda r: r.backtest.long_flat.sharpe)
     assert engine.best_trial("sharpe") == by_sharpe.trial
+
+
+def test_tied_trials_are_chosen_by_their_configuration_not_the_order_they_were_recorded() -> None:
+    # Logistic regression ignores its seed: two seeds make the same calls, a perfect tie.
+    seeds = (1, 2)
+    chosen = []
+    for order, session in ((seeds, "forwards"), (seeds[::-1], "backwards")):
+        engine = service(session)
+        for seed in order:
+            train(engine, seed=seed)
+        first, second = (engine.recorded(n) for n in (1, 2))
+        assert first.return_test == second.return_test
+        chosen.append(engine.recorded(engine.best_trial()).config.seed)
+
+    assert chosen[0] == chosen[1]
+
+
+def test_finalize_will_not_pick_between_horizons() -> None:
+    engine = service()
+    train(engine)
+    train(engine, horizon=5)
+
+    with pytest.raises(
+        ConfigError,
+        match=r"finalize picks among trials of one target and horizon only .* predict direction 1 "
+        r"bar\(s\) ahead: trials \[1\]; direction 5 bar\(s\) ahead: trials \[2\]: name the trial",
+    ):
+        engine.finalize()
 
 
 def test_a_second_finalize_of_the_same_holdout_in_a_session_is_refused() -> None:
@@ -111,7 +150,9 @@ def test_a_second_finalize_of_the_same_holdout_in_a_session_is_refused() -> None
     train(engine, model="naive_bayes")
     engine.finalize(1)
 
-    with pytest.raises(ConfigError, match=r"this session already scored the holdout of caller:OWN"):
+    with pytest.raises(
+        ConfigError, match=r"holdout of caller:OWN:bars was already scored: look 1, trial 1"
+    ):
         engine.finalize(2)
     assert len(engine.ledger.looks("caller:OWN:bars")) == 1
 
@@ -124,7 +165,7 @@ def test_a_new_session_reports_earlier_tries_and_holdout_looks() -> None:
 
     second = service("second")
     result = train(second, model="knn")
-    final = second.finalize()
+    final = second.finalize(again=True)
 
     assert result.tries == 3
     assert result.dataset.holdout_looks == 1
@@ -136,15 +177,45 @@ def test_a_new_session_reports_earlier_tries_and_holdout_looks() -> None:
     assert final.selection_stats.tries == 3
 
 
-def test_a_planted_signal_is_found_on_the_holdout() -> None:
+def test_a_planted_signal_the_execution_can_trade_is_found_on_the_holdout() -> None:
+    # The generator's signal moves tomorrow's return; trading at today's close catches it.
+    engine = service(frame=walk(seed=4, signal=0.5))
+    train(engine, execution="close")
+
+    final = engine.finalize()
+
+    assert final.holdout.return_test.p_value < 0.01
+    assert final.holdout.accuracy > final.holdout.baselines.best_accuracy + 0.05
+    assert final.holdout.baselines.p_value < 0.01
+    assert final.holdout.baselines.mcnemar_p_value < 0.01
+
+
+def test_a_planted_one_day_signal_is_not_called_significant_under_next_bar() -> None:
+    # The audit's case: the same bars, traded a bar after the signal, when the move it
+    # foretold is over. The labels are the move the execution trades, so accuracy has nothing
+    # to find either.
     engine = service(frame=walk(seed=4, signal=0.5))
     train(engine)
 
     final = engine.finalize()
 
-    assert final.holdout.accuracy > final.holdout.baselines.best_accuracy + 0.05
-    assert final.holdout.baselines.p_value < 0.01
-    assert final.holdout.baselines.mcnemar_p_value < 0.01
+    assert final.holdout.return_test.execution == "next_bar"
+    assert final.holdout.return_test.p_value > 0.05
+    assert final.holdout.baselines.p_value > 0.05
+    assert final.holdout.baselines.mcnemar_p_value > 0.05
+
+
+def test_every_holdout_result_shows_what_it_could_have_detected() -> None:
+    engine = service()
+    train(engine)
+
+    power = engine.finalize().holdout.power
+
+    # About 300 holdout days: (z(0.95) + z(0.8)) * sqrt(252 / 300) = 2.28 for independent days,
+    # somewhat more or less with the autocorrelation the Newey-West errors see.
+    assert (power.days, power.tested_days) == (298, 298)
+    assert 1.8 < power.excess_sharpe < 2.8
+    assert 6.5 < power.accuracy_points < 8.0
 
 
 def test_finalize_of_caller_data_needs_the_bars_again() -> None:

@@ -66,7 +66,7 @@ def test_a_direction_configuration_reads_as_before_without_a_universe() -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({}, "symbol is required: a ticker such as MSFT or SPX"),
+        ({}, "Field required: a ticker such as MSFT or SPX"),
         ({"target": "rank"}, "target 'rank' ranks a universe each date: give universe"),
         ({"symbol": "SPX", "universe": "sp20"}, "universe is for a target that ranks stocks"),
         ({"target": "rank", "universe": "sp500"}, "Input should be 'sp20'"),
@@ -88,3 +88,27 @@ def test_a_direction_configuration_reads_as_before_without_a_universe() -> None:
 def test_a_trial_that_mixes_up_symbol_and_universe_is_refused(fields, message) -> None:
     with pytest.raises(ValidationError, match=message):
         TrialConfig.model_validate(fields)
+
+
+def test_a_config_without_a_file_leaves_path_out_of_its_json():
+    assert "path" not in TrialConfig(symbol="SPX").model_dump(mode="json")
+
+
+def test_a_file_path_is_made_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    config = TrialConfig(symbol="MINE", source="csv", path="mine.csv")
+
+    assert config.path == str(tmp_path / "mine.csv")
+
+
+def test_a_file_source_needs_a_path_and_a_path_needs_a_file_source():
+    with pytest.raises(ValidationError, match="source 'csv' reads bars from a file: give its path"):
+        TrialConfig(symbol="MINE", source="csv")
+    with pytest.raises(ValidationError, match=r"path names a file for a source that reads files"):
+        TrialConfig(symbol="SPX", path="/data/spx.csv")
+
+
+def test_a_path_that_is_not_a_bars_file_is_refused():
+    with pytest.raises(ValidationError, match=r"path\n.*must name a bars file ending in .csv"):
+        TrialConfig(symbol="MINE", source="csv", path="/home/me/.env")

@@ -10,11 +10,30 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mltrainer.engine.trial import TrialConfig, TrialResult
-from mltrainer.tools.feedback import config_line, format_feedback
+from mltrainer.tools.feedback import (
+    comparison_feedback,
+    config_line,
+    format_feedback,
+    holdout_feedback,
+)
+
+RETURN_TEST = {
+    "strategy": "long_flat",
+    "baseline": "buy_and_hold",
+    "execution": "next_bar",
+    "cost_bps": 2.0,
+    "days": 500,
+    "excess_return": -0.021,
+    "excess_sharpe": -0.35,
+    "t_stat": -0.7,
+    "lags": 5,
+    "p_value": 0.758,
+}
 
 
-def full_result(*, synthetic: bool = False) -> dict[str, Any]:
-    """A TrialResult as the engine returns it (JSON mode), written out by hand."""
+def full_result(*, synthetic: bool = False, verdict: bool = True) -> dict[str, Any]:
+    """A TrialResult as the engine returns it (JSON mode), written out by hand; without the
+    verdict, as one recorded before the return test."""
     period = {"start": "2015-01-02", "end": "2018-12-31"}
     result = {
         "status": "success",
@@ -100,17 +119,57 @@ def full_result(*, synthetic: bool = False) -> dict[str, Any]:
         "seed": 42,
         "code_version": "0.1.0",
     }
+    if verdict:
+        result["return_test"] = dict(RETURN_TEST)
     TrialResult.model_validate(result)  # the hand-written keys must stay TrialResult's keys
     return result
 
 
-def test_feedback_on_a_full_trial_result():
+def test_feedback_on_a_full_trial_result_leads_with_the_return_test():
     question = format_feedback(full_result())
 
     assert question == (
         "Ran lstm on SPX: source=auto, dates=all, train_ratio=0.8, lookback=60, horizon=1, "
         "folds=5, embargo=5, cost_bps=2, seed=42, execution=next_bar, features=default, "
         "macro=none, params=epochs:30. "
+        "Long/flat, filled next bar, after 2 bps: excess Sharpe -0.35 over the best baseline "
+        "strategy (buy and hold), t -0.70, p-value 0.758: no significant edge. "
+        "Selection accuracy 52.3%, walk-forward 51.0%, train-selection gap 8.7 pts. "
+        "Accuracy vs best baseline (always up) 53.1%, p-value 0.620. "
+        "Should we continue, retrain, or switch?"
+    )
+
+
+def test_feedback_judges_by_the_return_test_adjusted_for_the_tries():
+    result = {
+        **full_result(),
+        "return_test": {**RETURN_TEST, "excess_sharpe": 1.9, "t_stat": 2.2, "p_value": 0.014},
+        "return_p_value_adjusted": 0.168,
+        "tries": 12,
+    }
+
+    question = format_feedback(result)
+
+    assert (
+        "excess Sharpe 1.90 over the best baseline strategy (buy and hold), t 2.20, p-value "
+        "0.014, 0.168 adjusted for 12 tries: no significant edge."
+    ) in question
+
+
+def test_a_significant_accuracy_is_no_verdict_when_the_return_test_says_otherwise():
+    result = full_result()
+    result["baselines"]["p_value"] = 0.0004
+
+    question = format_feedback(result)
+
+    assert "Accuracy vs best baseline (always up) 53.1%, p-value <0.001." in question
+    assert "a significant edge" not in question
+
+
+def test_feedback_on_a_result_recorded_before_the_return_test_leads_with_accuracy():
+    question = format_feedback(full_result(verdict=False))
+
+    assert question.endswith(
         "Selection accuracy 52.3%, walk-forward 51.0%, train-selection gap 8.7 pts. "
         "Best baseline (always up) 53.1%, p-value 0.620: no significant edge. "
         "Long-flat Sharpe 0.45 vs buy-and-hold 0.60 after 2 bps costs. "
@@ -132,7 +191,7 @@ def test_feedback_reads_the_seeds_accuracy_when_there_is_nothing_else():
 
 def test_feedback_reports_a_significant_edge():
     result = full_result()
-    result["baselines"]["p_value"] = 0.0004
+    result["return_test"]["p_value"] = 0.0004
 
     question = format_feedback(result)
 
@@ -304,4 +363,52 @@ def test_feedback_says_the_engines_notes_except_the_synthetic_label_it_already_g
     assert question.endswith(
         "Note: 'xgboost' is not installed; trained gradient_boosting (same family). "
         "Should we continue, retrain, or switch?"
+    )
+
+
+# --- holdouts and comparisons lead with the verdict ----------------------------------------
+
+
+def test_a_holdout_reads_its_verdict_and_what_it_could_have_detected():
+    final = {
+        "look": 1,
+        "untouched": True,
+        "holdout": {
+            "return_test": RETURN_TEST,
+            "power": {
+                "excess_sharpe": 2.31,
+                "excess_return": 0.3,
+                "accuracy_points": 7.24,
+                "days": 298,
+                "tested_days": 298,
+            },
+        },
+    }
+
+    assert holdout_feedback(final) == (
+        "Holdout, look 1 (untouched): Long/flat, filled next bar, after 2 bps: excess Sharpe "
+        "-0.35 over the best baseline strategy (buy and hold), t -0.70, p-value 0.758: no "
+        "significant edge. At 80% power this holdout detects an excess Sharpe of 2.31 or 7.2 "
+        "accuracy points; smaller edges cannot be told from luck here."
+    )
+
+
+def test_a_holdout_scored_before_the_return_test_has_no_lead():
+    assert holdout_feedback({"look": 1, "untouched": True, "holdout": {"accuracy": 0.52}}) == ""
+
+
+def test_a_comparison_reads_its_best_trials_verdict_over_every_try():
+    comparison = {
+        "rank_by": "return_test",
+        "compared": 4,
+        "tries": 12,
+        "best": {"trial": 3, "excess_sharpe": 0.8, "return_t": 1.2, "return_baseline": "cash"},
+        "best_return_p_value": 0.115,
+        "best_return_p_value_adjusted": 1.0,
+    }
+
+    assert comparison_feedback(comparison) == (
+        "Best of 4 by return test: trial 3, excess Sharpe 0.80 over the best baseline strategy "
+        "(cash) after costs, t 1.20, p-value 0.115, 1.000 adjusted for 12 tries: no "
+        "significant edge."
     )

@@ -45,7 +45,8 @@ def test_every_configuration_is_a_recorded_try():
     assert sorted(r["trial"] for r in rows) == [1, 2, 3, 4]
     assert {r["tries"] for r in rows} == {4}
     assert all(r["p_value_adjusted"] >= r["p_value"] for r in rows)
-    assert payload["best_trial"] == max(rows, key=lambda r: r["selection_accuracy"])["trial"]
+    assert all(r["return_p_value_adjusted"] >= r["return_p_value"] for r in rows)
+    assert payload["best_trial"] == max(rows, key=lambda r: r["return_t"])["trial"]
     ledger = engine.service.ledger
     assert ledger.count() == 4
     assert {ledger.trial_for_call("sweep-test", f"call-1#{n}") for n in range(1, 5)} == {1, 2, 3, 4}

@@ -3,6 +3,7 @@ running on the real engine and sample data."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from mltrainer.tools.base import Tool, ToolContext
 from mltrainer.tools.research import (
     CompareTrials,
     EvaluateTrial,
+    FetchData,
     Finalize,
     Finish,
     ListSymbols,
@@ -255,7 +257,7 @@ def test_parse_invalid_choice():
     with pytest.raises(
         ToolArgumentError,
         match=r"^list_symbols: source: Input should be 'sample', 'synthetic', 'polygon', "
-        r"'fred' or 'sp20' \(got 'nasdaq'\)$",
+        r"'fred', 'sp20' or 'csv' \(got 'nasdaq'\)$",
     ):
         get_tool("list_symbols").parse('{"source": "nasdaq"}')
 
@@ -308,7 +310,7 @@ def test_list_sources_names_every_source(engine: ToolContext):
     result = run(get_tool("list_sources"), engine, get_tool("list_sources").parse("{}"))
 
     names = sorted(s["name"] for s in result["sources"])
-    assert names == ["fred", "polygon", "sample", "sp20", "synthetic"]
+    assert names == ["csv", "fred", "polygon", "sample", "sp20", "synthetic"]
 
 
 def test_list_models_includes_the_registry(engine: ToolContext):
@@ -462,10 +464,31 @@ def test_second_finalize_in_a_session_is_refused(engine: ToolContext):
 
     assert again["status"] == "error"
     assert again["type"] == "finalize_failed"
+    assert again["error_type"] == "HoldoutAlreadyScored"
     assert (
-        "this session already scored the holdout of sample:SPX:bars (trial 1, look 1)"
+        "the locked holdout of sample:SPX:bars was already scored: look 1, trial 1"
         in (again["error"])
     )
+
+
+def test_finalize_again_looks_and_adjusts_over_the_looks(engine: ToolContext):
+    train(engine, model="naive_bayes")
+    train(engine, model="logistic_regression")
+    run(get_tool("finalize"), engine, Finalize(trial=1))
+
+    again = run(get_tool("finalize"), engine, Finalize(trial=2, again=True))
+
+    assert again["status"] == "success", again
+    assert (again["look"], again["untouched"], again["again"], again["family"]) == (
+        2,
+        False,
+        True,
+        2,
+    )
+    binomial = again["p_values"][0]
+    assert binomial["test"] == "binomial"
+    assert binomial["raw"] == again["holdout"]["baselines"]["p_value"]
+    assert binomial["adjusted"] >= binomial["raw"]
 
 
 def test_finalize_with_no_trials_is_an_error_result(engine: ToolContext):
@@ -488,3 +511,23 @@ def test_a_running_call_reads_as_its_tool_says():
     assert finalize.start_label(Finalize(trial=3)) == "scoring the locked holdout"
     assert list_symbols.start_label(ListSymbols()) == "running list_symbols"
     assert finalize.start_label(None) == "running finalize"
+
+
+def test_fetch_data_of_a_csv_file_is_caller_data_with_its_holdout(
+    engine: ToolContext, tmp_path: Path
+):
+    from mltrainer.engine.data.sample import SampleSource
+
+    SampleSource().bars("MSFT").frame.reset_index().to_csv(tmp_path / "mine.csv", index=False)
+    tool = get_tool("fetch_data")
+
+    result = run(
+        tool,
+        engine,
+        FetchData(symbol="MINE", source="csv", path=str(tmp_path / "mine.csv")),
+    )
+
+    assert result["status"] == "success", result
+    assert result["data_label"] == "CALLER DATA"
+    assert result["provenance"]["source"] == "csv"
+    assert result["dataset"]["key"] == "csv:MINE:bars"

@@ -261,7 +261,7 @@ def test_trial_config_with_a_source_trials_cannot_use_is_none_and_says_why():
     assert config is None
     assert bridge.describe(bridge.resolve(parsed)) == (
         "Not done, nothing was run: data source 'yahoo': trials cannot use it "
-        "(allowed: auto, sample, synthetic, polygon, sp20)."
+        "(allowed: auto, sample, synthetic, polygon, sp20, csv)."
     )
 
 

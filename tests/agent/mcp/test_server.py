@@ -83,6 +83,25 @@ async def test_stdio_refuses_a_bad_call_with_what_to_fix(isolated_home: Path):
     assert "train_model: symbol: Field required: a ticker" in result.content[0].text
 
 
+async def test_stdio_refuses_a_second_look_and_gives_it_with_again(isolated_home: Path):
+    server = StdioServerParameters(
+        command=_mltrainer(), args=["mcp"], env=_environment(isolated_home)
+    )
+    async with Client(server) as client:
+        await client.call_tool("train_model", TRIAL)
+        first = await client.call_tool("finalize", {"trial": 1})
+        refused = await client.call_tool("finalize", {"trial": 1})
+        again = await client.call_tool("finalize", {"trial": 1, "again": True})
+    assert first.is_error is False, first.content
+    assert refused.is_error is True
+    assert refused.structured_content["error_type"] == "HoldoutAlreadyScored"
+    assert "holdout of sample:MSFT:bars was already scored: look 1, trial 1" in (
+        refused.content[0].text
+    )
+    assert again.is_error is False, again.content
+    assert (again.structured_content["look"], again.structured_content["family"]) == (2, 2)
+
+
 @pytest.fixture
 def http_server(isolated_home: Path) -> Iterator[str]:
     port = _free_port()

@@ -286,6 +286,7 @@ async def test_the_transcript_line_carries_the_result_as_json(executor: LiveExec
         "polygon",
         "fred",
         "sp20",
+        "csv",
     ]
 
 

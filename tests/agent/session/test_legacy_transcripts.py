@@ -127,5 +127,6 @@ async def test_a_transcript_from_before_resumes_after_a_kill(tmp_path):
         ("finalize", False),
         ("finish", False),
     ]
-    assert [t.trial for t in summary.trials] == [1, 2, 3, 4]
+    # The sweep's two trials are numbered as their parallel fits finish.
+    assert sorted(t.trial for t in summary.trials) == [1, 2, 3, 4]
     assert events[-1]["event"] == "session_end"

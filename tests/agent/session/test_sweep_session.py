@@ -39,8 +39,13 @@ def test_a_sweeps_trials_are_printed_and_summarised(tmp_path: Path):
     output = run_script(tmp_path)
 
     # The two trials run in parallel, so either may be recorded (and numbered) first.
-    assert re.search(r"✓ trial [12]: naive_bayes on SPX selection accuracy \d", output)
-    assert re.search(r"✓ trial [12]: logistic_regression on SPX selection accuracy \d", output)
+    assert re.search(
+        r"✓ trial [12]: naive_bayes on SPX: excess Sharpe -?\d.* selection accuracy \d", output
+    )
+    assert re.search(
+        r"✓ trial [12]: logistic_regression on SPX: excess Sharpe -?\d.* selection accuracy \d",
+        output,
+    )
 
 
 def test_a_sweeps_trials_are_in_the_session_summary(tmp_path: Path):

@@ -44,7 +44,10 @@ def test_a_direct_mode_instruction_trains_on_spx_and_shows_its_card(app):
     assert (trial["symbol"], trial["model"]) == ("SPX", "naive_bayes")
     assert metric_values(at, "Selection accuracy") == [f"{trial['selection_accuracy']:.1%}"]
     assert metric_values(at, "Best baseline") == [f"{trial['baselines']['best_accuracy']:.1%}"]
-    assert metric_values(at, "p-value") == [f"{trial['baselines']['p_value']:.3f}"]
+    assert metric_values(at, "Accuracy p-value") == [f"{trial['baselines']['p_value']:.3f}"]
+    verdict = trial["return_test"]
+    assert metric_values(at, "Excess Sharpe after costs") == [f"{verdict['excess_sharpe']:.2f}"]
+    assert metric_values(at, "Return p-value") == [f"{verdict['p_value']:.3f}"]
     assert [m.value for m in at.chat_message[0].markdown] == [INSTRUCTION]
     assert "**Trial 1** · naive_bayes on SPX · REAL data" in [m.value for m in at.markdown]
     assert len(at.image) >= 1  # the card's equity curve

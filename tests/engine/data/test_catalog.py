@@ -12,6 +12,7 @@ from mltrainer.engine.data.catalog import (
     REGISTERED_SOURCES,
     auto_sources,
     bar_source_names,
+    file_source_names,
     is_live,
     is_synthetic,
     register_source,
@@ -43,13 +44,15 @@ def test_the_built_ins_carry_what_the_engine_reads():
         ("polygon", True, False, "real", True, 2, "POLYGON_API_KEY"),
         ("fred", False, True, "real", True, 0, "FRED_API_KEY"),
         ("sp20", True, False, "real", False, 3, None),
+        ("csv", True, False, "real", False, None, None),
     ]
 
 
 def test_names_and_the_auto_order_come_from_the_registrations():
-    assert source_names() == ("sample", "synthetic", "polygon", "fred", "sp20")
-    assert bar_source_names() == ("auto", "sample", "synthetic", "polygon", "sp20")
+    assert source_names() == ("sample", "synthetic", "polygon", "fred", "sp20", "csv")
+    assert bar_source_names() == ("auto", "sample", "synthetic", "polygon", "sp20", "csv")
     assert series_source_names() == ("fred", "sample")
+    assert file_source_names() == ("csv",)
     assert [s.name for s in auto_sources()] == ["sample", "polygon", "sp20", "synthetic"]
     assert [s.name for s in auto_sources(series=True)] == ["fred", "sample"]
     assert (is_live("polygon"), is_live("sample"), is_live("auto")) == (True, False, False)

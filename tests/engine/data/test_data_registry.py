@@ -29,7 +29,7 @@ def test_get_source_knows_the_live_sources(settings: Settings) -> None:
 def test_list_sources_reports_keys_without_revealing_them(settings: Settings) -> None:
     infos = {info.name: info for info in list_sources(settings)}
 
-    assert set(infos) == {"sample", "polygon", "fred", "synthetic", "sp20"}
+    assert set(infos) == {"sample", "polygon", "fred", "synthetic", "sp20", "csv"}
     assert (infos["polygon"].needs_key, infos["polygon"].key_set) == ("POLYGON_API_KEY", True)
     assert (infos["fred"].needs_key, infos["fred"].key_set) == ("FRED_API_KEY", True)
     assert "SECRET" not in repr(infos)
@@ -149,7 +149,7 @@ def test_start_after_end_is_refused_before_any_request(
 
 
 def test_fred_has_no_bars(settings: Settings) -> None:
-    refusal = r"fred serves macro series, not bars; .* sample or polygon or sp20 for 'MSFT'"
+    refusal = r"fred serves macro series, not bars; .* sample or polygon or sp20 or csv for 'MSFT'"
     with pytest.raises(DataSourceError, match=refusal):
         resolve_bars("MSFT", "fred", settings)
 
@@ -265,7 +265,7 @@ def test_strict_mode_refuses_a_source_registered_as_synthetic(
     monkeypatch.setenv("MLTRAINER_STRICT", "true")
     try:
         with pytest.raises(ComplianceError, match=r"strict mode refuses synthetic data; use a "
-                           r"real source \(sample, polygon, fred, sp20\)"):  # fmt: skip
+                           r"real source \(sample, polygon, fred, sp20, csv\)"):  # fmt: skip
             resolve_bars("ZZZQ", "dice", Settings())
     finally:
         REGISTERED_SOURCES.clear()

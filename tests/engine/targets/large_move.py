@@ -31,6 +31,7 @@ from mltrainer.engine.targets.classification import (
     recorded_metrics,
 )
 from mltrainer.engine.trial import ClassificationMetrics, TrialConfig
+from mltrainer.engine.verdict import judge
 
 DESCRIPTION = "whether the next bar's move is larger than the median of the last `lookback` moves"
 
@@ -93,12 +94,27 @@ class LargeMove(ResearchTarget):
             "always_large": np.ones(y.size, dtype=np.int64),
             "previous_large": design.labels["previous_large"][scored_rows].astype(np.int64),
         }
+        baselines = against_rules(y, calls, rules, horizon=1)
+        # The verdict's bar: the rules' calls traded the way long/flat trades a call.
+        rule_positions = {
+            "buy_and_hold": np.ones(y.size),
+            "cash": np.zeros(y.size),
+            "previous_large": calm_or_large(rules["previous_large"])["long_flat"],
+        }
+        rule_series = strategy_returns(rule_positions, next_returns, cost_bps=config.cost_bps)
         return SegmentScore(
             headline=metrics.accuracy,
             metrics=metrics,
-            baselines=against_rules(y, calls, rules, horizon=1),
+            baselines=baselines,
             backtest=backtest(series, cost_bps=config.cost_bps, execution=config.execution),
             predictions=recorded_calls(design, scored_rows, forecast, series),
+            verdict=judge(
+                "long_flat",
+                series["long_flat"][1],
+                {name: returns for name, (_, returns) in rule_series.items()},
+                baselines,
+                config,
+            ),
         )
 
     def positions(self, predictions: TrialPredictions) -> dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ from mltrainer.engine.targets import get_target, target_names
 from mltrainer.engine.targets.direction import (
     Direction,
     baseline_predictions,
+    baseline_strategies,
     calls_to_positions,
 )
 from mltrainer.engine.trial import TrialConfig
@@ -52,11 +53,13 @@ def test_the_label_is_the_direction_of_the_next_close():
     assert labels["previous_direction"].tolist() == [0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0]
 
 
-def test_with_next_bar_execution_the_return_is_the_bar_after_the_next():
+def test_with_next_bar_execution_the_label_and_the_return_are_the_bar_after_the_next():
     labels = DIRECTION.labels(BARS, TrialConfig(symbol="X"))
 
-    # A call at the close of t fills at the close of t+1 and earns t+1 -> t+2.
-    assert labels["target"].tolist()[:6] == [1.0, 0.0, 0.0, 1.0, 0.0, 1.0]
+    # A call at the close of t fills at the close of t+1 and earns t+1 -> t+2, so that is the
+    # move it is labelled with: 101->100.5 down, ->100.5 flat, ->102 up, ->101 down, ->103 up.
+    assert labels["target"].tolist()[:5] == [0.0, 0.0, 1.0, 0.0, 1.0]
+    assert labels["target"].iloc[5:].isna().all()
     assert labels["next_return"].tolist()[:5] == pytest.approx(
         [100.5 / 101 - 1, 0.0, 102 / 100.5 - 1, 101 / 102 - 1, 103 / 101 - 1]
     )
@@ -64,7 +67,7 @@ def test_with_next_bar_execution_the_return_is_the_bar_after_the_next():
 
 
 def test_the_label_looks_horizon_bars_ahead():
-    labels = DIRECTION.labels(BARS, TrialConfig(symbol="X", horizon=2))
+    labels = DIRECTION.labels(BARS, TrialConfig(symbol="X", horizon=2, execution="close"))
 
     # close[t + 2] > close[t]: 100.5>100, 100.5>101, 102>100.5, 101>100.5, 103>102.
     assert labels["target"].tolist()[:5] == [1.0, 0.0, 1.0, 1.0, 1.0]
@@ -72,12 +75,30 @@ def test_the_label_looks_horizon_bars_ahead():
     assert labels["previous_direction"].tolist()[2:] == [1.0, 0.0, 1.0, 1.0, 1.0]
 
 
-@pytest.mark.parametrize(("horizon", "execution"), [(1, "close"), (1, "next_bar"), (3, "close")])
+def test_under_next_bar_the_horizon_counts_from_the_fill():
+    labels = DIRECTION.labels(BARS, TrialConfig(symbol="X", horizon=2))
+
+    # close[t + 3] > close[t + 1]: 100.5>101, 102>100.5, 101>100.5, 103>102.
+    assert labels["target"].tolist()[:4] == [0.0, 1.0, 1.0, 1.0]
+    assert labels["target"].iloc[4:].isna().all()
+
+
+@pytest.mark.parametrize(("horizon", "execution", "reach"), [(1, "close", 1), (3, "next_bar", 4)])
+def test_the_purge_covers_the_bars_a_label_reaches(horizon, execution, reach):
+    config = TrialConfig(symbol="X", horizon=horizon, execution=execution)
+
+    assert DIRECTION.label_reach(config) == reach
+
+
+@pytest.mark.parametrize(
+    ("horizon", "execution"), [(1, "close"), (1, "next_bar"), (3, "close"), (3, "next_bar")]
+)
 def test_a_label_never_looks_past_its_horizon_and_the_trade_it_prices(horizon, execution):
     # Changing close k may change the labels of rows k - reach .. k, and no earlier row.
     rng = np.random.default_rng(horizon)
     bars = closes(*(100 * np.exp(np.cumsum(rng.normal(0, 0.01, 40)))))
-    reach = max(horizon, 2 if execution == "next_bar" else 1)
+    reach = DIRECTION.label_reach(TrialConfig(symbol="X", horizon=horizon, execution=execution))
+    assert reach == horizon + (execution == "next_bar")
     config = TrialConfig(symbol="X", horizon=horizon, execution=execution)
     for k in range(5, 40, 7):
         changed = bars.copy()
@@ -118,6 +139,16 @@ def test_an_up_call_is_long_a_down_call_flat_or_short():
         "long_flat": [1.0, 0.0, 0.0, 1.0],
         "long_short": [1.0, -1.0, -1.0, 1.0],
         "buy_and_hold": [1.0, 1.0, 1.0, 1.0],
+    }
+
+
+def test_the_baseline_strategies_are_always_long_always_flat_and_the_last_move():
+    strategies = baseline_strategies(np.array([1, 0, 1]))
+
+    assert {name: held.tolist() for name, held in strategies.items()} == {
+        "buy_and_hold": [1.0, 1.0, 1.0],
+        "cash": [0.0, 0.0, 0.0],
+        "previous_direction": [1.0, 0.0, 1.0],
     }
 
 

@@ -60,9 +60,21 @@ def recorded(days: int = 40, members: int = 10, horizon: int = 1) -> TrialPredic
 
 def test_the_noise_bar_is_the_best_of_n_skill_less_rank_ics():
     assert RANK.noise_bar(30, recorded(40, 10)) == best_of_n_normal(30, 1 / np.sqrt(40 * 9))
-    assert RANK.noise_bar(30, recorded(40, 10, horizon=5)) == best_of_n_normal(
+    assert RANK.noise_bar(30, recorded(40, 10, horizon=5).every(5)) == best_of_n_normal(
         30, 1 / np.sqrt(8 * 9)
     )
+
+
+def test_every_fifth_date_of_a_ranking_keeps_all_its_stocks_and_each_dates_returns():
+    predictions = recorded(40, 10, horizon=5).model_copy(
+        update={"strategy_return": [float(d) for d in range(40)]}
+    )
+
+    picked = predictions.every(5)
+
+    assert picked.traded_dates() == predictions.traded_dates()[::5]
+    assert len(picked.y_pred) == 8 * 10
+    assert picked.strategy_return == [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0, 35.0]
 
 
 def test_the_portfolios_are_rebalanced_each_date_from_the_record():

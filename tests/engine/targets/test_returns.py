@@ -102,7 +102,8 @@ def recorded(days: int, horizon: int = 1) -> TrialPredictions:
 
 def test_the_noise_bar_is_the_best_of_n_skill_less_ics_on_independent_days():
     assert RETURN.noise_bar(7, recorded(400)) == best_of_n_normal(7, 1 / np.sqrt(400))
-    assert RETURN.noise_bar(7, recorded(400, horizon=5)) == best_of_n_normal(7, 1 / np.sqrt(80))
+    independent = recorded(400, horizon=5).every(5)
+    assert RETURN.noise_bar(7, independent) == best_of_n_normal(7, 1 / np.sqrt(80))
 
 
 def test_the_record_gives_back_the_metrics():
