@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from mltrainer.engine.data.provenance import Provenance
+from mltrainer.engine.targets import DEFAULT_TARGET
 from mltrainer.engine.trial import (
     Backtest,
     DatasetInfo,
@@ -37,6 +38,11 @@ class _Summary(BaseModel):
 
 def _absent(value: object) -> bool:
     return value is None
+
+
+def _shown_target(target: str) -> str | None:
+    """A summary names its target when it is not direction (older summaries have none)."""
+    return None if target == DEFAULT_TARGET else target
 
 
 class TrialSummary(_Summary):
@@ -75,6 +81,12 @@ class TrialSummary(_Summary):
     return_p_value_adjusted: float | None = Field(
         default=None, exclude_if=_absent, description="that p-value, Holm over the tries"
     )
+    target: str | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="what the trial predicts, when not direction: selection_accuracy and "
+        "baseline_accuracy are then its own score (return: IC, rank: Rank IC)",
+    )
 
     @classmethod
     def of(cls, result: TrialResult) -> Self:
@@ -98,6 +110,7 @@ class TrialSummary(_Summary):
             return_t=None if verdict is None else verdict.t_stat,
             return_p_value=None if verdict is None else verdict.p_value,
             return_p_value_adjusted=result.return_p_value_adjusted,
+            target=_shown_target(result.config.target),
         )
 
 
@@ -170,6 +183,12 @@ class FinalSummary(_Summary):
     strategy_pbo: float | None = Field(
         default=None, exclude_if=_absent, description="PBO on the strategies' own returns"
     )
+    target: str | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="what the trial predicts, when not direction: the accuracy fields are "
+        "then its own score (return: IC, rank: Rank IC)",
+    )
 
     @classmethod
     def of(cls, final: FinalResult) -> Self:
@@ -214,6 +233,7 @@ class FinalSummary(_Summary):
             detectable_accuracy_points=None if power is None else power.accuracy_points,
             strategy_dsr=stats.strategy_dsr,
             strategy_pbo=stats.strategy_pbo,
+            target=_shown_target(final.config.target),
         )
 
 

@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from mltrainer.agent.cli.common import console
+from mltrainer.engine.targets import DEFAULT_TARGET, Headline, get_target
 
 if TYPE_CHECKING:
     from mltrainer.agent.session.loop import SessionSummary
@@ -66,8 +67,8 @@ def trials_table(rows: list[TrialSummary], title: str) -> Table:
         ("t", False),
         ("p", False),
         ("adj. p", False),
-        ("accuracy", False),
-        ("acc. p", False),
+        ("own score", False),
+        ("its p", False),
     ):
         table.add_column(column, justify="left" if left else "right")
     for row in rows:
@@ -81,10 +82,23 @@ def trials_table(rows: list[TrialSummary], title: str) -> Table:
             number_text(row.return_t),
             p_text(row.return_p_value),
             p_text(row.return_p_value_adjusted),
-            f"{row.selection_accuracy:.1%}",
+            _score(row.selection_accuracy, row.target, named=True),
             p_text(row.p_value),
         )
     return table
+
+
+def _score(value: float, target: str | None, *, named: bool = False) -> str:
+    """A target's own score as it reads: accuracy as a percentage, an IC as a signed number
+    (with its name when `named`, since a trials table may hold several targets)."""
+    headline = get_target(target or DEFAULT_TARGET).headline
+    if headline.percent:
+        return f"{value:.1%}"
+    return f"{value:+.3f} {headline.metric}" if named else f"{value:+.3f}"
+
+
+def _headline(row: FinalSummary) -> Headline:
+    return get_target(row.target or DEFAULT_TARGET).headline
 
 
 def data_label(label: str) -> str:
@@ -115,8 +129,10 @@ def _return_p_text(row: FinalSummary) -> str:
 
 
 def _detectable(row: FinalSummary) -> str:
-    if row.detectable_sharpe is None or row.detectable_accuracy_points is None:
+    if row.detectable_sharpe is None:
         return "-"
+    if row.detectable_accuracy_points is None:
+        return f"Sharpe {row.detectable_sharpe:.2f}"
     return f"Sharpe {row.detectable_sharpe:.2f} / {row.detectable_accuracy_points:.1f} acc. pts"
 
 
@@ -141,11 +157,18 @@ def finalized_table(rows: list[FinalSummary]) -> Table:
         ("t / p-value (Newey-West)", _return_p_text),
         ("detectable at 80% power", _detectable),
         ("execution", lambda r: r.execution),
-        ("holdout accuracy", lambda r: f"{r.holdout_accuracy:.1%}"),
-        ("best baseline", lambda r: f"{r.best_baseline} {r.baseline_accuracy:.1%}"),
-        ("accuracy p (binomial / McNemar)", holdout_p_text),
-        ("Sharpe vs buy-and-hold", lambda r: f"{r.sharpe:.2f} vs {r.buy_hold_sharpe:.2f}"),
-        ("selection accuracy", lambda r: f"{r.selection_accuracy:.1%}"),
+        ("target's own score", lambda r: _headline(r).metric),
+        ("holdout score", lambda r: _score(r.holdout_accuracy, r.target)),
+        (
+            "best baseline",
+            lambda r: f"{r.best_baseline} {_score(r.baseline_accuracy, r.target)}",
+        ),
+        ("its p (the target's test)", holdout_p_text),
+        (
+            "Sharpe vs its benchmark",
+            lambda r: f"{r.sharpe:.2f} vs {r.buy_hold_sharpe:.2f} {_headline(r).strategies[2]}",
+        ),
+        ("selection score", lambda r: _score(r.selection_accuracy, r.target)),
         (
             "DSR: strategy / excess over B&H",
             lambda r: f"{p_text(r.strategy_dsr)} / {p_text(r.dsr)}",
@@ -168,10 +191,13 @@ def finalized_table(rows: list[FinalSummary]) -> Table:
 def holdout_p_text(row: FinalSummary) -> str:
     """After more than one look, the adjusted p-values (the ones to report) with the raw ones
     beside them; a single look's are its raw ones."""
-    raw = f"{p_text(row.p_value)} / {p_text(row.mcnemar_p_value)}"
+    raw = p_text(row.p_value)
+    adjusted = p_text(row.p_value_adjusted)
+    if row.mcnemar_p_value is not None:
+        raw += f" / {p_text(row.mcnemar_p_value)}"
+        adjusted += f" / {p_text(row.mcnemar_p_value_adjusted)}"
     if row.family is None or row.family == 1:
         return raw
-    adjusted = f"{p_text(row.p_value_adjusted)} / {p_text(row.mcnemar_p_value_adjusted)}"
     return f"{adjusted} (Holm over {row.family} looks; raw {raw})"
 
 

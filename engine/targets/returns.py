@@ -135,7 +135,7 @@ class Return(ResearchTarget):
         percent=False,
         strategies=("long/flat", "long/short", "buy-and-hold"),
         test="Clark-West, Newey-West errors",
-        baseline_metric="out-of-sample R-squared",
+        baseline_metric="out-of-sample R2",
     )
 
     def labels(self, bars: pd.DataFrame, config: TrialConfig) -> pd.DataFrame:
