@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from mltrainer.engine.data.base import BarSet, make_provenance
+from mltrainer.engine.data.panel import PanelSet
 from mltrainer.engine.errors import ConfigError, InsufficientDataError
+from mltrainer.engine.holdout import content_of
 from mltrainer.engine.ledger import TrialPredictions
 from mltrainer.engine.metrics import recorded_strategies
 from mltrainer.engine.service import ResearchService
@@ -166,6 +168,8 @@ def test_the_universes_holdout_covers_the_same_final_dates_for_every_member():
     assert isinstance(final.holdout.metrics, RankingMetrics)
     assert final.holdout.metrics.members == 10
     assert final.holdout.accuracy == final.holdout.metrics.rank_ic
+    assert final.holdout.return_test is not None
+    assert final.holdout.power is not None and final.holdout.power.accuracy_points is None
 
 
 def test_a_sequence_model_cannot_pool_a_universe():
@@ -195,3 +199,61 @@ def test_a_rank_trial_on_sp20_offline():
     assert len(result.features) == 60
     assert result.survivorship is not None and "hindsight" in result.survivorship
     assert any(note.startswith("survivorship: sp20's members") for note in result.notes)
+
+
+def test_a_planted_ranking_leads_with_the_top_fifth_against_the_best_portfolio_without_a_model():
+    service = ResearchService(
+        load_settings(), session="verdict", data=planted_universe(strength=1.0)
+    )
+    config = TrialConfig(target="rank", universe=MEMBERS, model="ridge", save_model=False)
+
+    result = service.train(config).result
+
+    test = result.return_test
+    assert test is not None
+    assert test.strategy == "long_flat"
+    assert test.baseline in {"buy_and_hold", "cash", "momentum_12_1", "reversal_1m"}
+    assert test.days == result.selection.dates
+    assert test.p_value < 0.01
+
+
+def test_the_same_stocks_listed_in_another_order_are_the_same_locked_universe():
+    world = planted_universe()
+    service = ResearchService(load_settings(), session="order", data=world)
+    config = {"target": "rank", "model": "ridge", "save_model": False}
+
+    one = service.train(TrialConfig(**config, universe=MEMBERS)).result
+    two = service.train(TrialConfig(**config, universe=MEMBERS[::-1])).result
+
+    assert two.dataset.key == one.dataset.key
+    assert two.dataset.holdout == one.dataset.holdout
+
+
+def test_a_universes_content_is_its_members_closes_in_alphabetical_order():
+    world = planted_universe(days=300)
+    closes = pd.DataFrame({symbol: bars.frame["close"] for symbol, bars in world.items()})
+    provenance = make_provenance(closes, source="caller", kind="real", symbol="LIST")
+
+    listed = content_of(PanelSet(closes, provenance))
+    reversed_ = content_of(PanelSet(closes[closes.columns[::-1]], provenance))
+    one_member = content_of(world[MEMBERS[0]])
+
+    assert listed.month_keys() == reversed_.month_keys()
+    assert listed.series == 10 and one_member.series == 1
+    assert listed.agreement(one_member).shared == 0
+
+
+def test_the_report_shows_a_rankings_ic_per_date_and_its_returns_by_fifth():
+    service = ResearchService(load_settings(), session="charts", data=planted_universe())
+    config = TrialConfig(target="rank", universe=MEMBERS, model="ridge", save_model=False)
+    result = service.train(config).result
+    assert result.trial is not None
+
+    charts = service.forecast_charts(result.trial)
+
+    assert charts.metric == "Rank IC per date"
+    assert len(charts.dates) == len(charts.ic) == result.selection.dates
+    assert charts.mean_ic == pytest.approx(result.selection.rank_ic)
+    assert charts.quantile_returns == pytest.approx(result.selection.quantile_returns)
+    with pytest.raises(ConfigError, match="its forecasts are numbers, not calls"):
+        service.confusion_matrix(result.trial)
