@@ -263,7 +263,7 @@ def test_best_of_n_normal_matches_a_simulated_maximum():
 
 
 def test_best_of_n_normal_needs_a_try():
-    with pytest.raises(ValueError, match="need n_tries >= 1 and sigma >= 0, got 0 and 1.0"):
+    with pytest.raises(ValueError, match=r"need n_tries >= 1 and sigma >= 0, got 0 and 1\.0"):
         best_of_n_normal(0)
 
 
