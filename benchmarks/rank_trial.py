@@ -152,6 +152,7 @@ def main() -> None:
     from mltrainer.engine.holdout import split_for_trials
     from mltrainer.engine.panel.features import DEFAULT_PANEL_FEATURES, panel_features
     from mltrainer.engine.service import ResearchService
+    from mltrainer.engine.targets import get_target
     from mltrainer.engine.trial import TrialConfig
 
     engine = ResearchService()
@@ -159,8 +160,9 @@ def main() -> None:
     first = engine.train(config).result  # warm-up: imports, data, the first model file
     development = split_for_trials(resolve_panel("sp20", "auto", engine.settings), config)
     closes = development.bars.frame
-    # The gap between a fold's training rows and its test rows, in dates: purge and embargo.
-    gap = config.horizon + config.embargo
+    # The gap between a fold's training rows and its test rows, in dates: the purge (the
+    # label's reach from where the execution enters) and the embargo.
+    gap = get_target("rank").label_reach(config) + config.embargo
     reference = reference_trial(closes, config.folds, gap)
     if abs(reference - first.selection_accuracy) > 1e-9:
         raise SystemExit(
