@@ -457,7 +457,7 @@ def test_execute_command_fetch_data_unknown_source_names_allowed_ones() -> None:
 
     assert result["status"] == "error"
     assert result["type"] == "fetch_failed"
-    assert "allowed sources are sample, synthetic, polygon, fred, csv" in result["error"]
+    assert "allowed sources are sample, synthetic, polygon, fred, sp20, csv" in result["error"]
 
 
 def test_execute_command_evaluate_reproduces_the_recorded_scores() -> None:
