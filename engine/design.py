@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -16,9 +17,16 @@ from sklearn.utils import get_tags
 
 from mltrainer.engine.data.base import SeriesSet
 from mltrainer.engine.errors import ConfigError, InsufficientDataError
-from mltrainer.engine.features import build_features, select_features
+from mltrainer.engine.features import (
+    DEFAULT_FEATURES,
+    build_features,
+    select_features,
+    unavailable_features,
+)
 from mltrainer.engine.models import ModelSpec
+from mltrainer.engine.panel.design import panel_design
 from mltrainer.engine.targets import LABEL, ResearchTarget, get_target
+from mltrainer.engine.targets.registry import cross_sectional
 from mltrainer.engine.trial import TrialConfig
 
 # Enough for a chronological split with a purge gap and at least two small walk-forward folds.
@@ -28,12 +36,33 @@ MIN_ROWS = 120
 @dataclass(frozen=True)
 class Design:
     """The rows a model sees: inputs, labels, and the target's other label columns (what its
-    scoring needs, such as the return a position earns), aligned by date."""
+    scoring needs, such as the return a position earns), aligned by date. One row per date,
+    or for a universe one per stock and date (`symbols` names each row's stock), sorted by
+    date: trials split by date, so a date's stocks are never on both sides of a split."""
 
     X: np.ndarray
     y: np.ndarray
     labels: Mapping[str, np.ndarray]
     dates: pd.DatetimeIndex
+    symbols: np.ndarray | None = None
+
+    @cached_property
+    def days(self) -> pd.DatetimeIndex:
+        """The distinct dates, oldest first: what splits, folds, purge and embargo count."""
+        return self.dates if self.symbols is None else self.dates.unique()
+
+    @cached_property
+    def day(self) -> np.ndarray:
+        """Each row's position in `days`."""
+        if self.symbols is None:
+            return np.arange(len(self.dates))
+        return np.searchsorted(self.days, self.dates)
+
+    def rows_of(self, days: np.ndarray) -> np.ndarray:
+        """The rows of the dates at positions `days` (sorted), in row order."""
+        if self.symbols is None:
+            return days
+        return np.flatnonzero(np.isin(self.day, days))
 
 
 def labelled_frame(
@@ -80,9 +109,14 @@ def design_rows(
 def build_design(
     config: TrialConfig, frame: pd.DataFrame, macro: Mapping[str, SeriesSet], spec: ModelSpec
 ) -> tuple[Design, list[str]]:
-    """Features and labels of `frame` as the model sees them; refuses too little data."""
+    """Features and labels of `frame` as the model sees them; refuses too little data. For a
+    cross-sectional target `frame` holds the universe's closes, a column per stock."""
+    if cross_sectional(config.target):
+        rows, names = panel_design(config, frame, spec, MIN_ROWS)
+        return Design(rows.X, rows.y, rows.labels, rows.dates, rows.symbols), names
+    fields = [c for c in frame.columns if c != "date"]
+    columns = select_features(config.features, list(macro), fields, symbol=config.symbol)
     features, labels = labelled_frame(frame, config, macro)
-    columns = select_features(config.features, list(macro))
     needed = MIN_ROWS + (config.lookback if spec.sequence else 0)
     if len(features) < needed:
         raise InsufficientDataError(
@@ -92,6 +126,25 @@ def build_design(
         )
     target = get_target(config.target)
     return design_rows(features[columns], labels, spec, config.lookback, target), columns
+
+
+def left_out_note(config: TrialConfig, frame: pd.DataFrame) -> str | None:
+    """What the default features went without because the bars lack their inputs: said in
+    the trial's notes, never silently dropped."""
+    if config.features is not None or cross_sectional(config.target):
+        return None
+    lacking = {
+        name: needs
+        for name, needs in unavailable_features(list(frame.columns)).items()
+        if name in DEFAULT_FEATURES
+    }
+    if not lacking:
+        return None
+    needs = ", ".join(f"{name} (needs {' and '.join(cols)})" for name, cols in lacking.items())
+    return (
+        f"{config.symbol}'s bars have only {', '.join(frame.columns)}: the default features "
+        f"go without {needs}"
+    )
 
 
 def check_estimator(pipeline: Pipeline, spec: ModelSpec, config: TrialConfig) -> None:

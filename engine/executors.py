@@ -30,6 +30,7 @@ from mltrainer.engine.stopping import StoppedError, stop_requested
 
 if TYPE_CHECKING:
     from mltrainer.engine.data.base import BarSet, SeriesSet
+    from mltrainer.engine.data.panel import PanelSet
     from mltrainer.engine.runner import TrialOutcome
     from mltrainer.engine.settings import Settings
     from mltrainer.engine.trial import DatasetInfo, TrialConfig
@@ -71,7 +72,7 @@ class TrialJob:
     machine. The bars already end before the dataset's locked holdout (the service clips them)."""
 
     config: TrialConfig
-    bars: BarSet
+    bars: BarSet | PanelSet
     macro: Mapping[str, SeriesSet]
     dataset: DatasetInfo
     data_seconds: float = 0.0

@@ -21,3 +21,6 @@ DEFAULT_FEATURES: tuple[str, ...] = (
 OPTIONAL_FEATURES: tuple[str, ...] = ("sma_20", "sma_50", "range")
 ALL_FEATURES: tuple[str, ...] = DEFAULT_FEATURES + OPTIONAL_FEATURES
 WARMUP_BARS = 50
+# What a feature needs besides the close. Close-only bars (the sp20 stocks) cannot have these:
+# the default set goes without them and says so, and asking for one is refused by name.
+FEATURE_INPUTS: dict[str, tuple[str, ...]] = {"volume_ratio": ("volume",), "range": ("high", "low")}

@@ -17,6 +17,7 @@ from mltrainer.engine.errors import ConfigError
 from mltrainer.engine.feature_names import (
     ALL_FEATURES,
     DEFAULT_FEATURES,
+    FEATURE_INPUTS,
     LAG_FEATURES,
     N_LAGS,
     OPTIONAL_FEATURES,
@@ -26,6 +27,7 @@ from mltrainer.engine.feature_names import (
 __all__ = [
     "ALL_FEATURES",
     "DEFAULT_FEATURES",
+    "FEATURE_INPUTS",
     "LAG_FEATURES",
     "N_LAGS",
     "OPTIONAL_FEATURES",
@@ -81,9 +83,9 @@ def build_features(
     lookback: int = 20,
     macro: Mapping[str, SeriesSet] | None = None,
 ) -> pd.DataFrame:
-    """All feature columns, on the rows past their warm-up (no row is back-filled)."""
+    """Every feature column the bars allow, on the rows past their warm-up (no row is
+    back-filled); a feature whose inputs the bars lack (`FEATURE_INPUTS`) is not computed."""
     close = bars["close"].astype(float)
-    volume = bars["volume"].astype(float)
     returns = close.pct_change(fill_method=None)
     log_returns = np.log(close / close.shift(1))
     sma_20 = close.rolling(20).mean()
@@ -96,11 +98,14 @@ def build_features(
         "close_to_sma_20": close / sma_20 - 1.0,
         "close_to_sma_50": close / sma_50 - 1.0,
         "rsi": rsi(close),
-        "volume_ratio": volume / volume.rolling(20).mean(),
-        "momentum": close / close.shift(lookback) - 1.0,
-        "volatility": log_returns.rolling(lookback).std(),
-        "range": (bars["high"] - bars["low"]) / close,
     }
+    if "volume" in bars.columns:
+        volume = bars["volume"].astype(float)
+        columns["volume_ratio"] = volume / volume.rolling(20).mean()
+    columns["momentum"] = close / close.shift(lookback) - 1.0
+    columns["volatility"] = log_returns.rolling(lookback).std()
+    if "high" in bars.columns and "low" in bars.columns:
+        columns["range"] = (bars["high"] - bars["low"]) / close
     for k in range(1, N_LAGS + 1):
         columns[f"ret_lag_{k}"] = returns.shift(k)
     for series_id, series in (macro or {}).items():
@@ -109,11 +114,28 @@ def build_features(
     return features.dropna()
 
 
-def select_features(requested: Sequence[str] | None, macro_ids: Sequence[str]) -> list[str]:
-    """The model's input columns: the defaults (plus macro) or exactly what was asked for."""
+def unavailable_features(fields: Sequence[str]) -> dict[str, list[str]]:
+    """Features that bars with only `fields` cannot have, and the columns each one lacks."""
+    return {
+        name: missing
+        for name, needs in FEATURE_INPUTS.items()
+        if (missing := [column for column in needs if column not in fields])
+    }
+
+
+def select_features(
+    requested: Sequence[str] | None,
+    macro_ids: Sequence[str],
+    fields: Sequence[str] = ("open", "high", "low", "close", "volume"),
+    *,
+    symbol: str = "",
+) -> list[str]:
+    """The model's input columns: the defaults the bars allow (plus macro), or exactly what was
+    asked for. A feature needing a column the bars lack (`fields`) is refused by name."""
     macro_columns = [f"macro_{m}" for m in macro_ids]
+    lacking = unavailable_features(fields)
     if requested is None:
-        return [*DEFAULT_FEATURES, *macro_columns]
+        return [*(f for f in DEFAULT_FEATURES if f not in lacking), *macro_columns]
     allowed = {*ALL_FEATURES, *macro_columns}
     names = [name.strip().lower() for name in requested]
     names = [f"macro_{n[6:].upper()}" if n.startswith("macro_") else n for n in names]
@@ -126,4 +148,11 @@ def select_features(requested: Sequence[str] | None, macro_ids: Sequence[str]) -
         )
     if not names:
         raise ConfigError("features is empty; leave it out to use the default set")
+    if refused := [n for n in names if n in lacking]:
+        needs = "; ".join(f"{n} needs {' and '.join(lacking[n])}" for n in refused)
+        possible = [f for f in ALL_FEATURES if f not in lacking] + macro_columns
+        raise ConfigError(
+            f"the bars of {symbol or 'this symbol'} have only {', '.join(fields)}: {needs}, "
+            f"and nothing is filled in for them. Features these bars allow: {', '.join(possible)}"
+        )
     return list(dict.fromkeys(names))

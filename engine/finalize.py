@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mltrainer.engine.data.base import BarSet, SeriesSet, content_hash
+from mltrainer.engine.data.panel import PanelSet
 from mltrainer.engine.design import build_design
 from mltrainer.engine.errors import InsufficientDataError
 from mltrainer.engine.ledger import DatasetRow, TrialPredictions
@@ -41,7 +42,7 @@ class HoldoutRun:
 
 def score_holdout(
     config: TrialConfig,
-    bars: BarSet,
+    bars: BarSet | PanelSet,
     macro: Mapping[str, SeriesSet],
     dataset: DatasetRow,
     *,

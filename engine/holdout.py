@@ -14,12 +14,13 @@ into it is clipped, and the result says so. `finalize` is the one way to score o
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from mltrainer.engine.data.base import BarSet, content_hash
 from mltrainer.engine.data.catalog import source_entry
+from mltrainer.engine.data.panel import PanelSet
 from mltrainer.engine.datasets import bind
 from mltrainer.engine.errors import InsufficientDataError
 from mltrainer.engine.fingerprint import Fingerprint
@@ -59,7 +60,15 @@ def propose_holdout(
     return index[n_bars - rows], index[-1], rows
 
 
-def proposed_holdout(history: BarSet, key: str, *, share: float, min_bars: int) -> DatasetRow:
+def dataset_kind(data: BarSet | PanelSet) -> str:
+    """`bars` for one symbol, `panel` for a universe: a universe's holdout covers the same
+    final dates for every member."""
+    return "panel" if isinstance(data, PanelSet) else "bars"
+
+
+def proposed_holdout(
+    history: BarSet | PanelSet, key: str, *, share: float, min_bars: int
+) -> DatasetRow:
     """What the holdout of `key` would be if it were fixed on `history` now."""
     start, end, rows = propose_holdout(
         pd.DatetimeIndex(history.frame.index), share=share, min_bars=min_bars
@@ -69,7 +78,7 @@ def proposed_holdout(history: BarSet, key: str, *, share: float, min_bars: int) 
         dataset=key,
         source=provenance.source,
         symbol=provenance.symbol.upper(),
-        kind="bars",
+        kind=dataset_kind(history),
         holdout_start=start.date(),
         holdout_end=end.date(),
         holdout_rows=rows,
@@ -87,9 +96,18 @@ class Locked:
     note: str | None
 
 
+def content_of(history: BarSet | PanelSet) -> Fingerprint:
+    """What binds a dataset: one series' closes, or a universe's closes with its members in
+    alphabetical order, so the same stocks listed in another order are the same dataset (and
+    a universe is never mistaken for one of its members: the number of series differs)."""
+    if isinstance(history, PanelSet):
+        return Fingerprint.of(history.frame[sorted(history.frame.columns)])
+    return Fingerprint.of(history.frame["close"])
+
+
 def lock_holdout(
     ledger: Ledger,
-    history: BarSet,
+    history: BarSet | PanelSet,
     key: str,
     *,
     trust_name: bool,
@@ -101,7 +119,7 @@ def lock_holdout(
     the last part of `history` under `key` (then stored, so every later caller gets the same
     boundary). `trust_name`: `key` names a registered source's symbol, which holds its dataset
     even over a range whose bars it has not stored yet."""
-    content = Fingerprint.of(history.frame["close"])
+    content = content_of(history)
 
     def propose(name: str) -> DatasetRow:
         return proposed_holdout(history, name, share=share, min_bars=min_bars)
@@ -116,13 +134,13 @@ def lock_holdout(
 class Development:
     """What a trial may use: the bars before the holdout, after its `end` and `days`."""
 
-    bars: BarSet
+    bars: BarSet | PanelSet
     info: DatasetInfo
     notes: list[str]
 
 
 def development_bars(
-    bars: BarSet, dataset: DatasetRow, config: TrialConfig, *, looks: int
+    bars: BarSet | PanelSet, dataset: DatasetRow, config: TrialConfig, *, looks: int
 ) -> Development:
     """Clip `bars` to the development and selection segments; say what was clipped."""
     frame = bars.frame
@@ -167,15 +185,15 @@ def development_bars(
         used=Segment(start=usable.index[0].date(), end=usable.index[-1].date(), rows=len(usable)),
         used_hash=content_hash(usable),
     )
-    return Development(BarSet(usable, bars.provenance), info, notes)
+    return Development(replace(bars, frame=usable), info, notes)
 
 
 def split_for_trials(
-    bars: BarSet, config: TrialConfig, *, share: float = 0.2, min_bars: int = 250
+    bars: BarSet | PanelSet, config: TrialConfig, *, share: float = 0.2, min_bars: int = 250
 ) -> Development:
     """Propose a holdout on `bars` and clip them for `config`, without a ledger: for running the
     trial function alone (benchmarks, a worker that was handed its data). Nothing is stored,
     so nothing is locked across calls; the service is what locks holdouts."""
-    key = dataset_key(bars.provenance.source, bars.provenance.symbol)
+    key = dataset_key(bars.provenance.source, bars.provenance.symbol, dataset_kind(bars))
     dataset = proposed_holdout(bars, key, share=share, min_bars=min_bars)
     return development_bars(bars, dataset, config, looks=0)

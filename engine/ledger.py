@@ -131,16 +131,42 @@ def _migrate(connection: sqlite3.Connection) -> None:
     )
 
 
+def _absent(value: Any) -> bool:
+    return value is None
+
+
 class TrialPredictions(BaseModel):
-    """The selection segment as the model saw it: enough to recompute every selection metric."""
+    """The selection segment as the model saw it: enough to recompute every selection metric.
+
+    One row per scored day, or for a cross-sectional target one per stock and date (`symbols`
+    then names each row's stock, and the strategies' returns are one per date). Labels and
+    forecasts are 0/1 calls for a classifier, numbers for a regression.
+    """
 
     dates: list[str]
-    y_true: list[int]
-    y_pred: list[int]
+    y_true: list[int] | list[float]
+    y_pred: list[int] | list[float]
     proba_up: list[float] | None
     next_return: list[float]
     strategy_return: list[float] | None = None
     buy_hold_return: list[float] | None = None
+    symbols: list[str] | None = Field(default=None, exclude_if=_absent)
+    fit_mean: float | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="the mean label over the rows the model was fitted on: return's "
+        "historical-mean forecast",
+    )
+    horizon: int | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="bars each label looks ahead, so tests count non-overlapping ones",
+    )
+
+    def traded_dates(self) -> list[str]:
+        """The dates the strategies' returns are for: every row's, or each date once when
+        rows are stocks on dates."""
+        return self.dates if self.symbols is None else list(dict.fromkeys(self.dates))
 
     def active_return(self) -> list[float] | None:
         """Long/flat's daily return over buy-and-hold's on the same days, after costs."""
@@ -153,8 +179,22 @@ class TrialPredictions(BaseModel):
         labels do not overlap."""
         if step <= 1:
             return self
-        picked = {name: value[::step] if isinstance(value, list) else value for name, value in self}
-        return TrialPredictions.model_validate(picked)
+        if self.symbols is None:
+            picked = {name: v[::step] if isinstance(v, list) else v for name, v in self}
+            return TrialPredictions.model_validate(picked)
+        # Rows are stocks on dates: keep every row of every `step`-th date; the strategies'
+        # returns are one per date.
+        dates = self.traded_dates()
+        kept = set(dates[::step])
+        rows = [i for i, day in enumerate(self.dates) if day in kept]
+        per_date = [i for i, day in enumerate(dates) if day in kept]
+
+        def pick(value: Any) -> Any:
+            if not isinstance(value, list):
+                return value
+            return [value[i] for i in (rows if len(value) == len(self.dates) else per_date)]
+
+        return TrialPredictions.model_validate({name: pick(value) for name, value in self})
 
 
 class LedgerRow(BaseModel):
@@ -303,7 +343,7 @@ class Ledger:
             result.seed,
             result.code_version,
             result.selection_accuracy,
-            result.baselines.best_accuracy,
+            result.baselines.best_score,
             result.baselines.p_value,
             result.backtest.long_flat.sharpe,
             result.backtest.buy_and_hold.sharpe,

@@ -15,9 +15,15 @@ from mltrainer.engine.trial import AdjustedPValue, FinalResult
 
 
 def holdout_p_values(final: FinalResult) -> dict[str, float]:
-    """The holdout p-values a result carries, by test: what the adjustment over looks covers."""
+    """The holdout p-values a result carries, by test: what the adjustment over looks covers.
+    `binomial` is the target's own test against its baselines whatever the target (the name
+    recorded looks carry: direction's binomial test, return's Clark-West, rank's Rank IC
+    test); `mcnemar` is direction's alone."""
     holdout = final.holdout
-    tests = {"binomial": holdout.baselines.p_value, "mcnemar": holdout.baselines.mcnemar_p_value}
+    tests = {"binomial": holdout.baselines.p_value}
+    mcnemar = getattr(holdout.baselines, "mcnemar_p_value", None)
+    if mcnemar is not None:
+        tests["mcnemar"] = mcnemar
     if holdout.return_test is not None:
         tests["return"] = holdout.return_test.p_value
     return tests

@@ -16,6 +16,9 @@ from mltrainer.engine.trial import Backtest, Execution, StrategyStats
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mltrainer.engine.ledger import TrialPredictions
+    from mltrainer.engine.targets.base import ResearchTarget
+
 
 def position_returns(close: pd.Series, execution: Execution) -> pd.Series:
     """Per bar: what a position decided at that bar's close earns. With `next_bar` execution
@@ -111,3 +114,26 @@ def backtest(
         active_sharpe=strategy_stats(active, None).sharpe,
         **{name: strategy_stats(returns, held) for name, (held, returns) in series.items()},
     )
+
+
+def recorded_strategies(
+    target: ResearchTarget, predictions: TrialPredictions, cost_bps: float
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """A recorded segment's strategies at `cost_bps`: the target's own (a portfolio of
+    stocks), or its positions in one asset times the returns they earned."""
+    own = target.daily_returns(predictions, cost_bps)
+    if own is not None:
+        return own
+    returns = np.asarray(predictions.next_return, dtype=float)
+    return strategy_returns(target.positions(predictions), returns, cost_bps=cost_bps)
+
+
+def recorded_backtest(
+    target: ResearchTarget, predictions: TrialPredictions, cost_bps: float, execution: Execution
+) -> Backtest:
+    """A recorded segment's backtest at `cost_bps` (re-scoring a trial at another cost)."""
+    own = target.backtest(predictions, cost_bps, execution)
+    if own is not None:
+        return own
+    strategies = recorded_strategies(target, predictions, cost_bps)
+    return backtest(strategies, cost_bps=cost_bps, execution=execution)

@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from mltrainer.engine import costs
 from mltrainer.engine.costs import TrialCost
@@ -60,18 +60,37 @@ class ParamBound:
         return value
 
 
+EstimatorKind = Literal["classifier", "regressor"]
+Builder = Callable[[dict[str, Any], int], Any]
+
+
 @dataclass(frozen=True)
 class ModelSpec:
+    """One model: `build(params, seed)` makes its classifier (0/1 targets such as direction)
+    and `regressor(params, seed)` its regressor (return, rank), from the same checked
+    hyper-parameters; a model with only one of them serves only those targets."""
+
     name: str
     family: str
     description: str
-    build: Callable[[dict[str, Any], int], Any]
+    build: Builder | None
     params: Mapping[str, ParamBound]
     aliases: tuple[str, ...] = ()
     scaled: bool = False
     needs_torch: bool = False
     sequence: bool = field(default=False)
     cost: TrialCost | None = None
+    regressor: Builder | None = None
+
+    @property
+    def kinds(self) -> tuple[EstimatorKind, ...]:
+        """What this model can be: a classifier, a regressor, or both."""
+        kinds: list[EstimatorKind] = []
+        if self.build is not None:
+            kinds.append("classifier")
+        if self.regressor is not None:
+            kinds.append("regressor")
+        return tuple(kinds)
 
     def validate_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults filled in, aliases of parameter names applied, every value bounds-checked."""
@@ -100,14 +119,25 @@ class ModelSpec:
             inputs = self.cost_inputs(self.validate_params(params), lookback)
             self.cost.check(self.name, inputs, folds=folds, rows=rows)
 
-    def make_estimator(self, params: Mapping[str, Any], seed: int) -> Pipeline:
+    def make_estimator(
+        self, params: Mapping[str, Any], seed: int, *, kind: EstimatorKind = "classifier"
+    ) -> Pipeline:
+        """The model as a `Pipeline` (a scaler first when it is scale-sensitive), as the
+        classifier or the regressor the target needs; refused when it has no such kind."""
+        build = self.build if kind == "classifier" else self.regressor
+        if build is None:
+            serving = [m.name for m in MODELS.values() if kind in m.kinds]
+            raise ConfigError(
+                f"{self.name} has no {kind}, and this target needs one; models with a "
+                f"{kind}: {', '.join(serving)}"
+            )
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import StandardScaler
 
         checked = self.validate_params(params)
         if self.needs_torch:
             ensure_torch(self.name)
-        estimator = self.build(checked, seed)
+        estimator = build(checked, seed)
         steps: list[tuple[str, Any]] = []
         if self.scaled:
             steps.append(("scale", StandardScaler()))
@@ -168,10 +198,11 @@ def _sklearn(module: str, name: str) -> Any:
     return getattr(importlib.import_module(f"sklearn.{module}"), name)
 
 
-def _lstm_factory(params: dict[str, Any], seed: int) -> Any:
-    from mltrainer.engine.lstm import LSTMClassifier
+def _lstm_factory(params: dict[str, Any], seed: int, *, regressor: bool = False) -> Any:
+    from mltrainer.engine.lstm import LSTMClassifier, LSTMRegressor
 
-    return LSTMClassifier(
+    estimator = LSTMRegressor if regressor else LSTMClassifier
+    return estimator(
         hidden_size=params["hidden_size"],
         num_layers=params["num_layers"],
         epochs=params["epochs"],
@@ -188,6 +219,9 @@ _SPECS: tuple[ModelSpec, ...] = (
         family="bagged trees",
         description="random forest of decision trees",
         build=lambda p, s: _sklearn("ensemble", "RandomForestClassifier")(
+            **p, random_state=s, n_jobs=-1
+        ),
+        regressor=lambda p, s: _sklearn("ensemble", "RandomForestRegressor")(
             **p, random_state=s, n_jobs=-1
         ),
         params=_TREE_PARAMS,
@@ -208,6 +242,9 @@ _SPECS: tuple[ModelSpec, ...] = (
         build=lambda p, s: _sklearn("ensemble", "ExtraTreesClassifier")(
             **p, random_state=s, n_jobs=-1
         ),
+        regressor=lambda p, s: _sklearn("ensemble", "ExtraTreesRegressor")(
+            **p, random_state=s, n_jobs=-1
+        ),
         params=_TREE_PARAMS,
         aliases=(
             "et",
@@ -223,6 +260,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         family="single tree",
         description="one decision tree",
         build=lambda p, s: _sklearn("tree", "DecisionTreeClassifier")(**p, random_state=s),
+        regressor=lambda p, s: _sklearn("tree", "DecisionTreeRegressor")(**p, random_state=s),
         params={
             "max_depth": _int(5, 1, 64, "maximum tree depth"),
             "min_samples_leaf": _int(50, 1, 5000, "minimum rows in a leaf"),
@@ -239,6 +277,14 @@ _SPECS: tuple[ModelSpec, ...] = (
         ),
         # early_stopping would hold out a random (shuffled) validation set, so it stays off.
         build=lambda p, s: _sklearn("ensemble", "HistGradientBoostingClassifier")(
+            max_iter=p["n_estimators"],
+            learning_rate=p["learning_rate"],
+            max_depth=p["max_depth"],
+            min_samples_leaf=p["min_samples_leaf"],
+            early_stopping=False,
+            random_state=s,
+        ),
+        regressor=lambda p, s: _sklearn("ensemble", "HistGradientBoostingRegressor")(
             max_iter=p["n_estimators"],
             learning_rate=p["learning_rate"],
             max_depth=p["max_depth"],
@@ -272,6 +318,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         family="boosted trees",
         description="LightGBM gradient boosting",
         build=lambda p, s: _lightgbm(p, s),
+        regressor=lambda p, s: _lightgbm(p, s, regressor=True),
         params={
             "n_estimators": _int(200, 1, 2000, "boosting rounds"),
             "learning_rate": _float(0.05, 1e-4, 1.0, "shrinkage per round"),
@@ -281,7 +328,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "subsample": _float(1.0, 0.1, 1.0, "share of rows per round"),
             "colsample_bytree": _float(1.0, 0.1, 1.0, "share of features per tree"),
         },
-        aliases=("lgbm", "lgb", "light gbm", "light_gbm", "lgbmclassifier"),
+        aliases=("lgbm", "lgb", "light gbm", "light_gbm", "lgbmclassifier", "lgbmregressor"),
         cost=costs.leaf_boosting(8.5e-5),
     ),
     ModelSpec(
@@ -300,6 +347,24 @@ _SPECS: tuple[ModelSpec, ...] = (
         cost=costs.iterations(3e-5, "epochs"),
     ),
     ModelSpec(
+        name="ridge",
+        family="linear",
+        description="L2-regularised linear regression (a regressor only: for return and rank)",
+        build=None,
+        regressor=lambda p, s: _sklearn("linear_model", "Ridge")(alpha=p["alpha"]),
+        params={"alpha": _float(1.0, 0.0, 1e6, "L2 penalty; 0 is ordinary least squares")},
+        aliases=(
+            "linear regression",
+            "ridge regression",
+            "linear",
+            "ols",
+            "least squares",
+            "linearregression",
+        ),
+        scaled=True,
+        cost=costs.flat(0.05),
+    ),
+    ModelSpec(
         name="svm",
         family="kernel",
         description="support vector machine (no probabilities, so AUC and log loss are n/a)",
@@ -307,6 +372,9 @@ _SPECS: tuple[ModelSpec, ...] = (
         # returns can run for hours. At the cap the result carries a note that it stopped.
         build=lambda p, s: _sklearn("svm", "SVC")(
             C=p["C"], kernel=p["kernel"], max_iter=SVM_MAX_ITER, random_state=s
+        ),
+        regressor=lambda p, s: _sklearn("svm", "SVR")(
+            C=p["C"], kernel=p["kernel"], max_iter=SVM_MAX_ITER
         ),
         params={
             "C": _float(1.0, 1e-4, 1e4, "inverse regularisation strength"),
@@ -321,6 +389,9 @@ _SPECS: tuple[ModelSpec, ...] = (
         family="neighbours",
         description="k nearest neighbours",
         build=lambda p, s: _sklearn("neighbors", "KNeighborsClassifier")(
+            n_neighbors=p["n_neighbors"], weights=p["weights"]
+        ),
+        regressor=lambda p, s: _sklearn("neighbors", "KNeighborsRegressor")(
             n_neighbors=p["n_neighbors"], weights=p["weights"]
         ),
         params={
@@ -362,6 +433,14 @@ _SPECS: tuple[ModelSpec, ...] = (
             early_stopping=False,
             random_state=s,
         ),
+        regressor=lambda p, s: _sklearn("neural_network", "MLPRegressor")(
+            hidden_layer_sizes=(p["hidden_size"],) * p["num_layers"],
+            alpha=p["alpha"],
+            learning_rate_init=p["learning_rate"],
+            max_iter=p["epochs"],
+            early_stopping=False,
+            random_state=s,
+        ),
         params={
             "hidden_size": _int(32, 1, 1024, "units per hidden layer"),
             "num_layers": _int(1, 1, 5, "hidden layers"),
@@ -386,6 +465,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         family="recurrent neural network",
         description="LSTM over the last `lookback` bars of features (PyTorch, CPU)",
         build=_lstm_factory,
+        regressor=lambda p, s: _lstm_factory(p, s, regressor=True),
         params={
             "hidden_size": _int(32, 1, 512, "LSTM units"),
             "num_layers": _int(1, 1, 4, "stacked LSTM layers"),
@@ -403,10 +483,11 @@ _SPECS: tuple[ModelSpec, ...] = (
 )
 
 
-def _lightgbm(params: dict[str, Any], seed: int) -> Any:
-    from lightgbm import LGBMClassifier
+def _lightgbm(params: dict[str, Any], seed: int, *, regressor: bool = False) -> Any:
+    from lightgbm import LGBMClassifier, LGBMRegressor
 
-    return LGBMClassifier(
+    estimator = LGBMRegressor if regressor else LGBMClassifier
+    return estimator(
         **params,
         subsample_freq=1 if params["subsample"] < 1.0 else 0,
         random_state=seed,
@@ -428,7 +509,8 @@ def _normalise(name: str) -> str:
 def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
     """Add a model to the registry: trials, `list_models` and aliases resolve it like the
     built-ins. `spec.build(params, seed)` returns a scikit-learn classifier (fit, predict,
-    predict_proba); `params` holds the checked hyper-parameters. A name or alias already taken
+    predict_proba) and `spec.regressor(params, seed)` a regressor (fit, predict), either may be
+    None; `params` holds the checked hyper-parameters. A name or alias already taken
     by another model is refused unless `replace` is set."""
     if not isinstance(spec, ModelSpec):
         raise TypeError(f"register_model takes a ModelSpec, got {type(spec).__name__}")

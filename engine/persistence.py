@@ -41,6 +41,7 @@ _TRUSTED_EXTRA = [
     "collections.OrderedDict",
     "lightgbm.basic.Booster",
     "lightgbm.sklearn.LGBMClassifier",
+    "lightgbm.sklearn.LGBMRegressor",
     "sklearn.tree._tree.Tree",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.neighbors._kd_tree.KDTree",
@@ -197,13 +198,13 @@ def load_model(path: Path, *, sha256: str) -> Any:
     saved (the ledger's `model_sha256`); unknown types in the file are refused, not executed."""
     if path.is_dir():
         _check_hash(path, model_digest(path), sha256)
-        from mltrainer.engine.lstm import LSTMClassifier
+        from mltrainer.engine.lstm import load_lstm
 
         steps: list[tuple[str, Any]] = []
         preprocessing = path / "preprocessing.skops"
         if preprocessing.exists():
             steps.extend(_load_skops(preprocessing.read_bytes(), preprocessing).steps)
-        steps.append(("model", LSTMClassifier.load(path / "estimator")))
+        steps.append(("model", load_lstm(path / "estimator")))
         return Pipeline(steps)
     # Read once: the bytes that are hashed are the bytes that are loaded.
     data = path.read_bytes()

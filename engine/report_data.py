@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, Field
 
 from mltrainer.engine.errors import ConfigError
 from mltrainer.engine.ledger import Ledger, LedgerRow, Look, TrialPredictions
 from mltrainer.engine.looks import adjusted_over
-from mltrainer.engine.metrics import strategy_returns
+from mltrainer.engine.metrics import recorded_strategies
+from mltrainer.engine.panel.portfolio import Grid, ic_by_date, quantile_returns
 from mltrainer.engine.selection import adjusted_p_values, adjusted_return_p_values
 from mltrainer.engine.targets import get_target, recorded_target
 from mltrainer.engine.trial import FinalResult
@@ -23,7 +25,16 @@ STRATEGY_LABELS = {
     "long_flat": "long/flat",
     "long_short": "long/short",
     "buy_and_hold": "buy-and-hold",
+    "sized": "sized by the forecast",
 }
+
+
+def strategy_labels(target: str) -> dict[str, str]:
+    """What each strategy holds, in the target's words (for rank: the top fifth long, the top
+    minus the bottom fifth, the universe equally weighted)."""
+    names = get_target(target).headline.strategies
+    held = dict(zip(("long_flat", "long_short", "buy_and_hold"), names, strict=True))
+    return {**STRATEGY_LABELS, **held}
 
 
 class Curve(BaseModel):
@@ -48,6 +59,25 @@ class EquityCurves(BaseModel):
 
     def curve(self, strategy: str) -> Curve:
         return next(c for c in self.curves if c.strategy == strategy)
+
+
+class ForecastCharts(BaseModel):
+    """How a return forecast or a ranking did over its scored dates: its IC over time (for a
+    ranking, each date's Rank IC across the stocks; for one series, the correlation over a
+    trailing quarter), and the realised return of each fifth of the forecast."""
+
+    trial: int
+    model: str
+    symbol: str
+    metric: str = Field(description="what `ic` is: Rank IC per date, or IC over 63 days")
+    dates: list[str]
+    ic: list[float | None] = Field(description="the IC on each date (None where undefined)")
+    ic_trend: list[float | None] = Field(description="its mean over the last 63 dates")
+    mean_ic: float
+    quantile_returns: list[float] = Field(
+        description="annualised mean next-bar return in each fifth of the forecast, lowest first"
+    )
+    survivorship: str | None = None
 
 
 class ConfusionMatrix(BaseModel):
@@ -152,13 +182,14 @@ def _recorded(ledger: Ledger, trial: int) -> tuple[dict[str, Any], TrialPredicti
 
 
 def equity_curves(ledger: Ledger, trial: int) -> EquityCurves:
-    """Long/flat, long/short and buy-and-hold over the trial's selection days, from its stored
-    calls and next-day returns at its own cost, so the last value of each curve is 1 plus the
-    total return the trial reported."""
+    """Each strategy (long/flat, long/short and buy-and-hold; for rank its portfolios) over
+    the trial's selection days, from its stored forecasts and next-day returns at its own cost,
+    so the last value of each curve is 1 plus the total return the trial reported."""
     result, predictions = _recorded(ledger, trial)
     cost = float(result["config"]["cost_bps"])
-    positions = get_target(recorded_target(result["config"])).positions(predictions)
-    series = strategy_returns(positions, np.asarray(predictions.next_return), cost_bps=cost)
+    name = recorded_target(result["config"])
+    series = recorded_strategies(get_target(name), predictions, cost)
+    labels = strategy_labels(name)
     curves = []
     for strategy, (_, returns) in series.items():
         equity = np.cumprod(1.0 + returns)
@@ -166,7 +197,7 @@ def equity_curves(ledger: Ledger, trial: int) -> EquityCurves:
         curves.append(
             Curve(
                 strategy=strategy,
-                label=STRATEGY_LABELS[strategy],
+                label=labels[strategy],
                 equity=equity.tolist(),
                 drawdown=(equity / peaks - 1.0).tolist(),
                 total_return=float(equity[-1] - 1.0),
@@ -177,15 +208,71 @@ def equity_curves(ledger: Ledger, trial: int) -> EquityCurves:
         model=result["model"],
         symbol=result["symbol"],
         data_label=result.get("data_label", ""),
-        dates=predictions.dates,
+        dates=predictions.traded_dates(),
         cost_bps=cost,
         execution=result["backtest"].get("execution", "next_bar"),
         curves=curves,
     )
 
 
+TREND_DATES = 63
+
+
+def _trend(values: np.ndarray) -> list[float | None]:
+    """The mean of the last `TREND_DATES` known values at each date (None before any)."""
+    series = pd.Series(values).rolling(TREND_DATES, min_periods=1).mean()
+    return [None if pd.isna(v) else float(v) for v in series]
+
+
+def _known(values: np.ndarray) -> list[float | None]:
+    return [None if not np.isfinite(v) else float(v) for v in values]
+
+
+def forecast_charts(ledger: Ledger, trial: int) -> ForecastCharts:
+    """The IC over time and the returns by fifth of the forecast of a `return` or `rank`
+    trial's selection segment, from its record."""
+    result, predictions = _recorded(ledger, trial)
+    target = recorded_target(result["config"])
+    if get_target(target).estimator_type != "regressor":
+        raise ConfigError(
+            f"trial {trial} predicts {target}: its forecasts are calls, not numbers, so they "
+            "have no IC (see its confusion matrix)"
+        )
+    forecast = np.asarray(predictions.y_pred, dtype=float)
+    realised = np.asarray(predictions.y_true, dtype=float)
+    following = np.asarray(predictions.next_return, dtype=float)
+    if predictions.symbols is not None:
+        grid = Grid.of(predictions.dates, predictions.symbols)
+        ic = ic_by_date(grid.matrix(forecast), grid.matrix(realised))[1]
+        dates, metric = grid.dates, "Rank IC per date"
+        quantiles = quantile_returns(grid.matrix(forecast), grid.matrix(following))
+    else:
+        frame = pd.DataFrame({"f": forecast, "r": realised})
+        ic = frame["f"].rolling(TREND_DATES).corr(frame["r"]).to_numpy()
+        dates, metric = predictions.dates, f"IC over {TREND_DATES} days"
+        quantiles = quantile_returns(forecast[None, :], following[None, :])
+    return ForecastCharts(
+        trial=trial,
+        model=result["model"],
+        symbol=result["symbol"],
+        metric=metric,
+        dates=dates,
+        ic=_known(ic),
+        ic_trend=_trend(ic) if predictions.symbols is not None else _known(ic),
+        mean_ic=float(result.get("selection_accuracy", 0.0)),
+        quantile_returns=quantiles,
+        survivorship=result.get("survivorship"),
+    )
+
+
 def confusion_matrix(ledger: Ledger, trial: int) -> ConfusionMatrix:
-    _, predictions = _recorded(ledger, trial)
+    result, predictions = _recorded(ledger, trial)
+    target = recorded_target(result["config"])
+    if get_target(target).estimator_type != "classifier":
+        raise ConfigError(
+            f"trial {trial} predicts {target}: its forecasts are numbers, not calls, so there "
+            "is no confusion matrix (see its IC over time)"
+        )
     y_true = np.asarray(predictions.y_true)
     y_pred = np.asarray(predictions.y_pred)
     counts = [[int(np.sum((y_true == a) & (y_pred == c))) for c in (0, 1)] for a in (0, 1)]

@@ -13,15 +13,16 @@ from typing import TYPE_CHECKING, Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from mltrainer.engine.data.provenance import Provenance
+from mltrainer.engine.targets import DEFAULT_TARGET
 from mltrainer.engine.trial import (
     Backtest,
-    Baselines,
-    ClassificationMetrics,
     DatasetInfo,
     Execution,
     FinalResult,
     RankBy,
     SelectionStats,
+    TargetBaselines,
+    TargetMetrics,
     TrialResult,
 )
 
@@ -37,6 +38,11 @@ class _Summary(BaseModel):
 
 def _absent(value: object) -> bool:
     return value is None
+
+
+def _shown_target(target: str) -> str | None:
+    """A summary names its target when it is not direction (older summaries have none)."""
+    return None if target == DEFAULT_TARGET else target
 
 
 class TrialSummary(_Summary):
@@ -75,6 +81,12 @@ class TrialSummary(_Summary):
     return_p_value_adjusted: float | None = Field(
         default=None, exclude_if=_absent, description="that p-value, Holm over the tries"
     )
+    target: str | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="what the trial predicts, when not direction: selection_accuracy and "
+        "baseline_accuracy are then its own score (return: IC, rank: Rank IC)",
+    )
 
     @classmethod
     def of(cls, result: TrialResult) -> Self:
@@ -87,7 +99,7 @@ class TrialSummary(_Summary):
             data=result.data_label,
             selection_accuracy=result.selection_accuracy,
             best_baseline=result.baselines.best_name,
-            baseline_accuracy=result.baselines.best_accuracy,
+            baseline_accuracy=result.baselines.best_score,
             p_value=result.baselines.p_value,
             p_value_adjusted=result.p_value_adjusted,
             tries=result.tries,
@@ -98,6 +110,7 @@ class TrialSummary(_Summary):
             return_t=None if verdict is None else verdict.t_stat,
             return_p_value=None if verdict is None else verdict.p_value,
             return_p_value_adjusted=result.return_p_value_adjusted,
+            target=_shown_target(result.config.target),
         )
 
 
@@ -116,12 +129,15 @@ class FinalSummary(_Summary):
     best_baseline: str
     baseline_accuracy: float
     p_value: float
-    mcnemar_p_value: float
+    mcnemar_p_value: float | None = Field(
+        description="direction only: McNemar against the best baseline"
+    )
     # None (and left out of the JSON) in a summary recorded before looks were adjusted.
     p_value_adjusted: float | None = Field(
         default=None,
         exclude_if=_absent,
-        description="the binomial p-value adjusted (Holm) over `family` looks: the one to report",
+        description="the target's own test's p-value adjusted (Holm) over `family` looks: the "
+        "one to report",
     )
     mcnemar_p_value_adjusted: float | None = Field(default=None, exclude_if=_absent)
     family: int | None = Field(
@@ -167,6 +183,12 @@ class FinalSummary(_Summary):
     strategy_pbo: float | None = Field(
         default=None, exclude_if=_absent, description="PBO on the strategies' own returns"
     )
+    target: str | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="what the trial predicts, when not direction: the accuracy fields are "
+        "then its own score (return: IC, rank: Rank IC)",
+    )
 
     @classmethod
     def of(cls, final: FinalResult) -> Self:
@@ -174,6 +196,7 @@ class FinalSummary(_Summary):
         stats = final.selection_stats
         verdict = holdout.return_test
         power = holdout.power
+        mcnemar = getattr(holdout.baselines, "mcnemar_p_value", None)
         return cls(
             trial=final.trial,
             model=final.model,
@@ -183,11 +206,13 @@ class FinalSummary(_Summary):
             holdout_accuracy=holdout.accuracy,
             holdout_period=holdout.period,
             best_baseline=holdout.baselines.best_name,
-            baseline_accuracy=holdout.baselines.best_accuracy,
+            baseline_accuracy=holdout.baselines.best_score,
             p_value=holdout.baselines.p_value,
-            mcnemar_p_value=holdout.baselines.mcnemar_p_value,
+            mcnemar_p_value=mcnemar,
             p_value_adjusted=final.reported_p("binomial", holdout.baselines.p_value),
-            mcnemar_p_value_adjusted=final.reported_p("mcnemar", holdout.baselines.mcnemar_p_value),
+            mcnemar_p_value_adjusted=None
+            if mcnemar is None
+            else final.reported_p("mcnemar", mcnemar),
             family=final.family,
             sharpe=holdout.backtest.long_flat.sharpe,
             buy_hold_sharpe=holdout.backtest.buy_and_hold.sharpe,
@@ -208,6 +233,7 @@ class FinalSummary(_Summary):
             detectable_accuracy_points=None if power is None else power.accuracy_points,
             strategy_dsr=stats.strategy_dsr,
             strategy_pbo=stats.strategy_pbo,
+            target=_shown_target(final.config.target),
         )
 
 
@@ -268,8 +294,8 @@ class Evaluation(_Summary):
     synthetic: bool
     data_label: str
     selection_period: tuple[date, date] | None
-    selection: ClassificationMetrics
-    baselines: Baselines
+    selection: TargetMetrics
+    baselines: TargetBaselines
     backtest: Backtest
 
 
@@ -315,6 +341,12 @@ class ModelInfo(_Summary):
     aliases: list[str]
     params: dict[str, ParamInfo]
     needs: str | None
+    kinds: list[str] | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="classifier (direction), regressor (return, rank), or both (a listing "
+        "recorded before regressors has none)",
+    )
 
     @classmethod
     def of(cls, spec: ModelSpec) -> Self:
@@ -333,4 +365,5 @@ class ModelInfo(_Summary):
                 for name, bound in spec.params.items()
             },
             needs="torch (pip install 'mltrainer[deep]')" if spec.needs_torch else None,
+            kinds=list(spec.kinds),
         )

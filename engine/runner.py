@@ -21,7 +21,8 @@ from sklearn.pipeline import Pipeline
 
 from mltrainer.engine.data.base import BarSet, SeriesSet
 from mltrainer.engine.data.catalog import file_source_names
-from mltrainer.engine.design import Design, build_design, check_estimator
+from mltrainer.engine.data.panel import PanelSet, survivorship_of
+from mltrainer.engine.design import Design, build_design, check_estimator, left_out_note
 from mltrainer.engine.errors import DeadlineError
 from mltrainer.engine.ledger import TrialPredictions
 from mltrainer.engine.models import ModelSpec, resolve_model
@@ -67,7 +68,7 @@ def model_id_for(config: TrialConfig, spec: ModelSpec, data_hashes: list[str]) -
     return f"{config.symbol}-{spec.name}-{digest}"
 
 
-def data_label(bars: BarSet, *, synthetic: bool) -> str:
+def data_label(bars: BarSet | PanelSet, *, synthetic: bool) -> str:
     """What results call the bars: SYNTHETIC DATA when any input is synthetic, else REAL DATA
     or CALLER DATA."""
     if synthetic:
@@ -114,9 +115,11 @@ def score_segment(
 
 
 def fresh_pipeline(spec: ModelSpec, params: dict[str, Any], config: TrialConfig) -> Pipeline:
-    """The config's unfitted model. Built anew for every fit rather than cloned: the same
-    pipeline, without `clone`'s signature introspection on every fold."""
-    built = spec.make_estimator(params, config.seed)
+    """The config's unfitted model, of the kind its target needs (classifier or regressor).
+    Built anew for every fit rather than cloned: the same pipeline, without `clone`'s
+    signature introspection on every fold."""
+    kind = get_target(config.target).estimator_type
+    built = spec.make_estimator(params, config.seed, kind=kind)
     if spec.sequence:
         built.set_params(model__window=config.lookback)
     return built
@@ -162,7 +165,7 @@ def check_deadline(deadline: float | None, what: str) -> None:
     check_stopped(what)
 
 
-def synthetic_inputs(bars: BarSet, macro: Mapping[str, SeriesSet]) -> bool:
+def synthetic_inputs(bars: BarSet | PanelSet, macro: Mapping[str, SeriesSet]) -> bool:
     return bars.provenance.kind == "synthetic" or any(
         s.provenance.kind == "synthetic" for s in macro.values()
     )
@@ -170,7 +173,7 @@ def synthetic_inputs(bars: BarSet, macro: Mapping[str, SeriesSet]) -> bool:
 
 def run_trial(
     config: TrialConfig,
-    bars: BarSet,
+    bars: BarSet | PanelSet,
     macro: Mapping[str, SeriesSet] | None = None,
     *,
     dataset: DatasetInfo,
@@ -202,31 +205,40 @@ def run_trial(
     frame = bars.frame
     design, columns = build_design(config, frame, macro, spec)
     timings.features = time.perf_counter() - started
+    if note := left_out_note(config, frame):
+        notes.append(note)
+    if survivorship := survivorship_of(bars):
+        notes.append(f"survivorship: {survivorship}")
 
+    # Splits count dates (for a universe, each date's rows go together), so purge and embargo
+    # are dates too.
     selection_start = frame.index[min(int(len(frame) * config.train_ratio), len(frame) - 1)]
-    first_selection_row = int(np.searchsorted(design.dates, selection_start))
+    first_selection_day = int(np.searchsorted(design.days, selection_start))
     reach = target.label_reach(config)
-    train_idx, selection_idx = split_at(
-        len(design.y),
-        first_selection_row,
+    train_days, selection_days = split_at(
+        len(design.days),
+        first_selection_day,
         purge=reach + config.embargo,
         detail=f" with train_ratio={config.train_ratio}",
     )
+    train_idx, selection_idx = design.rows_of(train_days), design.rows_of(selection_days)
 
     X_train, y_train = design.X[train_idx], design.y[train_idx]
     folds: list[FoldScore] = []
     splitter = WalkForwardSplit(n_splits=config.folds, purge=reach, embargo=config.embargo)
-    for number, (fold_train, fold_test) in enumerate(splitter.split(X_train), start=1):
+    for number, (fold_train_days, fold_test_days) in enumerate(splitter.split(train_days), start=1):
         check_deadline(deadline, f"before walk-forward fold {number} of {config.folds}")
         report("walk-forward fold", number, config.folds)
+        fold_train = design.rows_of(train_days[fold_train_days])
+        fold_test = design.rows_of(train_days[fold_test_days])
         fold_model = fresh_pipeline(spec, params, config)
         tick = time.perf_counter()
-        fit_for_prediction(fold_model, X_train[fold_train], y_train[fold_train])
+        fit_for_prediction(fold_model, design.X[fold_train], design.y[fold_train])
         tock = time.perf_counter()
-        fold_score = target.fit_score(fold_model, X_train[fold_test], y_train[fold_test])
+        fold_score = target.fit_score(fold_model, design, fold_test)
         timings.fit += tock - tick
         timings.predict += time.perf_counter() - tock
-        fold_dates = design.dates[train_idx][fold_test]
+        fold_dates = design.dates[fold_test]
         folds.append(
             FoldScore(
                 fold=number,
@@ -246,7 +258,7 @@ def run_trial(
     if note := _convergence_note(pipeline, spec):
         notes.append(note)
     tock = time.perf_counter()
-    train_accuracy = target.fit_score(pipeline, X_train, y_train)
+    train_accuracy = target.fit_score(pipeline, design, train_idx)
     timings.predict += time.perf_counter() - tock
 
     tick = time.perf_counter()
@@ -280,6 +292,7 @@ def run_trial(
         dataset=dataset,
         provenance=bars.provenance,
         macro_provenance=[s.provenance for s in macro.values()],
+        survivorship=survivorship,
         timings=timings,
         seed=config.seed,
         code_version=CODE_VERSION,

@@ -140,7 +140,7 @@ def _pbo(
         returns = None if stored is None else daily(stored)
         if stored is None or returns is None:
             continue
-        series.append((row.model_id, dict(zip(stored.dates, returns, strict=True))))
+        series.append((row.model_id, dict(zip(stored.traded_dates(), returns, strict=True))))
     if len(series) < MIN_PBO_TRIALS:
         return None, len(series)
     series.sort(key=lambda pair: pair[0])

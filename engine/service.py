@@ -15,7 +15,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
@@ -25,6 +24,7 @@ from mltrainer.engine.compliance import ComplianceEngine
 from mltrainer.engine.daemon_threads import run_on_daemon_threads
 from mltrainer.engine.data.base import BarSet, SeriesSet, make_provenance
 from mltrainer.engine.data.catalog import is_live, is_synthetic
+from mltrainer.engine.data.panel import PanelSet, resolve_panel
 from mltrainer.engine.data.registry import listed_symbols, resolve_bars, resolve_series
 from mltrainer.engine.errors import (
     ConfigError,
@@ -37,6 +37,7 @@ from mltrainer.engine.finalize import score_holdout
 from mltrainer.engine.holdout import (
     Development,
     dataset_key,
+    dataset_kind,
     development_bars,
     lock_holdout,
     names_its_data,
@@ -44,7 +45,7 @@ from mltrainer.engine.holdout import (
 from mltrainer.engine.importance import FeatureImportance, permutation_importance
 from mltrainer.engine.ledger import Ledger, Look, already_scored
 from mltrainer.engine.looks import adjusted_over, family_note, relook_note
-from mltrainer.engine.metrics import backtest, strategy_returns
+from mltrainer.engine.metrics import recorded_backtest
 from mltrainer.engine.models import resolve_model
 from mltrainer.engine.persistence import commit_staged, discard_staged, recover_staged, stage_model
 from mltrainer.engine.results import BarsSummary, Comparison, Evaluation, SeriesSummary
@@ -58,13 +59,14 @@ from mltrainer.engine.selection import (
 from mltrainer.engine.settings import Settings, load_settings
 from mltrainer.engine.signal import Signal, latest_signal
 from mltrainer.engine.targets import get_target, recorded_target
+from mltrainer.engine.targets.registry import cross_sectional
 from mltrainer.engine.trial import (
-    Baselines,
     FinalResult,
     RankBy,
     SelectionStats,
     TrialConfig,
     TrialResult,
+    recorded_baselines,
 )
 
 _recovered: set[Path] = set()
@@ -179,7 +181,11 @@ class ResearchService:
                     "random walk was used"
                 )
         development = self._development(config, bars, history)
-        self.compliance.check_trial_cost(config, rows=len(development.bars.frame))
+        # A universe's model fits one row per stock and date.
+        rows = len(development.bars.frame) * (
+            len(development.bars.members) if isinstance(development.bars, PanelSet) else 1
+        )
+        self.compliance.check_trial_cost(config, rows=rows)
         macro = self._macro(config.macro, development.info.used.end)
         outcome = self.executor.run(
             TrialJob(
@@ -286,10 +292,19 @@ class ResearchService:
 
     def _bars(
         self, config: TrialConfig, data: pd.DataFrame | BarSet | None
-    ) -> tuple[BarSet, BarSet]:
+    ) -> tuple[BarSet | PanelSet, BarSet | PanelSet]:
         """The bars a trial starts from (from `start` to the newest bar) and the history the
         dataset's holdout is fixed on the first time: the whole series where that costs
-        nothing (sample, synthetic, caller data), the requested range for a live source."""
+        nothing (sample, synthetic, caller data), the requested range for a live source. For
+        a universe, its panel of closes, the same way."""
+        if config.universe is not None:
+            if data is not None:
+                raise ConfigError(
+                    f"target '{config.target}' reads its universe's bars; to rank stocks you "
+                    "bring yourself, pass them to ResearchService(data={symbol: bars}) and "
+                    "list the symbols as the universe"
+                )
+            return self._panel(config)
         if data is None and config.source == "auto":
             # Bars the caller brought for this symbol; a source asked for by name still wins.
             data = self.data.get(config.symbol)
@@ -310,14 +325,26 @@ class ResearchService:
             return bars, bars
         return bars, resolve_bars(config.symbol, source, self.settings, path=path)
 
-    def _development(self, config: TrialConfig, bars: BarSet, history: BarSet) -> Development:
+    def _panel(self, config: TrialConfig) -> tuple[PanelSet, PanelSet]:
+        assert config.universe is not None
+        panel = resolve_panel(
+            config.universe, config.source, self.settings, start=config.start, caller=self.data
+        )
+        if config.start is None or is_live(panel.provenance.source):
+            return panel, panel
+        return panel, resolve_panel(config.universe, config.source, self.settings, caller=self.data)
+
+    def _development(
+        self, config: TrialConfig, bars: BarSet | PanelSet, history: BarSet | PanelSet
+    ) -> Development:
         """`bars` clipped before their dataset's holdout: the dataset their content is, under
-        any name, locked on first use (`engine/datasets.py`)."""
+        any name, locked on first use (`engine/datasets.py`; a universe's content is all its
+        members' closes)."""
         source = bars.provenance.source
         locked = lock_holdout(
             self.ledger,
             history,
-            dataset_key(source, config.symbol),
+            dataset_key(source, config.symbol, dataset_kind(bars)),
             trust_name=names_its_data(source),
             share=self.settings.holdout_share,
             min_bars=self.settings.holdout_min_bars,
@@ -457,7 +484,19 @@ class ResearchService:
             FinalResult.model_validate(look.result), look, self.ledger.family_of(look)
         )
 
-    def _holdout_bars(self, chosen: TrialResult, data: pd.DataFrame | BarSet | None) -> BarSet:
+    def _holdout_bars(
+        self, chosen: TrialResult, data: pd.DataFrame | BarSet | None
+    ) -> BarSet | PanelSet:
+        universe = chosen.config.universe
+        if universe is not None and cross_sectional(chosen.config.target):
+            source = "auto" if chosen.provenance.source == "caller" else chosen.config.source
+            return resolve_panel(
+                universe,
+                source,
+                self.settings,
+                start=chosen.dataset.used.start,
+                caller=self.data,
+            )
         if chosen.provenance.source == "caller":
             data = data if data is not None else self.data.get(chosen.symbol)
             if data is None:
@@ -500,9 +539,6 @@ class ResearchService:
         if not 0.0 <= cost <= 100.0:
             raise ConfigError(f"cost_bps must be a number from 0 to 100, got {cost_bps!r}")
         target = get_target(recorded_target(stored["config"]))
-        series = strategy_returns(
-            target.positions(predictions), np.asarray(predictions.next_return), cost_bps=cost
-        )
         execution = stored["config"].get("execution", "close")
         return Evaluation(
             trial=stored["trial"],
@@ -513,8 +549,8 @@ class ResearchService:
             data_label=stored["data_label"],
             selection_period=stored.get("selection_period", stored.get("test_period")),
             selection=target.metrics(predictions),
-            baselines=Baselines.model_validate(stored["baselines"]),
-            backtest=backtest(series, cost_bps=cost, execution=execution),
+            baselines=recorded_baselines(stored["baselines"]),
+            backtest=recorded_backtest(target, predictions, cost, execution),
         )
 
     def fetch(
@@ -606,6 +642,10 @@ class ResearchService:
 
     def confusion_matrix(self, trial: int) -> report_data.ConfusionMatrix:
         return report_data.confusion_matrix(self.ledger, trial)
+
+    def forecast_charts(self, trial: int) -> report_data.ForecastCharts:
+        """A return or rank trial's IC over time and returns by fifth of its forecast."""
+        return report_data.forecast_charts(self.ledger, trial)
 
     def session_accuracy(
         self, trials: list[int], session: str | None = None

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     SerializerFunctionWrapHandler,
+    Tag,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_serializer,
@@ -24,8 +28,19 @@ from pydantic_core import PydanticCustomError
 
 from mltrainer.engine.data.catalog import bar_source_names, file_source_names
 from mltrainer.engine.data.provenance import Provenance
+from mltrainer.engine.data.universes import (
+    MAX_MEMBERS,
+    MIN_MEMBERS,
+    universe_label,
+    universe_names,
+)
 from mltrainer.engine.errors import validation_message
-from mltrainer.engine.targets.registry import DEFAULT_TARGET, target_descriptions, target_names
+from mltrainer.engine.targets.registry import (
+    DEFAULT_TARGET,
+    cross_sectional,
+    target_descriptions,
+    target_names,
+)
 
 Execution = Literal["next_bar", "close"]
 RankBy = Literal["return_test", "accuracy", "sharpe"]
@@ -51,12 +66,32 @@ def _target_description() -> str:
     return f"what the model predicts: {described}"
 
 
+def _universe_description() -> str:
+    return (
+        "for target rank only: the stocks ranked each date, a named universe ("
+        + ", ".join(universe_names())
+        + f") or a list of {MIN_MEMBERS} to {MAX_MEMBERS} tickers"
+    )
+
+
 class TrialConfig(BaseModel):
     """Everything that decides a trial's numbers; unknown keys are refused, not ignored."""
 
     model_config = ConfigDict(extra="forbid")
 
-    symbol: str = Field(description="ticker, e.g. MSFT or SPX")
+    # Filled in from `universe` for a cross-sectional target, where the universe's label
+    # (SP20, or LIST and a hash) stands for the symbol in tables, ids and the dataset key.
+    symbol: str = Field(
+        default=None,
+        validate_default=True,
+        description="ticker, e.g. MSFT or SPX (for target rank give universe instead)",
+    )
+    universe: str | list[str] | None = Field(
+        default=None,
+        json_schema_extra=lambda schema: schema.update(description=_universe_description()),
+        description="for target rank: a named universe or a list of tickers",
+        exclude_if=lambda value: value is None,
+    )
     source: str = Field(
         default="auto",
         json_schema_extra=lambda schema: schema.update(enum=list(bar_source_names())),
@@ -172,6 +207,38 @@ class TrialConfig(BaseModel):
         """Names from the target registry (built-in and registered)."""
         return one_of(value, target_names())
 
+    @model_validator(mode="before")
+    @classmethod
+    def _symbol_from_universe(cls, data: Any) -> Any:
+        """A universe's label stands in for the symbol when none is given."""
+        if isinstance(data, dict) and data.get("symbol") is None:
+            universe = data.get("universe")
+            target = data.get("target")
+            if universe is None and isinstance(target, str) and cross_sectional(target):
+                raise ValueError(
+                    f"target '{target}' ranks a universe each date: give universe, a named one "
+                    f"({', '.join(universe_names())}) or a list of {MIN_MEMBERS} to "
+                    f"{MAX_MEMBERS} tickers"
+                )
+            if isinstance(universe, str) or (
+                isinstance(universe, list)
+                and universe
+                and all(isinstance(s, str) for s in universe)
+            ):
+                return {**data, "symbol": universe_label(universe)}
+        return data
+
+    @field_validator("symbol", mode="before")
+    @classmethod
+    def _symbol_given(cls, value: Any) -> Any:
+        if value is None:
+            raise PydanticCustomError(
+                "missing",
+                "Field required: a ticker such as MSFT or SPX (for target rank, give universe "
+                "instead)",
+            )
+        return value
+
     @field_validator("symbol")
     @classmethod
     def _ticker(cls, value: str) -> str:
@@ -181,6 +248,57 @@ class TrialConfig(BaseModel):
                 "letter (e.g. MSFT, SPX, BRK.B)"
             )
         return value.upper()
+
+    @field_validator("universe")
+    @classmethod
+    def _known_universe(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return one_of(value.lower(), universe_names())
+        symbols = [s.strip().upper() for s in value]
+        bad = [s for s in symbols if not re.fullmatch(TICKER_PATTERN, s)]
+        if bad:
+            raise ValueError(f"{bad} are not tickers; list tickers such as AAPL, MSFT, JPM")
+        if len(set(symbols)) != len(symbols):
+            repeated = sorted({s for s in symbols if symbols.count(s) > 1})
+            raise ValueError(f"the universe lists {repeated} more than once; list each once")
+        if not MIN_MEMBERS <= len(symbols) <= MAX_MEMBERS:
+            raise ValueError(
+                f"a universe needs {MIN_MEMBERS} to {MAX_MEMBERS} symbols to rank; got "
+                f"{len(symbols)}"
+            )
+        return symbols
+
+    @model_validator(mode="after")
+    def _universe_for_its_target(self) -> TrialConfig:
+        """A cross-sectional target ranks a universe; every other target predicts one symbol."""
+        if not cross_sectional(self.target):
+            if self.universe is not None:
+                raise ValueError(
+                    f"universe is for a target that ranks stocks (rank); target "
+                    f"'{self.target}' predicts one symbol: give symbol, not universe"
+                )
+            return self
+        if self.universe is None:
+            raise ValueError(
+                f"target '{self.target}' ranks a universe each date: give universe, a named "
+                f"one ({', '.join(universe_names())}) or a list of {MIN_MEMBERS} to "
+                f"{MAX_MEMBERS} tickers"
+            )
+        label = universe_label(self.universe)
+        if self.symbol != label:
+            raise ValueError(
+                f"target '{self.target}' ranks the universe {label}, not the symbol "
+                f"{self.symbol}: leave symbol out and give universe"
+            )
+        if self.macro:
+            raise ValueError(
+                f"macro series are the same for every stock on a date, so target "
+                f"'{self.target}', which compares stocks within each date, cannot use "
+                f"{self.macro}; leave macro out"
+            )
+        return self
 
     @field_validator("macro")
     @classmethod
@@ -196,6 +314,8 @@ class _Result(BaseModel):
 
 
 class ClassificationMetrics(_Result):
+    """A classifier's calls scored: what 0/1 targets (direction) report."""
+
     accuracy: float
     precision: float
     recall: float
@@ -246,6 +366,139 @@ class Baselines(_Result):
     )
     tested_days: int = Field(description="days used by both tests (non-overlapping labels)")
 
+    @property
+    def best_score(self) -> float:
+        """The best rule's headline score, under the name every target's baselines share."""
+        return self.best_accuracy
+
+
+class ForecastMetrics(_Result):
+    """A forecast of the `horizon`-bar return scored out of sample (target `return`)."""
+
+    kind: Literal["forecast"] = "forecast"
+    r2_oos: float = Field(
+        description="out-of-sample R-squared against the historical-mean forecast (Campbell and "
+        "Thompson 2008): 1 - SSE(model) / SSE(mean of the training period's returns); above 0 "
+        "the model beat the mean"
+    )
+    ic: float | None = Field(
+        description="information coefficient: Pearson correlation of forecast and realised "
+        "return (None when the forecast is constant)"
+    )
+    rank_ic: float | None = Field(description="Spearman correlation of forecast and realised")
+    hit_rate: float = Field(description="share of rows whose sign the forecast called right")
+    mse: float = Field(description="mean squared error of the forecast")
+    n: int
+
+
+class RankingMetrics(_Result):
+    """A universe ranked each date, scored per date and then summarised (target `rank`)."""
+
+    kind: Literal["ranking"] = "ranking"
+    ic: float = Field(
+        description="mean over dates of the Pearson correlation, across stocks, of "
+        "forecast and realised `horizon`-bar return"
+    )
+    ic_std: float
+    icir: float | None = Field(
+        description="ic / its standard deviation over dates (not annualised)"
+    )
+    rank_ic: float = Field(description="mean over dates of the Spearman correlation (Rank IC)")
+    rank_ic_std: float
+    rank_icir: float | None
+    rank_ic_t: float = Field(
+        description="t of the mean Rank IC with Newey-West (HAC) errors, lags = horizon"
+    )
+    rank_ic_p_value: float = Field(description="one-sided: the mean Rank IC is above 0")
+    positive_share: float = Field(description="share of dates with a Rank IC above 0")
+    dates: int
+    members: int
+    top_k: int = Field(description="stocks held long (and short) by the portfolios: a fifth")
+    quantile_returns: list[float] = Field(
+        description="annualised mean next-bar return of the stocks in each fifth of the "
+        "forecast, lowest fifth first: a model that ranks well rises from left to right"
+    )
+
+
+def _kind(value: Any) -> str:
+    """The section's kind; one without is a classification section (written before targets)."""
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return str(kind or "classification")
+
+
+TargetMetrics = Annotated[
+    Annotated[ClassificationMetrics, Tag("classification")]
+    | Annotated[ForecastMetrics, Tag("forecast")]
+    | Annotated[RankingMetrics, Tag("ranking")],
+    Discriminator(_kind),
+]
+
+
+class ForecastRule(_Result):
+    """One naive forecast of the return, scored on the same rows as the model."""
+
+    r2_oos: float
+    hit_rate: float | None = Field(description="None for the zero forecast, which has no sign")
+    sharpe: float = Field(description="annualised Sharpe of trading its sign after costs")
+
+
+class ForecastBaselines(_Result):
+    """Naive forecasts of the return (zero, the historical mean, momentum: the last
+    `horizon`-bar return) and a test of the model against the best of them."""
+
+    kind: Literal["forecast"] = "forecast"
+    rules: dict[str, ForecastRule]
+    best_name: str
+    best_score: float = Field(description="the best rule's out-of-sample R-squared")
+    p_value: float = Field(
+        description="one-sided Clark-West test (MSPE-adjusted, Newey-West errors with lags = "
+        "horizon): the model's squared errors are below the best rule's"
+    )
+    tested_days: int
+
+
+class RankRule(_Result):
+    """One naive ranking, scored on the same dates as the model."""
+
+    ic: float
+    rank_ic: float
+    long_short_sharpe: float = Field(
+        description="annualised Sharpe of its top fifth minus its bottom fifth, after costs"
+    )
+
+
+class RankingBaselines(_Result):
+    """Naive rankings (12-1 month momentum, 1-month reversal; equal weight is the portfolio
+    benchmark in the backtest) and a test of the model's Rank IC against the best of them."""
+
+    kind: Literal["ranking"] = "ranking"
+    rules: dict[str, RankRule]
+    best_name: str
+    best_score: float = Field(description="the best rule's mean Rank IC")
+    p_value: float = Field(
+        description="one-sided t-test with Newey-West errors (lags = horizon) on the dates' "
+        "Rank IC of the model minus the best rule's: the model ranks better"
+    )
+    tested_days: int
+
+
+TargetBaselines = Annotated[
+    Annotated[Baselines, Tag("classification")]
+    | Annotated[ForecastBaselines, Tag("forecast")]
+    | Annotated[RankingBaselines, Tag("ranking")],
+    Discriminator(_kind),
+]
+
+
+@cache
+def _baselines_adapter() -> TypeAdapter[Baselines | ForecastBaselines | RankingBaselines]:
+    return TypeAdapter(TargetBaselines)
+
+
+def recorded_baselines(data: dict[str, Any]) -> Baselines | ForecastBaselines | RankingBaselines:
+    """A recorded baselines section (JSON) as the target's own model."""
+    return _baselines_adapter().validate_python(data)
+
 
 class StrategyStats(_Result):
     annual_return: float
@@ -256,11 +509,22 @@ class StrategyStats(_Result):
 
 
 class Backtest(_Result):
+    """Strategies after costs. What each one holds is the target's: for direction and return,
+    long/flat and long/short on the forecast against buy-and-hold; for rank, the top fifth long
+    (`long_flat`), the top fifth minus the bottom fifth (`long_short`) and the equal-weighted
+    universe (`buy_and_hold`)."""
+
     cost_bps: float
     execution: Execution = "next_bar"
     long_flat: StrategyStats
     long_short: StrategyStats
     buy_and_hold: StrategyStats
+    sized: StrategyStats | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="return: a position of the forecast over the root mean square of the "
+        "forecasts so far, capped at one unit either way",
+    )
     active_sharpe: float = Field(
         default=0.0,
         description="annualised Sharpe of long/flat's daily return minus buy-and-hold's: "
@@ -301,11 +565,13 @@ class Power(_Result):
         description="annualised Sharpe ratio of the excess over the best baseline strategy"
     )
     excess_return: float = Field(description="the same as an annualised excess return")
-    accuracy_points: float = Field(
-        description="hit rate above the best baseline rule's, in points (5.0 = 5 points)"
+    accuracy_points: float | None = Field(
+        default=None,
+        description="hit rate above the best baseline rule's, in points (5.0 = 5 points); "
+        "None for a target whose own score is not a hit rate (return, rank)",
     )
     days: int = Field(description="days behind the return test")
-    tested_days: int = Field(description="independent days behind the accuracy test")
+    tested_days: int = Field(description="independent days (or dates) behind the target's test")
 
 
 class FoldScore(_Result):
@@ -349,26 +615,31 @@ class DatasetInfo(_Result):
 class TrialResult(_Result):
     """Result of a successful trial. Its out-of-sample numbers are on the *selection* segment:
     the part of the history that trials report and that the LLM picks on; the locked holdout
-    after it is only scored by `finalize`."""
+    after it is only scored by `finalize`.
+
+    `*_accuracy` fields hold the target's headline score (its `Headline`): accuracy for
+    direction, the IC for return, the mean Rank IC for rank; the names are the ones every
+    result has carried. `selection` and `baselines` are the target's own sections, told apart
+    by their `kind`."""
 
     status: Literal["success"] = "success"
     type: Literal["training_complete"] = "training_complete"
     trial: int | None = Field(default=None, description="trial number in the ledger")
     model_id: str
     model: str
-    symbol: str
-    train_accuracy: float
-    selection_accuracy: float
+    symbol: str = Field(description="the ticker, or for rank the universe's label (SP20)")
+    train_accuracy: float = Field(description="headline score on the training rows")
+    selection_accuracy: float = Field(description="headline score on the selection segment")
     overfitting_risk: float = Field(description="train accuracy minus selection accuracy")
     synthetic: bool
     data_label: str = Field(
         description="'REAL DATA', 'SYNTHETIC DATA', or 'CALLER DATA' (bars passed in by a caller)"
     )
     config: TrialConfig
-    selection: ClassificationMetrics
+    selection: TargetMetrics
     walk_forward: list[FoldScore]
     walk_forward_accuracy: float
-    baselines: Baselines
+    baselines: TargetBaselines
     backtest: Backtest
     features: list[str]
     train_period: tuple[date, date]
@@ -381,6 +652,11 @@ class TrialResult(_Result):
     code_version: str
     model_path: str | None = None
     model_sha256: str | None = None
+    survivorship: str | None = Field(
+        default=None,
+        exclude_if=_absent,
+        description="how the universe's stocks were chosen, when that biases its results",
+    )
     tries: int | None = Field(
         default=None,
         description="trials recorded on this dataset, all sessions and windows, this one included",
@@ -410,9 +686,9 @@ class TrialResult(_Result):
 class HoldoutScore(_Result):
     """What one trial's configuration, refitted on everything before the holdout, scores on it."""
 
-    accuracy: float
-    metrics: ClassificationMetrics
-    baselines: Baselines
+    accuracy: float = Field(description="the target's headline score on the holdout")
+    metrics: TargetMetrics
+    baselines: TargetBaselines
     backtest: Backtest
     period: tuple[date, date]
     train_period: tuple[date, date]
@@ -523,6 +799,7 @@ class FinalResult(_Result):
     selection_stats: SelectionStats
     look: int = Field(description="1 on the holdout's first look; from 2 on it is no longer fresh")
     untouched: bool = Field(description="True only on the first look at this holdout")
+    survivorship: str | None = Field(default=None, exclude_if=_absent)
     again: bool = Field(
         default=False, description="a look past the first, asked for on purpose (`again`)"
     )

@@ -18,7 +18,14 @@ import numpy as np
 
 from mltrainer.engine.newey_west import mean_test
 from mltrainer.engine.power import detectable_accuracy, detectable_return
-from mltrainer.engine.trial import Baselines, Power, ReturnTest, TrialConfig
+from mltrainer.engine.trial import (
+    Baselines,
+    ForecastBaselines,
+    Power,
+    RankingBaselines,
+    ReturnTest,
+    TrialConfig,
+)
 
 BARS_PER_YEAR = 252
 # A best rule right on every day (or none) leaves no room to detect a gain; the binomial power
@@ -46,15 +53,15 @@ def judge(
     strategy: str,
     returns: np.ndarray,
     baselines: Mapping[str, np.ndarray],
-    rules: Baselines,
+    rules: Baselines | ForecastBaselines | RankingBaselines,
     config: TrialConfig,
 ) -> Verdict:
     """Test `returns` (the strategy called `strategy`, per scored day, after costs under the
     config's execution) against the best of `baselines` (each a return per the same day), and
     the smallest effects the segment could detect: the excess Sharpe and return from the same
-    Newey-West test (its days and their volatility), the accuracy gain from the exact binomial
-    test on the independent days of `rules` (the target's accuracy test) against the best
-    rule's hit rate."""
+    Newey-West test (its days and their volatility) and, for a target scored by accuracy, the
+    accuracy gain from the exact binomial test on the independent days of `rules` (the
+    target's accuracy test) against the best rule's hit rate."""
     earned = np.asarray(returns, dtype=float)
     sizes = {name: np.asarray(series).size for name, series in baselines.items()}
     if any(size != earned.size for size in sizes.values()):
@@ -68,7 +75,10 @@ def judge(
     test = mean_test(excess, horizon=config.horizon)
     spread = float(np.std(excess, ddof=1))
     detectable = detectable_return(test, periods_per_year=BARS_PER_YEAR)
-    rate = min(max(rules.best_accuracy, RATE_CLIP), 1.0 - RATE_CLIP)
+    points = None
+    if isinstance(rules, Baselines):
+        rate = min(max(rules.best_accuracy, RATE_CLIP), 1.0 - RATE_CLIP)
+        points = 100.0 * detectable_accuracy(rules.tested_days, rate)
     return Verdict(
         ReturnTest(
             strategy=strategy,
@@ -85,7 +95,7 @@ def judge(
         Power(
             excess_sharpe=detectable.sharpe,
             excess_return=detectable.annual_return,
-            accuracy_points=100.0 * detectable_accuracy(rules.tested_days, rate),
+            accuracy_points=points,
             days=test.days,
             tested_days=rules.tested_days,
         ),

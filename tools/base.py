@@ -223,6 +223,8 @@ def _shown(value: Any) -> str:
 
 
 def _example(tool: Tool) -> str:
-    required = tool.parameters().get("required", [])
-    sample = {name: "..." for name in required}
-    return json.dumps(sample)
+    """The required fields, or (when a field is needed only sometimes, like train_model's
+    symbol) the first one."""
+    schema = tool.parameters()
+    required = schema.get("required") or list(schema.get("properties", {}))[:1]
+    return json.dumps({name: "..." for name in required})

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mltrainer.engine.targets import DEFAULT_TARGET
+from mltrainer.engine.targets import DEFAULT_TARGET, Headline, get_target, target_names
 from mltrainer.engine.trial import TrialConfig
 from mltrainer.prompts import load_text
 
@@ -30,7 +30,18 @@ _ERROR_CHARS = 240
 _NUMERIC_TEXT = re.compile(r"\s*-?(?:\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\.\d+)\s*%?\s*")
 # Shown by name in the line's head or in their own slot, not as `name=value` pairs.
 _OWN_SLOT = frozenset(
-    {"symbol", "model", "params", "features", "macro", "start", "end", "days", "save_model"}
+    {
+        "symbol",
+        "universe",
+        "model",
+        "params",
+        "features",
+        "macro",
+        "start",
+        "end",
+        "days",
+        "save_model",
+    }
 )
 
 
@@ -165,6 +176,8 @@ def config_line(config: TrialConfig | Mapping[str, Any]) -> str:
         ):
             continue
         parts.append(f"{name}={_value(value)}")
+        if name == "target" and (universe := _get(config, "universe")):
+            parts.append(f"universe={_value(universe)}")
     start, end, days = (_get(config, name) for name in ("start", "end", "days"))
     dates = [f"dates={start or 'first'}..{end or 'last'}"] if start or end else []
     dates += [f"days={days}"] if days else []
@@ -261,12 +274,18 @@ def _verdict_word(p_value: float) -> str:
 
 
 def return_verdict(
-    test: Any, *, adjusted: float | None = None, tries: float | None = None, unit: str = "tries"
+    test: Any,
+    *,
+    adjusted: float | None = None,
+    tries: float | None = None,
+    unit: str = "tries",
+    held: str | None = None,
 ) -> str:
     """The headline in one sentence: the strategy's excess return over the best baseline
     strategy after costs, its Newey-West t and p-value (adjusted over the tries, or a
     holdout's looks, when there were several), and whether that is an edge. Empty when `test`
-    is not a return test."""
+    is not a return test. `held` names the strategy in the target's words (the top fifth
+    long, for rank)."""
     p_value = _real(_get(test, "p_value"))
     t_stat = _real(_get(test, "t_stat"))
     sharpe = _real(_get(test, "excess_sharpe"))
@@ -276,7 +295,9 @@ def return_verdict(
     strategy = str(_label(_get(test, "strategy")) or "the strategy")
     execution = str(_label(_get(test, "execution")) or "")
     values = {
-        "strategy": _STRATEGY_WORDS.get(strategy, strategy.replace("_", " ")),
+        "strategy": held[:1].upper() + held[1:]
+        if held
+        else _STRATEGY_WORDS.get(strategy, strategy.replace("_", " ")),
         "execution": _EXECUTION_WORDS.get(execution, execution.replace("_", " ")),
         "cost_bps": f"{cost:g}",
         "excess_sharpe": f"{sharpe:.2f}",
@@ -314,15 +335,52 @@ def _baseline_secondary(data: Readable) -> str:
     return _fill("baseline_secondary", values)
 
 
+def _headline(data: Readable) -> Headline | None:
+    """The headline of the result's target, when it is a target other than direction (whose
+    sentences are the ones above); None for direction, a result without a config, or an
+    unknown target."""
+    name = _label(_lookup(data, "config.target"))
+    if name is None or name == DEFAULT_TARGET or name not in target_names():
+        return None
+    return get_target(name).headline
+
+
+def _score(value: float, headline: Headline) -> str:
+    return _percent(value) if headline.percent else f"{value:+.3f}"
+
+
+def _target_secondary(data: Readable, headline: Headline) -> str:
+    """A return or rank trial's own score against its best naive forecast, after the verdict."""
+    selection = _real(_get(data, "selection_accuracy"))
+    walk_forward = _real(_get(data, "walk_forward_accuracy"))
+    best = _real(_lookup(data, "baselines.best_score"))
+    p_value = _real(_lookup(data, "baselines.p_value"))
+    if selection is None or best is None or p_value is None:
+        return ""
+    name = _label(_lookup(data, "baselines.best_name")) or "baseline"
+    values = {
+        "metric": headline.metric,
+        "score": _score(selection, headline),
+        "walk_forward": "-" if walk_forward is None else _score(walk_forward, headline),
+        "baseline": name.replace("_", " "),
+        "baseline_score": _score(best, headline),
+        "baseline_metric": headline.baseline_score,
+        "p_value": _p(p_value),
+    }
+    return _fill("target_secondary", values)
+
+
 def holdout_feedback(final: Any) -> str:
     """A finalized holdout's verdict and what the holdout could have detected, to lead its
     JSON."""
     holdout = _get(final, "holdout")
+    headline = _headline(final)
     sentence = return_verdict(
         _get(holdout, "return_test"),
         adjusted=_adjusted_return_p(final),
         tries=_real(_get(final, "family")),
         unit="looks",
+        held=None if headline is None else headline.strategies[0],
     )
     look = _real(_get(final, "look"))
     if not sentence or look is None:
@@ -339,6 +397,8 @@ def holdout_feedback(final: Any) -> str:
     points = _real(_get(power, "accuracy_points"))
     if sharpe is not None and points is not None:
         parts.append(_fill("holdout_power", {"sharpe": f"{sharpe:.2f}", "points": f"{points:.1f}"}))
+    elif sharpe is not None:
+        parts.append(_fill("holdout_power_sharpe", {"sharpe": f"{sharpe:.2f}"}))
     return " ".join(part for part in parts if part)
 
 
@@ -422,13 +482,18 @@ def _trial_feedback(data: Readable) -> tuple[str, list[str]]:
         subject = _fill("subject", {"model": model, "symbol": symbol})
     else:
         subject = _fill("subject_alone", {"name": model or symbol}) if model or symbol else ""
-    metrics = _metrics(data, subject)
+    headline = _headline(data)
+    metrics = _metrics(data, subject) if headline is None else ""
     verdict = return_verdict(
         _get(data, "return_test"),
         adjusted=_real(_get(data, "return_p_value_adjusted")),
         tries=_real(_get(data, "tries")),
+        held=None if headline is None else headline.strategies[0],
     )
-    accuracy = _baseline_secondary(data) if verdict else _verdict(data)
+    if headline is not None:
+        accuracy = _target_secondary(data, headline)
+    else:
+        accuracy = _baseline_secondary(data) if verdict else _verdict(data)
     # The verdict already weighs the strategy against buy-and-hold (and cash, and momentum).
     rest = [_notes(data)] if verdict else [_backtest(data), _notes(data)]
     if subject and not metrics and any([verdict, accuracy, *rest]):

@@ -18,9 +18,11 @@ from pydantic import ValidationError
 
 from mltrainer.agent.bridge.reply import NotDone, ParsedReply
 from mltrainer.agent.bridge.vocabulary import TRIAL_SETTINGS, setting_bounds, vocabulary
+from mltrainer.engine.data.universes import universe_label, universe_names
 from mltrainer.engine.errors import ConfigError
 from mltrainer.engine.feature_names import DEFAULT_FEATURES
 from mltrainer.engine.models import MODELS, resolve_model
+from mltrainer.engine.targets.registry import DEFAULT_TARGET, cross_sectional, target_names
 from mltrainer.engine.trial import TrialConfig
 
 TRIAL_FIELDS = tuple(TrialConfig.model_fields)
@@ -124,9 +126,13 @@ def _resolve(reply: ParsedReply, last: Mapping[str, Any] | None) -> Resolution:
     base = dict(last or {})
     config = dict(base)
     read: list[str] = []
+    if reply.target:
+        config["target"] = reply.target
+        read.append("target")
+    ranking = cross_sectional(str(config.get("target", DEFAULT_TARGET)))
     not_done = [
         *reply.not_done,
-        *_symbol(reply, config, read),
+        *(_universe(reply, base, config, read) if ranking else _symbol(reply, config, read)),
         *_model(reply, base, config, read),
         *_source(reply, config, read),
     ]
@@ -144,19 +150,59 @@ def _resolve(reply: ParsedReply, last: Mapping[str, Any] | None) -> Resolution:
         if not reply.unavailable_model:
             not_done.extend(_check_params(config["model"], hyper, reply.said))
     not_done.extend(_inputs(reply, base, config, read))
-    trial, problems = _validate(config, reply.said)
-    not_done.extend(problems)
-    missing = (
-        None if config.get("symbol") else "no symbol was named, and no earlier trial to build on"
+    # A ranking without a universe is reported as missing below, not as a validation error.
+    trial, problems = (
+        (None, []) if ranking and not config.get("universe") else _validate(config, reply.said)
     )
+    not_done.extend(problems)
+    if ranking:
+        missing = (
+            None
+            if config.get("universe")
+            else (
+                f"target '{config['target']}' ranks a universe, and none was named: "
+                f"{', '.join(universe_names())} or a list of symbols"
+            )
+        )
+    else:
+        missing = (
+            None
+            if config.get("symbol")
+            else "no symbol was named, and no earlier trial to build on"
+        )
     if trial is None or not_done or missing:
         return Resolution(reply, None, tuple(read), bool(base), dropped, tuple(not_done), missing)
     return Resolution(reply, trial, tuple(read), bool(base), dropped)
 
 
+def _universe(
+    reply: ParsedReply, base: Mapping[str, Any], config: dict[str, Any], read: list[str]
+) -> list[NotDone]:
+    """A ranking's universe: named or listed in the reply, or the last trial's. Its label is
+    the symbol, so a symbol carried from a single-symbol trial goes."""
+    if reply.universe:
+        universe = reply.universe
+        config["universe"] = list(universe) if isinstance(universe, tuple) else universe
+        read.append("universe")
+    elif reply.symbol and universe_label(base.get("universe") or "") != reply.symbol:
+        return [
+            NotDone(
+                f"symbol {reply.symbol}",
+                f"target '{config['target']}' ranks a universe of stocks, not one symbol",
+                f"{', '.join(universe_names())}, a list of symbols to rank, or a target for one "
+                f"symbol: {', '.join(t for t in target_names() if not cross_sectional(t))}",
+            )
+        ]
+    config.pop("symbol", None)
+    return []
+
+
 def _symbol(reply: ParsedReply, config: dict[str, Any], read: list[str]) -> list[NotDone]:
     """One symbol per trial, and never one the reply ruled out."""
     problems = []
+    universe = config.pop("universe", None)
+    if universe is not None and config.get("symbol") == universe_label(universe):
+        config.pop("symbol")  # a ranking's label, not a symbol to predict
     if reply.symbol:
         config["symbol"] = reply.symbol
         read.append("symbol")
@@ -189,7 +235,7 @@ def _model(
             NotDone(
                 f"model '{named}'",
                 words.unavailable_model(str(named)) or "not a model mltrainer has",
-                ", ".join(words.model_names),
+                ", ".join(words.models_for(config.get("target"))),
             )
         )
     config["model"] = model or DEFAULT_MODEL
@@ -320,7 +366,8 @@ def _validate(
     except ValidationError as error:
         problems = []
         for item in error.errors():
-            if item["type"] == "missing":
+            # Nothing named at all is reported as missing, not as a problem with a value.
+            if item["type"] == "missing" or (item["loc"] == ("symbol",) and not item["input"]):
                 continue
             name = str(item["loc"][0]) if item["loc"] else "config"
             value = item.get("input")

@@ -47,7 +47,8 @@ class ParsedReply:
     hyper-parameters; `said` keeps how each was written, so a refusal quotes the user's words.
     Features and macro series are set (`features`), added or removed relative to the last trial.
     `source` is the data source as named (canonical when it is one mltrainer has, e.g. "sample"
-    for "offline"; as written otherwise, e.g. "yahoo").
+    for "offline"; as written otherwise, e.g. "yahoo"). `target` is a registered research
+    target; `universe` the stocks a ranking orders: a universe's name, or the symbols listed.
     """
 
     text: str = ""
@@ -69,6 +70,8 @@ class ParsedReply:
     macro: tuple[str, ...] | None = None
     macro_added: tuple[str, ...] = ()
     macro_removed: tuple[str, ...] = ()
+    target: str | None = None
+    universe: str | tuple[str, ...] | None = None
     action: str | None = None
     trials: tuple[int, ...] = ()  # trial numbers named ("finalize trial 3", "compare 2 and 5")
     rank_by: str | None = None  # "the best by Sharpe": what picks or ranks trials
@@ -82,6 +85,8 @@ class ParsedReply:
         return bool(
             self.symbol
             or self.model
+            or self.target
+            or self.universe
             or self.parameters
             or self.source
             or self.start
@@ -108,6 +113,8 @@ class ParsedReply:
             "action": self.action,
             "trials": list(self.trials),
             "rank_by": self.rank_by,
+            "target": self.target,
+            "universe": list(self.universe) if isinstance(self.universe, tuple) else self.universe,
             "start": self.start.isoformat() if self.start else None,
             "end": self.end.isoformat() if self.end else None,
             "features_only": self.features is not None,
@@ -138,9 +145,14 @@ class ParsedReply:
             value = data.get(key)
             return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
 
-        for key in ("symbol", "model", "unavailable_model"):
+        for key in ("symbol", "model", "unavailable_model", "target"):
             if isinstance(data.get(key), str) and data[key]:
                 values[key] = data[key]
+        universe = data.get("universe")
+        if isinstance(universe, str) and universe:
+            values["universe"] = universe
+        elif isinstance(universe, list | tuple) and universe:
+            values["universe"] = tuple(str(s) for s in universe)
         source = data.get("data_source")
         if isinstance(source, str) and source:
             values["source"] = source

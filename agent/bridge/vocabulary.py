@@ -21,6 +21,8 @@ import yaml
 from mltrainer.engine.data.catalog import bar_source_names
 from mltrainer.engine.feature_names import ALL_FEATURES, LAG_FEATURES
 from mltrainer.engine.models import MODELS, PARAM_ALIASES, known_model_names, resolve_model
+from mltrainer.engine.targets import get_target
+from mltrainer.engine.targets.registry import DEFAULT_TARGET, target_names
 from mltrainer.engine.trial import TrialConfig
 from mltrainer.prompts import load_text
 
@@ -47,6 +49,15 @@ def phrase_key(text: str) -> str:
 def squash(text: str) -> str:
     """A name without separators, so "RandomForest", "random-forest" and "random forest" meet."""
     return _SQUASH.sub("", text.lower())
+
+
+# A horizon phrase in front of "return": "next week's", "tomorrow's", "5-day", "weekly", ...
+# Its groups say how many bars (`period`, or `count` of `unit`).
+AHEAD = (
+    r"(?:(?:the\s+)?next\s+(?P<period>day|bar|session|week|month|quarter)'?s?|tomorrow'?s|"
+    r"(?P<count>\d{1,2})[\s-]*(?P<unit>days?|bars?|sessions?|weeks?|months?)(?:[\s-]+ahead)?|"
+    r"daily|weekly|monthly|forward|future|excess|subsequent)"
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +100,15 @@ class Vocabulary:
     param_choices: Mapping[str, tuple[str, ...]]
     continue_phrases: tuple[str, ...]
     reset_phrases: tuple[str, ...]
+    target_phrases: Mapping[str, re.Pattern[str]]
+
+    def models_for(self, target: str | None) -> tuple[str, ...]:
+        """The models a target can train: classifiers for 0/1 targets (direction), regressors
+        for the rest; every model for a target that is not registered."""
+        if target is None or target not in target_names():
+            target = DEFAULT_TARGET
+        kind = get_target(target).estimator_type
+        return tuple(name for name in self.model_names if kind in MODELS[name].kinds)
 
     def model_named(self, name: str) -> str | None:
         """Canonical model for a registry name or alias; None for anything else."""
@@ -212,4 +232,16 @@ def vocabulary() -> Vocabulary:
         param_choices=MappingProxyType(choices),
         continue_phrases=tuple(_items(data["continue_phrases"], ";")),
         reset_phrases=tuple(_items(data["reset_phrases"], ";")),
+        target_phrases=MappingProxyType(_target_phrases(data["target_phrases"])),
     )
+
+
+def _target_phrases(raw: Mapping[str, str]) -> dict[str, re.Pattern[str]]:
+    """Each target's phrase, compiled with its horizon placeholder; only registered targets
+    (a phrase for a target that is not registered would ask for something that cannot run)."""
+    unknown = [name for name in raw if name not in target_names()]
+    if unknown:
+        raise ValueError(f"vocabulary.yaml names targets that are not registered: {unknown}")
+    # Named groups may appear once in a pattern; the horizon is read apart, with `AHEAD`.
+    ahead = re.sub(r"\(\?P<\w+>", "(?:", AHEAD)
+    return {name: re.compile(p.replace("{ahead}", ahead), re.I) for name, p in raw.items()}

@@ -16,6 +16,7 @@ from mltrainer.agent.cli.common import console
 from mltrainer.agent.cli.layout import FittedTable, short_model_name
 from mltrainer.agent.cli.screen import on_screen
 from mltrainer.engine.redaction import redact_text
+from mltrainer.engine.targets import DEFAULT_TARGET, Headline, get_target
 
 if TYPE_CHECKING:
     from mltrainer.agent.session.loop import SessionSummary
@@ -59,9 +60,11 @@ def trials_table(
 ) -> FittedTable:
     """One row per trial, led by the verdict: the strategy's excess Sharpe over the best
     baseline strategy after costs, its Newey-West t and p-value (raw and Holm over the tries);
-    accuracy and its p-value follow. `holdout` adds a column with each finalized trial's
+    accuracy and its p-value follow (a target's own score and test, when the table holds
+    other targets than direction). `holdout` adds a column with each finalized trial's
     holdout result. Too narrow a terminal shortens model names, then leaves out the columns of
     lowest `priority` (see `layout`)."""
+    direction_only = all((row.target or DEFAULT_TARGET) == DEFAULT_TARGET for row in rows)
     table = FittedTable(title=title)
     table.add_column("trial", justify="right")
     table.add_column("model", short=short_model_name)
@@ -72,8 +75,8 @@ def trials_table(
     table.add_column("t", justify="right", priority=20)
     table.add_column("p", justify="right", priority=35)
     table.add_column("adj. p", justify="right")
-    table.add_column("accuracy", justify="right", priority=30)
-    table.add_column("acc. p", justify="right", priority=10)
+    table.add_column("accuracy" if direction_only else "own score", justify="right", priority=30)
+    table.add_column("acc. p" if direction_only else "its p", justify="right", priority=10)
     if holdout is not None:
         table.add_column("holdout", justify="right", priority=45, wrap=True)
     for row in rows:
@@ -87,13 +90,26 @@ def trials_table(
             number_text(row.return_t),
             p_text(row.return_p_value),
             p_text(row.return_p_value_adjusted),
-            f"{row.selection_accuracy:.1%}",
+            _score(row.selection_accuracy, row.target, named=True),
             p_text(row.p_value),
         ]
         if holdout is not None:
             cells.append(holdout.get(row.trial or 0, "-"))
         table.add_row(*cells)
     return table
+
+
+def _score(value: float, target: str | None, *, named: bool = False) -> str:
+    """A target's own score as it reads: accuracy as a percentage, an IC as a signed number
+    (with its name when `named`, since a trials table may hold several targets)."""
+    headline = get_target(target or DEFAULT_TARGET).headline
+    if headline.percent:
+        return f"{value:.1%}"
+    return f"{value:+.3f} {headline.metric}" if named else f"{value:+.3f}"
+
+
+def _headline(row: FinalSummary) -> Headline:
+    return get_target(row.target or DEFAULT_TARGET).headline
 
 
 def data_label(label: str) -> str:
@@ -124,8 +140,10 @@ def _return_p_text(row: FinalSummary) -> str:
 
 
 def _detectable(row: FinalSummary) -> str:
-    if row.detectable_sharpe is None or row.detectable_accuracy_points is None:
+    if row.detectable_sharpe is None:
         return "-"
+    if row.detectable_accuracy_points is None:
+        return f"Sharpe {row.detectable_sharpe:.2f}"
     return f"Sharpe {row.detectable_sharpe:.2f} / {row.detectable_accuracy_points:.1f} acc. pts"
 
 
@@ -150,11 +168,18 @@ def finalized_table(rows: list[FinalSummary]) -> FittedTable:
         ("t / p-value (Newey-West)", _return_p_text),
         ("detectable at 80% power", _detectable),
         ("execution", lambda r: r.execution),
-        ("holdout accuracy", lambda r: f"{r.holdout_accuracy:.1%}"),
-        ("best baseline", lambda r: f"{r.best_baseline} {r.baseline_accuracy:.1%}"),
-        ("accuracy p (binomial / McNemar)", holdout_p_text),
-        ("Sharpe vs buy-and-hold", lambda r: f"{r.sharpe:.2f} vs {r.buy_hold_sharpe:.2f}"),
-        ("selection accuracy", lambda r: f"{r.selection_accuracy:.1%}"),
+        ("target's own score", lambda r: _headline(r).metric),
+        ("holdout score", lambda r: _score(r.holdout_accuracy, r.target)),
+        (
+            "best baseline",
+            lambda r: f"{r.best_baseline} {_score(r.baseline_accuracy, r.target)}",
+        ),
+        ("its p (the target's test)", holdout_p_text),
+        (
+            "Sharpe vs its benchmark",
+            lambda r: f"{r.sharpe:.2f} vs {r.buy_hold_sharpe:.2f} {_headline(r).strategies[2]}",
+        ),
+        ("selection score", lambda r: _score(r.selection_accuracy, r.target)),
         (
             "DSR: strategy / excess over B&H",
             lambda r: f"{p_text(r.strategy_dsr)} / {p_text(r.dsr)}",
@@ -177,10 +202,13 @@ def finalized_table(rows: list[FinalSummary]) -> FittedTable:
 def holdout_p_text(row: FinalSummary) -> str:
     """After more than one look, the adjusted p-values (the ones to report) with the raw ones
     beside them; a single look's are its raw ones."""
-    raw = f"{p_text(row.p_value)} / {p_text(row.mcnemar_p_value)}"
+    raw = p_text(row.p_value)
+    adjusted = p_text(row.p_value_adjusted)
+    if row.mcnemar_p_value is not None:
+        raw += f" / {p_text(row.mcnemar_p_value)}"
+        adjusted += f" / {p_text(row.mcnemar_p_value_adjusted)}"
     if row.family is None or row.family == 1:
         return raw
-    adjusted = f"{p_text(row.p_value_adjusted)} / {p_text(row.mcnemar_p_value_adjusted)}"
     return f"{adjusted} (Holm over {row.family} looks; raw {raw})"
 
 

@@ -53,6 +53,20 @@ def train(
         str | None, typer.Option(help="Comma-separated feature names, e.g. rsi,momentum.")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            help="What to predict: direction (up or down, the default), return (the "
+            "horizon-bar return), rank (order a universe's stocks each date; give --universe)."
+        ),
+    ] = None,
+    universe: Annotated[
+        str | None,
+        typer.Option(
+            help="The stocks rank orders: sp20 (20 large S&P 500 stocks, offline), or a "
+            "comma-separated list of 5 to 500 symbols."
+        ),
+    ] = None,
     executor: ExecutorOption = None,
     scheduler: SchedulerOption = None,
     as_json: JsonOption = False,
@@ -65,6 +79,9 @@ def train(
     Example: mltrainer train "LightGBM on SPX, 70/30 split, 30 day lookback" --start 2005-01-01
 
     Your own bars: mltrainer train "random forest on MINE" --path mine.csv
+
+    Another target: mltrainer train "rank the sp20 stocks by next week's return", or
+    mltrainer train "lightgbm" --target rank --universe AAPL,MSFT,JPM,KO,XOM
     """
     options: dict[str, Any] = {
         "source": "csv" if path is not None and source is None else source,
@@ -74,6 +91,8 @@ def train(
         "days": days,
         "features": [f.strip() for f in features.split(",") if f.strip()] if features else None,
         "seed": seed,
+        "target": target,
+        "universe": _universe(universe),
     }
     defaults = {name: value for name, value in options.items() if value is not None}
     settings = executor_settings(executor, scheduler)
@@ -111,6 +130,13 @@ def _print_trial(outcome: dict[str, Any]) -> None:
     question = outcome["feedback_question"].removeprefix(head).strip()
     console.print(question, highlight=False, markup=False, soft_wrap=True)
     console.print(f"Transcript: {outcome['transcript']}", highlight=False, markup=False)
+
+
+def _universe(value: str | None) -> str | list[str] | None:
+    """A named universe as given; a comma-separated list as its symbols, upper case."""
+    if value is None or "," not in value:
+        return value
+    return [symbol.strip().upper() for symbol in value.split(",") if symbol.strip()]
 
 
 def _train(

@@ -18,9 +18,19 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter, MaxNLocator
 
 from mltrainer.engine.importance import FeatureImportance
-from mltrainer.engine.report_data import ConfusionMatrix, EquityCurves, SessionAccuracy
+from mltrainer.engine.report_data import (
+    ConfusionMatrix,
+    EquityCurves,
+    ForecastCharts,
+    SessionAccuracy,
+)
 
-COLOURS = {"long_flat": "#1f77b4", "long_short": "#ff7f0e", "buy_and_hold": "#555555"}
+COLOURS = {
+    "long_flat": "#1f77b4",
+    "long_short": "#ff7f0e",
+    "buy_and_hold": "#555555",
+    "sized": "#2ca02c",
+}
 DPI = 110
 # Room a trial needs on the accuracy figure's axis for its label on three lines
 # ("#12" / "gradient_boosting" / "SPX" at 8 points); with less, labels turn upright.
@@ -157,6 +167,45 @@ def accuracy_figure(session: SessionAccuracy) -> Figure:
     return figure
 
 
+def ic_figure(charts: ForecastCharts) -> Figure:
+    """The forecast's IC over time (each date's Rank IC for a ranking, a trailing quarter's IC
+    for one series) with its trend, and beside it the realised return of each fifth of the
+    forecast: a forecast worth trading rises from the lowest fifth to the highest."""
+    figure = Figure(figsize=(10.0, 3.8), dpi=DPI, layout="constrained")
+    over_time, by_fifth = figure.subplots(1, 2, width_ratios=(3, 1.3))
+    dates = pd.to_datetime(charts.dates)
+    values = np.array([np.nan if v is None else v for v in charts.ic], dtype=float)
+    trend = np.array([np.nan if v is None else v for v in charts.ic_trend], dtype=float)
+    if charts.metric.startswith("Rank IC per date"):
+        over_time.bar(dates, values, width=1.0, color="#9ecae1", label=charts.metric)
+        over_time.plot(dates, trend, color="#08519c", linewidth=1.4, label="mean of 63 dates")
+    else:
+        over_time.plot(dates, values, color="#08519c", linewidth=1.2, label=charts.metric)
+    over_time.axhline(0.0, color="#555555", linewidth=0.8)
+    over_time.axhline(
+        charts.mean_ic, color="#d62728", linewidth=1.0, linestyle="--",
+        label=f"selection {charts.metric.split(' ')[0]} {charts.mean_ic:+.3f}",
+    )  # fmt: skip
+    over_time.set_title(
+        f"Trial {charts.trial}: {charts.model} on {charts.symbol}, selection segment",
+        fontsize=10,
+        loc="left",
+    )
+    over_time.legend(loc="upper left", fontsize=8, frameon=False, ncol=3)
+    over_time.grid(alpha=0.3)
+    fifths = np.arange(1, len(charts.quantile_returns) + 1)
+    colours = ["#d62728" if r < 0 else "#1f77b4" for r in charts.quantile_returns]
+    by_fifth.bar(fifths, charts.quantile_returns, color=colours)
+    by_fifth.set_xticks(fifths, ["low", *[""] * (len(fifths) - 2), "high"])
+    by_fifth.set_xlabel("fifth of the forecast")
+    _percent_axis(by_fifth)
+    by_fifth.set_title("next-bar return, annualised", fontsize=10, loc="left")
+    by_fifth.axhline(0.0, color="#555555", linewidth=0.8)
+    by_fifth.grid(axis="y", alpha=0.3)
+    figure.autofmt_xdate()
+    return figure
+
+
 def confusion_figure(matrix: ConfusionMatrix) -> Figure:
     """Counts of each call against what happened, with the share of each actual direction."""
     figure = Figure(figsize=(4.2, 3.6), dpi=DPI, layout="constrained")
@@ -184,8 +233,9 @@ def confusion_figure(matrix: ConfusionMatrix) -> Figure:
 
 
 def importance_figure(importance: FeatureImportance) -> Figure:
-    """Accuracy lost when each feature is shuffled on the selection days (mean and spread)."""
-    order = np.argsort(importance.mean_drop)
+    """The score (accuracy, IC, Rank IC) lost when each feature is shuffled on the selection
+    rows (mean and spread); only the 25 that matter most for a wide set such as rank's 60."""
+    order = np.argsort(importance.mean_drop)[-25:]
     height = max(2.6, 0.32 * len(order) + 1.4)
     figure = Figure(figsize=(6.4, height), dpi=DPI, layout="constrained")
     axis = figure.subplots()
@@ -195,11 +245,12 @@ def importance_figure(importance: FeatureImportance) -> Figure:
     axis.barh(np.arange(len(order)), means, xerr=spreads, color=colours, capsize=2)
     axis.set_yticks(np.arange(len(order)), [importance.features[i] for i in order], fontsize=9)
     axis.axvline(0.0, color="#555555", linewidth=0.8)
-    _percent_axis(axis, "x")
-    axis.set_xlabel("accuracy lost when shuffled (selection segment)")
+    if importance.metric == "accuracy":
+        _percent_axis(axis, "x")
+    axis.set_xlabel(f"{importance.metric} lost when shuffled (selection segment)")
     axis.set_title(
         f"Trial {importance.trial}: permutation importance ({importance.model})\n"
-        f"{importance.repeats} shuffles of {importance.rows} selection days",
+        f"{importance.repeats} shuffles of {importance.rows} selection rows",
         fontsize=10,
         loc="left",
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from mltrainer.engine.targets import Headline
     from mltrainer.engine.trial import FinalResult
 
 
@@ -29,6 +30,18 @@ def holdout_p_value(final: FinalResult) -> str:
         return p_value(raw)
     adjusted = final.reported_p("binomial", raw)
     return f"{p_value(adjusted)} (Holm, {final.family} looks; raw {p_value(raw)})"
+
+
+def score(value: Any, headline: Headline) -> str:
+    """A target's own score as it reads: accuracy as a percentage, an IC to three decimals."""
+    if value is None:
+        return "-"
+    return percent(value) if headline.percent else f"{value:+.3f}"
+
+
+def score_gain(gain: float, headline: Headline) -> str:
+    """A difference of two scores: points of accuracy, or an IC's difference."""
+    return f"{gain * 100:+.1f} pp" if headline.percent else f"{gain:+.3f}"
 
 
 def ratio(value: Any) -> str:

@@ -24,6 +24,7 @@ from mltrainer.agent.report.figures import (
     accuracy_figure,
     confusion_figure,
     equity_figure,
+    ic_figure,
     importance_figure,
     png_bytes,
 )
@@ -33,6 +34,7 @@ from mltrainer.agent.report.formatting import (
     p_value,
     percent,
     ratio,
+    score,
     signed_percent,
 )
 from mltrainer.agent.session.transcript import read_events, recorded_output, session_header
@@ -42,7 +44,8 @@ from mltrainer.engine.report_data import EquityCurves, config_text
 from mltrainer.engine.runner import CODE_VERSION
 from mltrainer.engine.service import ResearchService, TrialRecord
 from mltrainer.engine.settings import Settings
-from mltrainer.engine.trial import FinalResult
+from mltrainer.engine.targets import get_target
+from mltrainer.engine.trial import ClassificationMetrics, FinalResult, Power
 from mltrainer.prompts import load_text
 from mltrainer.tools.results import trials_in
 
@@ -164,18 +167,30 @@ def _trial_numbers(record: TrialRecord, session: str) -> tuple[list[str], list[t
         f"bars {used['start']} to {used['end']} (hash {result['dataset']['used_hash']})",
         f"configuration: {config_text(result['config'])}",
     ]
+    headline = get_target(record.result.config.target).headline
+    held, hedged, benchmark = headline.strategies
+    selection = result["selection"]
+    scored = (
+        f"{selection['dates']} dates x {selection['members']} stocks"
+        if "members" in selection
+        else f"{selection['n']} days"
+    )
+    own_p = p_value(baselines["p_value"])
+    if (mcnemar := baselines.get("mcnemar_p_value")) is not None:
+        own_p += f" / {p_value(mcnemar)}"
     numbers = [
         *_verdict_numbers(record),
         ("selection period", " to ".join(result["selection_period"])),
         (
-            "selection accuracy",
-            f"{percent(result['selection_accuracy'])} on {result['selection']['n']} days",
+            f"selection {headline.metric}",
+            f"{score(result['selection_accuracy'], headline)} on {scored}",
         ),
-        ("best baseline", f"{baselines['best_name']} {percent(baselines['best_accuracy'])}"),
         (
-            "p-value vs baseline (binomial / McNemar)",
-            f"{p_value(baselines['p_value'])} / {p_value(baselines['mcnemar_p_value'])}",
+            "best baseline",
+            f"{baselines['best_name']} {score(record.result.baselines.best_score, headline)} "
+            f"{headline.baseline_score}",
         ),
+        (f"p-value vs baseline ({headline.test})", own_p),
         (
             "Holm-adjusted p-value",
             f"{p_value(stats.p_value_adjusted)} over {stats.tries} tries on "
@@ -183,18 +198,19 @@ def _trial_numbers(record: TrialRecord, session: str) -> tuple[list[str], list[t
         ),
         (
             "best-of-N noise bar",
-            f"{percent(stats.noise_bar)} (95th percentile {percent(stats.noise_bar_95)})",
+            f"{score(stats.noise_bar, headline)} (95th percentile "
+            f"{score(stats.noise_bar_95, headline)})",
         ),
-        ("walk-forward accuracy", percent(result["walk_forward_accuracy"])),
-        ("long/flat", _strategy(backtest["long_flat"])),
-        ("long/short", _strategy(backtest["long_short"])),
-        ("buy-and-hold", _strategy(backtest["buy_and_hold"])),
+        (f"walk-forward {headline.metric}", score(result["walk_forward_accuracy"], headline)),
+        (held, _strategy(backtest["long_flat"])),
+        (hedged, _strategy(backtest["long_short"])),
+        (benchmark, _strategy(backtest["buy_and_hold"])),
         ("costs / execution", f"{backtest['cost_bps']:g} bps, {backtest['execution']}"),
         (
             "PSR / DSR (strategy's own return)",
             f"{p_value(stats.strategy_psr)} / {p_value(stats.strategy_dsr)}",
         ),
-        ("PSR / DSR (excess over buy-and-hold)", f"{p_value(stats.psr)} / {p_value(stats.dsr)}"),
+        (f"PSR / DSR (excess over {benchmark})", f"{p_value(stats.psr)} / {p_value(stats.dsr)}"),
         (
             "PBO (selection window)",
             f"{p_value(stats.pbo)} over {stats.pbo_trials} trials"
@@ -207,14 +223,20 @@ def _trial_numbers(record: TrialRecord, session: str) -> tuple[list[str], list[t
         numbers.append(
             (
                 f"locked holdout (look {look.number} at it)",
-                f"{percent(holdout['accuracy'])} vs {holdout['baselines']['best_name']} "
-                f"{percent(holdout['baselines']['best_accuracy'])}, p "
-                f"{p_value(holdout['baselines']['p_value'])}, long/flat Sharpe "
+                f"{score(holdout['accuracy'], headline)} vs "
+                f"{holdout['baselines']['best_name']} "
+                f"{score(_best_score(holdout['baselines']), headline)}, p "
+                f"{p_value(holdout['baselines']['p_value'])}, {held} Sharpe "
                 f"{ratio(holdout['backtest']['long_flat']['sharpe'])} vs "
                 f"{ratio(holdout['backtest']['buy_and_hold']['sharpe'])}",
             )
         )
     return meta, numbers
+
+
+def _best_score(baselines: dict[str, Any]) -> float:
+    """The best rule's score in a recorded result (direction's records call it accuracy)."""
+    return float(baselines["best_score" if "best_score" in baselines else "best_accuracy"])
 
 
 def _trial_section(
@@ -229,17 +251,14 @@ def _trial_section(
     )
     curves = service.equity_curves(trial)
     writer.table(_curves_frame(curves), f"trial-{trial}-equity")
+    benchmark = curves.curve("buy_and_hold").label
     figures = [
         writer.figure(
             equity_figure(curves),
             f"trial-{trial}-equity",
-            f"Trial {trial}: equity and drawdown of each strategy against buy-and-hold",
+            f"Trial {trial}: equity and drawdown of each strategy against {benchmark}",
         ),
-        writer.figure(
-            confusion_figure(service.confusion_matrix(trial)),
-            f"trial-{trial}-confusion",
-            f"Trial {trial}: calls against what happened on the selection days",
-        ),
+        _forecast_figure(service, writer, record),
     ]
     notes = list(result.get("notes", [])[1:])  # the first note is always the holdout's
     try:
@@ -255,6 +274,32 @@ def _trial_section(
             )
         )
     return _Section(title, meta, numbers, notes, figures)
+
+
+def _forecast_figure(
+    service: ResearchService, writer: _Writer, record: TrialRecord
+) -> WrittenFigure:
+    """Calls against what happened, for a classifier; for a forecast of numbers, its IC over
+    time and the returns by fifth of the forecast (for rank: the universe's dates)."""
+    trial = record.result.trial
+    assert trial is not None
+    if isinstance(record.result.selection, ClassificationMetrics):
+        return writer.figure(
+            confusion_figure(service.confusion_matrix(trial)),
+            f"trial-{trial}-confusion",
+            f"Trial {trial}: calls against what happened on the selection days",
+        )
+    charts = service.forecast_charts(trial)
+    writer.table(
+        pd.DataFrame({"date": charts.dates, "ic": charts.ic, "ic_trend": charts.ic_trend}),
+        f"trial-{trial}-ic",
+    )
+    return writer.figure(
+        ic_figure(charts),
+        f"trial-{trial}-ic",
+        f"Trial {trial}: {charts.metric} over the selection segment, and the realised return "
+        "of each fifth of the forecast",
+    )
 
 
 def _curves_frame(curves: EquityCurves) -> pd.DataFrame:
@@ -387,6 +432,7 @@ def _trials_table(service: ResearchService, trials: list[int]) -> dict[str, Any]
     for trial in trials:
         result = service.recorded(trial)
         test = result.return_test
+        headline = get_target(result.config.target).headline
         rows.append(
             [
                 str(trial),
@@ -396,8 +442,8 @@ def _trials_table(service: ResearchService, trials: list[int]) -> dict[str, Any]
                 "-" if test is None else ratio(test.excess_sharpe),
                 "-" if test is None else p_value(test.p_value),
                 p_value(result.return_p_value_adjusted),
-                percent(result.selection_accuracy),
-                f"{percent(result.baselines.best_accuracy)} {result.baselines.best_name}",
+                f"{score(result.selection_accuracy, headline)} {headline.metric}",
+                f"{score(result.baselines.best_score, headline)} {result.baselines.best_name}",
                 p_value(result.baselines.p_value),
                 p_value(result.p_value_adjusted),
                 ratio(result.backtest.long_flat.sharpe),
@@ -408,7 +454,7 @@ def _trials_table(service: ResearchService, trials: list[int]) -> dict[str, Any]
     names = [
         ("trial", True), ("model", False), ("symbol", False), ("data", False),
         ("excess Sharpe", True), ("return p", True), ("return adj. p", True),
-        ("selection acc", True), ("best baseline", True), ("p-value", True), ("adj. p", True),
+        ("selection score", True), ("best baseline", True), ("p-value", True), ("adj. p", True),
         ("Sharpe", True), ("B&H Sharpe", True), ("total return", True),
     ]  # fmt: skip
     return {
@@ -418,11 +464,21 @@ def _trials_table(service: ResearchService, trials: list[int]) -> dict[str, Any]
     }
 
 
+def _detectable(power: Power | None) -> str:
+    """The smallest edges a holdout could detect: an excess Sharpe, and accuracy points for a
+    target scored by accuracy."""
+    if power is None:
+        return "-"
+    points = "" if power.accuracy_points is None else f" / {power.accuracy_points:.1f} pts"
+    return f"Sharpe {ratio(power.excess_sharpe)}{points}"
+
+
 def _finalized_table(finalized: list[FinalResult]) -> dict[str, Any]:
     rows = []
     for final in finalized:
         holdout = final.holdout
         test, power = holdout.return_test, holdout.power
+        headline = get_target(final.config.target).headline
         rows.append(
             [
                 str(final.trial),
@@ -430,12 +486,10 @@ def _finalized_table(finalized: list[FinalResult]) -> dict[str, Any]:
                 " to ".join(str(day) for day in holdout.period),
                 "-" if test is None else f"{ratio(test.excess_sharpe)} vs {test.baseline}",
                 "-" if test is None else p_value(test.p_value),
-                "-"
-                if power is None
-                else f"Sharpe {ratio(power.excess_sharpe)} / {power.accuracy_points:.1f} pts",
-                percent(final.selection_accuracy),
-                percent(holdout.accuracy),
-                f"{percent(holdout.baselines.best_accuracy)} {holdout.baselines.best_name}",
+                _detectable(power),
+                f"{score(final.selection_accuracy, headline)} {headline.metric}",
+                score(holdout.accuracy, headline),
+                f"{score(holdout.baselines.best_score, headline)} {holdout.baselines.best_name}",
                 holdout_p_value(final),
                 f"{ratio(holdout.backtest.long_flat.sharpe)} vs "
                 f"{ratio(holdout.backtest.buy_and_hold.sharpe)}",
@@ -445,7 +499,7 @@ def _finalized_table(finalized: list[FinalResult]) -> dict[str, Any]:
     names = [
         ("trial", True), ("model / symbol", False), ("holdout period", False),
         ("excess Sharpe", True), ("return p", True), ("detectable (80% power)", True),
-        ("selection acc", True), ("holdout acc", True), ("best baseline", True),
+        ("selection score", True), ("holdout score", True), ("best baseline", True),
         ("p-value", True), ("Sharpe vs B&H", True), ("look", True),
     ]  # fmt: skip
     return {

@@ -16,17 +16,32 @@ from mltrainer.agent.report.figures import (
     confusion_figure,
     equity_figure,
     equity_sparkline,
+    ic_figure,
     importance_figure,
     png_bytes,
 )
-from mltrainer.agent.report.formatting import data_label, p_value, percent, ratio, signed_percent
+from mltrainer.agent.report.formatting import (
+    data_label,
+    p_value,
+    ratio,
+    score,
+    score_gain,
+    signed_percent,
+)
 from mltrainer.agent.session.live import LiveEvent
 from mltrainer.agent.ui.markdown import without_images
 from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.results import Comparison, PairedTrial
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings, load_settings
-from mltrainer.engine.trial import FinalResult, ReturnTest, TrialResult
+from mltrainer.engine.targets import DEFAULT_TARGET, get_target
+from mltrainer.engine.trial import (
+    ClassificationMetrics,
+    FinalResult,
+    RankingMetrics,
+    ReturnTest,
+    TrialResult,
+)
 
 AVATARS = {
     "person": ":material/person:",
@@ -55,11 +70,14 @@ def sparkline_png(config: Settings, trial: int) -> bytes:
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs=_BY_LEDGER)
 def trial_figures_png(config: Settings, trial: int) -> tuple[bytes, bytes]:
+    """Equity and drawdown, then calls against what happened for a classifier, or the IC over
+    time and the returns by fifth of the forecast for a return or rank trial."""
     service = ResearchService(config)
-    return (
-        png_bytes(equity_figure(service.equity_curves(trial))),
-        png_bytes(confusion_figure(service.confusion_matrix(trial))),
-    )
+    if isinstance(service.recorded(trial).selection, ClassificationMetrics):
+        second = confusion_figure(service.confusion_matrix(trial))
+    else:
+        second = ic_figure(service.forecast_charts(trial))
+    return png_bytes(equity_figure(service.equity_curves(trial))), png_bytes(second)
 
 
 def trial_card(result: TrialResult, config: Settings) -> None:
@@ -67,6 +85,8 @@ def trial_card(result: TrialResult, config: Settings) -> None:
     trial = result.trial
     baselines = result.baselines
     backtest = result.backtest
+    headline = get_target(result.config.target).headline
+    held, _, benchmark = headline.strategies
     label = data_label(result.data_label, result.synthetic)
     with st.container(border=True, key=f"trial-card-{trial}"):
         heading = f"**Trial {trial}** · {result.model} on {result.symbol} · {label} data"
@@ -75,33 +95,35 @@ def trial_card(result: TrialResult, config: Settings) -> None:
         with numbers:
             verdict_metrics(result.return_test, result.return_p_value_adjusted)
             first, second, third = st.columns(3)
+            gain = result.selection_accuracy - baselines.best_score
             first.metric(
-                "Selection accuracy",
-                percent(result.selection_accuracy),
-                f"{(result.selection_accuracy - baselines.best_accuracy) * 100:+.1f} pp "
-                "vs baseline",
+                f"Selection {headline.metric}",
+                score(result.selection_accuracy, headline),
+                f"{score_gain(gain, headline)} vs baseline"
+                if headline.baseline_metric is None
+                else None,
             )
             second.metric(
-                "Best baseline",
-                percent(baselines.best_accuracy),
+                f"Best baseline ({headline.baseline_score})",
+                score(baselines.best_score, headline),
                 baselines.best_name,
                 delta_color="off",
                 delta_arrow="off",
             )
             third.metric(
-                "Accuracy p-value",
+                f"{headline.metric} test p-value",
                 p_value(baselines.p_value),
                 f"Holm {p_value(result.p_value_adjusted)}",
                 delta_color="off",
                 delta_arrow="off",
             )
             fourth, fifth, sixth = st.columns(3)
-            fourth.metric("Sharpe (long/flat)", ratio(backtest.long_flat.sharpe))
-            fifth.metric("Buy-and-hold Sharpe", ratio(backtest.buy_and_hold.sharpe))
+            fourth.metric(f"Sharpe ({held})", ratio(backtest.long_flat.sharpe))
+            fifth.metric(f"{benchmark.capitalize()} Sharpe", ratio(backtest.buy_and_hold.sharpe))
             sixth.metric(
                 "Total return",
                 signed_percent(backtest.long_flat.total_return),
-                f"B&H {signed_percent(backtest.buy_and_hold.total_return)}",
+                f"{benchmark} {signed_percent(backtest.buy_and_hold.total_return)}",
                 delta_color="off",
                 delta_arrow="off",
             )
@@ -118,10 +140,18 @@ def trial_card(result: TrialResult, config: Settings) -> None:
             f" {tries} {noun} on its dataset so far (Holm p counts them all)." if tries else ""
         )
         st.caption(
-            f"Selection segment {period}, {result.selection.n} days, "
+            f"Selection segment {period}, {_scored(result)}, "
             f"{backtest.cost_bps:g} bps costs, {backtest.execution}.{counted} "
             f"Model id {result.model_id}."
         )
+
+
+def _scored(result: TrialResult) -> str:
+    """How much the selection segment scored: days, or stocks on dates for a ranking."""
+    selection = result.selection
+    if isinstance(selection, RankingMetrics):
+        return f"{selection.dates} dates x {selection.members} stocks"
+    return f"{selection.n} days"
 
 
 def verdict_metrics(test: ReturnTest | None, adjusted: float | None = None) -> None:
@@ -152,6 +182,8 @@ def verdict_metrics(test: ReturnTest | None, adjusted: float | None = None) -> N
 def finalized_card(final: FinalResult) -> None:
     holdout = final.holdout
     baselines = holdout.baselines
+    headline = get_target(final.config.target).headline
+    held, _, benchmark = headline.strategies
     with st.container(border=True):
         look = "untouched" if final.untouched else f"look {final.look}, NOT untouched"
         period = " to ".join(str(day) for day in holdout.period)
@@ -164,31 +196,36 @@ def finalized_card(final: FinalResult) -> None:
             test,
             None if test is None or final.family == 1 else final.reported_p("return", test.p_value),
         )
-        if holdout.power is not None:
+        if (power := holdout.power) is not None:
+            points = (
+                ""
+                if power.accuracy_points is None
+                else f" or {power.accuracy_points:.1f} accuracy points"
+            )
             st.caption(
                 f"At 80% power this holdout detects an excess Sharpe of "
-                f"{ratio(holdout.power.excess_sharpe)} or "
-                f"{holdout.power.accuracy_points:.1f} accuracy points; smaller edges cannot be "
-                "told from luck here."
+                f"{ratio(power.excess_sharpe)}{points}; smaller edges cannot be told from luck "
+                "here."
             )
         first, second, third, fourth = st.columns(4)
-        first.metric("Holdout accuracy", percent(holdout.accuracy))
+        first.metric(f"Holdout {headline.metric}", score(holdout.accuracy, headline))
         second.metric(
-            "Best baseline", percent(baselines.best_accuracy), baselines.best_name,
+            f"Best baseline ({headline.baseline_score})", score(baselines.best_score, headline),
+            baselines.best_name,
             delta_color="off",
                 delta_arrow="off",
         )  # fmt: skip
         third.metric(
-            "Accuracy p-value"
+            f"{headline.metric} test p-value"
             if final.family == 1
-            else f"Accuracy p-value (Holm, {final.family} looks)",
+            else f"{headline.metric} test p-value (Holm, {final.family} looks)",
             p_value(final.reported_p("binomial", baselines.p_value)),
             None if final.family == 1 else f"raw {p_value(baselines.p_value)}",
             delta_color="off",
             delta_arrow="off",
         )
         fourth.metric(
-            "Sharpe vs B&H",
+            f"Sharpe, {held} vs {benchmark}",
             f"{ratio(holdout.backtest.long_flat.sharpe)} vs "
             f"{ratio(holdout.backtest.buy_and_hold.sharpe)}",
         )
@@ -206,6 +243,9 @@ def comparison_frame(comparison: Comparison) -> pd.DataFrame:
                 "model": row.model,
                 "symbol": row.symbol,
                 "data": data_label(row.data),
+                "excess Sharpe": row.excess_sharpe,
+                "return p": row.return_p_value,
+                "return adj. p": row.return_p_value_adjusted,
                 "selection acc": 100.0 * row.selection_accuracy,
                 "best baseline": 100.0 * row.baseline_accuracy,
                 "p-value": row.p_value,
@@ -231,6 +271,9 @@ def comparison_table(comparison: Comparison) -> None:
             hide_index=True,
             column_config={
                 "trial": st.column_config.NumberColumn("trial", format="%d"),
+                "excess Sharpe": st.column_config.NumberColumn(format="%.2f"),
+                "return p": st.column_config.NumberColumn(format="%.3f"),
+                "return adj. p": st.column_config.NumberColumn(format="%.3f"),
                 "selection acc": st.column_config.NumberColumn(format="%.1f%%"),
                 "best baseline": st.column_config.NumberColumn(format="%.1f%%"),
                 "p-value": st.column_config.NumberColumn(format="%.3f"),
@@ -243,10 +286,12 @@ def comparison_table(comparison: Comparison) -> None:
         )
         stats = best.selection_stats
         if stats is not None:
+            headline = get_target(best.target or DEFAULT_TARGET).headline
             st.caption(
                 f"The best of {stats.tries} tries on its dataset: Holm-adjusted p "
                 f"{p_value(comparison.best_p_value_adjusted)}; the best of that many coin flips "
-                f"reaches {percent(stats.noise_bar)} (95%: {percent(stats.noise_bar_95)}); "
+                f"reaches {score(stats.noise_bar, headline)} (95%: "
+                f"{score(stats.noise_bar_95, headline)}); "
                 f"deflated Sharpe {p_value(stats.dsr)}, PBO {p_value(stats.pbo)}. p vs best: "
                 "McNemar on the days both trials scored."
             )
@@ -305,7 +350,8 @@ def render_events(events: list[LiveEvent], *, direct: bool, config: Settings) ->
 
 
 def trial_figures(trial: int, config: Settings) -> None:
-    """A trial's report on a page: equity and drawdown, confusion, and (on request, since it
+    """A trial's report on a page: equity and drawdown, confusion (or IC over time), and (on
+    request, since it
     refits nothing but predicts many times) permutation importance."""
     try:
         equity, confusion = trial_figures_png(config, trial)

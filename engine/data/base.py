@@ -54,17 +54,29 @@ def make_provenance(
 
 @dataclass(frozen=True)
 class BarSet:
-    """Daily bars indexed by a tz-naive `DatetimeIndex` named `date`, columns `BAR_COLUMNS`."""
+    """Daily bars indexed by a tz-naive `DatetimeIndex` named `date`: `close`, and those of
+    open, high, low and volume the source has. Close-only bars (the shipped stock universe has
+    adjusted closes only) simply lack the other columns: nothing is filled in for them."""
 
     frame: pd.DataFrame
     provenance: Provenance
 
     def __post_init__(self) -> None:
-        missing = [c for c in BAR_COLUMNS if c not in self.frame.columns]
-        if missing:
-            raise ValueError(f"bars are missing columns {missing}; expected {list(BAR_COLUMNS)}")
+        if "close" not in self.frame.columns:
+            raise ValueError(
+                f"bars need a 'close' column; got {list(self.frame.columns)} "
+                f"(bars may hold {list(BAR_COLUMNS)})"
+            )
+        unknown = [c for c in self.frame.columns if c not in BAR_COLUMNS]
+        if unknown:
+            raise ValueError(f"bars have unknown columns {unknown}; expected {list(BAR_COLUMNS)}")
         if not self.frame.index.is_monotonic_increasing:
             raise ValueError("bars must be sorted by date, oldest first")
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The bar columns these bars have, in `BAR_COLUMNS` order."""
+        return tuple(c for c in BAR_COLUMNS if c in self.frame.columns)
 
 
 @dataclass(frozen=True)

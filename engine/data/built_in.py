@@ -4,8 +4,10 @@ Each is built on first use, so reading the catalog imports neither pandas nor an
 `csv` reads the file a trial names in `path`; it is never picked by `auto`.
 
 `auto` order: FRED's point-in-time vintages before the sample's latest-vintage copy of a
-series; for bars, the shipped sample (the same real data, offline) before Polygon, and the
-synthetic walk last, as the labelled fallback policy may allow.
+series; for bars, the shipped sample (the same real data, offline) before Polygon, then the
+shipped closes of the 20 sp20 stocks (offline, but close only and ending in 2022, so a Polygon
+key's full bars come first), and the synthetic walk last, as the labelled fallback policy may
+allow.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ def _sample(settings: Settings) -> DataSource:
     from mltrainer.engine.data.sample import SampleSource
 
     return SampleSource()
+
+
+def _sp20(settings: Settings) -> DataSource:
+    from mltrainer.engine.data.sp20 import Sp20Source
+
+    return Sp20Source()
 
 
 def _synthetic(settings: Settings) -> DataSource:
@@ -62,7 +70,7 @@ def register_built_in_sources() -> None:
         _synthetic,
         serves="seeded random-walk bars for any ticker",
         kind="synthetic",
-        auto=3,
+        auto=4,
     )
     register_source(
         "polygon",
@@ -83,6 +91,13 @@ def register_built_in_sources() -> None:
         series=True,
         live=True,
         auto=0,
+    )
+    register_source(
+        "sp20",
+        _sp20,
+        serves="adjusted daily closes of 20 large S&P 500 stocks, 1990-2022 (offline, close "
+        "only; the sp20 universe)",
+        auto=3,
     )
     register_source(
         "csv",

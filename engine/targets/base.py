@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, TypeAlias
 
 if TYPE_CHECKING:
     import numpy as np
@@ -29,8 +29,24 @@ if TYPE_CHECKING:
 
     from mltrainer.engine.design import Design
     from mltrainer.engine.ledger import TrialPredictions
-    from mltrainer.engine.trial import Backtest, Baselines, ClassificationMetrics, TrialConfig
+    from mltrainer.engine.trial import (
+        Backtest,
+        Baselines,
+        ClassificationMetrics,
+        Execution,
+        ForecastBaselines,
+        ForecastMetrics,
+        RankingBaselines,
+        RankingMetrics,
+        TrialConfig,
+    )
     from mltrainer.engine.verdict import Verdict
+
+    Metrics: TypeAlias = ClassificationMetrics | ForecastMetrics | RankingMetrics
+    AnyBaselines: TypeAlias = Baselines | ForecastBaselines | RankingBaselines
+    # Each strategy's positions (or, for a portfolio, its turnover per date) and its returns
+    # after costs, per traded date.
+    StrategySeries: TypeAlias = dict[str, tuple[np.ndarray, np.ndarray]]
 
 # What kind of scikit-learn estimator a target's labels need, in scikit-learn's own words
 # (`sklearn.utils.get_tags(estimator).estimator_type`).
@@ -51,11 +67,24 @@ def entry_delay(execution: str) -> int:
 @dataclass(frozen=True)
 class Headline:
     """The target's own score (selection and holdout score, walk-forward folds, the
-    overfitting gap), so a surface can name it for any target. It is the second line: every
+    overfitting gap), so a surface can name it for any target: `metric` is its name, `percent`
+    whether it reads as a percentage (accuracy) or as a number (an IC), and `strategies` names
+    what the backtest's three strategies hold for this target, `test` the test of its own
+    score against its baselines. It is the second line: every
     result leads with the verdict on the returns the execution earns (`SegmentScore.verdict`)."""
 
     metric: str
     description: str
+    percent: bool = True
+    strategies: tuple[str, str, str] = ("long/flat", "long/short", "buy-and-hold")
+    test: str = "binomial / McNemar"
+    # What the best baseline's `best_score` is, when it is not the same score (return's naive
+    # forecasts have no IC: a constant forecast correlates with nothing).
+    baseline_metric: str | None = None
+
+    @property
+    def baseline_score(self) -> str:
+        return self.baseline_metric or self.metric
 
 
 @dataclass(frozen=True)
@@ -73,15 +102,16 @@ class SegmentScore:
     """A target's numbers on one stretch of rows (a trial's selection segment, or a locked
     holdout): its headline score and the result sections built from the same forecasts.
 
-    The sections are the ones results hold today: classification metrics, baselines (under any
-    rule names), strategies long/flat, long/short and buy-and-hold, a record of 0/1 calls, and
-    the verdict (`verdict.judge`: the strategy's return after costs against the best baseline
-    strategy, and the smallest effects the segment could detect). A target scored otherwise (a
-    regression's R-squared, a ranking's IC) brings result sections of its own with it."""
+    The sections are typed per kind of target: classification metrics and baselines (0/1
+    calls), forecast metrics and baselines (a regression's R-squared and IC), ranking metrics
+    and baselines (IC per date, portfolios by quantile); every target's backtest has the same
+    three strategies, and the record kept per day (or per stock and date) re-scores them. The
+    verdict (`verdict.judge`) tests the target's strategy return after costs against the best
+    baseline strategy, and says the smallest effects the segment could detect."""
 
     headline: float
-    metrics: ClassificationMetrics
-    baselines: Baselines
+    metrics: Metrics
+    baselines: AnyBaselines
     backtest: Backtest
     predictions: TrialPredictions
     verdict: Verdict
@@ -122,9 +152,9 @@ class ResearchTarget(ABC):
         """The fitted `pipeline`'s forecasts for the rows of `X`."""
 
     @abstractmethod
-    def fit_score(self, pipeline: Pipeline, X: np.ndarray, y: np.ndarray) -> float:
-        """The headline score of a fitted `pipeline` on rows with known labels `y`: what each
-        walk-forward fold and the training period report."""
+    def fit_score(self, pipeline: Pipeline, design: Design, rows: np.ndarray) -> float:
+        """The headline score of a fitted `pipeline` on `rows` of the design (their labels are
+        known): what each walk-forward fold and the training period report."""
 
     @abstractmethod
     def score(
@@ -146,8 +176,25 @@ class ResearchTarget(ABC):
         """Each strategy's position (`long_flat`, `long_short`, `buy_and_hold`) on each
         recorded day: what re-scoring at another cost and the equity curves trade."""
 
+    def daily_returns(
+        self, predictions: TrialPredictions, cost_bps: float
+    ) -> StrategySeries | None:
+        """Each strategy's turnover and return after `cost_bps` per traded date, for a target
+        that holds several stocks at once. None (the default): the strategies hold one asset,
+        and `engine.metrics.recorded_strategies` trades `positions` against the record's
+        returns."""
+        return None
+
+    def backtest(
+        self, predictions: TrialPredictions, cost_bps: float, execution: Execution
+    ) -> Backtest | None:
+        """The strategies' statistics from the record at `cost_bps`, for a target whose
+        strategies are not one asset's positions; None (the default): `engine.metrics`
+        computes them from `daily_returns`."""
+        return None
+
     @abstractmethod
-    def metrics(self, predictions: TrialPredictions) -> ClassificationMetrics:
+    def metrics(self, predictions: TrialPredictions) -> Metrics:
         """The out-of-sample metrics of a recorded segment, recomputed from its record."""
 
     @abstractmethod

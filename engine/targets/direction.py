@@ -109,8 +109,8 @@ class Direction(ResearchTarget):
     def forecast(self, pipeline: Pipeline, X: np.ndarray) -> Forecast:
         return classifier_forecast(pipeline, X)
 
-    def fit_score(self, pipeline: Pipeline, X: np.ndarray, y: np.ndarray) -> float:
-        return float(np.mean(pipeline.predict(X) == y))
+    def fit_score(self, pipeline: Pipeline, design: Design, rows: np.ndarray) -> float:
+        return float(np.mean(pipeline.predict(design.X[rows]) == design.y[rows]))
 
     def score(
         self,

@@ -24,9 +24,13 @@ _IMPORT_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 
 @dataclass(frozen=True)
 class RegisteredTarget:
+    """`cross_sectional`: the target ranks the stocks of a universe on each date, so a trial
+    gives `universe` instead of `symbol`."""
+
     name: str
     description: str
     implementation: ResearchTarget | str
+    cross_sectional: bool = False
 
 
 REGISTERED_TARGETS: dict[str, RegisteredTarget] = {}
@@ -41,6 +45,7 @@ def register_target(
     implementation: ResearchTarget | str,
     *,
     description: str,
+    cross_sectional: bool = False,
     replace: bool = False,
 ) -> None:
     """Make `implementation` the research target called `name`: `TrialConfig.target`, the
@@ -48,8 +53,9 @@ def register_target(
 
     `implementation` is a `ResearchTarget`, or where to import one from: `"package.module:Name"`
     naming a subclass (instantiated with no arguments) or an instance. `description` is the one
-    line the tool schemas show the LLM: what is predicted. A name already registered is refused
-    unless `replace` is set.
+    line the tool schemas show the LLM: what is predicted. `cross_sectional` marks a target that
+    ranks a universe of stocks on each date (trials give `universe`; features and labels are
+    per stock and date). A name already registered is refused unless `replace` is set.
     """
     if not _NAME.fullmatch(name):
         raise ValueError(
@@ -72,7 +78,9 @@ def register_target(
     with _lock:
         if name in REGISTERED_TARGETS and not replace:
             raise ValueError(f"a target called {name!r} is already registered; pass replace=True")
-        entry = RegisteredTarget(name, " ".join(description.split()), implementation)
+        entry = RegisteredTarget(
+            name, " ".join(description.split()), implementation, cross_sectional
+        )
         REGISTERED_TARGETS[name] = entry
 
 
@@ -84,6 +92,12 @@ def target_names() -> tuple[str, ...]:
 def target_descriptions() -> dict[str, str]:
     """Each target's one-line description, by name."""
     return {name: entry.description for name, entry in REGISTERED_TARGETS.items()}
+
+
+def cross_sectional(name: str) -> bool:
+    """Whether the target called `name` ranks a universe (False for an unknown name)."""
+    entry = REGISTERED_TARGETS.get(name)
+    return entry is not None and entry.cross_sectional
 
 
 def get_target(name: str) -> ResearchTarget:
@@ -129,4 +143,17 @@ register_target(
     DEFAULT_TARGET,
     "mltrainer.engine.targets.direction:Direction",
     description="whether the close `horizon` bars ahead is above today's (up or down)",
+)
+register_target(
+    "return",
+    "mltrainer.engine.targets.returns:Return",
+    description="the `horizon`-bar return a position taken now earns (a regression); trades "
+    "its sign",
+)
+register_target(
+    "rank",
+    "mltrainer.engine.targets.rank:Rank",
+    description="on each date, the stocks of `universe` ordered by their `horizon`-bar return "
+    "(one pooled model); trades the top fifth against the bottom fifth",
+    cross_sectional=True,
 )

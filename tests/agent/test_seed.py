@@ -268,7 +268,8 @@ BAD_INPUTS = [
     ),
     pytest.param(
         {"symbol": "MSFT", "source": "yahoo"},
-        "source: Input should be 'auto', 'sample', 'synthetic', 'polygon' or 'csv' (got 'yahoo')",
+        "source: Input should be 'auto', 'sample', 'synthetic', 'polygon', 'sp20' or 'csv' "
+        "(got 'yahoo')",
         id="unknown-source",
     ),
     pytest.param(
@@ -345,11 +346,12 @@ def test_strict_mode_refuses_the_synthetic_fallback(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("MLTRAINER_STRICT", "true")
     engine = MLEngine()
 
-    result = engine.train_model({"symbol": "AAPL", "model": "random_forest"})
+    result = engine.train_model({"symbol": "TSLA", "model": "random_forest"})
 
     assert result["status"] == "error"
-    assert "no real bars for 'AAPL'" in result["error"]
+    assert "no real bars for 'TSLA'" in result["error"]
     assert "sample symbols that work offline: SPX, IXIC, MSFT" in result["error"]
+    assert "offline stocks: AAPL, AMD, BAC" in result["error"]
     assert engine.ledger.count() == 0
     assert files_under(load_settings().models_dir) == []
 
@@ -431,10 +433,10 @@ def test_execute_command_fetch_data_describes_only_bars_before_the_holdout() -> 
 
 
 def test_execute_command_fetch_data_of_a_symbol_with_no_data_names_what_works() -> None:
-    result = MLEngine().execute_command({"action": "fetch_data", "params": {"symbol": "AAPL"}})
+    result = MLEngine().execute_command({"action": "fetch_data", "params": {"symbol": "TSLA"}})
 
     assert result["status"] == "error"
-    assert "no real bars for 'AAPL'" in result["error"]
+    assert "no real bars for 'TSLA'" in result["error"]
     assert "POLYGON_API_KEY" in result["error"]
     assert "sample symbols that work offline: SPX, IXIC, MSFT" in result["error"]
 
@@ -455,7 +457,7 @@ def test_execute_command_fetch_data_unknown_source_names_allowed_ones() -> None:
 
     assert result["status"] == "error"
     assert result["type"] == "fetch_failed"
-    assert "allowed sources are sample, synthetic, polygon, fred, csv" in result["error"]
+    assert "allowed sources are sample, synthetic, polygon, fred, sp20, csv" in result["error"]
 
 
 def test_execute_command_evaluate_reproduces_the_recorded_scores() -> None:

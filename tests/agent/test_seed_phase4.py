@@ -1,9 +1,10 @@
 """The seed plan's Phase 4 functional test ("Data Integration"), ported.
 
 Same input and expectations as `test_phase4_data.py` in the seed; `DataFetcher` replaces
-`DataFetcherReal`. The seed set `fetcher.use_mock = True`; ours has no such switch: with no
-live key and the synthetic fallback switched on (the seed's `use_mock`), AAPL comes from the
-synthetic source, and its provenance says so.
+`DataFetcherReal`. The seed set `fetcher.use_mock = True`; ours has no such switch and needs
+none: offline, with no key and no synthetic fallback, AAPL's adjusted closes ship with
+mltrainer (the sp20 universe), and the provenance says so. They are closes only, so the frame
+holds the features a close allows (no volume ratio), never filled in.
 """
 
 from __future__ import annotations
@@ -14,11 +15,8 @@ from mltrainer.agent.seed import DataFetcher
 
 
 @pytest.fixture(autouse=True)
-def synthetic_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The seed's symbols (AAPL, TSLA, ...) are not in the offline sample data and tests have
-    no live key. The seed's own switch for this was `use_mock = True`; ours is the explicit
-    fallback setting (off by default), so these symbols run on labelled synthetic bars."""
-    monkeypatch.setenv("MLTRAINER_ALLOW_SYNTHETIC_FALLBACK", "true")
+def no_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLTRAINER_ALLOW_SYNTHETIC_FALLBACK", "false")
 
 
 def test_data_pipeline() -> None:
@@ -31,6 +29,7 @@ def test_data_pipeline() -> None:
     assert "returns" in features.columns
     assert "target" in features.columns
 
-    assert features.attrs["provenance"]["kind"] == "synthetic"
-    assert features.attrs["provenance"]["source"] == "synthetic"
+    assert features.attrs["provenance"]["kind"] == "real"
+    assert features.attrs["provenance"]["source"] == "sp20"
+    assert "volume_ratio" not in features.columns
     assert not features.isna().to_numpy().any()

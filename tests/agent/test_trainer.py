@@ -1,10 +1,11 @@
 """`MLTrainer`: the seed's Phase 5 system and its Phase 6 load test, ported to the real engine.
 
 Seed Phase 5 `test_complete_system` and Phase 6 `test_system_under_load` keep their inputs and
-assertions; `MLTrainerSystem` became `mltrainer.agent.MLTrainer`. Symbols not in the offline
-sample data (AAPL, TSLA, ...) run on seeded synthetic bars because these tests switch the
-synthetic fallback on (it is off by default), and the feedback says so. The Phase 6 test runs
-with each executor: trials in threads, in worker processes, and on a Dask cluster.
+assertions; `MLTrainerSystem` became `mltrainer.agent.MLTrainer`. AAPL and MSFT ship offline
+(AAPL's adjusted closes in the sp20 universe, MSFT's bars in pmdarima) and run on real data;
+symbols no shipped package has (TSLA, GOOGL, AMZN) run on seeded synthetic bars because these
+tests switch the synthetic fallback on (it is off by default), and the feedback says so. The
+Phase 6 test runs with each executor: trials in threads, in worker processes, and on a Dask cluster.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from mltrainer.engine.settings import load_settings
 
 @pytest.fixture(autouse=True)
 def synthetic_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The seed's symbols are not in the offline sample data and tests have no live key."""
+    """Some of the seed's symbols (TSLA, GOOGL, AMZN) ship in no package and tests have no
+    live key."""
     monkeypatch.setenv("MLTRAINER_ALLOW_SYNTHETIC_FALLBACK", "true")
 
 
@@ -50,7 +52,7 @@ def lstm_ready() -> Iterator[None]:
             "Train a random forest model on AAPL with 80% training data",
             "random_forest",
             "AAPL",
-            "SYNTHETIC DATA",
+            "REAL DATA",
         ),
         (
             "Use LSTM on TSLA with 60 day lookback for momentum trading",
@@ -148,7 +150,7 @@ def test_instruction_naming_a_disallowed_source_is_refused():
     assert result["ml_result"]["type"] == "compliance_failed"
     assert result["ml_result"]["error"] == (
         "data source 'yahoo' is not allowed; allowed sources are sample, synthetic, polygon, "
-        "fred, csv"
+        "fred, sp20, csv"
     )
     assert Ledger(load_settings().db_path).count() == 0
 

@@ -14,6 +14,7 @@ from mltrainer.engine.features import (
     build_features,
     macro_asof,
     select_features,
+    unavailable_features,
 )
 
 
@@ -224,3 +225,33 @@ def test_select_features_macro_column_needs_its_series() -> None:
 def test_select_features_refuses_an_empty_list() -> None:
     with pytest.raises(ConfigError, match="features is empty; leave it out to use the default set"):
         select_features([], [])
+
+
+# --- close-only bars ---------------------------------------------------------------------------
+
+
+def test_close_only_bars_get_every_feature_that_needs_only_the_close() -> None:
+    features = build_features(random_bars(300, seed=4)[["close"]])
+
+    assert "volume_ratio" not in features and "range" not in features
+    assert {"returns", "rsi", "momentum", "volatility", "sma_50"} <= set(features)
+    assert not features.isna().to_numpy().any()
+
+
+def test_the_default_set_of_close_only_bars_goes_without_volume() -> None:
+    assert unavailable_features(["close"]) == {
+        "volume_ratio": ["volume"],
+        "range": ["high", "low"],
+    }
+    assert select_features(None, [], ["close"]) == [
+        f for f in DEFAULT_FEATURES if f != "volume_ratio"
+    ]
+
+
+def test_a_feature_close_only_bars_cannot_have_is_refused_by_name() -> None:
+    with pytest.raises(
+        ConfigError,
+        match=r"the bars of AAPL have only close: volume_ratio needs volume; range needs high "
+        r"and low, and nothing is filled in for them\. Features these bars allow: returns,",
+    ):
+        select_features(["rsi", "volume_ratio", "range"], [], ["close"], symbol="AAPL")

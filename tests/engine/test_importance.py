@@ -50,7 +50,8 @@ def test_agrees_with_scikit_learn_on_a_tabular_model(service: ResearchService):
     result = service.ledger.result(1)
     predictions = service.ledger.predictions(1)
     assert result is not None and predictions is not None and trained.result.model_path
-    X, y, _, window = selection_rows(service.settings, result, predictions.dates)
+    design, rows, _, window = selection_rows(service.settings, result, predictions.dates, None)
+    X, y = design.X[rows], design.y[rows]
     assert trained.result.model_sha256 is not None
     model = load_model(Path(trained.result.model_path), sha256=trained.result.model_sha256)
 
@@ -86,7 +87,7 @@ def test_rows_of_other_bars_than_the_trials_are_refused(service: ResearchService
     result["dataset"]["used_hash"] = "0" * 16
 
     with pytest.raises(ConfigError, match="content hash differs"):
-        selection_rows(service.settings, result, predictions.dates)
+        selection_rows(service.settings, result, predictions.dates, None)
 
 
 @pytest.mark.skipif(
@@ -109,10 +110,10 @@ def test_a_sequence_model_gets_one_importance_per_feature_not_per_window_column(
     predictions = service.ledger.predictions(1)
     assert result is not None and predictions is not None
 
-    X, _, features, window = selection_rows(service.settings, result, predictions.dates)
+    design, _, features, window = selection_rows(service.settings, result, predictions.dates, None)
     importance = permutation_importance(service.ledger, service.settings, 1, repeats=2)
 
     assert window == 5
-    assert X.shape[1] == 5 * len(features)
+    assert design.X.shape[1] == 5 * len(features)
     assert importance.features == trained.result.features
     assert len(importance.mean_drop) == len(features)

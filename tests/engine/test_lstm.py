@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from sklearn.base import clone  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from mltrainer.engine.lstm import LSTMClassifier  # noqa: E402
+from mltrainer.engine.lstm import LSTMClassifier, LSTMRegressor, load_lstm  # noqa: E402
 
 WINDOW = 5
 N_FEATURES = 2
@@ -121,3 +122,28 @@ def test_clone_copies_parameters_not_fitted_state() -> None:
     copy = clone(model)
     assert copy.get_params() == model.get_params()
     assert not hasattr(copy, "module_")
+
+
+def test_the_regressor_learns_a_planted_number_and_saves_as_itself(tmp_path: Path) -> None:
+    X, _ = planted_windows(400)
+    y = X[:, ::N_FEATURES].sum(axis=1)
+    settings = {"hidden_size": 8, "epochs": 20, "batch_size": 32, "learning_rate": 1e-2}
+    model = LSTMRegressor(**settings, window=WINDOW).fit(X[:300], y[:300])  # type: ignore[arg-type]
+
+    predictions = model.predict(X[300:])
+    model.save(tmp_path / "lstm")
+    loaded = load_lstm(tmp_path / "lstm")
+
+    assert np.corrcoef(predictions, y[300:])[0, 1] > 0.8
+    assert isinstance(loaded, LSTMRegressor)
+    np.testing.assert_array_equal(loaded.predict(X[300:]), predictions)
+
+
+def test_a_classifier_saved_before_there_were_two_loads_as_a_classifier(tmp_path: Path) -> None:
+    X, y = planted_windows(100)
+    small_model().fit(X, y).save(tmp_path / "lstm")
+    settings = json.loads((tmp_path / "lstm" / "config.json").read_text())
+    del settings["estimator"]
+    (tmp_path / "lstm" / "config.json").write_text(json.dumps(settings))
+
+    assert isinstance(load_lstm(tmp_path / "lstm"), LSTMClassifier)

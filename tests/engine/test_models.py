@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils import get_tags
 
 from mltrainer.engine.errors import ConfigError, ModelUnavailableError
 from mltrainer.engine.models import MODELS, ensure_torch, known_model_names, resolve_model
+from mltrainer.engine.runner import fit_for_prediction
 
 REGISTERED = [
     "random_forest",
@@ -17,13 +19,23 @@ REGISTERED = [
     "gradient_boosting",
     "lightgbm",
     "logistic_regression",
+    "ridge",
     "svm",
     "knn",
     "naive_bayes",
     "mlp",
     "lstm",
 ]
-NON_TORCH = [name for name in REGISTERED if not MODELS[name].needs_torch]
+NON_TORCH = [
+    name
+    for name in REGISTERED
+    if not MODELS[name].needs_torch and "classifier" in MODELS[name].kinds
+]
+REGRESSORS = [
+    name
+    for name in REGISTERED
+    if not MODELS[name].needs_torch and "regressor" in MODELS[name].kinds
+]
 # Enough to learn a one-feature rule, few enough to keep every fit well under a second.
 SMALL_PARAMS: dict[str, dict[str, object]] = {
     "random_forest": {"n_estimators": 20},
@@ -32,6 +44,7 @@ SMALL_PARAMS: dict[str, dict[str, object]] = {
     "lightgbm": {"n_estimators": 30, "min_child_samples": 10},
     "knn": {"n_neighbors": 15},
     "mlp": {"epochs": 300},
+    "svm": {"kernel": "linear"},
 }
 
 
@@ -85,7 +98,7 @@ def test_unknown_model_lists_valid_names() -> None:
         ConfigError,
         match=(
             "unknown model 'deep forest'; available models are random_forest, extra_trees, "
-            "decision_tree, gradient_boosting, lightgbm, logistic_regression, svm, knn, "
+            "decision_tree, gradient_boosting, lightgbm, logistic_regression, ridge, svm, knn, "
             "naive_bayes, mlp, lstm"
         ),
     ):
@@ -220,6 +233,64 @@ def test_same_seed_gives_same_predictions(name: str) -> None:
     second = MODELS[name].make_estimator(params, seed=5).fit(X[:300], y[:300])
 
     np.testing.assert_array_equal(first.predict(X[300:]), second.predict(X[300:]))
+
+
+def planted_numbers(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """400 rows of 4 features; the label is feature 0 plus a little noise."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(400, 4))
+    return X, X[:, 0] + 0.3 * rng.normal(size=400)
+
+
+def test_which_models_are_classifiers_and_which_regressors() -> None:
+    kinds = {name: MODELS[name].kinds for name in REGISTERED}
+
+    assert [name for name, k in kinds.items() if k == ("classifier",)] == [
+        "logistic_regression",
+        "naive_bayes",
+    ]
+    assert [name for name, k in kinds.items() if k == ("regressor",)] == ["ridge"]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", REGRESSORS)
+def test_every_regressor_learns_a_planted_number(name: str) -> None:
+    X, y = planted_numbers()
+    pipeline = MODELS[name].make_estimator(SMALL_PARAMS.get(name, {}), seed=0, kind="regressor")
+
+    pipeline.fit(X[:300], y[:300])
+    predictions = pipeline.predict(X[300:])
+
+    assert get_tags(pipeline).estimator_type == "regressor"
+    assert np.corrcoef(predictions, y[300:])[0, 1] > 0.8
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", REGRESSORS)
+def test_a_regressors_seed_gives_the_same_predictions(name: str) -> None:
+    X, y = planted_numbers(seed=1)
+    params = SMALL_PARAMS.get(name, {})
+
+    first, second = (
+        fit_for_prediction(
+            MODELS[name].make_estimator(params, seed=5, kind="regressor"), X[:300], y[:300]
+        )
+        for _ in range(2)
+    )
+
+    np.testing.assert_array_equal(first.predict(X[300:]), second.predict(X[300:]))
+
+
+def test_a_model_without_the_kind_a_target_needs_is_refused_naming_those_with_it() -> None:
+    with pytest.raises(
+        ConfigError,
+        match="naive_bayes has no regressor, and this target needs one; models with a "
+        "regressor: random_forest, extra_trees, decision_tree, gradient_boosting, lightgbm, "
+        "ridge, svm, knn, mlp, lstm",
+    ):
+        MODELS["naive_bayes"].make_estimator({}, seed=0, kind="regressor")
+    with pytest.raises(ConfigError, match="ridge has no classifier"):
+        MODELS["ridge"].make_estimator({}, seed=0)
 
 
 @pytest.mark.parametrize("name", NON_TORCH)

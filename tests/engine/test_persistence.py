@@ -116,3 +116,20 @@ def test_a_zip_without_a_skops_schema_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(UntrustedModelError, match=r"Train the trial again to get a fresh file"):
         load_model(path, sha256=model_digest(path))
+
+
+def test_a_lightgbm_regressor_round_trips(tmp_path: Path) -> None:
+    from mltrainer.engine.models import MODELS
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    pipeline = (
+        MODELS["lightgbm"]
+        .make_estimator({"n_estimators": 5}, seed=0, kind="regressor")
+        .fit(X, X[:, 0])
+    )
+    path = save_model(pipeline, tmp_path, "M-lightgbm-1")
+
+    loaded = load_model(path, sha256=model_digest(path))
+
+    np.testing.assert_array_equal(loaded.predict(X), pipeline.predict(X))

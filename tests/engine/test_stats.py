@@ -20,6 +20,7 @@ from mltrainer.engine.stats import (
     holm_adjusted,
     mcnemar_greater,
     mcnemar_two_sided,
+    newey_west,
     non_overlapping,
     probabilistic_sharpe,
     probability_of_backtest_overfitting,
@@ -220,6 +221,30 @@ def test_pbo_refuses_a_single_trial() -> None:
         probability_of_backtest_overfitting(np.zeros((100, 1)))
 
 
+# --- Newey-West and the best of N normal scores ----------------------------------------------
+
+
+@pytest.mark.parametrize("lags", [0, 1, 4])
+def test_newey_west_matches_statsmodels_hac_on_a_constant(lags: int) -> None:
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(1)
+    x = np.convolve(rng.normal(0.1, 1, 300), np.ones(5) / 5, "valid")
+    fitted = sm.OLS(x, np.ones_like(x)).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+
+    test = newey_west(x, lags)
+
+    assert test.mean == pytest.approx(fitted.params[0])
+    assert test.se == pytest.approx(fitted.bse[0], rel=1e-12)
+    assert test.p_value("two-sided") == pytest.approx(fitted.pvalues[0], rel=1e-9)
+    assert test.p_value("greater") == pytest.approx(NormalDist().cdf(-test.t))
+
+
+def test_newey_west_leaves_out_missing_values_and_reads_no_spread_as_no_evidence() -> None:
+    assert newey_west([0.1, np.nan, 0.3], 0).n == 2
+    assert newey_west([0.0, 0.0, 0.0], 1).p_value("greater") == 1.0
+
+
 def test_best_of_one_normal_is_the_normal_itself():
     expected, q95 = best_of_n_normal(1)
 
@@ -238,5 +263,14 @@ def test_best_of_n_normal_matches_a_simulated_maximum():
 
 
 def test_best_of_n_normal_needs_a_try():
-    with pytest.raises(ValueError, match="n_tries >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"need n_tries >= 1 and sigma >= 0, got 0 and 1\.0"):
         best_of_n_normal(0)
+
+
+def test_best_of_n_normal_scales_with_the_spread_of_the_scores():
+    expected, q95 = best_of_n_normal(30)
+
+    assert best_of_n_normal(30, 0.05) == (
+        pytest.approx(0.05 * expected),
+        pytest.approx(0.05 * q95),
+    )

@@ -1,5 +1,6 @@
-"""What a trial's results say about failure: an expected exception becomes an `ErrorResult`
-naming what failed, and an error with no exception behind it has no `error_type` in its JSON."""
+"""A trial's configuration (symbol or universe, for the target it names) and what its results
+say about failure: an expected exception becomes an `ErrorResult` naming what failed, and an
+error with no exception behind it has no `error_type` in its JSON."""
 
 from __future__ import annotations
 
@@ -42,6 +43,51 @@ def test_an_error_without_an_exception_has_no_error_type_in_its_json():
         "type": "budget",
         "error": "the session's tool-call budget is spent",
     }
+
+
+# --- targets and universes ---------------------------------------------------------------------
+
+
+def test_a_rank_trial_names_a_universe_whose_label_stands_for_the_symbol() -> None:
+    named = TrialConfig(target="rank", universe="SP20")
+    listed = TrialConfig(target="rank", universe=["aapl", "msft", "jpm", "ko", "xom"])
+
+    assert (named.universe, named.symbol) == ("sp20", "SP20")
+    assert listed.universe == ["AAPL", "MSFT", "JPM", "KO", "XOM"]
+    assert listed.symbol.startswith("LIST")
+    assert TrialConfig.model_validate(named.model_dump(mode="json")) == named
+
+
+def test_a_direction_configuration_reads_as_before_without_a_universe() -> None:
+    assert TrialConfig(symbol="SPX").model_dump(mode="json").keys() >= {"symbol", "model"}
+    assert "universe" not in TrialConfig(symbol="SPX").model_dump(mode="json")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({}, "Field required: a ticker such as MSFT or SPX"),
+        ({"target": "rank"}, "target 'rank' ranks a universe each date: give universe"),
+        ({"symbol": "SPX", "universe": "sp20"}, "universe is for a target that ranks stocks"),
+        ({"target": "rank", "universe": "sp500"}, "Input should be 'sp20'"),
+        ({"target": "rank", "universe": ["AAPL", "MSFT"]}, "needs 5 to 500 symbols to rank; got 2"),
+        (
+            {"target": "rank", "universe": ["AAPL", "AAPL", "MSFT", "KO", "JPM"]},
+            r"lists \['AAPL'\] more than once",
+        ),
+        (
+            {"target": "rank", "universe": "sp20", "symbol": "AAPL"},
+            "ranks the universe SP20, not the symbol AAPL",
+        ),
+        (
+            {"target": "rank", "universe": "sp20", "macro": ["VIXCLS"]},
+            "macro series are the same for every stock on a date",
+        ),
+    ],
+)
+def test_a_trial_that_mixes_up_symbol_and_universe_is_refused(fields, message) -> None:
+    with pytest.raises(ValidationError, match=message):
+        TrialConfig.model_validate(fields)
 
 
 def test_a_config_without_a_file_leaves_path_out_of_its_json():

@@ -412,3 +412,65 @@ def test_a_comparison_reads_its_best_trials_verdict_over_every_try():
         "(cash) after costs, t 1.20, p-value 0.115, 1.000 adjusted for 12 tries: no "
         "significant edge."
     )
+
+
+def rank_result() -> dict[str, Any]:
+    """The fields of a rank trial's result feedback reads, written out by hand."""
+    return {
+        "status": "success",
+        "model": "lightgbm",
+        "symbol": "SP20",
+        "selection_accuracy": 0.024,
+        "walk_forward_accuracy": 0.027,
+        "config": {"symbol": "SP20", "model": "lightgbm", "target": "rank", "universe": "sp20"},
+        "baselines": {"best_name": "momentum_12_1", "best_score": 0.039, "p_value": 0.769},
+        "return_test": {**RETURN_TEST, "baseline": "momentum_12_1", "excess_sharpe": -0.16},
+    }
+
+
+def test_feedback_on_a_ranking_names_its_portfolio_and_its_rank_ic():
+    question = format_feedback(rank_result())
+
+    assert question == (
+        "Ran lightgbm on SP20: source=auto, dates=all, train_ratio=0.8, lookback=20, "
+        "target=rank, universe=sp20, horizon=1, folds=5, embargo=5, cost_bps=2, seed=42, "
+        "execution=next_bar, features=default, macro=none, params=default. "
+        "Top fifth long, filled next bar, after 2 bps: excess Sharpe -0.16 over the best "
+        "baseline strategy (momentum 12 1), t -0.70, p-value 0.758: no significant edge. "
+        "Rank IC +0.024 (walk-forward +0.027); best baseline (momentum 12 1) Rank IC +0.039, "
+        "p-value 0.769. Should we continue, retrain, or switch?"
+    )
+    assert len(question.split()) < 90
+
+
+def test_a_return_forecasts_baseline_is_read_by_its_out_of_sample_r2():
+    result = {
+        **rank_result(),
+        "config": {"symbol": "SPX", "model": "ridge", "target": "return"},
+        "baselines": {"best_name": "historical_mean", "best_score": -0.001, "p_value": 0.195},
+    }
+
+    assert "Long/flat, filled next bar" in format_feedback(result)
+    assert (
+        "IC +0.024 (walk-forward +0.027); best baseline (historical mean) out-of-sample R2 "
+        "-0.001, p-value 0.195."
+    ) in format_feedback(result)
+
+
+def test_a_rankings_holdout_says_the_sharpe_it_could_detect_without_accuracy_points():
+    final = {
+        "look": 1,
+        "untouched": True,
+        "config": {"symbol": "SP20", "target": "rank", "universe": "sp20"},
+        "holdout": {
+            "return_test": RETURN_TEST,
+            "power": {"excess_sharpe": 0.97, "excess_return": 0.1, "days": 1663, "tested_days": 1},
+        },
+    }
+
+    assert holdout_feedback(final) == (
+        "Holdout, look 1 (untouched): Top fifth long, filled next bar, after 2 bps: excess "
+        "Sharpe -0.35 over the best baseline strategy (buy and hold), t -0.70, p-value 0.758: "
+        "no significant edge. At 80% power this holdout detects an excess Sharpe of 0.97; "
+        "smaller edges cannot be told from luck here."
+    )

@@ -142,7 +142,13 @@ def test_train_model_bounds_are_in_the_schema():
     )
     assert (properties["lookback"]["minimum"], properties["lookback"]["maximum"]) == (2, 250)
     assert (properties["cost_bps"]["minimum"], properties["cost_bps"]["maximum"]) == (0.0, 100.0)
-    assert get_tool("train_model").parameters()["required"] == ["symbol"]
+    # symbol is needed unless the target ranks a universe: the model checks, not the schema.
+    assert "required" not in get_tool("train_model").parameters()
+    assert properties["symbol"]["default"] is None
+    assert properties["target"]["enum"] == ["direction", "return", "rank"]
+    assert properties["universe"]["description"].startswith(
+        "for target rank only: the stocks ranked each date, a named universe (sp20)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -213,7 +219,11 @@ def test_parse_json_that_is_not_an_object():
 
 
 def test_parse_missing_required_field():
-    with pytest.raises(ToolArgumentError, match=r"^train_model: symbol: Field required$"):
+    with pytest.raises(
+        ToolArgumentError,
+        match=r"^train_model: symbol: Field required: a ticker such as MSFT or SPX \(for "
+        r"target rank, give universe instead\)$",
+    ):
         get_tool("train_model").parse('{"model": "rf"}')
 
 
@@ -246,8 +256,8 @@ def test_parse_unknown_argument():
 def test_parse_invalid_choice():
     with pytest.raises(
         ToolArgumentError,
-        match=r"^list_symbols: source: Input should be 'sample', 'synthetic', 'polygon', 'fred' "
-        r"or 'csv' \(got 'nasdaq'\)$",
+        match=r"^list_symbols: source: Input should be 'sample', 'synthetic', 'polygon', "
+        r"'fred', 'sp20' or 'csv' \(got 'nasdaq'\)$",
     ):
         get_tool("list_symbols").parse('{"source": "nasdaq"}')
 
@@ -262,7 +272,8 @@ def test_parse_reports_every_problem():
         get_tool("train_model").parse('{"train_ratio": 2, "horizon": 0}')
 
     assert str(caught.value) == (
-        "train_model: symbol: Field required; "
+        "train_model: symbol: Field required: a ticker such as MSFT or SPX (for target rank, "
+        "give universe instead); "
         "train_ratio: Input should be less than or equal to 0.95 (got 2); "
         "horizon: Input should be greater than or equal to 1 (got 0)"
     )
@@ -299,7 +310,7 @@ def test_list_sources_names_every_source(engine: ToolContext):
     result = run(get_tool("list_sources"), engine, get_tool("list_sources").parse("{}"))
 
     names = sorted(s["name"] for s in result["sources"])
-    assert names == ["csv", "fred", "polygon", "sample", "synthetic"]
+    assert names == ["csv", "fred", "polygon", "sample", "sp20", "synthetic"]
 
 
 def test_list_models_includes_the_registry(engine: ToolContext):

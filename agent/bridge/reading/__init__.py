@@ -20,6 +20,7 @@ from mltrainer.agent.bridge.reading.names import (
     read_symbol,
     sentence_prefix,
 )
+from mltrainer.agent.bridge.reading.targets import read_target
 from mltrainer.agent.bridge.reading.values import read_values
 from mltrainer.agent.bridge.reply import ACTIONS, NotDone, ParsedReply
 from mltrainer.agent.bridge.vocabulary import vocabulary
@@ -216,12 +217,23 @@ def read_reply(text: str, known_symbols: frozenset[str] = frozenset()) -> Parsed
     macro = {*(features.macro or ()), *features.macro_added, *features.macro_removed}
     symbols = read_symbol(plain, excluded=macro, known=known_symbols)
     model = read_model(plain)
+    targeted = read_target(plain)
     action = read_action(plain)
     continues = _continue_pattern().search(plain) is not None
+    parameters = dict(values.parameters)
+    said = dict(values.said)
+    if targeted.horizon is not None and "horizon" not in parameters:
+        parameters["horizon"] = targeted.horizon
+        said["horizon"] = f"{targeted.horizon_said}"
+    universe: str | tuple[str, ...] | None = targeted.universe
+    named = tuple(s for s in (symbols.symbol, *symbols.others) if s)
+    if targeted.target == "rank" and universe is None and len(named) > 1:
+        universe = named
     # Names that only appear in sentences reporting results, with no verb, value or setting
     # asking for anything, are a comment on the last trial, not a new one.
     reported_only = (
         action is None
+        and targeted.target is None
         and not continues
         and (symbols.reported or symbols.symbol is None)
         and (model.reported or (model.model is None and model.unavailable is None))
@@ -230,12 +242,14 @@ def read_reply(text: str, known_symbols: frozenset[str] = frozenset()) -> Parsed
         and features.features is None
         and not (features.added or features.removed or features.macro_added)
     )
-    if action is None and not reported_only and (model.model or model.unavailable or continues):
-        action = "train"  # naming a model, or "continue", asks for a trial
+    asks_a_trial = model.model or model.unavailable or continues or targeted.target
+    if action is None and not reported_only and asks_a_trial:
+        action = "train"  # naming a model or a target, or "continue", asks for a trial
     not_done = [*values.not_done, *features.not_done, *read_unsupported(plain)]
     if model.unavailable:
         written, why = model.unavailable
-        not_done.insert(0, NotDone(f"model '{written}'", why, ", ".join(vocabulary().model_names)))
+        allowed = ", ".join(vocabulary().models_for(targeted.target))
+        not_done.insert(0, NotDone(f"model '{written}'", why, allowed))
     return ParsedReply(
         text=original,
         symbol=symbols.symbol,
@@ -245,8 +259,8 @@ def read_reply(text: str, known_symbols: frozenset[str] = frozenset()) -> Parsed
         unavailable_model=model.unavailable[0] if model.unavailable else None,
         model_directed=model.directed,
         excluded_models=model.excluded,
-        parameters=MappingProxyType(values.parameters),
-        said=MappingProxyType(values.said),
+        parameters=MappingProxyType(parameters),
+        said=MappingProxyType(said),
         source=read_source(plain),
         start=values.start,
         end=values.end,
@@ -256,6 +270,8 @@ def read_reply(text: str, known_symbols: frozenset[str] = frozenset()) -> Parsed
         macro=features.macro,
         macro_added=tuple(features.macro_added),
         macro_removed=tuple(features.macro_removed),
+        target=targeted.target,
+        universe=universe,
         action=action,
         trials=read_trial_numbers(plain),
         rank_by="sharpe" if _BY_SHARPE.search(plain) else None,

@@ -155,6 +155,8 @@ def test_parse_result_shape():
         "action": "train",
         "trials": [],
         "rank_by": None,
+        "target": None,
+        "universe": None,
         "start": None,
         "end": None,
         "features_only": False,
@@ -262,7 +264,7 @@ def test_trial_config_with_a_source_trials_cannot_use_is_none_and_says_why():
     assert config is None
     assert bridge.describe(bridge.resolve(parsed)) == (
         "Not done, nothing was run: data source 'yahoo': trials cannot use it "
-        "(allowed: auto, sample, synthetic, polygon, csv)."
+        "(allowed: auto, sample, synthetic, polygon, sp20, csv)."
     )
 
 

@@ -134,7 +134,7 @@ def test_fetch_with_an_unknown_source_is_a_usage_error_naming_the_sources() -> N
 
     shown = " ".join(result.stderr.replace("│", " ").split())  # unwrapped from rich's box
     assert result.exit_code == 2
-    assert "'bloomberg' is not one of sample, synthetic, polygon, fred, csv" in shown
+    assert "'bloomberg' is not one of sample, synthetic, polygon, fred, sp20, csv" in shown
 
 
 def test_fetch_reaches_a_registered_source() -> None:

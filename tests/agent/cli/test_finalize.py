@@ -160,7 +160,7 @@ def test_the_finalize_table_leads_with_the_return_test_and_what_it_could_detect(
 
     assert shown.exit_code == 0, shown.output
     table = shown.stdout
-    assert table.index("verdict (return after costs)") < table.index("holdout accuracy")
+    assert table.index("verdict (return after costs)") < table.index("holdout score")
     assert "not significant" in table
     # The S&P 500 sample's holdout: 1,005 days from 2014-12-31.
     assert "Sharpe 1.29 / 4.0 acc. pts" in table

@@ -76,6 +76,26 @@ async def test_stdio_lists_the_tools_and_trains_on_the_msft_sample(isolated_home
     _check_trial(result)
 
 
+async def test_stdio_ranks_a_universe_offline_and_leads_with_the_top_fifths_verdict(
+    isolated_home: Path,
+):
+    server = StdioServerParameters(
+        command=_mltrainer(), args=["mcp"], env=_environment(isolated_home)
+    )
+    rank = {"target": "rank", "universe": "sp20", "model": "ridge", "days": 2000}
+    async with Client(server) as client:
+        listed = await client.list_tools()
+        train = next(tool for tool in listed.tools if tool.name == "train_model")
+        assert {"target", "universe"} <= set(train.input_schema["properties"])
+        result = await client.call_tool("train_model", {**rank, "save_model": False})
+    assert result.is_error is False, result.content
+    payload = result.structured_content
+    assert (payload["symbol"], payload["selection"]["kind"]) == ("SP20", "ranking")
+    assert payload["return_test"]["strategy"] == "long_flat"
+    assert "Top fifth long, filled next bar, after 2 bps" in result.content[0].text
+    assert "Rank IC" in result.content[0].text
+
+
 async def test_stdio_refuses_a_bad_call_with_what_to_fix(isolated_home: Path):
     server = StdioServerParameters(
         command=_mltrainer(), args=["mcp"], env=_environment(isolated_home)
@@ -84,7 +104,7 @@ async def test_stdio_refuses_a_bad_call_with_what_to_fix(isolated_home: Path):
         result = await client.call_tool("train_model", {"model": "rf"})
     assert result.is_error is True
     assert result.structured_content["type"] == "invalid_call"
-    assert "train_model: symbol: Field required" in result.content[0].text
+    assert "train_model: symbol: Field required: a ticker" in result.content[0].text
 
 
 async def test_stdio_refuses_a_second_look_and_gives_it_with_again(isolated_home: Path):

@@ -285,6 +285,7 @@ async def test_the_transcript_line_carries_the_result_as_json(executor: LiveExec
         "synthetic",
         "polygon",
         "fred",
+        "sp20",
         "csv",
     ]
 

@@ -114,7 +114,7 @@ def test_an_instruction_typed_in_the_chat_shows_its_trial_card(
         for m in card.find_elements(By.CSS_SELECTOR, "[data-testid=stMetric]")
     }
     assert metrics["Selection accuracy"] == f"{trial['selection_accuracy']:.1%}"
-    assert metrics["Best baseline"] == f"{trial['baselines']['best_accuracy']:.1%}"
+    assert metrics["Best baseline (accuracy)"] == f"{trial['baselines']['best_accuracy']:.1%}"
     assert "naive_bayes on SPX" in card.text
     cut_off = browser.execute_script(  # type: ignore[attr-defined]
         "return [...arguments[0].querySelectorAll("

@@ -40,19 +40,20 @@ def test_the_built_ins_carry_what_the_engine_reads():
 
     assert rows == [
         ("sample", True, True, "real", False, 1, None),
-        ("synthetic", True, False, "synthetic", False, 3, None),
+        ("synthetic", True, False, "synthetic", False, 4, None),
         ("polygon", True, False, "real", True, 2, "POLYGON_API_KEY"),
         ("fred", False, True, "real", True, 0, "FRED_API_KEY"),
+        ("sp20", True, False, "real", False, 3, None),
         ("csv", True, False, "real", False, None, None),
     ]
 
 
 def test_names_and_the_auto_order_come_from_the_registrations():
-    assert source_names() == ("sample", "synthetic", "polygon", "fred", "csv")
-    assert bar_source_names() == ("auto", "sample", "synthetic", "polygon", "csv")
+    assert source_names() == ("sample", "synthetic", "polygon", "fred", "sp20", "csv")
+    assert bar_source_names() == ("auto", "sample", "synthetic", "polygon", "sp20", "csv")
     assert series_source_names() == ("fred", "sample")
     assert file_source_names() == ("csv",)
-    assert [s.name for s in auto_sources()] == ["sample", "polygon", "synthetic"]
+    assert [s.name for s in auto_sources()] == ["sample", "polygon", "sp20", "synthetic"]
     assert [s.name for s in auto_sources(series=True)] == ["fred", "sample"]
     assert (is_live("polygon"), is_live("sample"), is_live("auto")) == (True, False, False)
     assert (is_synthetic("synthetic"), is_synthetic("SAMPLE"), is_synthetic(None)) == (

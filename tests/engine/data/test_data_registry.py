@@ -29,7 +29,7 @@ def test_get_source_knows_the_live_sources(settings: Settings) -> None:
 def test_list_sources_reports_keys_without_revealing_them(settings: Settings) -> None:
     infos = {info.name: info for info in list_sources(settings)}
 
-    assert set(infos) == {"sample", "polygon", "fred", "synthetic", "csv"}
+    assert set(infos) == {"sample", "polygon", "fred", "synthetic", "sp20", "csv"}
     assert (infos["polygon"].needs_key, infos["polygon"].key_set) == ("POLYGON_API_KEY", True)
     assert (infos["fred"].needs_key, infos["fred"].key_set) == ("FRED_API_KEY", True)
     assert "SECRET" not in repr(infos)
@@ -45,22 +45,46 @@ def test_auto_prefers_sample_data_for_sample_symbols(
 
 
 def test_auto_uses_polygon_when_the_key_is_set(settings: Settings, market: FakeMarket) -> None:
-    market.bars["AAPL"] = market.bars["MSFT"]
+    market.bars["TSLA"] = market.bars["MSFT"]
 
-    bars = resolve_bars("AAPL", "auto", settings, **JAN_2015)
+    bars = resolve_bars("TSLA", "auto", settings, **JAN_2015)
 
     assert bars.provenance.source == "polygon"
     assert bars.provenance.kind == "real"
 
 
+def test_auto_reads_an_offline_stock_from_sp20_without_a_key() -> None:
+    bars = resolve_bars("AAPL", "auto", Settings())
+
+    assert (bars.provenance.source, bars.provenance.kind, bars.fields) == (
+        "sp20",
+        "real",
+        ("close",),
+    )
+    assert (str(bars.frame.index[0].date()), len(bars.frame)) == ("1990-01-02", 8313)
+
+
+def test_auto_takes_polygons_full_bars_of_an_offline_stock_when_the_key_is_set(
+    settings: Settings, market: FakeMarket
+) -> None:
+    market.bars["AAPL"] = market.bars["MSFT"]
+
+    bars = resolve_bars("AAPL", "auto", settings, **JAN_2015)
+
+    assert (bars.provenance.source, bars.fields) == (
+        "polygon",
+        ("open", "high", "low", "close", "volume"),
+    )
+
+
 def test_auto_uses_a_cached_range_without_a_key(
     settings: Settings, market: FakeMarket, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    market.bars["AAPL"] = market.bars["MSFT"]
-    resolve_bars("AAPL", "polygon", settings, **JAN_2015)
+    market.bars["TSLA"] = market.bars["MSFT"]
+    resolve_bars("TSLA", "polygon", settings, **JAN_2015)
     monkeypatch.delenv("POLYGON_API_KEY")
 
-    bars = resolve_bars("AAPL", "auto", Settings(), **JAN_2015)
+    bars = resolve_bars("TSLA", "auto", Settings(), **JAN_2015)
 
     assert (bars.provenance.source, bars.provenance.cached) == ("polygon", True)
     assert len(market.requests) == 1
@@ -71,17 +95,17 @@ def test_auto_falls_back_to_labelled_synthetic_only_when_policy_allows(
 ) -> None:
     monkeypatch.setenv("MLTRAINER_ALLOW_SYNTHETIC_FALLBACK", "true")
 
-    bars = resolve_bars("AAPL", "auto", Settings())
+    bars = resolve_bars("TSLA", "auto", Settings())
 
     assert bars.provenance.kind == "synthetic"
     assert "SYNTHETIC DATA" in bars.provenance.note
-    assert "fallback: no real bars for 'AAPL'" in bars.provenance.note
+    assert "fallback: no real bars for 'TSLA'" in bars.provenance.note
 
 
 def test_auto_without_fallback_names_the_key_and_the_sample_symbols() -> None:
     # The fallback is off unless switched on: a symbol with no data is an error.
     with pytest.raises(DataSourceError) as raised:
-        resolve_bars("AAPL", "auto", Settings())
+        resolve_bars("TSLA", "auto", Settings())
 
     message = str(raised.value)
     assert "POLYGON_API_KEY (or MASSIVE_API_KEY)" in message
@@ -92,7 +116,7 @@ def test_strict_mode_never_falls_back_to_synthetic(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("MLTRAINER_STRICT", "true")
 
     with pytest.raises(DataSourceError, match="strict mode"):
-        resolve_bars("AAPL", "auto", Settings())
+        resolve_bars("TSLA", "auto", Settings())
 
 
 def test_polygon_failure_in_auto_is_raised_not_replaced_by_synthetic(
@@ -101,7 +125,7 @@ def test_polygon_failure_in_auto_is_raised_not_replaced_by_synthetic(
     market.polygon_key = "another-key"
 
     with pytest.raises(DataSourceError, match="HTTP 401"):
-        resolve_bars("AAPL", "auto", settings, **JAN_2015)
+        resolve_bars("TSLA", "auto", settings, **JAN_2015)
 
 
 def test_explicit_polygon_without_key_or_cache_is_a_clear_error() -> None:
@@ -113,19 +137,19 @@ def test_polygon_outside_the_allowlist_is_refused(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("MLTRAINER_ALLOWED_SOURCES", "sample")
 
     with pytest.raises(ComplianceError, match="'polygon' is not allowed"):
-        resolve_bars("AAPL", "polygon", Settings())
+        resolve_bars("TSLA", "polygon", Settings())
 
 
 def test_start_after_end_is_refused_before_any_request(
     settings: Settings, market: FakeMarket
 ) -> None:
     with pytest.raises(ComplianceError, match="start 2015-02-01 is after end 2015-01-01"):
-        resolve_bars("AAPL", "polygon", settings, start=date(2015, 2, 1), end=date(2015, 1, 1))
+        resolve_bars("TSLA", "polygon", settings, start=date(2015, 2, 1), end=date(2015, 1, 1))
     assert market.requests == []
 
 
 def test_fred_has_no_bars(settings: Settings) -> None:
-    refusal = r"fred serves macro series, not bars; .* sample or polygon or csv for 'MSFT'"
+    refusal = r"fred serves macro series, not bars; .* sample or polygon or sp20 or csv for 'MSFT'"
     with pytest.raises(DataSourceError, match=refusal):
         resolve_bars("MSFT", "fred", settings)
 
@@ -221,13 +245,15 @@ def test_auto_tries_a_registered_source_at_its_place(vault: None) -> None:
 
 def test_auto_names_what_a_registered_source_lacked(vault: None) -> None:
     with pytest.raises(DataSourceError) as raised:
-        resolve_bars("AAPL", "auto", Settings())
+        resolve_bars("TSLA", "auto", Settings())
 
     assert str(raised.value).startswith(
-        "no real bars for 'AAPL': the vault holds only ZZZQ and it is not in the sample data "
-        "and polygon has no key and nothing cached for this range; set POLYGON_API_KEY (or "
-        "MASSIVE_API_KEY) in the environment or .env, or ask the vault for ZZZQ, or use one of "
-        "the sample symbols that work offline: SPX, IXIC, MSFT (synthetic fallback refused: "
+        "no real bars for 'TSLA': the vault holds only ZZZQ and it is not in the sample data "
+        "and polygon has no key and nothing cached for this range and it is not one of the 20 "
+        "offline stocks; set POLYGON_API_KEY (or MASSIVE_API_KEY) in the environment or .env, "
+        "or ask the vault for ZZZQ, or use one of the sample symbols that work offline: SPX, "
+        "IXIC, MSFT, or use one of the offline stocks: AAPL, AMD, BAC, BBY, CVX, GE, HD, JNJ, "
+        "JPM, KO, LLY, MRK, MSFT, PEP, PFE, PG, RRC, UNH, WMT, XOM (synthetic fallback refused: "
     )
 
 
@@ -239,7 +265,7 @@ def test_strict_mode_refuses_a_source_registered_as_synthetic(
     monkeypatch.setenv("MLTRAINER_STRICT", "true")
     try:
         with pytest.raises(ComplianceError, match=r"strict mode refuses synthetic data; use a "
-                           r"real source \(sample, polygon, fred, csv\)"):  # fmt: skip
+                           r"real source \(sample, polygon, fred, sp20, csv\)"):  # fmt: skip
             resolve_bars("ZZZQ", "dice", Settings())
     finally:
         REGISTERED_SOURCES.clear()
@@ -250,9 +276,10 @@ def test_auto_says_which_sources_policy_kept_it_from(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("MLTRAINER_ALLOWED_SOURCES", "fred")
 
     with pytest.raises(DataSourceError) as raised:
-        resolve_bars("AAPL", "auto", Settings())
+        resolve_bars("TSLA", "auto", Settings())
 
     assert str(raised.value).startswith(
-        "no real bars for 'AAPL': sample is not an allowed source and polygon is not an "
-        "allowed source (synthetic fallback refused: synthetic data is not allowed by policy"
+        "no real bars for 'TSLA': sample is not an allowed source and polygon is not an "
+        "allowed source and sp20 is not an allowed source (synthetic fallback refused: "
+        "synthetic data is not allowed by policy"
     )

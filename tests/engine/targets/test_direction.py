@@ -9,6 +9,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
+from mltrainer.engine.design import Design
 from mltrainer.engine.ledger import TrialPredictions
 from mltrainer.engine.stats import best_of_n_accuracy
 from mltrainer.engine.targets import get_target, target_names
@@ -157,8 +158,9 @@ Y = np.array([0, 0, 0, 1, 1, 1])
 
 def test_the_fit_score_is_accuracy():
     pipeline = Pipeline([("model", LogisticRegression())]).fit(X, Y)
+    design = Design(X=X, y=1 - Y, labels={}, dates=pd.date_range("2020-01-01", periods=6))
 
-    assert DIRECTION.fit_score(pipeline, X, 1 - Y) == pytest.approx(
+    assert DIRECTION.fit_score(pipeline, design, np.arange(6)) == pytest.approx(
         float(np.mean(pipeline.predict(X) == 1 - Y))
     )
 

@@ -32,18 +32,24 @@ def as_json(payload: object) -> dict[str, object]:
 
 
 def test_an_unregistered_target_is_refused_by_name():
-    with pytest.raises(ValidationError, match="target\n  Input should be 'direction'"):
+    with pytest.raises(
+        ValidationError, match="target\n  Input should be 'direction', 'return' or 'rank'"
+    ):
         TrialConfig(symbol="SPX", target="large_move")
-    with pytest.raises(ConfigError, match="unknown target 'large_move'; targets are direction"):
+    with pytest.raises(
+        ConfigError, match="unknown target 'large_move'; targets are direction, return, rank"
+    ):
         get_target("large_move")
-    with pytest.raises(ToolArgumentError, match=r"target: Input should be 'direction' \(got"):
+    with pytest.raises(
+        ToolArgumentError, match=r"target: Input should be 'direction', 'return' or 'rank' \(got"
+    ):
         get_tool("train_model").parse(json.dumps({"symbol": "SPX", "target": "large_move"}))
 
 
 def test_a_registered_target_is_named_in_the_trial_schema(large_move):
     schema = TrialConfig.model_json_schema()["properties"]["target"]
 
-    assert schema["enum"] == ["direction", "large_move"]
+    assert schema["enum"] == ["direction", "return", "rank", "large_move"]
     assert "large_move = whether the next bar's move is larger" in schema["description"]
     assert isinstance(get_target("large_move"), LargeMove)
 

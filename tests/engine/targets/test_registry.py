@@ -12,14 +12,24 @@ from mltrainer.engine.targets import (
     target_descriptions,
     target_names,
 )
+from mltrainer.engine.targets.registry import cross_sectional
 from tests.engine.targets.large_move import DESCRIPTION, LargeMove
 
 
-def test_direction_is_registered_by_where_to_import_it_from():
-    assert target_names() == ("direction",)
+def test_the_built_ins_are_registered_by_where_to_import_them_from():
+    assert target_names() == ("direction", "return", "rank")
     assert target_descriptions() == {
-        "direction": "whether the close `horizon` bars ahead is above today's (up or down)"
+        "direction": "whether the close `horizon` bars ahead is above today's (up or down)",
+        "return": "the `horizon`-bar return a position taken now earns (a regression); trades "
+        "its sign",
+        "rank": "on each date, the stocks of `universe` ordered by their `horizon`-bar return "
+        "(one pooled model); trades the top fifth against the bottom fifth",
     }
+
+
+def test_only_rank_ranks_a_universe():
+    assert [cross_sectional(name) for name in target_names()] == [False, False, True]
+    assert cross_sectional("no_such_target") is False
 
 
 def test_a_target_registered_as_an_object_is_returned_as_it_is(targets):
@@ -27,7 +37,7 @@ def test_a_target_registered_as_an_object_is_returned_as_it_is(targets):
 
     register_target("large_move", target, description=DESCRIPTION)
 
-    assert target_names() == ("direction", "large_move")
+    assert target_names() == ("direction", "return", "rank", "large_move")
     assert get_target("large_move") is target
 
 
@@ -56,9 +66,9 @@ def test_a_taken_name_is_refused_unless_replaced(large_move):
 
 def test_an_unknown_target_is_refused_naming_the_registered_ones(large_move):
     with pytest.raises(
-        ConfigError, match="unknown target 'rank'; targets are direction, large_move"
+        ConfigError, match="unknown target 'size'; targets are direction, return, rank, large_move"
     ):
-        get_target("rank")
+        get_target("size")
 
 
 @pytest.mark.parametrize(
@@ -74,7 +84,7 @@ def test_a_bad_registration_is_refused(targets, name, implementation, descriptio
     with pytest.raises(error, match=message):
         register_target(name, implementation, description=description)
 
-    assert target_names() == ("direction",)
+    assert target_names() == ("direction", "return", "rank")
 
 
 def test_an_import_path_to_something_else_fails_when_loaded(targets):
