@@ -96,14 +96,14 @@ def leaf_boosting(seconds_per_unit: float) -> TrialCost:
 
 
 def perceptron(seconds_per_unit: float) -> TrialCost:
-    # + 7000: the per-batch Python overhead of an epoch, which dominates small networks.
+    # + 500: the per-batch Python overhead of an epoch, which dominates small networks.
     return TrialCost(
-        "epochs x (hidden_size x (13 + hidden_size x (num_layers - 1)) + 7000)",
+        "epochs x (hidden_size x (13 + hidden_size x (num_layers - 1)) + 500)",
         lambda p: (
             p["epochs"]
             * (
                 p["hidden_size"] * (REFERENCE_FEATURES + p["hidden_size"] * (p["num_layers"] - 1))
-                + 7000
+                + 500
             )
         ),
         seconds_per_unit,

@@ -113,7 +113,7 @@ def test_the_lstm_batch_size_counts() -> None:
     params = {"hidden_size": 32, "epochs": 5}
 
     lstm.check_cost({**params, "batch_size": 256}, folds=5, rows=REFERENCE_ROWS, lookback=20)
-    with pytest.raises(ConfigError, match=r"estimated at 342 s .* batch_size"):
+    with pytest.raises(ConfigError, match=r"estimated at 293 s .* batch_size"):
         lstm.check_cost({**params, "batch_size": 1}, folds=5, rows=REFERENCE_ROWS, lookback=20)
 
 
