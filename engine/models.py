@@ -253,7 +253,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "extremely randomized trees",
             "extratreesclassifier",
         ),
-        cost=costs.forest(6e-4),
+        cost=costs.forest(4.5e-4),
     ),
     ModelSpec(
         name="decision_tree",
@@ -344,7 +344,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         },
         aliases=("logit", "logistic", "logistic regression", "logreg"),
         scaled=True,
-        cost=costs.iterations(3e-4, "epochs"),
+        cost=costs.iterations(1.3e-4, "epochs"),
     ),
     ModelSpec(
         name="ridge",
@@ -458,7 +458,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "mlpclassifier",
         ),
         scaled=True,
-        cost=costs.perceptron(7e-6),
+        cost=costs.perceptron(1e-5),
     ),
     ModelSpec(
         name="lstm",
