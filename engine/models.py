@@ -382,7 +382,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         },
         aliases=("svc", "support vector machine", "support vector", "svm classifier"),
         scaled=True,
-        cost=costs.kernel_machine(1.4, capped_at=5),
+        cost=costs.kernel_machine(1.2, capped_at=5),
     ),
     ModelSpec(
         name="knn",
@@ -478,7 +478,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         scaled=True,
         needs_torch=True,
         sequence=True,
-        cost=costs.recurrent(6e-6),
+        cost=costs.recurrent(3.5e-6),
     ),
 )
 
