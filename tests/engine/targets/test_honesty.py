@@ -8,10 +8,9 @@ at the locked holdout of the trial the session would report.
   find it (the finalized trial significant on its selection segment) and keep it (significant
   on the holdout) on at least 16 of 20 seeds. A single series needs far more days than a
   universe to show an IC of 0.05 (breadth: 20 stocks a date), so the return world is longer.
-  The rank world has 4,000 dates: its test is the model's Rank IC against the best naive
-  ranking's on the same dates, a difference with about 1.3 times a single Rank IC's spread, and
-  on 2,000 dates (a 320-date selection segment) it was found and kept on only 11 of 20 seeds,
-  the power of a t near 2.2 asked twice; on 4,000, 18 of 20.
+  The rank world has 4,000 dates: its test is the model's Rank IC over the best naive
+  ranking's on the same dates, and on 2,000 dates (a selection segment of about 320) the signal
+  was found and kept on only 11 of 20 seeds; on 4,000, on 18 of 20.
 
 `-s` prints the rates, which docs/targets.md quotes.
 """
