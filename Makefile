@@ -56,7 +56,7 @@ bench: install
 	$(BIN)/python benchmarks/engine_overhead.py
 
 # The container image with docker (when its daemon answers) or podman; BASE_IMAGE=... to change
-# the base. image-test needs root and no registry: see the README's "Container" section. Its
+# the base. image-test needs root and no registry: see docs/operations.md, "Container". Its
 # chat check drives Chromium from the host with the dev extra's selenium.
 image:
 	bash deploy/container/build.sh

@@ -49,6 +49,19 @@ class Verdict:
     power: Power
 
 
+def judge_long_flat(
+    series: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    rule_series: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    rules: Baselines | ForecastBaselines | RankingBaselines,
+    config: TrialConfig,
+) -> Verdict:
+    """`judge` for a target that trades long/flat: its strategy's returns in `series`, the
+    baseline rules' strategies in `rule_series` (each (positions, returns) per day, as
+    `strategy_returns` gives them)."""
+    baselines = {name: returns for name, (_, returns) in rule_series.items()}
+    return judge("long_flat", series["long_flat"][1], baselines, rules, config)
+
+
 def judge(
     strategy: str,
     returns: np.ndarray,

@@ -42,14 +42,14 @@ _LONGEST_UNFOLDED_WORD = 24
 
 @cache
 def short_model_name(name: str) -> str:
-    """The short form of a registered model's name: the name itself when it has at most four
-    characters (svm, knn, mlp, lstm), else the first of its aliases that is one word and
+    """The short form of a registered model's name: the name itself when it has at most five
+    characters (svm, knn, mlp, lstm, ridge), else the first of its aliases that is one word and
     shorter (random_forest -> rf, lightgbm -> lgbm, logistic_regression -> logit; `train`
     accepts them too). A name the registry does not know stays as it is."""
     from mltrainer.engine.errors import ConfigError
     from mltrainer.engine.models import resolve_model
 
-    if len(name) <= 4:
+    if len(name) <= 5:
         return name
     try:
         spec = resolve_model(name)

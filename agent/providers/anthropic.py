@@ -22,17 +22,15 @@ from mltrainer.agent.messages import (
     UserMessage,
 )
 from mltrainer.agent.providers.base import MalformedReplyError, reply_object, shape_problem
-from mltrainer.agent.providers.keys import NO_KEY_ROUTE, KeyRoute, key_for_server
+from mltrainer.agent.providers.keys import NO_KEY_ROUTE, KeyRoute
 from mltrainer.agent.providers.pricing import priced
 from mltrainer.agent.providers.sdk_errors import SdkProvider
-from mltrainer.engine.redaction import register_secrets
 from mltrainer.tools.base import MAX_ARGUMENT_CHARS, MAX_ARGUMENT_DEPTH, json_depth
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 KEY_VARIABLE = "ANTHROPIC_API_KEY"
 # What a server that gets no key is sent: proxies and gateways in front of a custom base_url
 # may not need a key; the SDK wants one.
-PLACEHOLDER_KEY = "not-needed"
 
 STOP_REASONS: dict[str, StopReason] = {
     "end_turn": "end_turn",
@@ -73,17 +71,7 @@ class AnthropicProvider(SdkProvider):
         self.model = model
         self.max_tokens = max_tokens
         self._base_url = base_url or DEFAULT_BASE_URL
-        key = key_for_server(
-            base_url=self._base_url,
-            home_url=DEFAULT_BASE_URL,
-            key_env=KEY_VARIABLE,
-            given=api_key,
-            route=key_route,
-        )
-        self._sends_key = key is not None
-        self._key = key or PLACEHOLDER_KEY
-        if key is not None:
-            register_secrets([key])
+        self._take_key(api_key, key_route)
         self._timeout = timeout
         # An explicit key and base_url keep the SDK from consulting profiles and other
         # environment variables: keys come from our settings only.

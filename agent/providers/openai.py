@@ -25,16 +25,14 @@ from mltrainer.agent.messages import (
     UserMessage,
 )
 from mltrainer.agent.providers.base import MalformedReplyError, reply_object, shape_problem
-from mltrainer.agent.providers.keys import NO_KEY_ROUTE, KeyRoute, key_for_server
+from mltrainer.agent.providers.keys import NO_KEY_ROUTE, KeyRoute
 from mltrainer.agent.providers.pricing import priced
 from mltrainer.agent.providers.sdk_errors import SdkProvider
-from mltrainer.engine.redaction import register_secrets
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 KEY_VARIABLE = "OPENAI_API_KEY"
 # What a server that gets no key is sent: OpenAI-compatible servers mostly ignore the key, but
 # the SDK refuses to start without one.
-PLACEHOLDER_KEY = "not-needed"
 
 FINISH_REASONS: dict[str, StopReason] = {
     "stop": "end_turn",
@@ -71,17 +69,7 @@ class OpenAIProvider(SdkProvider):
         self.max_tokens = max_tokens
         self._base_url = base_url or DEFAULT_BASE_URL
         self._official = self._base_url.rstrip("/") == DEFAULT_BASE_URL
-        key = key_for_server(
-            base_url=self._base_url,
-            home_url=DEFAULT_BASE_URL,
-            key_env=KEY_VARIABLE,
-            given=api_key,
-            route=key_route,
-        )
-        self._sends_key = key is not None
-        self._key = key or PLACEHOLDER_KEY
-        if key is not None:
-            register_secrets([key])
+        self._take_key(api_key, key_route)
         self._timeout = timeout
         self._client = openai.AsyncOpenAI(
             api_key=self._key,

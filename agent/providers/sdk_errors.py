@@ -17,9 +17,9 @@ from typing import Any
 import httpx2
 
 from mltrainer.agent.providers.base import Provider, ProviderError
-from mltrainer.agent.providers.keys import no_key_hint
+from mltrainer.agent.providers.keys import KeyRoute, key_for_server, no_key_hint
 from mltrainer.agent.providers.reply_limit import bound_replies
-from mltrainer.engine.redaction import redact_text
+from mltrainer.engine.redaction import redact_text, register_secrets
 from mltrainer.engine.settings import load_settings
 
 
@@ -95,11 +95,15 @@ def body_text(body: object) -> str:
     return json.dumps(body, ensure_ascii=False, default=str)
 
 
+# What the SDK client is built with when the server gets no key (the SDKs require one).
+PLACEHOLDER_KEY = "not-needed"
+
+
 class SdkProvider(Provider):
     """What the OpenAI and Anthropic providers share around their SDK client: its bounded HTTP
     client, closing it, scrubbing the key from text, and the error mapping. A subclass names
     its SDK module, the SDK's root error, the API, the variable of its key and its own API's
-    URL, and sets `_client`, `_key`, `_sends_key` and `_base_url`."""
+    URL, sets `_base_url` and `_client`, and takes its key with `_take_key`."""
 
     sdk: ModuleType
     sdk_error: type[Exception]
@@ -110,6 +114,21 @@ class SdkProvider(Provider):
     _key: str
     _base_url: str
     _sends_key: bool
+
+    def _take_key(self, given: str | None, route: KeyRoute) -> None:
+        """The key `_base_url` gets (`key_for_server`: the provider's own API, or a server
+        the route allows), known to the redactor; a placeholder when it gets none."""
+        key = key_for_server(
+            base_url=self._base_url,
+            home_url=self.home_url,
+            key_env=self.key_variable,
+            given=given,
+            route=route,
+        )
+        self._sends_key = key is not None
+        self._key = key or PLACEHOLDER_KEY
+        if key is not None:
+            register_secrets([key])
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -225,7 +225,7 @@ step_shared() {
     log "shared: two containers wrote 300 trials each at once to one volume's ledger; $((before + 600)) trials, none lost or doubled, integrity ok [$(elapsed)]"
 }
 
-# The chat as the README runs it: `mltrainer ui --host 0.0.0.0 --port 8501`, the token in a
+# The chat as docs/operations.md runs it: `mltrainer ui --host 0.0.0.0 --port 8501`, the token in a
 # file, the operator's key (a canary) in the environment.
 step_chat() {
     local name="mltrainer-image-test-chat-$$" token="$work/ui-token" refused="$work/chat-refused.out"

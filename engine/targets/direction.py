@@ -35,7 +35,7 @@ from mltrainer.engine.targets.classification import (
     recorded_metrics,
 )
 from mltrainer.engine.trial import ClassificationMetrics, TrialConfig
-from mltrainer.engine.verdict import judge
+from mltrainer.engine.verdict import judge_long_flat
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -140,13 +140,7 @@ class Direction(ResearchTarget):
             baselines=baselines,
             backtest=backtest(series, cost_bps=config.cost_bps, execution=config.execution),
             predictions=recorded_calls(design, scored_rows, forecast, series),
-            verdict=judge(
-                "long_flat",
-                series["long_flat"][1],
-                {name: returns for name, (_, returns) in rule_series.items()},
-                baselines,
-                config,
-            ),
+            verdict=judge_long_flat(series, rule_series, baselines, config),
         )
 
     def positions(self, predictions: TrialPredictions) -> dict[str, np.ndarray]:

@@ -30,7 +30,7 @@ from mltrainer.engine.targets.base import (
 )
 from mltrainer.engine.targets.regression import pearson, regressor_forecast, spearman
 from mltrainer.engine.trial import ForecastBaselines, ForecastMetrics, ForecastRule, TrialConfig
-from mltrainer.engine.verdict import judge
+from mltrainer.engine.verdict import judge_long_flat
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -201,13 +201,7 @@ class Return(ResearchTarget):
                 fit_mean=fit_mean,
                 horizon=config.horizon,
             ),
-            verdict=judge(
-                "long_flat",
-                series["long_flat"][1],
-                {name: returns for name, (_, returns) in rule_series.items()},
-                baselines,
-                config,
-            ),
+            verdict=judge_long_flat(series, rule_series, baselines, config),
         )
 
     def positions(self, predictions: TrialPredictions) -> dict[str, np.ndarray]:

@@ -1,4 +1,4 @@
-"""The README's "Extending" section runs as written: its Python blocks, in order, in one
+"""docs/extending.md runs as written: its Python blocks, in order, in one
 namespace. A tool, a provider and a data source are registered, a session runs with the first
 two on the offline MSFT sample, and a trial on the CSV source matches one on the sample."""
 
@@ -21,7 +21,7 @@ from mltrainer.engine.settings import load_settings
 from mltrainer.engine.trial import TrialConfig
 from mltrainer.tools import TOOLS_BY_NAME
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "extending.md"
 MAX_LINES = 30
 
 

@@ -55,8 +55,11 @@ def test_the_readmes_notebook_example_runs_as_written(isolated_home: Path) -> No
 
     matplotlib.use("Agg")
     readme = (NOTEBOOK.parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## From a notebook", 1)[1].split("\n## ", 1)[0]
-    (block,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    (block,) = [
+        code
+        for code in re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+        if "mltrainer.open(" in code
+    ]
     exec(compile(block, "README.md", "exec"), {})
     service = ResearchService(load_settings())
     assert [row.model for row in service.ledger_table()] == ["lightgbm"]

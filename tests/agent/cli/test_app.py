@@ -162,13 +162,13 @@ def test_an_instruction_refused_before_anything_runs_records_no_session():
 
 
 def test_a_train_that_fails_prints_its_error_once_and_whole_and_never_says_ran():
-    result = invoke("train", "random forest on AAPL")
+    result = invoke("train", "random forest on TSLA")
 
     assert result.exit_code == 1
     assert "Ran " not in result.stdout
-    assert "Configuration read: random_forest on AAPL" in result.stdout
+    assert "Configuration read: random_forest on TSLA" in result.stdout
     assert result.stderr.count("error:") == 1
-    assert result.stderr.startswith("error: no real bars for 'AAPL'")
+    assert result.stderr.startswith("error: no real bars for 'TSLA'")
     assert result.stderr.rstrip().endswith("(MLTRAINER_ALLOW_SYNTHETIC_FALLBACK=false))")
 
 

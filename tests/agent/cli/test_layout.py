@@ -163,7 +163,7 @@ def test_finalized_trials_too_many_for_the_width_are_stacked():
     text = rendered(finalized_table(finals(3)), 80)
 
     assert "(1 of 2)" in text and "(2 of 2)" in text
-    assert text.count("holdout accuracy") == 2
+    assert text.count("holdout score") == 2
 
 
 def test_a_free_text_column_wraps_between_words_and_cuts_nothing():
@@ -215,6 +215,7 @@ def test_short_model_names_are_aliases_train_accepts():
         "naive_bayes": "nb",
         "mlp": "mlp",
         "lstm": "lstm",
+        "ridge": "ridge",
     }
 
 
