@@ -76,6 +76,14 @@ def require_comparable(results: Sequence[Mapping[str, Any]], doing: str, remedy:
         )
 
 
+def strategy_days(predictions: TrialPredictions) -> list[str]:
+    """The dates of a record's strategy returns: its rows' dates, or for a universe (a row per
+    stock and date, one portfolio return per date) each date once, oldest first."""
+    if predictions.symbols is None:
+        return list(predictions.dates)
+    return sorted(set(predictions.dates))
+
+
 def paired_return_p(
     first: TrialPredictions, second: TrialPredictions, horizon: int
 ) -> float | None:
@@ -83,10 +91,10 @@ def paired_return_p(
     costs on the days both recorded; None when they share too few days."""
     if first.strategy_return is None or second.strategy_return is None:
         return None
-    theirs = dict(zip(second.dates, second.strategy_return, strict=True))
+    theirs = dict(zip(strategy_days(second), second.strategy_return, strict=True))
     pairs = [
         (mine, theirs[d])
-        for d, mine in zip(first.dates, first.strategy_return, strict=True)
+        for d, mine in zip(strategy_days(first), first.strategy_return, strict=True)
         if d in theirs
     ]
     if len(pairs) < MIN_DAYS:

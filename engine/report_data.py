@@ -139,6 +139,7 @@ class LedgerEntry(BaseModel):
     trial: int
     session: str | None
     created_at: str
+    target: str = Field(default="direction", description="what the trial predicts")
     symbol: str
     model: str
     data: str = Field(description="REAL, SYNTHETIC or CALLER")
@@ -412,6 +413,7 @@ def ledger_table(ledger: Ledger, *, limit: int | None = None) -> list[LedgerEntr
                 trial=row.trial,
                 session=row.session,
                 created_at=row.created_at,
+                target=recorded_target(result.get("config", {})),
                 symbol=row.symbol,
                 model=row.model,
                 data=data_short_label(result),

@@ -28,7 +28,13 @@ from mltrainer.engine.ledger import TrialPredictions
 from mltrainer.engine.models import ModelSpec, resolve_model
 from mltrainer.engine.progress import report
 from mltrainer.engine.stopping import check_stopped
-from mltrainer.engine.targets import DEFAULT_TARGET, ResearchTarget, SegmentScore, get_target
+from mltrainer.engine.targets import (
+    DEFAULT_TARGET,
+    ResearchTarget,
+    SegmentScore,
+    get_target,
+    recorded_target,
+)
 from mltrainer.engine.trial import (
     DatasetInfo,
     FoldScore,
@@ -309,6 +315,7 @@ def result_summary(result: Mapping[str, Any]) -> dict[str, Any]:
     buy_hold = result.get("backtest", {}).get("buy_and_hold", {})
     accuracy = result.get("selection_accuracy", result.get("test_accuracy"))
     verdict = result.get("return_test") or {}
+    target = recorded_target(result.get("config", {}))
     return {
         "trial": result.get("trial"),
         "model_id": result.get("model_id"),
@@ -317,7 +324,8 @@ def result_summary(result: Mapping[str, Any]) -> dict[str, Any]:
         "data": result.get("data_label"),
         "selection_accuracy": accuracy,
         "best_baseline": baselines_.get("best_name"),
-        "baseline_accuracy": baselines_.get("best_accuracy"),
+        # A direction trial's baselines record `best_accuracy`, the other targets' `best_score`.
+        "baseline_accuracy": baselines_.get("best_accuracy", baselines_.get("best_score")),
         "p_value": baselines_.get("p_value"),
         "p_value_adjusted": result.get("p_value_adjusted"),
         "tries": result.get("tries"),
@@ -328,4 +336,6 @@ def result_summary(result: Mapping[str, Any]) -> dict[str, Any]:
         "return_t": verdict.get("t_stat"),
         "return_p_value": verdict.get("p_value"),
         "return_p_value_adjusted": result.get("return_p_value_adjusted"),
+        # Named when not direction, as `TrialSummary` does: the scores above are then its own.
+        "target": None if target == DEFAULT_TARGET else target,
     }

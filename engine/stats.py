@@ -10,7 +10,6 @@ Zhu 2017). Sharpe ratios here are per bar, not annualised, as in the papers' for
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -63,50 +62,6 @@ def best_of_n_normal(n_tries: int, sigma: float = 1.0) -> tuple[float, float]:
     density = n_tries * norm.pdf(grid) * norm.cdf(grid) ** (n_tries - 1)
     expected = float(np.sum(grid * density) * (grid[1] - grid[0]))
     return expected * sigma, float(norm.ppf(0.95 ** (1.0 / n_tries))) * sigma
-
-
-@dataclass(frozen=True)
-class MeanTest:
-    """A mean tested against zero with Newey-West (HAC) standard errors."""
-
-    mean: float
-    se: float
-    t: float
-    n: int
-
-    def p_value(self, alternative: str = "greater") -> float:
-        """One-sided (the mean is above 0) or two-sided, from the normal distribution, as
-        statsmodels reports a HAC test. Values with no spread at all are certain: a mean of
-        exactly 0 is no evidence either way (p = 1)."""
-        if self.se == 0 or not math.isfinite(self.se):
-            if self.mean == 0 or not math.isfinite(self.se):
-                return 1.0
-            return 0.0 if alternative != "greater" or self.mean > 0 else 1.0
-        if alternative == "greater":
-            return float(norm.sf(self.t))
-        return float(2 * norm.sf(abs(self.t)))
-
-
-def newey_west(values: Sequence[float] | np.ndarray, lags: int) -> MeanTest:
-    """The mean of `values` and its Newey-West standard error with `lags` (Bartlett weights,
-    no small-sample factor: what statsmodels' OLS on a constant with `cov_type="HAC"` gives):
-    overlapping `horizon`-bar returns and ICs are autocorrelated up to `horizon - 1` lags, so a
-    plain t overstates the evidence."""
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    n = int(x.size)
-    if n < 2:
-        return MeanTest(float(x.mean()) if n else 0.0, math.inf, 0.0, n)
-    centred = x - x.mean()
-    long_run = float(centred @ centred) / n
-    for lag in range(1, min(max(lags, 0), n - 1) + 1):
-        weight = 1.0 - lag / (lags + 1.0)
-        long_run += 2.0 * weight * float(centred[lag:] @ centred[:-lag]) / n
-    se = math.sqrt(max(long_run, 0.0) / n)
-    mean = float(x.mean())
-    # No spread: the mean is certain, so t is infinite (or 0 for a mean of exactly 0).
-    certain = 0.0 if mean == 0 else math.copysign(math.inf, mean)
-    return MeanTest(mean, se, mean / se if se > 0 else certain, n)
 
 
 def _discordant(first_correct: np.ndarray, second_correct: np.ndarray) -> tuple[int, int]:

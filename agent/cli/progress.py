@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from mltrainer.agent.cli.screen import on_screen
-from mltrainer.agent.cli.tables import baseline_strategy_text
+from mltrainer.agent.cli.tables import baseline_strategy_text, score_with_name
 from mltrainer.agent.messages import AssistantTurn, Message, ToolResults, UserMessage
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def _print_outcome(console: Console, ended: ToolEnded) -> None:
         )
         console.print(
             f"  [green]✓[/green] trial {row.trial}: {row.model} on {row.symbol}: {lead}"
-            f"selection accuracy {row.selection_accuracy:.1%}"
+            f"selection {score_with_name(row.selection_accuracy, row.target)}"
         )
 
 

@@ -108,6 +108,11 @@ def _score(value: float, target: str | None, *, named: bool = False) -> str:
     return f"{value:+.3f} {headline.metric}" if named else f"{value:+.3f}"
 
 
+def score_with_name(value: float, target: str | None) -> str:
+    """A target's own score after its name: `accuracy 55.4%`, `Rank IC +0.004`."""
+    return f"{get_target(target or DEFAULT_TARGET).headline.metric} {_score(value, target)}"
+
+
 def _headline(row: FinalSummary) -> Headline:
     return get_target(row.target or DEFAULT_TARGET).headline
 

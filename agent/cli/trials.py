@@ -19,6 +19,7 @@ from mltrainer.agent.cli.tables import (
     p_text,
     trials_table,
 )
+from mltrainer.engine.targets import DEFAULT_TARGET, get_target
 
 if TYPE_CHECKING:
     from mltrainer.engine.ledger import Look
@@ -120,8 +121,8 @@ def trials_show(
     table = FittedTable(title="Details")
     table.add_column("field")
     table.add_column("value", wrap=True)
-    selection = result["selection"]
     bt = result["backtest"]
+    held = get_target(result["config"].get("target") or DEFAULT_TARGET).headline.strategies
     dataset = result["dataset"]
     for name, value in (
         *_verdict_lines(result, stats),
@@ -139,27 +140,7 @@ def trials_show(
         ),
         ("train period", " to ".join(result["train_period"])),
         ("selection period", " to ".join(result["selection_period"])),
-        (
-            "train / selection accuracy",
-            f"{result['train_accuracy']:.1%} / {result['selection_accuracy']:.1%}",
-        ),
-        (
-            "walk-forward accuracy",
-            f"{result['walk_forward_accuracy']:.1%} over {len(result['walk_forward'])} folds",
-        ),
-        ("precision / recall", f"{selection['precision']:.3f} / {selection['recall']:.3f}"),
-        ("AUC / log loss", f"{p_text(selection['auc'])} / {p_text(selection['log_loss'])}"),
-        (
-            "vs best baseline",
-            f"binomial p {result['baselines']['p_value']:.3f}, McNemar p "
-            f"{result['baselines']['mcnemar_p_value']:.3f} on "
-            f"{result['baselines']['tested_days']} days",
-        ),
-        (
-            "accuracy, selection",
-            f"{stats['tries']} tries on the dataset; Holm p {stats['p_value_adjusted']:.3f}; "
-            f"best-of-N noise bar {stats['noise_bar']:.1%} (95%: {stats['noise_bar_95']:.1%})",
-        ),
+        *_score_lines(result, stats),
         (
             "strategy: PSR / DSR / PBO",
             f"{p_text(stats.get('strategy_psr'))} / {p_text(stats.get('strategy_dsr'))} / "
@@ -171,11 +152,11 @@ def trials_show(
             f"(PBO over {stats['pbo_trials']} trials in the window)",
         ),
         (
-            "long/flat",
+            held[0],
             _strategy_line(bt["long_flat"]) + f", max DD {bt['long_flat']['max_drawdown']:.1%}",
         ),
-        ("long/short", _strategy_line(bt["long_short"])),
-        ("buy and hold", _strategy_line(bt["buy_and_hold"])),
+        (held[1], _strategy_line(bt["long_short"])),
+        (held[2], _strategy_line(bt["buy_and_hold"])),
         ("costs / execution", f"{bt['cost_bps']} bps, {bt['execution']}"),
         ("config", json.dumps(result["config"])),
         ("seed / version", f"{result['seed']} / {result['code_version']}"),
@@ -196,6 +177,92 @@ def holdout_result(look: Look) -> dict[str, Any]:
     """A look's holdout result as recorded, numbered among the looks at its dataset's holdout,
     with the time it was taken."""
     return {**look.result, "look": look.number, "looked_at": look.created_at}
+
+
+def _score_lines(result: dict[str, Any], stats: dict[str, Any]) -> list[tuple[str, str]]:
+    """The target's own score under its own name (accuracy in percent; an IC, a Rank IC or an
+    R2 as the number it is), its other measures, and its test against its baselines."""
+    target = result["config"].get("target")
+    headline = get_target(target or DEFAULT_TARGET).headline
+    metric = headline.metric
+
+    def score(value: float) -> str:
+        return f"{value:.1%}" if headline.percent else f"{value:+.4f}"
+
+    selection = result["selection"]
+    baselines = result["baselines"]
+    lines = [
+        (
+            f"train / selection {metric}",
+            f"{score(result['train_accuracy'])} / {score(result['selection_accuracy'])}",
+        ),
+        (
+            f"walk-forward {metric}",
+            f"{score(result['walk_forward_accuracy'])} over {len(result['walk_forward'])} folds",
+        ),
+    ]
+    # A direction trial's baselines record `best_accuracy`, the other targets' `best_score`.
+    best_score = baselines.get("best_score", baselines.get("best_accuracy"))
+    best = f"{baselines['best_name']} ({headline.baseline_score} {score(best_score)})"
+    match selection.get("kind", "classification"):
+        case "ranking":
+            lines += [
+                (
+                    "IC / ICIR",
+                    f"{selection['ic']:+.4f} / {p_text(selection['icir'])} over "
+                    f"{selection['dates']} dates x {selection['members']} stocks",
+                ),
+                (
+                    "Rank IC / ICIR",
+                    f"{selection['rank_ic']:+.4f} / {p_text(selection['rank_icir'])}, Newey-West "
+                    f"t {selection['rank_ic_t']:.2f} (p {selection['rank_ic_p_value']:.3f}), "
+                    f"above 0 on {selection['positive_share']:.0%} of dates",
+                ),
+                (
+                    "vs best baseline",
+                    f"{best}: Newey-West p {baselines['p_value']:.3f} on "
+                    f"{baselines['tested_days']} dates",
+                ),
+            ]
+        case "forecast":
+            lines += [
+                (
+                    "R2 (out of sample) / IC / Rank IC",
+                    f"{selection['r2_oos']:+.4f} / {p_text(selection['ic'])} / "
+                    f"{p_text(selection['rank_ic'])}",
+                ),
+                ("hit rate", f"{selection['hit_rate']:.1%} of {selection['n']} rows"),
+                (
+                    "vs best baseline",
+                    f"{best}: Clark-West p {baselines['p_value']:.3f} on "
+                    f"{baselines['tested_days']} days",
+                ),
+            ]
+        case _:
+            lines += [
+                (
+                    "precision / recall",
+                    f"{selection['precision']:.3f} / {selection['recall']:.3f}",
+                ),
+                (
+                    "AUC / log loss",
+                    f"{p_text(selection['auc'])} / {p_text(selection['log_loss'])}",
+                ),
+                (
+                    "vs best baseline",
+                    f"binomial p {baselines['p_value']:.3f}, McNemar p "
+                    f"{baselines['mcnemar_p_value']:.3f} on {baselines['tested_days']} days",
+                ),
+            ]
+    lines.append(
+        (
+            f"{metric}, selection",
+            f"{stats['tries']} tries on the dataset; Holm p {stats['p_value_adjusted']:.3f}; "
+            f"best-of-N noise bar {score(stats['noise_bar'])} "
+            f"(95%: {score(stats['noise_bar_95'])})",
+        )
+    )
+    return lines
 
 
 def _verdict_lines(result: dict[str, Any], stats: dict[str, Any]) -> list[tuple[str, str]]:

@@ -13,23 +13,41 @@ from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.report_data import LedgerEntry
 from mltrainer.engine.service import ResearchService, TrialRecord
 from mltrainer.engine.settings import Settings
+from mltrainer.engine.targets import get_target
 from mltrainer.engine.trial import FinalResult
 
 PERCENT_COLUMNS = ("selection acc", "best baseline", "total return", "holdout acc")
+SCORE_COLUMNS = ("selection score", "baseline score", "holdout score")
 
 
 def table_frame(rows: list[LedgerEntry]) -> pd.DataFrame:
+    """The trials as a frame. A target scored by accuracy fills the percent columns; one
+    scored otherwise (an IC, a Rank IC) fills the score columns, never shown as a percent."""
+    percent = [get_target(r.target).headline.percent for r in rows]
+
+    def split(values: list[float | None]) -> tuple[list[float | None], list[float | None]]:
+        return (
+            [v if p else None for v, p in zip(values, percent, strict=True)],
+            [None if p else v for v, p in zip(values, percent, strict=True)],
+        )
+
+    selection_acc, selection_score = split([r.selection_accuracy for r in rows])
+    baseline_acc, baseline_score = split([r.baseline_accuracy for r in rows])
+    holdout_acc, holdout_score = split([r.holdout_accuracy for r in rows])
     frame = pd.DataFrame(
         {
             "trial": [r.trial for r in rows],
             "model": [r.model for r in rows],
             "symbol": [r.symbol for r in rows],
+            "target": [r.target for r in rows],
             "data": [r.data for r in rows],
             "excess Sharpe": [r.excess_sharpe for r in rows],
             "return p": [r.return_p_value for r in rows],
             "return adj. p": [r.return_p_value_adjusted for r in rows],
-            "selection acc": [r.selection_accuracy for r in rows],
-            "best baseline": [r.baseline_accuracy for r in rows],
+            "selection acc": selection_acc,
+            "best baseline": baseline_acc,
+            "selection score": selection_score,
+            "baseline score": baseline_score,
             "p-value": [r.p_value for r in rows],
             "adj. p (Holm)": [r.p_value_adjusted for r in rows],
             "tries": [r.tries for r in rows],
@@ -39,7 +57,8 @@ def table_frame(rows: list[LedgerEntry]) -> pd.DataFrame:
             "holdout excess Sharpe": [r.holdout_excess_sharpe for r in rows],
             "holdout return p": [r.holdout_return_p_value for r in rows],
             "holdout return adj. p": [r.holdout_return_p_value_adjusted for r in rows],
-            "holdout acc": [r.holdout_accuracy for r in rows],
+            "holdout acc": holdout_acc,
+            "holdout score": holdout_score,
             "holdout p": [r.holdout_p_value for r in rows],
             "holdout adj. p": [r.holdout_p_value_adjusted for r in rows],
             "config": [r.config for r in rows],
@@ -70,7 +89,7 @@ def filtered(frame: pd.DataFrame) -> pd.DataFrame:
     if text:
         keep &= frame["config"].str.contains(text, case=False, regex=False)
     if finalized:
-        keep &= frame["holdout acc"].notna()
+        keep &= frame["holdout acc"].notna() | frame["holdout score"].notna()
     return frame[keep]
 
 
@@ -89,6 +108,7 @@ def column_config() -> dict[str, Any]:
             "holdout adj. p",
         )
     }
+    scores = {c: st.column_config.NumberColumn(c, format="%+.3f") for c in SCORE_COLUMNS}
     ratios = {
         c: st.column_config.NumberColumn(c, format="%.2f")
         for c in ("excess Sharpe", "holdout excess Sharpe", "Sharpe", "B&H Sharpe")
@@ -96,6 +116,7 @@ def column_config() -> dict[str, Any]:
     return {
         **percent,
         **p_values,
+        **scores,
         **ratios,
         "trial": st.column_config.NumberColumn("trial", format="%d"),
         "config": st.column_config.TextColumn("config", width="large"),

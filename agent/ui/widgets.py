@@ -34,7 +34,7 @@ from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.results import Comparison, PairedTrial
 from mltrainer.engine.service import ResearchService
 from mltrainer.engine.settings import Settings, load_settings
-from mltrainer.engine.targets import DEFAULT_TARGET, get_target
+from mltrainer.engine.targets import DEFAULT_TARGET, Headline, get_target
 from mltrainer.engine.trial import (
     ClassificationMetrics,
     FinalResult,
@@ -231,9 +231,24 @@ def finalized_card(final: FinalResult) -> None:
         )
 
 
+def _comparison_headline(comparison: Comparison) -> Headline:
+    """The score every row of a comparison shares: compare holds one target only."""
+    return get_target(comparison.best.target or DEFAULT_TARGET).headline
+
+
+def score_columns(headline: Headline) -> tuple[str, str]:
+    """The selection score's column and the best baseline's, named by what they hold
+    (`selection accuracy`, `selection Rank IC`; a return's baselines have an R2, not an IC)."""
+    return f"selection {headline.metric}", f"best baseline {headline.baseline_score}"
+
+
 def comparison_frame(comparison: Comparison) -> pd.DataFrame:
     """A comparison's trials as rows, best first: the numbers, and each one's test against
-    the best on the days both scored."""
+    the best on the days both scored. Scores are the target's own: accuracy in percent, an IC
+    or R2 as the number it is."""
+    headline = _comparison_headline(comparison)
+    scale = 100.0 if headline.percent else 1.0
+    selection, baseline = score_columns(headline)
     rows = []
     for row in comparison.trials:
         paired = row if isinstance(row, PairedTrial) else None
@@ -246,8 +261,8 @@ def comparison_frame(comparison: Comparison) -> pd.DataFrame:
                 "excess Sharpe": row.excess_sharpe,
                 "return p": row.return_p_value,
                 "return adj. p": row.return_p_value_adjusted,
-                "selection acc": 100.0 * row.selection_accuracy,
-                "best baseline": 100.0 * row.baseline_accuracy,
+                selection: scale * row.selection_accuracy,
+                baseline: scale * row.baseline_accuracy,
                 "p-value": row.p_value,
                 "adj. p (Holm)": row.p_value_adjusted,
                 "Sharpe": row.sharpe,
@@ -266,6 +281,9 @@ def comparison_table(comparison: Comparison) -> None:
             f"**Comparison of {comparison.compared} trials** by {comparison.rank_by} · best: "
             f"trial {best.trial}, {best.model} on {best.symbol}"
         )
+        headline = _comparison_headline(comparison)
+        selection, baseline = score_columns(headline)
+        score_format = "%.1f%%" if headline.percent else "%+.3f"
         st.dataframe(
             comparison_frame(comparison),
             hide_index=True,
@@ -274,8 +292,8 @@ def comparison_table(comparison: Comparison) -> None:
                 "excess Sharpe": st.column_config.NumberColumn(format="%.2f"),
                 "return p": st.column_config.NumberColumn(format="%.3f"),
                 "return adj. p": st.column_config.NumberColumn(format="%.3f"),
-                "selection acc": st.column_config.NumberColumn(format="%.1f%%"),
-                "best baseline": st.column_config.NumberColumn(format="%.1f%%"),
+                selection: st.column_config.NumberColumn(format=score_format),
+                baseline: st.column_config.NumberColumn(format=score_format),
                 "p-value": st.column_config.NumberColumn(format="%.3f"),
                 "adj. p (Holm)": st.column_config.NumberColumn(format="%.3f"),
                 "Sharpe": st.column_config.NumberColumn(format="%.2f"),
@@ -286,14 +304,14 @@ def comparison_table(comparison: Comparison) -> None:
         )
         stats = best.selection_stats
         if stats is not None:
-            headline = get_target(best.target or DEFAULT_TARGET).headline
             st.caption(
                 f"The best of {stats.tries} tries on its dataset: Holm-adjusted p "
                 f"{p_value(comparison.best_p_value_adjusted)}; the best of that many coin flips "
                 f"reaches {score(stats.noise_bar, headline)} (95%: "
                 f"{score(stats.noise_bar_95, headline)}); "
                 f"deflated Sharpe {p_value(stats.dsr)}, PBO {p_value(stats.pbo)}. p vs best: "
-                "McNemar on the days both trials scored."
+                f"{'McNemar' if headline.percent else 'Newey-West on their differences'} on "
+                "the days both trials scored."
             )
 
 

@@ -24,6 +24,7 @@ import pandas as pd
 
 from mltrainer.engine.ledger import TrialPredictions
 from mltrainer.engine.metrics import strategy_stats
+from mltrainer.engine.newey_west import known_mean_test
 from mltrainer.engine.panel.portfolio import (
     Grid,
     equal_weights,
@@ -33,7 +34,7 @@ from mltrainer.engine.panel.portfolio import (
     sides,
     top_k,
 )
-from mltrainer.engine.stats import best_of_n_normal, newey_west
+from mltrainer.engine.stats import best_of_n_normal
 from mltrainer.engine.targets.base import (
     LABEL,
     Forecast,
@@ -181,7 +182,7 @@ class Rank(ResearchTarget):
             rules=rules,
             best_name=best,
             best_score=rules[best].rank_ic,
-            p_value=newey_west(advantage, config.horizon).p_value("greater"),
+            p_value=known_mean_test(advantage, config.horizon).p_value,
             tested_days=int(np.isfinite(advantage).sum()),
         )
         return SegmentScore(
@@ -270,7 +271,7 @@ class Rank(ResearchTarget):
         grid = self._grid(predictions)
         forecast = grid.matrix(predictions.y_pred)
         ic, rank_ic = ic_by_date(forecast, grid.matrix(predictions.y_true))
-        test = newey_west(rank_ic, predictions.horizon or 1)
+        test = known_mean_test(rank_ic, predictions.horizon or 1)
         known_ic, known_rank = ic[np.isfinite(ic)], rank_ic[np.isfinite(rank_ic)]
         return RankingMetrics(
             ic=_mean(ic),
@@ -279,8 +280,8 @@ class Rank(ResearchTarget):
             rank_ic=_mean(rank_ic),
             rank_ic_std=float(known_rank.std(ddof=1)) if known_rank.size > 1 else 0.0,
             rank_icir=_ratio(rank_ic),
-            rank_ic_t=test.t,
-            rank_ic_p_value=test.p_value("greater"),
+            rank_ic_t=test.t_stat,
+            rank_ic_p_value=test.p_value,
             positive_share=float(np.mean(known_rank > 0)) if known_rank.size else 0.0,
             dates=len(grid.dates),
             members=len(grid.members),
@@ -313,5 +314,5 @@ class Rank(ResearchTarget):
         differences = [by_date[0][d] - by_date[1][d] for d in shared]
         lags = max(first.horizon or 1, second.horizon or 1)
         return PairedTest(
-            days=len(shared), p_value=newey_west(differences, lags).p_value("two-sided")
+            days=len(shared), p_value=known_mean_test(differences, lags).two_sided_p_value
         )

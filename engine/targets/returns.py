@@ -18,7 +18,8 @@ import pandas as pd
 
 from mltrainer.engine.ledger import TrialPredictions
 from mltrainer.engine.metrics import backtest, position_returns, strategy_returns, strategy_stats
-from mltrainer.engine.stats import best_of_n_normal, newey_west
+from mltrainer.engine.newey_west import known_mean_test
+from mltrainer.engine.stats import best_of_n_normal
 from mltrainer.engine.targets.base import (
     LABEL,
     Forecast,
@@ -94,7 +95,7 @@ def clark_west(y: np.ndarray, model: np.ndarray, baseline: np.ndarray, lags: int
     for the noise a larger model's estimates add (Clark and West 2007), with Newey-West
     errors: the test of a return forecast against a nested naive one such as the mean."""
     adjusted = (y - baseline) ** 2 - ((y - model) ** 2 - (baseline - model) ** 2)
-    return newey_west(adjusted, lags).p_value("greater")
+    return known_mean_test(adjusted, lags).p_value
 
 
 def against_forecasts(
@@ -232,5 +233,5 @@ class Return(ResearchTarget):
         if not differences:
             return PairedTest(days=0, p_value=None)
         lags = max(first.horizon or 1, second.horizon or 1)
-        test = newey_west(differences, lags)
-        return PairedTest(days=len(differences), p_value=test.p_value("two-sided"))
+        test = known_mean_test(differences, lags)
+        return PairedTest(days=len(differences), p_value=test.two_sided_p_value)

@@ -35,6 +35,15 @@ GOAL = "Is the next day's direction of SPX predictable?"
 FAST = {"symbol": "SPX", "model": "naive_bayes", "days": 1500, "save_model": False}
 FINISH = ("finish", {"conclusion": "Nothing beats the baseline."})
 LEGACY_DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "transcripts_v1" / "demo.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def fresh_symbols(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test counts symbols from nothing: trials of earlier tests in this process (the
+    registry lives as long as it does) must not push SPX out of the labelled symbols."""
+    monkeypatch.setattr(metrics, "_top_symbols", metrics.TopSymbols(20))
+
+
 # A macro series as a source describes it; the tests set where it came from and how.
 SERIES_PROVENANCE = {
     "kind": "real",

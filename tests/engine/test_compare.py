@@ -207,3 +207,24 @@ def test_unknown_trial_is_a_config_error_naming_it(engine: ResearchService) -> N
 def test_unknown_model_id_is_a_config_error_naming_it(engine: ResearchService) -> None:
     with pytest.raises(ConfigError, match=r"no recorded trial 'IXIC-knn-0000000000'"):
         compare_trials(engine.ledger, [1, "IXIC-knn-0000000000"])
+
+
+def test_rank_trials_are_compared_on_their_rank_ic_and_their_portfolios_dates() -> None:
+    service = ResearchService(load_settings(), session="compare-rank")
+    rank = {"target": "rank", "universe": "sp20", "model": "ridge", "features": ["roc"]}
+    for alpha in (1.0, 1000.0):
+        service.train(TrialConfig.model_validate({**rank, "params": {"alpha": alpha}}))
+
+    comparison = compare_trials(service.ledger, [1, 2])
+
+    best, other = comparison.trials
+    assert isinstance(other, PairedTrial)
+    recorded = service.ledger.result(best.trial)
+    assert recorded is not None
+    assert (best.target, best.baseline_accuracy) == ("rank", recorded["baselines"]["best_score"])
+    mine = service.ledger.predictions(best.trial)
+    theirs = service.ledger.predictions(other.trial)
+    days = sorted(set(mine.dates))
+    assert len(days) == len(mine.strategy_return)
+    difference = np.array(mine.strategy_return) - np.array(theirs.strategy_return)
+    assert other.return_p_vs_best == pytest.approx(mean_test(difference).two_sided_p_value)

@@ -1,12 +1,20 @@
-"""The Newey-West mean test against statsmodels' own HAC standard errors on fixed series."""
+"""The Newey-West mean test against statsmodels' own HAC standard errors on fixed series, in
+both of its conventions (small-sample correction and Student t; neither, and the normal)."""
 
 from __future__ import annotations
+
+from statistics import NormalDist
 
 import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from mltrainer.engine.newey_west import default_lags, long_run_variance, mean_test
+from mltrainer.engine.newey_west import (
+    default_lags,
+    known_mean_test,
+    long_run_variance,
+    mean_test,
+)
 
 
 def autocorrelated(seed: int, days: int = 300, drift: float = 0.001) -> np.ndarray:
@@ -75,3 +83,37 @@ def test_too_few_days_are_refused():
 def test_missing_values_are_refused():
     with pytest.raises(ValueError, match="NaN or infinite"):
         mean_test(np.array([0.01] * 20 + [np.nan]))
+
+
+@pytest.mark.parametrize("lags", [0, 1, 4])
+def test_the_normal_convention_matches_statsmodels_default_hac(lags):
+    rng = np.random.default_rng(1)
+    x = np.convolve(rng.normal(0.1, 1, 300), np.ones(5) / 5, "valid")
+    fitted = sm.OLS(x, np.ones_like(x)).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+
+    test = known_mean_test(x, lags)
+
+    assert test.mean == pytest.approx(fitted.params[0])
+    assert test.standard_error == pytest.approx(fitted.bse[0], rel=1e-12)
+    assert test.two_sided_p_value == pytest.approx(fitted.pvalues[0], rel=1e-9)
+    assert test.p_value == pytest.approx(NormalDist().cdf(-test.t_stat))
+
+
+def test_the_known_values_are_tested_and_missing_ones_left_out():
+    assert known_mean_test([0.1, np.nan, 0.3], 0).days == 2
+
+
+def test_too_few_known_values_are_no_evidence():
+    test = known_mean_test([0.2, np.nan], 1)
+
+    assert (test.days, test.p_value, test.two_sided_p_value) == (1, 1.0, 1.0)
+
+
+def test_known_values_without_spread_around_zero_are_no_evidence():
+    assert known_mean_test([0.0, 0.0, 0.0], 1).p_value == 1.0
+
+
+def test_a_mean_without_spread_away_from_zero_is_certain():
+    test = known_mean_test([0.25, 0.25, 0.25, 0.25], 1)
+
+    assert (test.t_stat, test.p_value, test.two_sided_p_value) == (np.inf, 0.0, 0.0)

@@ -20,7 +20,6 @@ from mltrainer.engine.stats import (
     holm_adjusted,
     mcnemar_greater,
     mcnemar_two_sided,
-    newey_west,
     non_overlapping,
     probabilistic_sharpe,
     probability_of_backtest_overfitting,
@@ -221,28 +220,7 @@ def test_pbo_refuses_a_single_trial() -> None:
         probability_of_backtest_overfitting(np.zeros((100, 1)))
 
 
-# --- Newey-West and the best of N normal scores ----------------------------------------------
-
-
-@pytest.mark.parametrize("lags", [0, 1, 4])
-def test_newey_west_matches_statsmodels_hac_on_a_constant(lags: int) -> None:
-    import statsmodels.api as sm
-
-    rng = np.random.default_rng(1)
-    x = np.convolve(rng.normal(0.1, 1, 300), np.ones(5) / 5, "valid")
-    fitted = sm.OLS(x, np.ones_like(x)).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
-
-    test = newey_west(x, lags)
-
-    assert test.mean == pytest.approx(fitted.params[0])
-    assert test.se == pytest.approx(fitted.bse[0], rel=1e-12)
-    assert test.p_value("two-sided") == pytest.approx(fitted.pvalues[0], rel=1e-9)
-    assert test.p_value("greater") == pytest.approx(NormalDist().cdf(-test.t))
-
-
-def test_newey_west_leaves_out_missing_values_and_reads_no_spread_as_no_evidence() -> None:
-    assert newey_west([0.1, np.nan, 0.3], 0).n == 2
-    assert newey_west([0.0, 0.0, 0.0], 1).p_value("greater") == 1.0
+# --- The best of N normal scores ----------------------------------------------
 
 
 def test_best_of_one_normal_is_the_normal_itself():

@@ -25,8 +25,8 @@ from mltrainer.engine.data.synthetic import synthetic_bars
 from mltrainer.engine.settings import load_settings
 
 N_BARS = 1500  # six years of business days: 300 holdout bars, 238 selection days per trial
-# The example session docs/methodology.md runs from the command line: 40 trials in four turns of ten,
-# compare, finalize, finish. Here its trials run on caller bars (`source: auto`) so the walk's
+# The example session docs/methodology.md runs from the command line: 40 trials in four turns of
+# ten, compare, finalize, finish. Here its trials run on caller bars (`source: auto`) so the walk's
 # seed and length are the test's.
 EXAMPLE = Path(__file__).parents[3] / "examples" / "random_walk_40.yaml"
 
