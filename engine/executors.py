@@ -56,6 +56,11 @@ _THREAD_VARIABLES = (
 # worker itself stops at its next fold once the deadline has passed.
 _DEADLINE_GRACE_SECONDS = 10.0
 _DASK_CONNECT_SECONDS = 20.0
+# How long a local Dask cluster's worker gets to stop by itself when the executor closes
+# before it is killed: a worker busy in a fit cannot stop, and nobody waits for its result.
+_DASK_STOP_SECONDS = 0.5
+# The longest closing the client, and then the rest of a local cluster (its scheduler), may take.
+_DASK_CLOSE_SECONDS = 3.0
 # How often a client waiting on a worker looks at whether its caller gave up (`stopping.py`).
 _POLL_SECONDS = 0.2
 T = TypeVar("T")
@@ -338,6 +343,9 @@ class DaskExecutor:
                 processes=True,
                 dashboard_address=None,
             )
+            # distributed closes its clusters at exit too, gently (each busy worker is given
+            # seconds to finish): registered after it, this executor's quick close runs first.
+            atexit.register(self.close)
             return Client(self._cluster)
         try:
             return Client(self.scheduler, timeout=self.connect_seconds)
@@ -352,6 +360,7 @@ class DaskExecutor:
         client = self.client()
         from distributed import KilledWorker
         from distributed import TimeoutError as DaskTimeout
+        from distributed.client import FutureCancelledError
 
         future = client.submit(run_job_on_worker, job, pure=False)
         try:
@@ -367,24 +376,58 @@ class DaskExecutor:
                 f"the Dask workers running the trial on {job.config.symbol} "
                 f"({job.config.model}) died ({error}); nothing was recorded"
             ) from error
+        except FutureCancelledError as error:
+            # asyncio's CancelledError underneath, which no caller would take for a failure
+            raise ExecutorError(
+                f"the trial on {job.config.symbol} ({job.config.model}) was cancelled on the "
+                "Dask cluster before it finished (the executor closed, or the cluster "
+                "restarted); nothing was recorded. Run the trial again"
+            ) from error
         return outcome
 
     def _abandon(self, client: Any, future: Any) -> None:
         """Cancel the task and restart the workers running it: a Dask worker cannot interrupt
-        a running task, so its process is replaced (its nanny starts a fresh one)."""
+        a running task, so its process is replaced (its nanny starts a fresh one). Once the
+        client is closing (the executor closes, its local workers are killed) nothing is left
+        to restart."""
+        if client.status != "running":
+            return
         running = [address for address, keys in client.processing().items() if future.key in keys]
         future.cancel()
         if running:
             client.restart_workers(running, timeout=_DASK_CONNECT_SECONDS, raise_for_error=False)
 
     def close(self) -> None:
+        """Disconnect now rather than when the running tasks end: the client closes first
+        (so no abandoned trial restarts a worker), a local cluster's worker processes are
+        killed after `_DASK_STOP_SECONDS` (nobody awaits a result once the executor closes, and
+        a fit cannot be interrupted), then the cluster closes. A remote cluster's workers are
+        not ours to stop: only the client disconnects, and the scheduler drops its tasks."""
         with self._lock:
             client, cluster = self._client, self._cluster
             self._client = self._cluster = None
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+        atexit.unregister(self.close)
+        try:
+            if client is not None:
+                client.close(timeout=_DASK_CLOSE_SECONDS)
+        finally:
+            if cluster is not None:
+                try:
+                    cluster.sync(_kill_local_workers, cluster)
+                finally:
+                    cluster.close(timeout=_DASK_CLOSE_SECONDS)
+
+
+async def _kill_local_workers(cluster: Any) -> None:
+    """Close every worker of a local cluster at once, each killed if it has not stopped
+    within `_DASK_STOP_SECONDS`. A nanny closes before its worker dies, so none starts a
+    replacement."""
+    import asyncio
+
+    nannies = list(cluster.workers.values())
+    await asyncio.gather(
+        *(nanny.close(timeout=_DASK_STOP_SECONDS, reason="mltrainer-exit") for nanny in nannies)
+    )
 
 
 _shared: dict[tuple[str, str | None, int], TrialExecutor] = {}

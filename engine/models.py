@@ -233,7 +233,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "forest",
             "randomforestclassifier",
         ),
-        cost=costs.forest(2.8e-3),
+        cost=costs.forest(1.7e-3),
     ),
     ModelSpec(
         name="extra_trees",
@@ -253,7 +253,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "extremely randomized trees",
             "extratreesclassifier",
         ),
-        cost=costs.forest(8.5e-4),
+        cost=costs.forest(4.5e-4),
     ),
     ModelSpec(
         name="decision_tree",
@@ -311,7 +311,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "gradientboostingclassifier",
             "histgradientboostingclassifier",
         ),
-        cost=costs.histogram_boosting(1.4e-3, leaf_cap=31),
+        cost=costs.histogram_boosting(1.5e-4, leaf_cap=31),
     ),
     ModelSpec(
         name="lightgbm",
@@ -329,7 +329,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "colsample_bytree": _float(1.0, 0.1, 1.0, "share of features per tree"),
         },
         aliases=("lgbm", "lgb", "light gbm", "light_gbm", "lgbmclassifier", "lgbmregressor"),
-        cost=costs.leaf_boosting(8.5e-5),
+        cost=costs.leaf_boosting(5.5e-5),
     ),
     ModelSpec(
         name="logistic_regression",
@@ -344,7 +344,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         },
         aliases=("logit", "logistic", "logistic regression", "logreg"),
         scaled=True,
-        cost=costs.iterations(3e-5, "epochs"),
+        cost=costs.iterations(1.3e-4, "epochs"),
     ),
     ModelSpec(
         name="ridge",
@@ -382,7 +382,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         },
         aliases=("svc", "support vector machine", "support vector", "svm classifier"),
         scaled=True,
-        cost=costs.kernel_machine(1.4, capped_at=5),
+        cost=costs.kernel_machine(1.2, capped_at=5),
     ),
     ModelSpec(
         name="knn",
@@ -409,7 +409,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "kneighborsclassifier",
         ),
         scaled=True,
-        cost=costs.neighbours(0.3),
+        cost=costs.neighbours(0.15),
     ),
     ModelSpec(
         name="naive_bayes",
@@ -419,7 +419,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         params={"var_smoothing": _float(1e-9, 1e-12, 1.0, "variance added for stability")},
         aliases=("nb", "gaussian nb", "naive bayes", "gaussiannb", "bayes"),
         scaled=True,
-        cost=costs.flat(0.05),
+        cost=costs.flat(0.015),
     ),
     ModelSpec(
         name="mlp",
@@ -458,7 +458,7 @@ _SPECS: tuple[ModelSpec, ...] = (
             "mlpclassifier",
         ),
         scaled=True,
-        cost=costs.perceptron(2.5e-6),
+        cost=costs.perceptron(1e-5),
     ),
     ModelSpec(
         name="lstm",
@@ -478,7 +478,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         scaled=True,
         needs_torch=True,
         sequence=True,
-        cost=costs.recurrent(7e-6),
+        cost=costs.recurrent(3.5e-6),
     ),
 )
 

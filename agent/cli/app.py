@@ -3,6 +3,7 @@ failure is one line on stderr (see `errors`)."""
 
 from __future__ import annotations
 
+import gc
 from typing import Annotated
 
 import typer
@@ -65,7 +66,15 @@ app.add_typer(trials_app, name="trials")
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    finally:
+        # As the interpreter exits it tears modules down with several full garbage-collection
+        # passes over every object numpy, pandas, scikit-learn and Dask loaded: measured 3 to
+        # 11 s on two busy cores, after the summary and past `--max-seconds`. The process is
+        # ending, so its objects are frozen out of those passes; the atexit handlers (executors
+        # closing their workers) and module teardown still run, only cycles go uncollected.
+        gc.freeze()
 
 
 if __name__ == "__main__":

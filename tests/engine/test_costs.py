@@ -45,7 +45,7 @@ def test_with_days_the_gate_refuses_before_touching_data() -> None:
 
 
 def test_the_estimate_uses_the_rows_the_trial_gets() -> None:
-    config = TrialConfig(symbol="X", model="lstm", params={"epochs": 50}, train_ratio=0.7)
+    config = TrialConfig(symbol="X", model="lstm", params={"epochs": 100}, train_ratio=0.7)
 
     ComplianceEngine().check_trial_cost(config, rows=2520)
     with pytest.raises(ComplianceError, match="8000 rows"):
@@ -113,7 +113,7 @@ def test_the_lstm_batch_size_counts() -> None:
     params = {"hidden_size": 32, "epochs": 5}
 
     lstm.check_cost({**params, "batch_size": 256}, folds=5, rows=REFERENCE_ROWS, lookback=20)
-    with pytest.raises(ConfigError, match=r"estimated at 342 s .* batch_size"):
+    with pytest.raises(ConfigError, match=r"estimated at 171 s .* batch_size"):
         lstm.check_cost({**params, "batch_size": 1}, folds=5, rows=REFERENCE_ROWS, lookback=20)
 
 

@@ -256,6 +256,31 @@ def test_a_trial_given_up_on_has_its_dask_worker_restarted() -> None:
         executor.close()
 
 
+@pytest.mark.slow
+def test_closing_a_local_dask_cluster_kills_a_busy_worker_instead_of_waiting() -> None:
+    pytest.importorskip("distributed")
+    executor = DaskExecutor(1)
+    service = ResearchService(executor=executor)
+    client = executor.client()
+    workers = set(client.run(os.getpid).values())
+    pending = _train_until_stopped(service, threading.Event())
+    give_up = time.time() + 120
+    while not any(client.processing().values()):
+        assert time.time() < give_up and not pending.done()
+        time.sleep(0.1)
+    time.sleep(3)  # well into the first fold, which takes seconds
+    asked = time.monotonic()
+
+    executor.close()
+
+    # distributed's own close gives a busy worker 4 s to stop before it kills it
+    assert time.monotonic() - asked < 3
+    assert not [pid for pid in workers if _alive(pid)]
+    with pytest.raises(ExecutorError, match="was cancelled on the Dask cluster before it fin"):
+        pending.result(timeout=30)
+    assert service.ledger.count() == 0
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
