@@ -32,6 +32,9 @@ def demo(
     transcript: Annotated[Path | None, typer.Option(help="Where to write the transcript.")] = None,
     executor: ExecutorOption = None,
     as_json: JsonOption = False,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
+    metrics_linger: MetricsLinger = 0.0,
 ) -> None:
     """Run a short scripted research session on real offline sample data (no key, no network).
 
@@ -47,23 +50,24 @@ def demo(
     hook, stop = progress_hook(console, not as_json)
     if not as_json:
         console.print(f"[bold]Goal:[/bold] {DEMO_GOAL}")
-    try:
-        summary = await_session(
-            lambda interrupt: start_session(
-                ScriptedProvider.from_file(script),
-                DEMO_GOAL,
-                settings=settings,
-                transcript_path=transcript,
-                progress=hook,
-                provider_options={"script": str(script)},
-                on_message=message_hook(console, not as_json),
-                interrupt=interrupt,
+    with metrics_served(metrics_port, metrics_host, metrics_linger):
+        try:
+            summary = await_session(
+                lambda interrupt: start_session(
+                    ScriptedProvider.from_file(script),
+                    DEMO_GOAL,
+                    settings=settings,
+                    transcript_path=transcript,
+                    progress=hook,
+                    provider_options={"script": str(script)},
+                    on_message=message_hook(console, not as_json),
+                    interrupt=interrupt,
+                )
             )
-        )
-    finally:
-        stop()
-    print_summary(summary, as_json)
-    exit_for(summary)
+        finally:
+            stop()
+        print_summary(summary, as_json)
+        exit_for(summary)
 
 
 RUN_HELP = (
@@ -235,6 +239,9 @@ def resume(
     send_key_to_base_url: SendKeyOption = False,
     base_url_key_env: KeyEnvOption = None,
     as_json: JsonOption = False,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
+    metrics_linger: MetricsLinger = 0.0,
 ) -> None:
     """Continue a session that was killed or stopped with Ctrl-C, appending to its transcript.
 
@@ -251,20 +258,21 @@ def resume(
     request = ProviderRequest(
         provider, model, base_url, script, key_route(send_key_to_base_url, base_url_key_env)
     )
-    hook, stop = progress_hook(console, not as_json)
-    try:
-        summary = await_session(
-            lambda interrupt: resume_session(
-                file,
-                settings=settings,
-                progress=hook,
-                request=request,
-                notice=lambda note: errors.print(f"note: {note}", markup=False),
-                interrupt=interrupt,
-                on_message=message_hook(console, not as_json),
+    with metrics_served(metrics_port, metrics_host, metrics_linger):
+        hook, stop = progress_hook(console, not as_json)
+        try:
+            summary = await_session(
+                lambda interrupt: resume_session(
+                    file,
+                    settings=settings,
+                    progress=hook,
+                    request=request,
+                    notice=lambda note: errors.print(f"note: {note}", markup=False),
+                    interrupt=interrupt,
+                    on_message=message_hook(console, not as_json),
+                )
             )
-        )
-    finally:
-        stop()
-    print_summary(summary, as_json)
-    exit_for(summary)
+        finally:
+            stop()
+        print_summary(summary, as_json)
+        exit_for(summary)

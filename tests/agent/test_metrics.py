@@ -442,3 +442,26 @@ def test_run_refuses_a_metrics_port_in_use_in_one_line(tmp_path: Path):
     assert done.returncode == 1
     assert done.stderr.startswith(f"error: cannot serve metrics on 127.0.0.1:{port}")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", [["demo"], ["resume", "missing.jsonl"]])
+def test_demo_and_resume_serve_metrics_too(command: list[str], tmp_path: Path):
+    """`--metrics-port` on demo and resume: a taken port is refused before any work starts."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("mltrainer")),
+                *command,
+                "--metrics-port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: cannot serve metrics on 127.0.0.1:{port}")
