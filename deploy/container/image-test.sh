@@ -149,7 +149,8 @@ step_demo() {
     }
     cat "$out"
     grep -q 'Trials this session' "$out" || die "mltrainer demo printed no results table"
-    rows=$(grep -cE '^│ +[0-9]+ │' "$out" || true)
+    # Piped, with no COLUMNS, the tables print as TSV: a trial's row starts with its number.
+    rows=$(grep -cP '^[0-9]+\t' "$out" || true)
     progress=$(grep -cE '✓ trial [0-9]+:' "$out" || true)
     [[ "$rows" -ge 1 && "$rows" == "$progress" ]] \
         || die "the results table has $rows rows for $progress finished trials"
