@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -20,6 +21,10 @@ from mltrainer.agent.cli.tables import exit_for, print_summary, summary_dict
 from mltrainer.engine.redaction import redact_text
 
 if TYPE_CHECKING:
+    import asyncio
+
+    from mltrainer.agent.session.loop import SessionSummary
+    from mltrainer.agent.session.progress import ProgressHook
     from mltrainer.agent.session.recorded import Difference
 
 DEMO_GOAL = (
@@ -47,27 +52,22 @@ def demo(
 
     script = Path(str(resources.files("mltrainer.prompts").joinpath("demo_script.yaml")))
     settings = executor_settings(executor, None)
-    hook, stop = progress_hook(console, not as_json)
     if not as_json:
         console.print(f"[bold]Goal:[/bold] {DEMO_GOAL}")
-    with metrics_served(metrics_port, metrics_host, metrics_linger):
-        try:
-            summary = await_session(
-                lambda interrupt: start_session(
-                    ScriptedProvider.from_file(script),
-                    DEMO_GOAL,
-                    settings=settings,
-                    transcript_path=transcript,
-                    progress=hook,
-                    provider_options={"script": str(script)},
-                    on_message=message_hook(console, not as_json),
-                    interrupt=interrupt,
-                )
-            )
-        finally:
-            stop()
-        print_summary(summary, as_json)
-        exit_for(summary)
+    run_reported_session(
+        lambda interrupt, hook: start_session(
+            ScriptedProvider.from_file(script),
+            DEMO_GOAL,
+            settings=settings,
+            transcript_path=transcript,
+            progress=hook,
+            provider_options={"script": str(script)},
+            on_message=message_hook(console, not as_json),
+            interrupt=interrupt,
+        ),
+        as_json,
+        (metrics_port, metrics_host, metrics_linger),
+    )
 
 
 RUN_HELP = (
@@ -144,26 +144,21 @@ def run(
         "base_url": redact_text(base_url) if base_url else None,
         "script": str(script.resolve()) if script else None,
     }
-    with metrics_served(metrics_port, metrics_host, metrics_linger):
-        hook, stop = progress_hook(console, not as_json)
-        try:
-            summary = await_session(
-                lambda interrupt: start_session(
-                    llm,
-                    goal,
-                    settings=settings,
-                    budgets=budgets,
-                    transcript_path=transcript,
-                    progress=hook,
-                    provider_options=options,
-                    on_message=message_hook(console, not as_json),
-                    interrupt=interrupt,
-                )
-            )
-        finally:
-            stop()
-        print_summary(summary, as_json)
-        exit_for(summary)
+    run_reported_session(
+        lambda interrupt, hook: start_session(
+            llm,
+            goal,
+            settings=settings,
+            budgets=budgets,
+            transcript_path=transcript,
+            progress=hook,
+            provider_options=options,
+            on_message=message_hook(console, not as_json),
+            interrupt=interrupt,
+        ),
+        as_json,
+        (metrics_port, metrics_host, metrics_linger),
+    )
 
 
 def replay(
@@ -258,20 +253,33 @@ def resume(
     request = ProviderRequest(
         provider, model, base_url, script, key_route(send_key_to_base_url, base_url_key_env)
     )
-    with metrics_served(metrics_port, metrics_host, metrics_linger):
+    run_reported_session(
+        lambda interrupt, hook: resume_session(
+            file,
+            settings=settings,
+            progress=hook,
+            request=request,
+            notice=lambda note: errors.print(f"note: {note}", markup=False),
+            interrupt=interrupt,
+            on_message=message_hook(console, not as_json),
+        ),
+        as_json,
+        (metrics_port, metrics_host, metrics_linger),
+    )
+
+
+def run_reported_session(
+    session: Callable[[asyncio.Event, ProgressHook | None], Coroutine[Any, Any, SessionSummary]],
+    as_json: bool,
+    metrics: tuple[int | None, str, float],
+) -> None:
+    """What `demo`, `run` and `resume` share: /metrics served while the session runs (when a
+    port is given), a status line for the tools running now, Ctrl-C stopping it cleanly, then
+    the summary and the exit code it calls for."""
+    with metrics_served(*metrics):
         hook, stop = progress_hook(console, not as_json)
         try:
-            summary = await_session(
-                lambda interrupt: resume_session(
-                    file,
-                    settings=settings,
-                    progress=hook,
-                    request=request,
-                    notice=lambda note: errors.print(f"note: {note}", markup=False),
-                    interrupt=interrupt,
-                    on_message=message_hook(console, not as_json),
-                )
-            )
+            summary = await_session(lambda interrupt: session(interrupt, hook))
         finally:
             stop()
         print_summary(summary, as_json)
