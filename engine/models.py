@@ -198,6 +198,20 @@ def _sklearn(module: str, name: str) -> Any:
     return getattr(importlib.import_module(f"sklearn.{module}"), name)
 
 
+def _hist_gradient_boosting(kind: str, params: Mapping[str, Any], seed: int) -> Any:
+    """scikit-learn's histogram gradient boosting (`kind` Classifier or Regressor) from the
+    model's parameters. early_stopping would hold out a random (shuffled) validation set, so it
+    stays off."""
+    return _sklearn("ensemble", f"HistGradientBoosting{kind}")(
+        max_iter=params["n_estimators"],
+        learning_rate=params["learning_rate"],
+        max_depth=params["max_depth"],
+        min_samples_leaf=params["min_samples_leaf"],
+        early_stopping=False,
+        random_state=seed,
+    )
+
+
 def _lstm_factory(params: dict[str, Any], seed: int, *, regressor: bool = False) -> Any:
     from mltrainer.engine.lstm import LSTMClassifier, LSTMRegressor
 
@@ -275,23 +289,8 @@ _SPECS: tuple[ModelSpec, ...] = (
             "scikit-learn histogram gradient boosting (xgboost is not installed, and asking for it "
             "is refused rather than mapped here)"
         ),
-        # early_stopping would hold out a random (shuffled) validation set, so it stays off.
-        build=lambda p, s: _sklearn("ensemble", "HistGradientBoostingClassifier")(
-            max_iter=p["n_estimators"],
-            learning_rate=p["learning_rate"],
-            max_depth=p["max_depth"],
-            min_samples_leaf=p["min_samples_leaf"],
-            early_stopping=False,
-            random_state=s,
-        ),
-        regressor=lambda p, s: _sklearn("ensemble", "HistGradientBoostingRegressor")(
-            max_iter=p["n_estimators"],
-            learning_rate=p["learning_rate"],
-            max_depth=p["max_depth"],
-            min_samples_leaf=p["min_samples_leaf"],
-            early_stopping=False,
-            random_state=s,
-        ),
+        build=lambda p, s: _hist_gradient_boosting("Classifier", p, s),
+        regressor=lambda p, s: _hist_gradient_boosting("Regressor", p, s),
         params={
             "n_estimators": _int(100, 1, 2000, "boosting rounds"),
             "learning_rate": _float(0.05, 1e-4, 1.0, "shrinkage per round"),
