@@ -75,11 +75,12 @@ def mcp(
     """
     import asyncio
 
-    from mltrainer.agent.mcp.auth import allowed_hosts, is_loopback, load_tokens
+    from mltrainer.agent.mcp.auth import allowed_hosts, load_tokens
     from mltrainer.agent.mcp.auth import transport_security as security_for
     from mltrainer.agent.mcp.server import ResearchTools, http_app, serve_http, serve_stdio
     from mltrainer.agent.session.runs import new_session_id
     from mltrainer.agent.session.state import registered_tools
+    from mltrainer.engine.binding import is_loopback
 
     if not http and (auth or token_file or allowed_hosts(allowed_host or [])):
         raise fail("--auth, --token-file and --allowed-host are for --http; stdio has no network")

@@ -17,8 +17,8 @@ from mltrainer.agent.ui.access import (
     LOOPBACK_HOSTS,
     TOKEN_FILE_ENV,
     check_bind,
-    is_loopback,
 )
+from mltrainer.engine.binding import is_loopback
 
 
 def ui(

@@ -12,7 +12,6 @@ bearer middleware with a verifier that compares in constant time.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import os
 import re
 import secrets
@@ -22,6 +21,7 @@ from pathlib import Path
 from mcp.server.auth.provider import AccessToken
 from mcp.server.transport_security import TransportSecuritySettings
 
+from mltrainer.engine.binding import is_loopback
 from mltrainer.engine.errors import MLTrainerError
 from mltrainer.engine.redaction import register_secrets
 from mltrainer.engine.settings import env_secret
@@ -47,16 +47,6 @@ class Tokens:
     callers: dict[str, str]
     generated: str | None = None
     written_to: Path | None = None
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding `host` keeps the server on this machine."""
-    if host.strip("[]").lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def load_tokens(token_file: Path | None) -> Tokens:

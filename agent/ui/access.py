@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
+from mltrainer.engine.binding import is_loopback
 from mltrainer.engine.errors import MLTrainerError
 
 TOKEN_ENV = "MLTRAINER_UI_TOKEN"
@@ -34,18 +34,6 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 class UIAccessError(MLTrainerError):
     """The UI cannot be served as asked: a bind beyond loopback without the flag or a token,
     or a token that is unreadable or too short."""
-
-
-def is_loopback(host: str | None) -> bool:
-    """Whether a server bound to `host` is reachable from this machine only. Unset or empty
-    is Streamlit's default: every interface."""
-    name = (host or "").strip().removeprefix("[").removesuffix("]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False  # a host name may resolve to anything; only the literal names count
 
 
 def ui_token() -> SecretStr | None:

@@ -13,11 +13,11 @@ from mltrainer.agent.ui.access import (
     TOKEN_ENV,
     TOKEN_FILE_ENV,
     UIAccessError,
-    is_loopback,
     token_digest,
     token_matches,
     ui_token,
 )
+from mltrainer.engine.binding import is_loopback
 
 ADMITTED = "ui-admitted"
 # A wrong token holds its tab this long; the token's minimum length does the rest.
